@@ -1,0 +1,216 @@
+//! The Rust peer's media: VP8 from `fixtures/media/video.ivf` and Opus from `audio.ogg`, looped and
+//! paced in real time; and the receive side, which reports the first complete VP8 keyframe and the
+//! first Opus packet.
+
+use super::vp8::Vp8Assembler;
+use super::Sink;
+use crate::scenario::MediaKind;
+use crate::transcript::Event;
+use bytes::Bytes;
+use rtc::media::io::ivf_reader::IVFReader;
+use rtc::media::io::ogg_reader::OggReader;
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::media_stream::Track;
+use webrtc::rtp_transceiver::RtpSender;
+
+/// Frames (or packets) between two `media_progress` events.
+pub const VIDEO_PROGRESS_EVERY: u64 = 10;
+pub const AUDIO_PROGRESS_EVERY: u64 = 50;
+
+/// Decoded-once media: each frame or page with its duration.
+pub struct Clip {
+    pub samples: Vec<(Bytes, Duration)>,
+}
+
+/// `fixtures/media` of this crate, or `RTC_HARNESS_MEDIA_DIR`.
+pub fn media_dir() -> PathBuf {
+    std::env::var_os("RTC_HARNESS_MEDIA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/media"))
+}
+
+fn load_ivf(path: &Path) -> Result<Clip, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (mut ivf, header) =
+        IVFReader::new(std::io::BufReader::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
+    let frame_time = Duration::from_secs_f64(header.timebase_numerator as f64 / header.timebase_denominator as f64);
+    let mut samples = Vec::new();
+    while let Ok((frame, _)) = ivf.parse_next_frame() {
+        samples.push((frame.freeze(), frame_time));
+    }
+    Ok(Clip { samples })
+}
+
+fn load_ogg(path: &Path) -> Result<Clip, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (mut ogg, _) =
+        OggReader::new(std::io::BufReader::new(file), true).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut samples = Vec::new();
+    let mut last_granule = 0u64;
+    while let Ok((page, header)) = ogg.parse_next_page() {
+        // The OpusTags page (granule 0) is a header, not audio (RFC 7845 section 5.2).
+        if header.granule_position == 0 || page.starts_with(b"OpusTags") {
+            continue;
+        }
+        let samples_48k = header.granule_position.saturating_sub(last_granule);
+        last_granule = header.granule_position;
+        samples.push((page.freeze(), Duration::from_micros(samples_48k * 1_000_000 / 48_000)));
+    }
+    Ok(Clip { samples })
+}
+
+/// The clip for `kind`, read from disk once per process.
+pub fn clip(kind: MediaKind) -> Result<&'static Clip, String> {
+    static VIDEO: OnceLock<Result<Clip, String>> = OnceLock::new();
+    static AUDIO: OnceLock<Result<Clip, String>> = OnceLock::new();
+    let loaded = match kind {
+        MediaKind::Video => VIDEO.get_or_init(|| load_ivf(&media_dir().join("video.ivf"))),
+        MediaKind::Audio => AUDIO.get_or_init(|| load_ogg(&media_dir().join("audio.ogg"))),
+    };
+    match loaded {
+        Ok(c) if c.samples.is_empty() => Err(format!("{kind} fixture has no samples")),
+        Ok(c) => Ok(c),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+/// The codec the fixture is encoded in, as registered by `register_default_codecs`.
+pub fn codec(kind: MediaKind) -> RTCRtpCodec {
+    match kind {
+        MediaKind::Video => RTCRtpCodec {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        },
+        MediaKind::Audio => RTCRtpCodec {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+            rtcp_feedback: vec![],
+        },
+    }
+}
+
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(Instant::now().elapsed().as_nanos() as u64);
+    h.finish() as u32
+}
+
+/// A local track for `kind` in stream `stream_id`.
+pub fn local_track(kind: MediaKind, stream_id: &str, n: usize) -> Result<Arc<TrackLocalStaticSample>, String> {
+    let rtp_kind = match kind {
+        MediaKind::Video => RtpCodecKind::Video,
+        MediaKind::Audio => RtpCodecKind::Audio,
+    };
+    let track = MediaStreamTrack::new(
+        stream_id.to_owned(),
+        format!("{stream_id}-{kind}-{n}"),
+        format!("{kind} {n}"),
+        rtp_kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(random_u32()), ..Default::default() },
+            codec: codec(kind),
+            ..Default::default()
+        }],
+    );
+    TrackLocalStaticSample::new(Instant::now(), track).map(Arc::new).map_err(|e| e.to_string())
+}
+
+/// Sends `clip` on `track` in a loop, paced by each sample's duration, once the sender has a
+/// negotiated codec (polled: the sender exists before the answer that gives it one).
+pub async fn pump(
+    track: Arc<TrackLocalStaticSample>,
+    sender: Arc<dyn RtpSender>,
+    clip: &'static Clip,
+    mut connected: tokio::sync::watch::Receiver<bool>,
+) {
+    let payload_type = loop {
+        if *connected.borrow() {
+            if let Ok(params) = sender.get_parameters().await {
+                if let Some(c) = params.rtp_parameters.codecs.first() {
+                    break c.payload_type;
+                }
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(5), connected.changed()).await;
+    };
+    let Some(ssrc) = track.ssrcs().await.first().copied() else { return };
+    let start = tokio::time::Instant::now();
+    let mut due = Duration::ZERO;
+    for (data, duration) in clip.samples.iter().cycle() {
+        let sample = Sample { data: data.clone(), duration: *duration, ..Sample::new(Instant::now()) };
+        if track.sample_writer(ssrc, payload_type).write_sample(&sample).await.is_err() {
+            // Not negotiated yet after a renegotiation, or closing: keep pacing.
+        }
+        due += *duration;
+        tokio::time::sleep_until(start + due).await;
+    }
+}
+
+/// Reads a remote track: reports the track, the first keyframe / packet and progress.
+pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink) {
+    let kind = match track.kind().await {
+        RtpCodecKind::Video => MediaKind::Video,
+        _ => MediaKind::Audio,
+    };
+    let emit = |event: Event| sink.emit(event);
+    emit(Event::Track { kind: kind.to_string() });
+    if kind == MediaKind::Video {
+        // Ask for a keyframe now rather than waiting for the sender's next one (RFC 4585 6.3.1).
+        if let Some(ssrc) = track.ssrcs().await.first().copied() {
+            let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
+            let _ = track.write_rtcp(vec![Box::new(pli)]).await;
+        }
+    }
+    let mut assembler = Vp8Assembler::default();
+    let mut count = 0u64;
+    let mut seen_keyframe = false;
+    while let Some(ev) = track.poll().await {
+        let TrackRemoteEvent::OnRtpPacket(pkt) = ev else {
+            if matches!(ev, TrackRemoteEvent::OnEnded) {
+                break;
+            }
+            continue;
+        };
+        match kind {
+            MediaKind::Audio => {
+                count += 1;
+                if count == 1 {
+                    emit(Event::FirstPacket { kind: "audio".into() });
+                }
+                if count % AUDIO_PROGRESS_EVERY == 0 {
+                    emit(Event::MediaProgress { kind: "audio".into(), count });
+                }
+            }
+            MediaKind::Video => {
+                let Some(frame) = assembler.push(pkt.header.sequence_number, pkt.header.marker, &pkt.payload) else {
+                    continue;
+                };
+                // Frames before the first keyframe cannot be decoded: they do not count.
+                if !seen_keyframe {
+                    let Some((width, height)) = frame.keyframe else { continue };
+                    seen_keyframe = true;
+                    emit(Event::FirstFrame { kind: "video".into(), width, height });
+                }
+                count += 1;
+                if count % VIDEO_PROGRESS_EVERY == 0 {
+                    emit(Event::MediaProgress { kind: "video".into(), count });
+                }
+            }
+        }
+    }
+}

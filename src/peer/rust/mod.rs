@@ -1,0 +1,167 @@
+//! The Rust peer: the `webrtc` crate (0.21) following the seed's flow over the relay.
+//!
+//! One actor task owns the flow and applies signaling messages, callbacks and the runner's actions
+//! strictly in order, as the seed's promise chain does in a page. Callbacks only record events and
+//! queue commands (see [`handler`]).
+
+mod actor;
+mod handler;
+pub mod media;
+mod signaling;
+pub mod vp8;
+
+use super::{Action, Peer, PeerConfig, PeerError};
+use crate::clock::Clock;
+use crate::limits;
+use crate::transcript::{Entry, Event};
+use async_trait::async_trait;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, Mutex, Notify};
+use tokio::task::JoinHandle;
+use webrtc::data_channel::DataChannel;
+use webrtc::peer_connection::RTCIceCandidateInit;
+
+/// Where the peer's events go: stamped on the case clock, and a wake-up for the runner.
+#[derive(Clone)]
+pub(crate) struct Sink {
+    peer: String,
+    clock: Clock,
+    tx: mpsc::UnboundedSender<Entry>,
+    notify: Arc<Notify>,
+}
+
+impl Sink {
+    pub(crate) fn emit(&self, event: Event) {
+        let _ = self.tx.send(Entry { at: self.clock.now(), peer: self.peer.clone(), event });
+        self.notify.notify_one();
+    }
+}
+
+/// What the actor works through, one at a time.
+pub(crate) enum Command {
+    /// A message from the relay.
+    Signal(serde_json::Value),
+    NegotiationNeeded,
+    LocalCandidate(RTCIceCandidateInit),
+    GatheringComplete,
+    RemoteChannel(Arc<dyn DataChannel>),
+    Perform(Action, oneshot::Sender<Result<(), String>>),
+    /// Take a `getStats()` summary into the transcript.
+    CollectStats(oneshot::Sender<()>),
+    /// The signaling socket closed.
+    SignalingClosed(String),
+}
+
+pub struct RustPeer {
+    name: String,
+    commands: mpsc::UnboundedSender<Command>,
+    events: Mutex<mpsc::UnboundedReceiver<Entry>>,
+    notify: Arc<Notify>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    shut: AtomicBool,
+}
+
+impl RustPeer {
+    /// Builds the peer connection, joins the relay room and starts the actor.
+    pub async fn start(config: PeerConfig, clock: Clock) -> Result<RustPeer, PeerError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let notify = Arc::new(Notify::new());
+        let sink = Sink { peer: config.name.clone(), clock, tx, notify: Arc::clone(&notify) };
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (ws_out, reader) = tokio::time::timeout(
+            limits::scaled(limits::PEER_START),
+            signaling::connect(&config.signaling_url, cmd_tx.clone()),
+        )
+        .await
+        .map_err(|_| PeerError::Timeout {
+            peer: config.name.clone(),
+            what: format!("joining the relay at {}", config.signaling_url),
+            limit: limits::scaled(limits::PEER_START),
+        })?
+        .map_err(|e| PeerError::failed(&config.name, "joining the relay", e))?;
+        let actor = actor::Actor::build(config.clone(), sink.clone(), cmd_tx.clone(), ws_out)
+            .await
+            .map_err(|e| PeerError::failed(&config.name, "building the peer connection", e))?;
+        let actor_task = tokio::spawn(actor.run(cmd_rx));
+        Ok(RustPeer {
+            name: config.name,
+            commands: cmd_tx,
+            events: Mutex::new(rx),
+            notify,
+            tasks: std::sync::Mutex::new(vec![reader, actor_task]),
+            shut: AtomicBool::new(false),
+        })
+    }
+}
+
+#[async_trait]
+impl Peer for RustPeer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn perform(&self, action: &Action) -> Result<(), PeerError> {
+        let (tx, rx) = oneshot::channel();
+        let what = action.name();
+        self.commands
+            .send(Command::Perform(action.clone(), tx))
+            .map_err(|_| PeerError::failed(&self.name, &what, "the peer has stopped"))?;
+        let limit = limits::scaled(limits::ACTION);
+        match tokio::time::timeout(limit, rx).await {
+            Err(_) => Err(PeerError::Timeout { peer: self.name.clone(), what, limit }),
+            Ok(Err(_)) => Err(PeerError::failed(&self.name, &what, "the peer stopped before answering")),
+            Ok(Ok(r)) => r.map_err(|m| PeerError::failed(&self.name, &what, m)),
+        }
+    }
+
+    async fn drain(&self) -> Result<Vec<Entry>, PeerError> {
+        let mut rx = self.events.lock().await;
+        let mut out = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    fn pushes_events(&self) -> bool {
+        true
+    }
+
+    async fn changed(&self) {
+        let _ = tokio::time::timeout(limits::RUST_POLL, self.notify.notified()).await;
+    }
+
+    async fn collect_stats(&self) -> Result<(), PeerError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::CollectStats(tx))
+            .map_err(|_| PeerError::failed(&self.name, "getStats", "the peer has stopped"))?;
+        let limit = limits::scaled(limits::ACTION);
+        tokio::time::timeout(limit, rx)
+            .await
+            .map_err(|_| PeerError::Timeout { peer: self.name.clone(), what: "getStats".into(), limit })?
+            .map_err(|_| PeerError::failed(&self.name, "getStats", "the peer stopped before answering"))
+    }
+
+    async fn shutdown(&self) {
+        if self.shut.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Perform(Action::Close, tx)).is_ok() {
+            let _ = tokio::time::timeout(limits::scaled(limits::TEARDOWN), rx).await;
+        }
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for RustPeer {
+    fn drop(&mut self) {
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+}

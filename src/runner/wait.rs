@@ -1,0 +1,107 @@
+//! Named, bounded waits over the transcript, and what "settled" means for a snapshot.
+
+use super::{collect, next_change};
+use crate::peer::Peer;
+use crate::relay::MessageKind;
+use crate::scenario::{Condition, Scenario};
+use crate::transcript::{describe, Event, Transcript};
+use std::time::Duration;
+
+/// Collects events until `done` holds or `limit` passes; `Err(index)` is where the wait began in
+/// the transcript, to show what was seen instead.
+pub(crate) async fn until(
+    peers: &[Box<dyn Peer>],
+    transcript: &mut Transcript,
+    limit: Duration,
+    done: impl Fn(&Transcript) -> bool,
+) -> Result<(), usize> {
+    let began = transcript.entries.len();
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        collect(peers, transcript).await;
+        if done(transcript) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(began);
+        }
+        let _ = tokio::time::timeout_at(deadline, next_change(peers)).await;
+    }
+}
+
+/// The events of `peer` since index `from` (or its last few), one per line.
+pub(crate) fn seen(t: &Transcript, peer: &str, from: usize) -> String {
+    let mine: Vec<String> = t.entries[from.min(t.entries.len())..]
+        .iter()
+        .filter(|e| e.peer == peer)
+        .map(|e| format!("  {:>9.1} ms  {}", e.at, describe(&e.event)))
+        .collect();
+    if mine.is_empty() {
+        let last: Vec<String> = t
+            .of(peer)
+            .collect::<Vec<_>>()
+            .iter()
+            .rev()
+            .take(8)
+            .rev()
+            .map(|e| format!("  {:>9.1} ms  {}", e.at, describe(&e.event)))
+            .collect();
+        format!("  (no new events from {peer}; its last ones:)\n{}", last.join("\n"))
+    } else {
+        mine.join("\n")
+    }
+}
+
+fn last_state<'a>(t: &'a Transcript, peer: &'a str, pick: impl Fn(&'a Event) -> Option<&'a str>) -> Option<&'a str> {
+    t.of(peer).filter_map(|e| pick(&e.event)).last()
+}
+
+/// Whether `condition` holds for `peer` in `t`.
+pub fn condition_met(t: &Transcript, peer: &str, condition: &Condition) -> bool {
+    let any = |f: &dyn Fn(&Event) -> bool| t.of(peer).any(|e| f(&e.event));
+    match condition {
+        Condition::Connected => last_state(t, peer, |e| match e {
+            Event::ConnectionState { state } => Some(state.as_str()),
+            _ => None,
+        }) == Some("connected"),
+        Condition::IceConnected => matches!(
+            last_state(t, peer, |e| match e {
+                Event::IceConnectionState { state } => Some(state.as_str()),
+                _ => None,
+            }),
+            Some("connected") | Some("completed")
+        ),
+        Condition::Stable => last_state(t, peer, |e| match e {
+            Event::SignalingState { state } => Some(state.as_str()),
+            _ => None,
+        }) == Some("stable"),
+        Condition::GatheringComplete => any(&|e| matches!(e, Event::IceGatheringState { state } if state == "complete")),
+        Condition::Track(kind) => any(&|e| matches!(e, Event::Track { kind: k } if k == kind.as_str())),
+        Condition::FirstFrame => any(&|e| matches!(e, Event::FirstFrame { .. })),
+        Condition::FirstPacket => any(&|e| matches!(e, Event::FirstPacket { .. })),
+        Condition::Frames(n) => {
+            any(&|e| matches!(e, Event::MediaProgress { kind, count } if kind == "video" && count >= n))
+        }
+        Condition::ChannelOpen(label) => any(&|e| matches!(e, Event::DataChannelOpen { label: l } if l == label)),
+        Condition::Message(label) => any(&|e| matches!(e, Event::DataChannelMessage { label: l, .. } if l == label)),
+    }
+}
+
+/// The exchange is over: every peer is `stable`, every trickling peer has signalled the end of its
+/// candidates, and every relayed candidate has been applied by its receiver. Only then is the
+/// normalized transcript the same from run to run.
+pub fn settled(scenario: &Scenario, t: &Transcript) -> bool {
+    scenario.peers.iter().all(|p| {
+        let stable = condition_met(t, &p.name, &Condition::Stable);
+        let sent_eoc = !p.trickle
+            || t.relay.iter().any(|r| r.from == p.name && matches!(r.kind, MessageKind::EndOfCandidates { .. }));
+        let relayed_to_me = t
+            .relay
+            .iter()
+            .filter(|r| r.to.contains(&p.name))
+            .filter(|r| matches!(r.kind, MessageKind::Candidate | MessageKind::EndOfCandidates { .. }))
+            .count();
+        let applied = t.of(&p.name).filter(|e| matches!(e.event, Event::RemoteCandidate { .. })).count();
+        stable && sent_eoc && applied >= relayed_to_me
+    })
+}

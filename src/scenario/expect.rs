@@ -1,0 +1,188 @@
+//! Validation of the `expect:` section: peer references, order phrases, and flows that cannot happen.
+
+use super::load::{LoadError, Validator};
+use super::model::ExpectDecl;
+use super::{ExpectKind, Expectation, MediaKind, OrderPoint, OrderWhat, PeerSpec, Step, StepKind};
+use crate::limits;
+use crate::peer::Action;
+use serde_saphyr::Spanned;
+
+/// Connection states a `connection` expectation may name (W3C webrtc-pc section 4.3.3).
+const CONNECTION_STATES: [&str; 6] = ["new", "connecting", "connected", "disconnected", "failed", "closed"];
+
+impl Validator<'_> {
+    pub(super) fn expectation(
+        &self,
+        e: &Spanned<ExpectDecl>,
+        names: &[String],
+        peers: &[PeerSpec],
+        offerer: &str,
+        steps: &[Step],
+    ) -> Result<Expectation, LoadError> {
+        let line = e.referenced.line();
+        let within = |w: Option<std::time::Duration>| w.unwrap_or(limits::EXPECTATION_WAIT);
+        let kind = match &e.value {
+            ExpectDecl::Order(points) => {
+                let points = points.iter().map(|p| self.order_point(p, names)).collect::<Result<Vec<_>, _>>()?;
+                self.check_order(&points, e, offerer, steps)?;
+                ExpectKind::Order(points)
+            }
+            ExpectDecl::Trickle(t) => {
+                let peer = match &t.peer {
+                    Some(p) => self.peer_ref(p, names)?,
+                    None => "*".to_string(),
+                };
+                if let Some(spec) = peers.iter().find(|p| p.name == peer) {
+                    if !spec.trickle {
+                        return Err(self.err(&e.referenced, format!(
+                            "peer '{peer}' has trickle: false, so no candidate can be trickled (use non_trickle: {peer})"
+                        )));
+                    }
+                }
+                ExpectKind::Trickle { peer, end_of_candidates: t.end_of_candidates, host: t.host }
+            }
+            ExpectDecl::NonTrickle(p) => ExpectKind::NonTrickle { peer: self.peer_ref(p, names)? },
+            ExpectDecl::Track(t) => {
+                let at = self.peer_ref(&t.at, names)?;
+                self.check_sent(&at, t.kind, peers, steps, e)?;
+                ExpectKind::Track { at, kind: t.kind, count: t.count, within: within(t.within) }
+            }
+            ExpectDecl::Media(m) => {
+                let at = self.peer_ref(&m.at, names)?;
+                self.check_sent(&at, m.kind, peers, steps, e)?;
+                ExpectKind::Media { at, kind: m.kind, frames: m.frames.max(1), within: within(m.within) }
+            }
+            ExpectDecl::DataChannel(d) => {
+                let open = match &d.open {
+                    Some(list) => list.iter().map(|p| self.peer_ref(p, names)).collect::<Result<Vec<_>, _>>()?,
+                    None => names.to_vec(),
+                };
+                let declared = peers.iter().any(|p| p.data_channels.iter().any(|c| c.label == d.label))
+                    || steps.iter().any(|s| matches!(&s.kind,
+                        StepKind::Do { action: Action::CreateDataChannel { label }, .. } if *label == d.label));
+                if !declared {
+                    return Err(self.err(&e.referenced, format!(
+                        "no peer creates data channel '{}' (declare it under a peer's data_channels or add a create_data_channel step)",
+                        d.label
+                    )));
+                }
+                ExpectKind::DataChannel { label: d.label.clone(), open, echo: d.echo, within: within(d.within) }
+            }
+            ExpectDecl::Connection(c) => {
+                let peer = match &c.peer {
+                    Some(p) => self.peer_ref(p, names)?,
+                    None => "*".to_string(),
+                };
+                if !CONNECTION_STATES.contains(&c.state.value.as_str()) {
+                    return Err(self.err(&c.state.referenced, format!(
+                        "unknown connection state '{}' (expected one of: {})",
+                        c.state.value,
+                        CONNECTION_STATES.join(", ")
+                    )));
+                }
+                ExpectKind::Connection { peer, state: c.state.value.clone(), within: within(c.within) }
+            }
+            ExpectDecl::Timing(t) => {
+                let first_frame = match (t.first_frame, &t.at) {
+                    (Some(d), Some(at)) => Some((self.peer_ref(at, names)?, d)),
+                    (Some(d), None) => Some((names.iter().find(|n| *n != offerer).cloned().unwrap_or_default(), d)),
+                    (None, _) => None,
+                };
+                ExpectKind::Timing { connected: t.connected, first_frame }
+            }
+            ExpectDecl::IceRestart(r) => {
+                let by = self.peer_ref(&r.by, names)?;
+                let restarts = steps.iter().any(|s| matches!(&s.kind,
+                    StepKind::Do { peer, action: Action::RestartIce } if *peer == by));
+                if !restarts {
+                    return Err(self.err(&e.referenced, format!(
+                        "no step restarts ICE on '{by}' (add '- restart_ice: {by}' to steps)"
+                    )));
+                }
+                ExpectKind::IceRestart { by }
+            }
+        };
+        Ok(Expectation { line, kind })
+    }
+
+    fn order_point(&self, p: &Spanned<String>, names: &[String]) -> Result<OrderPoint, LoadError> {
+        let text = p.value.trim();
+        let (peer, rest) = text.split_once(' ').unwrap_or((text, ""));
+        if !names.iter().any(|n| n == peer) {
+            return Err(self.err(&p.referenced, format!(
+                "'{text}' does not start with a peer name (expected one of: {})",
+                names.join(", ")
+            )));
+        }
+        let rest = rest.trim();
+        let what = OrderWhat::PHRASES.iter().find(|(ph, _)| *ph == rest).map(|(_, w)| *w).ok_or_else(|| {
+            let phrases: Vec<&str> = OrderWhat::PHRASES.iter().map(|(p, _)| *p).collect();
+            self.err(&p.referenced, format!(
+                "unknown event '{rest}' in '{text}' (expected '<peer> <event>', event one of: {})",
+                phrases.join(", ")
+            ))
+        })?;
+        Ok(OrderPoint { peer: peer.to_string(), what, text: text.to_string() })
+    }
+
+    /// Orders that no run can satisfy: a peer that answers before any offer reached it, or a peer
+    /// that never offers (auto negotiation offers only from the offerer without other steps).
+    fn check_order(
+        &self,
+        points: &[OrderPoint],
+        e: &Spanned<ExpectDecl>,
+        offerer: &str,
+        steps: &[Step],
+    ) -> Result<(), LoadError> {
+        let offers_possible = |peer: &str| {
+            peer == offerer
+                || steps.iter().any(|s| matches!(&s.kind, StepKind::Do { peer: p, action } if p == peer
+                    && matches!(action, Action::SendOffer | Action::RestartIce | Action::AddTrack(_)
+                        | Action::CreateDataChannel { .. } | Action::Start)))
+        };
+        for (i, p) in points.iter().enumerate() {
+            if p.what == OrderWhat::SendsOffer && !offers_possible(&p.peer) {
+                return Err(self.err(&e.referenced, format!(
+                    "impossible order: '{}' but '{}' is not the offerer and no step makes it offer",
+                    p.text, p.peer
+                )));
+            }
+            if p.what == OrderWhat::SendsAnswer {
+                let offer_first = points[i + 1..].iter().any(|q| {
+                    q.peer != p.peer && q.what == OrderWhat::SendsOffer
+                        && !points[..i].iter().any(|r| r.what == OrderWhat::SendsOffer && r.peer != p.peer)
+                });
+                if offer_first {
+                    return Err(self.err(&e.referenced, format!(
+                        "impossible order: '{}' comes before the offer it answers (an answer only follows an offer, RFC 8829 section 4.1.10)",
+                        p.text
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A track or media expectation at `at` needs the other peer to send that kind.
+    fn check_sent(
+        &self,
+        at: &str,
+        kind: MediaKind,
+        peers: &[PeerSpec],
+        steps: &[Step],
+        e: &Spanned<ExpectDecl>,
+    ) -> Result<(), LoadError> {
+        let Some(other) = peers.iter().find(|p| p.name != at) else { return Ok(()) };
+        let sends = other.media.contains(&kind)
+            || steps.iter().any(|s| matches!(&s.kind,
+                StepKind::Do { peer, action: Action::AddTrack(k) } if *peer == other.name && *k == kind));
+        if sends {
+            Ok(())
+        } else {
+            Err(self.err(&e.referenced, format!(
+                "'{at}' can never receive {kind}: '{}' has no {kind} in its media and no add_track step adds one",
+                other.name
+            )))
+        }
+    }
+}

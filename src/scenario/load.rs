@@ -1,0 +1,237 @@
+//! Strict loading: YAML -> [`ScenarioDoc`] -> validated [`Scenario`], every error with file:line:column.
+//!
+//! Syntax and shape errors come from serde-saphyr (which reports positions); reference errors
+//! (unknown peers, conditions, order phrases) and impossible flows come from [`Validator`], which
+//! points at the offending node through its [`Spanned`] position.
+
+use super::model::{ScenarioDoc, StepDecl};
+use super::{Condition, PeerSpec, Scenario, Step, StepKind};
+use crate::limits;
+use crate::peer::Action;
+use serde_saphyr::{Location, Spanned};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A scenario that could not be loaded: `scenarios/a/b.yaml:12:5: unknown step ...`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadError {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Loads one file. `root` is the scenarios directory the id is derived from.
+pub fn load_file(path: &Path, root: Option<&Path>) -> Result<Scenario, LoadError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError {
+        file: file.clone(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read: {e}"),
+    })?;
+    let id = scenario_id(path, root);
+    load_str(&text, &file, &id, path.to_path_buf())
+}
+
+/// Loads scenario text (`file` is only used in messages).
+pub fn load_str(text: &str, file: &str, id: &str, path: PathBuf) -> Result<Scenario, LoadError> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    let doc: ScenarioDoc = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        LoadError { file: file.to_string(), line, column, message: clean_message(&e.to_string()) }
+    })?;
+    Validator { file }.scenario(doc, id, path)
+}
+
+/// Every `*.yaml` below `dir`, sorted, each loaded; the first error per file is returned in place.
+pub fn load_dir(dir: &Path) -> Vec<Result<Scenario, LoadError>> {
+    let mut files = Vec::new();
+    collect_yaml(dir, &mut files);
+    files.sort();
+    files.iter().map(|f| load_file(f, Some(dir))).collect()
+}
+
+/// Files and directories as given on a command line.
+pub fn load_paths(paths: &[PathBuf]) -> Vec<Result<Scenario, LoadError>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            out.extend(load_dir(p));
+        } else {
+            let root = p.ancestors().find(|a| a.file_name().is_some_and(|n| n == "scenarios"));
+            out.push(load_file(p, root));
+        }
+    }
+    out
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            collect_yaml(&p, out);
+        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(p);
+        }
+    }
+}
+
+/// `negotiation::basic` for `<root>/negotiation/basic.yaml`.
+fn scenario_id(path: &Path, root: Option<&Path>) -> String {
+    let rel = root.and_then(|r| path.strip_prefix(r).ok()).unwrap_or(path);
+    let rel = rel.with_extension("");
+    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let parts = if root.is_none() && parts.len() > 2 { parts[parts.len() - 2..].to_vec() } else { parts };
+    parts.join("::")
+}
+
+/// serde-saphyr appends its own position; ours is already in front.
+fn clean_message(msg: &str) -> String {
+    let msg = msg.split(" at line ").next().unwrap_or(msg);
+    msg.trim().trim_end_matches('.').replace('`', "'")
+}
+
+pub(super) struct Validator<'a> {
+    pub(super) file: &'a str,
+}
+
+impl Validator<'_> {
+    pub(super) fn err(&self, at: &Location, message: impl Into<String>) -> LoadError {
+        LoadError { file: self.file.to_string(), line: at.line(), column: at.column(), message: message.into() }
+    }
+
+    fn scenario(&self, doc: ScenarioDoc, id: &str, path: PathBuf) -> Result<Scenario, LoadError> {
+        let peers = self.peers(&doc)?;
+        let names: Vec<String> = peers.iter().map(|p| p.name.clone()).collect();
+        let offerer = match &doc.offerer {
+            Some(r) => self.peer_ref(r, &names)?,
+            None => names[0].clone(),
+        };
+        let steps = match &doc.steps {
+            Some(steps) => steps.iter().map(|s| self.step(s, &names)).collect::<Result<Vec<_>, _>>()?,
+            None => vec![Step { line: 0, kind: StepKind::Do { peer: offerer.clone(), action: Action::Start } }],
+        };
+        let mut expect = Vec::new();
+        for e in &doc.expect {
+            expect.push(self.expectation(e, &names, &peers, &offerer, &steps)?);
+        }
+        let mut exclude = Vec::new();
+        for x in &doc.exclude {
+            let ok = x.pair.value.split_once('-').is_some_and(|(a, b)| {
+                [a, b].iter().all(|k| super::PeerKind::ALL.iter().any(|p| p.as_str() == *k))
+            });
+            if !ok {
+                return Err(self.err(&x.pair.referenced, format!(
+                    "'{}' is not a pair of peer kinds (expected e.g. 'firefox-rust'; kinds: rust, chrome, firefox)",
+                    x.pair.value
+                )));
+            }
+            exclude.push((x.pair.value.clone(), x.reason.clone()));
+        }
+        Ok(Scenario {
+            id: id.to_string(),
+            path,
+            description: doc.description.clone().unwrap_or_default(),
+            peers,
+            offerer,
+            steps,
+            expect,
+            exclude,
+        })
+    }
+
+    fn peers(&self, doc: &ScenarioDoc) -> Result<Vec<PeerSpec>, LoadError> {
+        if doc.peers.len() != 2 {
+            let at = doc.peers.first().map(|p| p.name.referenced).unwrap_or(Location::UNKNOWN);
+            return Err(self.err(&at, format!(
+                "a scenario has exactly two peers (found {}); the matrix pairs their kinds",
+                doc.peers.len()
+            )));
+        }
+        let mut out: Vec<PeerSpec> = Vec::new();
+        for p in &doc.peers {
+            let name = &p.name.value;
+            let valid = !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid {
+                return Err(self.err(&p.name.referenced, format!(
+                    "peer name '{name}' must be non-empty ASCII letters, digits, '_' or '-' (it is part of the relay URL)"
+                )));
+            }
+            if out.iter().any(|o| &o.name == name) {
+                return Err(self.err(&p.name.referenced, format!("peer '{name}' is declared twice")));
+            }
+            let kinds = p.kind.value.kinds();
+            if kinds.is_empty() {
+                return Err(self.err(&p.kind.referenced, "kind list is empty (expected one or more of: rust, chrome, firefox)"));
+            }
+            out.push(PeerSpec {
+                name: name.clone(),
+                kinds,
+                media: p.media.clone(),
+                data_channels: p.data_channels.clone(),
+                trickle: p.trickle,
+                negotiation: p.negotiation,
+                echo: p.echo,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) fn peer_ref(&self, r: &Spanned<String>, names: &[String]) -> Result<String, LoadError> {
+        if names.contains(&r.value) {
+            Ok(r.value.clone())
+        } else {
+            Err(self.err(&r.referenced, format!(
+                "unknown peer '{}' (expected one of: {})",
+                r.value,
+                names.join(", ")
+            )))
+        }
+    }
+
+    fn step(&self, s: &Spanned<StepDecl>, names: &[String]) -> Result<Step, LoadError> {
+        let line = s.referenced.line();
+        let act = |r: &Spanned<String>, action: Action| -> Result<StepKind, LoadError> {
+            Ok(StepKind::Do { peer: self.peer_ref(r, names)?, action })
+        };
+        let kind = match &s.value {
+            StepDecl::Start(p) => act(p, Action::Start)?,
+            StepDecl::AddTrack(a) => act(&a.peer, Action::AddTrack(a.kind))?,
+            StepDecl::CreateDataChannel(a) => act(&a.peer, Action::CreateDataChannel { label: a.label.clone() })?,
+            StepDecl::SendOffer(p) => act(p, Action::SendOffer)?,
+            StepDecl::RestartIce(p) => act(p, Action::RestartIce)?,
+            StepDecl::SendMessage(a) => {
+                act(&a.peer, Action::SendMessage { label: a.label.clone(), text: a.text.clone() })?
+            }
+            StepDecl::Close(p) => act(p, Action::Close)?,
+            StepDecl::Sleep(d) => StepKind::Sleep(*d),
+            StepDecl::Wait(w) => {
+                let peer = self.peer_ref(&w.peer, names)?;
+                let condition = Condition::parse(&w.condition.value).ok_or_else(|| {
+                    self.err(&w.condition.referenced, format!(
+                        "unknown condition '{}' (expected one of: {})",
+                        w.condition.value,
+                        Condition::SYNTAX
+                    ))
+                })?;
+                StepKind::Wait { peer, condition, within: w.within.unwrap_or(limits::STEP_WAIT) }
+            }
+        };
+        Ok(Step { line, kind })
+    }
+}

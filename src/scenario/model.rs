@@ -1,0 +1,331 @@
+//! The scenario language as typed data: what a YAML file deserializes into, before validation.
+//!
+//! Every mapping denies unknown keys and every step and expectation is a serde enum, so a typo is a
+//! load error that names the valid choices. Names that refer to peers are [`Spanned`] so that the
+//! validator can point at them.
+
+use serde::{Deserialize, Deserializer};
+use serde_saphyr::Spanned;
+use std::fmt;
+use std::time::Duration;
+
+/// A peer implementation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerKind {
+    Rust,
+    Chrome,
+    Firefox,
+}
+
+impl PeerKind {
+    pub const ALL: [PeerKind; 3] = [PeerKind::Rust, PeerKind::Chrome, PeerKind::Firefox];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerKind::Rust => "rust",
+            PeerKind::Chrome => "chrome",
+            PeerKind::Firefox => "firefox",
+        }
+    }
+    pub fn is_browser(self) -> bool {
+        self != PeerKind::Rust
+    }
+}
+
+impl fmt::Display for PeerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    Audio,
+    Video,
+}
+
+impl MediaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+        }
+    }
+    pub fn parse(s: &str) -> Option<MediaKind> {
+        match s {
+            "audio" => Some(MediaKind::Audio),
+            "video" => Some(MediaKind::Video),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for MediaKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One kind, or a list of kinds that the matrix expands.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum KindSpec {
+    One(PeerKind),
+    Many(Vec<PeerKind>),
+}
+
+impl KindSpec {
+    pub fn kinds(&self) -> Vec<PeerKind> {
+        match self {
+            KindSpec::One(k) => vec![*k],
+            KindSpec::Many(ks) => ks.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataChannelSpec {
+    pub label: String,
+    /// A text message the creator sends as soon as the channel opens.
+    #[serde(default)]
+    pub send: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Negotiation {
+    /// Offer on `negotiationneeded`, as the seed does.
+    #[default]
+    Auto,
+    /// Offer only on a `send_offer` step.
+    Manual,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerDecl {
+    pub name: Spanned<String>,
+    pub kind: Spanned<KindSpec>,
+    #[serde(default)]
+    pub media: Vec<MediaKind>,
+    #[serde(default)]
+    pub data_channels: Vec<DataChannelSpec>,
+    #[serde(default = "yes")]
+    pub trickle: bool,
+    #[serde(default)]
+    pub negotiation: Negotiation,
+    #[serde(default = "yes")]
+    pub echo: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A peer reference with its position in the file.
+pub type PeerRef = Spanned<String>;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioDoc {
+    #[serde(default)]
+    pub description: Option<String>,
+    pub peers: Vec<PeerDecl>,
+    #[serde(default)]
+    pub offerer: Option<PeerRef>,
+    #[serde(default)]
+    pub steps: Option<Vec<Spanned<StepDecl>>>,
+    #[serde(default)]
+    pub expect: Vec<Spanned<ExpectDecl>>,
+    /// Pairs (`<first>-<second>` kinds) left out of the matrix, with a reason shown in listings.
+    #[serde(default)]
+    pub exclude: Vec<Exclusion>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclusion {
+    pub pair: Spanned<String>,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerKindArg {
+    pub peer: PeerRef,
+    pub kind: MediaKind,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerLabelArg {
+    pub peer: PeerRef,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageArg {
+    pub peer: PeerRef,
+    pub label: String,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitArg {
+    pub peer: PeerRef,
+    #[serde(rename = "for")]
+    pub condition: Spanned<String>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub within: Option<Duration>,
+}
+
+/// One step, as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum StepDecl {
+    Start(PeerRef),
+    AddTrack(PeerKindArg),
+    CreateDataChannel(PeerLabelArg),
+    SendOffer(PeerRef),
+    RestartIce(PeerRef),
+    SendMessage(SendMessageArg),
+    Close(PeerRef),
+    Wait(WaitArg),
+    #[serde(deserialize_with = "duration")]
+    Sleep(Duration),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrickleArg {
+    /// Default: every peer with trickle on.
+    #[serde(default)]
+    pub peer: Option<PeerRef>,
+    #[serde(default = "yes")]
+    pub end_of_candidates: bool,
+    #[serde(default = "yes")]
+    pub host: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackArg {
+    pub at: PeerRef,
+    pub kind: MediaKind,
+    #[serde(default = "one")]
+    pub count: u32,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub within: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaArg {
+    pub at: PeerRef,
+    pub kind: MediaKind,
+    /// Distinct frames (video) or packets (audio) that must arrive: 1 is "first frame".
+    #[serde(default = "one")]
+    pub frames: u32,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub within: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataChannelArg {
+    pub label: String,
+    /// Peers where the channel must open (default: both).
+    #[serde(default)]
+    pub open: Option<Vec<PeerRef>>,
+    /// Every message sent on it comes back (the other side echoes).
+    #[serde(default)]
+    pub echo: bool,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub within: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionArg {
+    /// Default: both peers.
+    #[serde(default)]
+    pub peer: Option<PeerRef>,
+    pub state: Spanned<String>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub within: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimingArg {
+    /// From the first `createOffer` to both peers `connected`.
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub connected: Option<Duration>,
+    /// From the first `createOffer` to the first video frame at `at`.
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub first_frame: Option<Duration>,
+    #[serde(default)]
+    pub at: Option<PeerRef>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceRestartArg {
+    /// The peer that restarts.
+    pub by: PeerRef,
+}
+
+/// One expectation, as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ExpectDecl {
+    Order(Vec<Spanned<String>>),
+    Trickle(TrickleArg),
+    NonTrickle(PeerRef),
+    Track(TrackArg),
+    Media(MediaArg),
+    DataChannel(DataChannelArg),
+    Connection(ConnectionArg),
+    Timing(TimingArg),
+    IceRestart(IceRestartArg),
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `250ms`, `5s`, `1.5s`, `2m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map(|i| s.split_at(i))
+        .ok_or_else(|| format!("duration '{s}' has no unit (expected e.g. 500ms, 5s, 2m)"))?;
+    let value: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("duration '{s}' is not a number followed by ms, s or m"))?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        other => return Err(format!("duration '{s}': unknown unit '{other}' (expected ms, s or m)")),
+    };
+    if !(0.0..=3600.0).contains(&secs) {
+        return Err(format!("duration '{s}' is out of range (0 to 1 hour)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
+}

@@ -1,0 +1,111 @@
+//! The transcript of a case: every peer event and every relayed message, timestamped on one clock.
+//!
+//! Peers of every kind emit the same [`Event`]s; the browser agent page pushes JSON objects of the
+//! same shape (`{"t": <epoch ms>, "type": "signaling_state", "state": "stable"}`), so a transcript
+//! does not care which stack produced it. [`normalize`] turns a transcript into the stable text that
+//! snapshots pin.
+
+pub mod normalize;
+pub mod sdp;
+
+use crate::clock::Millis;
+use crate::relay::RelayRecord;
+use serde::{Deserialize, Serialize};
+
+/// One thing a peer saw or did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The runner asked the peer to perform a step.
+    Step { name: String },
+    NegotiationNeeded,
+    /// `createOffer()` was called (the start of time-to-first-frame).
+    CreateOffer,
+    SignalingState { state: String },
+    IceGatheringState { state: String },
+    IceConnectionState { state: String },
+    ConnectionState { state: String },
+    /// `setLocalDescription` resolved; `sdp` is the description in force.
+    LocalDescription { sdp_type: String, sdp: String },
+    /// `setRemoteDescription` resolved.
+    RemoteDescription { sdp_type: String, sdp: String },
+    /// An `icecandidate` event with a candidate.
+    LocalCandidate { candidate: String },
+    /// An `icecandidate` event that ends a generation: `null` or Firefox's empty-string form
+    /// (RFC 8838 section 4.4, W3C webrtc-pc section 4.8.2).
+    EndOfCandidates { form: String },
+    /// `addIceCandidate` resolved (or, for an end-of-candidates, was signalled).
+    RemoteCandidate { candidate: String },
+    /// A `track` event.
+    Track { kind: String },
+    /// The first rendered (browser) or first complete keyframe (Rust) video frame.
+    FirstFrame { kind: String, width: u32, height: u32 },
+    /// The first RTP packet of an audio track.
+    FirstPacket { kind: String },
+    /// Media kept flowing: `count` distinct frames (video) or packets (audio) so far.
+    MediaProgress { kind: String, count: u64 },
+    DataChannelOpen { label: String },
+    DataChannelMessage { label: String, data: String },
+    DataChannelClose { label: String },
+    /// A `getStats()` summary taken at the end of the case.
+    Stats { summary: serde_json::Value },
+    /// Something failed inside the peer (a rejected promise, a failed API call).
+    Error { context: String, message: String },
+}
+
+/// An event with its time and the peer that saw it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub at: Millis,
+    pub peer: String,
+    pub event: Event,
+}
+
+/// Everything recorded about one case.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Transcript {
+    pub entries: Vec<Entry>,
+    pub relay: Vec<RelayRecord>,
+}
+
+impl Transcript {
+    pub fn push(&mut self, entry: Entry) {
+        self.entries.push(entry);
+    }
+
+    /// Entries of one peer, in time order.
+    pub fn of<'a>(&'a self, peer: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.entries.iter().filter(move |e| e.peer == peer)
+    }
+
+    /// Keeps entries ordered by time (peers are drained in batches).
+    pub fn sort(&mut self) {
+        self.entries
+            .sort_by(|a, b| a.at.partial_cmp(&b.at).unwrap_or(std::cmp::Ordering::Equal));
+    }
+
+    /// The first entry of `peer` matching `pred`.
+    pub fn first<'a>(&'a self, peer: &str, pred: impl Fn(&Event) -> bool) -> Option<&'a Entry> {
+        self.entries.iter().find(|e| e.peer == peer && pred(&e.event))
+    }
+
+    /// A human-readable dump of the last `n` entries (for timeouts and failed expectations).
+    pub fn tail(&self, n: usize) -> String {
+        let skip = self.entries.len().saturating_sub(n);
+        self.entries[skip..]
+            .iter()
+            .map(|e| format!("  {:>9.1} ms  {:<8} {}", e.at, e.peer, describe(&e.event)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// One line for an event, without SDP bodies.
+pub fn describe(event: &Event) -> String {
+    match event {
+        Event::LocalDescription { sdp_type, .. } => format!("local_description {sdp_type}"),
+        Event::RemoteDescription { sdp_type, .. } => format!("remote_description {sdp_type}"),
+        Event::Stats { .. } => "stats".to_string(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}

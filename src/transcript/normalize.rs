@@ -1,0 +1,1 @@
+//! The normalized transcript (placeholder until written).

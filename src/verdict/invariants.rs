@@ -1,0 +1,143 @@
+//! Built-in invariants, checked on every run whatever the scenario says.
+
+use super::{mismatch, Check};
+use crate::relay::{MessageKind, RelayRecord};
+use crate::scenario::Scenario;
+use crate::transcript::{describe, sdp, Event, Transcript};
+
+pub(super) fn check(scenario: &Scenario, t: &Transcript) -> Vec<Check> {
+    let mut out = Vec::new();
+    for p in &scenario.peers {
+        out.push(Check::new(format!("signaling state machine ({})", p.name), 0, signaling_machine(t, &p.name)));
+    }
+    out.push(Check::new("an answer only follows an offer", 0, answers_follow_offers(t)));
+    out.push(Check::new("candidates match the description in force", 0, candidate_ufrags(t)));
+    out.push(Check::new("no peer or relay errors", 0, no_errors(t)));
+    out
+}
+
+/// JSEP's signaling state machine (RFC 8829 section 3.2, W3C webrtc-pc section 4.3.1): every
+/// `signalingstatechange` is one of these transitions, starting from `stable`.
+fn allowed(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        ("stable", "have-local-offer")
+            | ("stable", "have-remote-offer")
+            | ("have-local-offer", "stable")
+            | ("have-local-offer", "have-remote-pranswer")
+            | ("have-remote-pranswer", "stable")
+            | ("have-remote-offer", "stable")
+            | ("have-remote-offer", "have-local-pranswer")
+            | ("have-local-pranswer", "stable")
+            | (_, "closed")
+    )
+}
+
+fn signaling_machine(t: &Transcript, peer: &str) -> Result<(), super::Mismatch> {
+    let mut state = "stable".to_string();
+    for e in t.of(peer) {
+        if let Event::SignalingState { state: next } = &e.event {
+            if !allowed(&state, next) {
+                return mismatch(
+                    format!("{peer}: a JSEP transition from '{state}' (RFC 8829 section 3.2)"),
+                    format!("{peer}: '{state}' -> '{next}' at {:.1} ms", e.at),
+                    states(t, peer),
+                );
+            }
+            state = next.clone();
+        }
+    }
+    Ok(())
+}
+
+fn states(t: &Transcript, peer: &str) -> Vec<String> {
+    t.of(peer)
+        .filter(|e| matches!(e.event, Event::SignalingState { .. } | Event::LocalDescription { .. } | Event::RemoteDescription { .. }))
+        .map(|e| format!("{:>9.1} ms  {peer}  {}", e.at, describe(&e.event)))
+        .collect()
+}
+
+fn relay_line(r: &RelayRecord) -> String {
+    format!("{:>9.1} ms  relay  {} -> {}  {}", r.at, r.from, r.to.join(","), serde_json::to_string(&r.kind).unwrap_or_default())
+}
+
+/// Each `answer` sent by X answers an offer X received and has not answered yet (RFC 8829
+/// section 4.1.10: an answer is only created in `have-remote-offer`).
+fn answers_follow_offers(t: &Transcript) -> Result<(), super::Mismatch> {
+    let mut pending: Vec<(String, String)> = Vec::new(); // (offerer, answerer)
+    for r in &t.relay {
+        let MessageKind::Desc { sdp_type } = &r.kind else { continue };
+        match sdp_type.as_str() {
+            "offer" => {
+                for to in &r.to {
+                    pending.push((r.from.clone(), to.clone()));
+                }
+            }
+            "answer" => {
+                let Some(i) = pending.iter().position(|(o, a)| a == &r.from && r.to.contains(o)) else {
+                    let excerpt = t.relay.iter().filter(|r| matches!(r.kind, MessageKind::Desc { .. })).map(relay_line).collect();
+                    return mismatch(
+                        format!("{}'s answer follows an offer it received", r.from),
+                        format!("answer from {} at {:.1} ms with no offer pending", r.from, r.at),
+                        excerpt,
+                    );
+                };
+                pending.remove(i);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Every trickled candidate (and end-of-candidates that names one) carries the ufrag of the last
+/// description its sender sent before it: the ICE generation it belongs to (RFC 8838 section 4.3,
+/// W3C webrtc-pc section 4.8.1.1).
+fn candidate_ufrags(t: &Transcript) -> Result<(), super::Mismatch> {
+    let mut current: std::collections::HashMap<&str, String> = Default::default();
+    for r in &t.relay {
+        if let Some(sdp) = r.sdp() {
+            if let Some(u) = sdp::ufrag(sdp) {
+                current.insert(&r.from, u.to_string());
+            }
+            continue;
+        }
+        let Some(c) = r.candidate() else { continue };
+        let line = c.get("candidate").and_then(|v| v.as_str()).unwrap_or("");
+        let field = c.get("usernameFragment").and_then(|v| v.as_str()).filter(|s| !s.is_empty());
+        let ufrag = field.or_else(|| sdp::candidate_ufrag(line));
+        let expected = current.get(r.from.as_str());
+        let ok = match (ufrag, expected) {
+            (Some(u), Some(e)) => u == e,
+            (None, Some(_)) => line.is_empty(),
+            (_, None) => false,
+        };
+        if !ok {
+            return mismatch(
+                format!(
+                    "{}'s candidate carries the ufrag of its description in force ({})",
+                    r.from,
+                    expected.map(String::as_str).unwrap_or("none sent yet")
+                ),
+                format!("ufrag {} in {} at {:.1} ms", ufrag.unwrap_or("(none)"), c, r.at),
+                t.relay.iter().filter(|x| x.from == r.from).take(12).map(relay_line).collect(),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn no_errors(t: &Transcript) -> Result<(), super::Mismatch> {
+    let mut lines: Vec<String> = t
+        .entries
+        .iter()
+        .filter(|e| matches!(e.event, Event::Error { .. }))
+        .map(|e| format!("{:>9.1} ms  {}  {}", e.at, e.peer, describe(&e.event)))
+        .collect();
+    lines.extend(t.relay.iter().filter(|r| matches!(r.kind, MessageKind::Rejected { .. })).map(relay_line));
+    if lines.is_empty() {
+        Ok(())
+    } else {
+        mismatch("no errors from peers or the relay", format!("{} error(s)", lines.len()), lines)
+    }
+}

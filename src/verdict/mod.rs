@@ -1,0 +1,97 @@
+//! The verdict on a transcript: built-in invariants plus the scenario's expectations, each a check
+//! that passes or reports EXPECTED / ACTUAL with the relevant part of the transcript.
+
+mod expectations;
+mod invariants;
+
+use crate::scenario::{ExpectKind, Scenario};
+use crate::transcript::Transcript;
+use std::fmt;
+use std::time::Duration;
+
+/// A failed check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mismatch {
+    pub expected: String,
+    pub actual: String,
+    /// The transcript lines that show it.
+    pub excerpt: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub name: String,
+    /// The scenario line of an expectation; 0 for built-in invariants.
+    pub line: u64,
+    pub outcome: Result<(), Mismatch>,
+}
+
+impl Check {
+    pub(crate) fn new(name: impl Into<String>, line: u64, outcome: Result<(), Mismatch>) -> Check {
+        Check { name: name.into(), line, outcome }
+    }
+    pub fn passed(&self) -> bool {
+        self.outcome.is_ok()
+    }
+}
+
+pub(crate) fn mismatch(expected: impl Into<String>, actual: impl Into<String>, excerpt: Vec<String>) -> Result<(), Mismatch> {
+    Err(Mismatch { expected: expected.into(), actual: actual.into(), excerpt })
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Verdict {
+    pub checks: Vec<Check>,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(Check::passed)
+    }
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| !c.passed())
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.failures() {
+            let Err(m) = &c.outcome else { continue };
+            let at = if c.line > 0 { format!(" (line {})", c.line) } else { " (invariant)".to_string() };
+            writeln!(f, "check failed: {}{at}", c.name)?;
+            writeln!(f, "EXPECTED: {}", m.expected)?;
+            writeln!(f, "ACTUAL:   {}", m.actual)?;
+            if !m.excerpt.is_empty() {
+                writeln!(f, "transcript:")?;
+                for l in &m.excerpt {
+                    writeln!(f, "  {l}")?;
+                }
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// Every invariant and expectation, checked on `t`.
+pub fn check(scenario: &Scenario, t: &Transcript) -> Verdict {
+    let mut checks = invariants::check(scenario, t);
+    for e in &scenario.expect {
+        checks.push(Check::new(e.kind.label(), e.line, expectations::check(scenario, &e.kind, t)));
+    }
+    Verdict { checks }
+}
+
+/// How long the settle phase may wait for this expectation.
+pub fn within(kind: &ExpectKind) -> Option<Duration> {
+    match kind {
+        ExpectKind::Track { within, .. }
+        | ExpectKind::Media { within, .. }
+        | ExpectKind::DataChannel { within, .. }
+        | ExpectKind::Connection { within, .. } => Some(*within),
+        ExpectKind::Timing { connected, first_frame } => {
+            [*connected, first_frame.as_ref().map(|f| f.1)].into_iter().flatten().max()
+        }
+        _ => None,
+    }
+}
