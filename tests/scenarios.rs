@@ -1,1 +1,22 @@
-fn main() {}
+//! The one test target: every scenario x peer pair as its own test (`negotiation::basic::rust-chrome`),
+//! the invalid-scenario fixtures (`invalid::<file>`), and the relay's bad-input tests (`relay::...`).
+//! A `harness = false` target on libtest-mimic, so `cargo test -- basic::rust` filters as usual.
+//!
+//! Environment: `RTC_HARNESS_REQUIRE=chrome,firefox` turns a missing browser into a failure;
+//! `RTC_HARNESS_REPEAT=N` runs each case N times against the same snapshot;
+//! `INSTA_UPDATE=always` (or `cargo insta review`) records new snapshots.
+
+mod support;
+
+use libtest_mimic::Arguments;
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = Vec::new();
+    trials.extend(support::cases::trials());
+    trials.extend(support::invalid::trials());
+    trials.extend(support::relay::trials());
+    let conclusion = libtest_mimic::run(&args, trials);
+    support::shutdown();
+    conclusion.exit();
+}

@@ -100,9 +100,22 @@ fn scenario_id(path: &Path, root: Option<&Path>) -> String {
 }
 
 /// serde-saphyr appends its own position; ours is already in front.
+/// Serde says "variant" for steps and expectations; say which.
 fn clean_message(msg: &str) -> String {
     let msg = msg.split(" at line ").next().unwrap_or(msg);
-    msg.trim().trim_end_matches('.').replace('`', "'")
+    let msg = msg.trim().trim_end_matches('.').replace('`', "'");
+    let Some(rest) = msg.strip_prefix("unknown variant ") else { return msg };
+    let what = if rest.contains("add_track") {
+        "step"
+    } else if rest.contains("non_trickle") {
+        "expectation"
+    } else {
+        "value"
+    };
+    match rest.split_once(", expected one of ") {
+        Some((name, list)) => format!("unknown {what} {name} (expected one of: {list})"),
+        None => format!("unknown {what} {rest}"),
+    }
 }
 
 pub(super) struct Validator<'a> {

@@ -68,11 +68,32 @@ impl fmt::Display for MediaKind {
 }
 
 /// One kind, or a list of kinds that the matrix expands.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum KindSpec {
     One(PeerKind),
     Many(Vec<PeerKind>),
+}
+
+impl<'de> Deserialize<'de> for KindSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        let parse = |s: &str| {
+            PeerKind::ALL.iter().copied().find(|k| k.as_str() == s).ok_or_else(|| {
+                serde::de::Error::custom(format!("unknown peer kind '{s}' (expected one of: rust, chrome, firefox)"))
+            })
+        };
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("kind is a peer kind or a list of them (rust, chrome, firefox)")
+        })? {
+            Raw::One(s) => parse(&s).map(KindSpec::One),
+            Raw::Many(v) => v.iter().map(|s| parse(s)).collect::<Result<Vec<_>, _>>().map(KindSpec::Many),
+        }
+    }
 }
 
 impl KindSpec {

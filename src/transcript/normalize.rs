@@ -1,1 +1,157 @@
-//! The normalized transcript (placeholder until written).
+//! The normalized transcript: what snapshot tests pin. It keeps the shape of the exchange (who sent
+//! which description with which m-sections, which candidate types, which state sequences, which
+//! tracks and frames) and drops everything that varies from run to run: times, ports, addresses,
+//! ufrags/pwds, fingerprints, SSRCs, msids, candidate foundations and counts, media counters.
+
+use super::sdp;
+use super::{Event, Transcript};
+use crate::relay::MessageKind;
+use crate::scenario::Case;
+use crate::verdict::Verdict;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// The stable text of a case's run.
+pub fn normalize(case: &Case, t: &Transcript, verdict: &Verdict) -> String {
+    let s = &case.scenario;
+    let mut out = String::new();
+    let kinds: Vec<String> = s.peers.iter().zip(&case.kinds).map(|(p, k)| format!("{}: {k}", p.name)).collect();
+    let _ = writeln!(out, "case: {}", case.name());
+    let _ = writeln!(out, "peers: {}; {} offers", kinds.join(", "), s.offerer);
+    out.push_str("descriptions:\n");
+    for r in &t.relay {
+        if let (MessageKind::Desc { sdp_type }, Some(body)) = (&r.kind, r.sdp()) {
+            let _ = writeln!(out, "  {} -> {}: {sdp_type} {}", r.from, r.to.join(","), describe_sdp(body));
+        }
+    }
+    out.push_str("candidates:\n");
+    for p in &s.peers {
+        let _ = writeln!(out, "  {}: {}", p.name, candidate_summary(t, &p.name));
+    }
+    for p in &s.peers {
+        let _ = writeln!(out, "{}:", p.name);
+        peer_summary(&mut out, t, &p.name);
+    }
+    out.push_str("checks:\n");
+    for c in &verdict.checks {
+        let _ = writeln!(out, "  {} {}", if c.passed() { "pass" } else { "FAIL" }, c.name);
+    }
+    out
+}
+
+/// `[audio sendrecv, video sendrecv, application] bundle trickle`.
+fn describe_sdp(body: &str) -> String {
+    let sections: Vec<String> = sdp::sections(body)
+        .iter()
+        .map(|m| if m.kind == "application" { m.kind.clone() } else { format!("{} {}", m.kind, m.direction) })
+        .collect();
+    let mut flags = Vec::new();
+    if body.lines().any(|l| l.starts_with("a=group:BUNDLE")) {
+        flags.push("bundle");
+    }
+    if sdp::trickle(body) {
+        flags.push("trickle");
+    }
+    if !sdp::candidates(body).is_empty() {
+        flags.push("with-candidates");
+    }
+    format!("[{}] {}", sections.join(", "), flags.join(" ")).trim_end().to_string()
+}
+
+/// Trickled candidate types (a set: counts depend on the host's interfaces) and the
+/// end-of-candidates forms; or the types carried in descriptions for non-trickle peers.
+fn candidate_summary(t: &Transcript, peer: &str) -> String {
+    let mut types = BTreeSet::new();
+    let mut eoc = BTreeSet::new();
+    let mut in_sdp = BTreeSet::new();
+    for r in t.relay.iter().filter(|r| r.from == peer) {
+        match &r.kind {
+            MessageKind::Candidate => {
+                if let Some(k) = r.candidate().and_then(|c| c.get("candidate")?.as_str().and_then(sdp::candidate_kind)) {
+                    types.insert(format!("{}/{}", k.0, k.1));
+                }
+            }
+            MessageKind::EndOfCandidates { form } => {
+                eoc.insert(form.clone());
+            }
+            MessageKind::Desc { .. } => {
+                for c in r.sdp().map(sdp::candidates).unwrap_or_default() {
+                    if let Some(k) = sdp::candidate_kind(c) {
+                        in_sdp.insert(format!("{}/{}", k.0, k.1));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let join = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
+    let mut parts = Vec::new();
+    if !types.is_empty() {
+        parts.push(format!("trickled [{}]", join(&types)));
+    }
+    if !eoc.is_empty() {
+        parts.push(format!("end-of-candidates [{}]", join(&eoc)));
+    }
+    if !in_sdp.is_empty() {
+        parts.push(format!("in descriptions [{}]", join(&in_sdp)));
+    }
+    if parts.is_empty() { "none".to_string() } else { parts.join("; ") }
+}
+
+/// A state sequence with consecutive repeats folded.
+fn sequence(t: &Transcript, peer: &str, pick: impl Fn(&Event) -> Option<&str>) -> String {
+    let mut seq: Vec<&str> = Vec::new();
+    for e in t.of(peer) {
+        if let Some(s) = pick(&e.event) {
+            if seq.last() != Some(&s) {
+                seq.push(s);
+            }
+        }
+    }
+    seq.join(" > ")
+}
+
+fn peer_summary(out: &mut String, t: &Transcript, peer: &str) {
+    let _ = writeln!(out, "  signaling: {}", sequence(t, peer, |e| match e {
+        Event::SignalingState { state } => Some(state),
+        _ => None,
+    }));
+    let _ = writeln!(out, "  connection: {}", sequence(t, peer, |e| match e {
+        Event::ConnectionState { state } => Some(state),
+        _ => None,
+    }));
+    let ice_reached: BTreeSet<&str> = t.of(peer).filter_map(|e| match &e.event {
+        Event::IceConnectionState { state } if state == "connected" || state == "completed" => Some("connected"),
+        _ => None,
+    }).collect();
+    let _ = writeln!(out, "  ice connected: {}", if ice_reached.is_empty() { "no" } else { "yes" });
+    let mut tracks: Vec<&str> = t.of(peer).filter_map(|e| match &e.event {
+        Event::Track { kind } => Some(kind.as_str()),
+        _ => None,
+    }).collect();
+    tracks.sort();
+    let _ = writeln!(out, "  tracks: [{}]", tracks.join(", "));
+    if let Some(Event::FirstFrame { width, height, .. }) = t.first(peer, |e| matches!(e, Event::FirstFrame { .. })).map(|e| &e.event) {
+        let _ = writeln!(out, "  first video frame: {width}x{height}");
+    }
+    if t.first(peer, |e| matches!(e, Event::FirstPacket { .. })).is_some() {
+        out.push_str("  audio packets: yes\n");
+    }
+    let opened: BTreeSet<&str> = t.of(peer).filter_map(|e| match &e.event {
+        Event::DataChannelOpen { label } => Some(label.as_str()),
+        _ => None,
+    }).collect();
+    if !opened.is_empty() {
+        let _ = writeln!(out, "  data channels open: [{}]", opened.into_iter().collect::<Vec<_>>().join(", "));
+    }
+    for e in t.of(peer) {
+        if let Event::DataChannelMessage { label, data } = &e.event {
+            let _ = writeln!(out, "  message on {label}: {data:?}");
+        }
+    }
+    for e in t.of(peer) {
+        if let Event::Error { context, .. } = &e.event {
+            let _ = writeln!(out, "  error in {context}");
+        }
+    }
+}
