@@ -93,7 +93,10 @@ fn check(paths: Vec<PathBuf>) -> ExitCode {
 fn list(paths: Vec<PathBuf>) -> ExitCode {
     let Some(scenarios) = load(paths) else { return ExitCode::FAILURE };
     for case in scenario::expand_all(&scenarios) {
-        println!("{}", case.name());
+        match &case.excluded {
+            Some(why) => println!("{}  (excluded: {why})", case.name()),
+            None => println!("{}", case.name()),
+        }
     }
     ExitCode::SUCCESS
 }
@@ -147,7 +150,7 @@ async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<Stri
                     ttff.extend(r.timings.to_first_frame);
                     conn.extend(r.timings.to_connected);
                 }
-                Err(RunError::Unavailable(_)) => {
+                Err(RunError::Unavailable(_)) | Err(RunError::Excluded(_)) => {
                     skipped += 1;
                     break;
                 }

@@ -15,6 +15,7 @@ pub fn case_line(name: &str, result: &Result<CaseRun, RunError>) -> String {
             )
         }
         Err(RunError::Unavailable(why)) => format!("SKIP {name}  ({why})"),
+        Err(RunError::Excluded(why)) => format!("SKIP {name}  (excluded: {why})"),
         Err(e) => format!("FAIL {name}  {}", first_line(&e.to_string())),
     }
 }
@@ -24,7 +25,7 @@ pub fn case_line(name: &str, result: &Result<CaseRun, RunError>) -> String {
 pub fn failure_details(result: &Result<CaseRun, RunError>) -> Option<String> {
     match result {
         Ok(run) if !run.passed() => Some(run.verdict.to_string()),
-        Ok(_) | Err(RunError::Unavailable(_)) => None,
+        Ok(_) | Err(RunError::Unavailable(_)) | Err(RunError::Excluded(_)) => None,
         Err(RunError::Step { message, transcript, .. }) => {
             Some(format!("{message}\nlast events:\n{}\n", transcript.tail(25)))
         }

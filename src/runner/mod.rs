@@ -32,6 +32,9 @@ pub enum RunError {
     /// A peer of this case is not installed (skip, or fail when it is required).
     #[error("{0}")]
     Unavailable(String),
+    /// The scenario excludes this pair (`exclude:`), with its reason.
+    #[error("excluded: {0}")]
+    Excluded(String),
     /// A step failed or its wait ran out; `transcript` holds what was seen until then.
     #[error("{file}:{line}: step '{step}' failed: {message}")]
     Step { file: String, line: u64, step: String, message: String, transcript: Box<Transcript> },
@@ -61,6 +64,9 @@ impl CaseRun {
 
 /// Runs `case` on its own relay and clock.
 pub async fn run_case(case: &Case, env: &Env) -> Result<CaseRun, RunError> {
+    if let Some(why) = &case.excluded {
+        return Err(RunError::Excluded(why.clone()));
+    }
     for kind in case.browsers() {
         let launcher = env.browsers.as_ref().ok_or_else(|| {
             RunError::Unavailable(format!("{kind} peers are not enabled in this run"))

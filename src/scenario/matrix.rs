@@ -9,6 +9,8 @@ pub struct Case {
     pub scenario: Arc<Scenario>,
     /// One kind per peer, in declaration order.
     pub kinds: Vec<PeerKind>,
+    /// Why the scenario leaves this pair out (`exclude:`); such cases are listed and skipped.
+    pub excluded: Option<String>,
 }
 
 impl Case {
@@ -37,7 +39,7 @@ impl Case {
     }
 }
 
-/// Every case of `scenario`, in a stable order, less the pairs it excludes.
+/// Every case of `scenario`, in a stable order; excluded pairs carry their reason.
 pub fn expand(scenario: &Arc<Scenario>) -> Vec<Case> {
     let mut combos: Vec<Vec<PeerKind>> = vec![vec![]];
     for peer in &scenario.peers {
@@ -54,8 +56,11 @@ pub fn expand(scenario: &Arc<Scenario>) -> Vec<Case> {
     }
     combos
         .into_iter()
-        .map(|kinds| Case { scenario: Arc::clone(scenario), kinds })
-        .filter(|c| !scenario.exclude.iter().any(|(pair, _)| *pair == c.pair()))
+        .map(|kinds| {
+            let mut case = Case { scenario: Arc::clone(scenario), kinds, excluded: None };
+            case.excluded = scenario.exclude.iter().find(|(pair, _)| *pair == case.pair()).map(|(_, why)| why.clone());
+            case
+        })
         .collect()
 }
 

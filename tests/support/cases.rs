@@ -55,6 +55,7 @@ fn run(case: &Case) -> Result<Completion, Failed> {
                     None => Ok(Completion::ignored_with(why)),
                 };
             }
+            Err(RunError::Excluded(why)) => return Ok(Completion::ignored_with(format!("excluded: {why}"))),
             Err(e) => return Err(Failed::from(report::failure_details(&Err(e)).unwrap_or_default())),
             Ok(run) => {
                 if !run.passed() {
