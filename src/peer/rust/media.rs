@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::media_stream::Track;
 use webrtc::rtp_transceiver::RtpSender;
@@ -29,6 +30,17 @@ pub const AUDIO_PROGRESS_EVERY: u64 = 50;
 /// Decoded-once media: each frame or page with its duration.
 pub struct Clip {
     pub samples: Vec<(Bytes, Duration)>,
+}
+
+impl Clip {
+    /// The keyframe at or before `i` (VP8: frame tag bit 0 clear, RFC 6386 section 9.1); the
+    /// sample itself for audio, where every packet stands alone.
+    fn keyframe_at_or_before(&self, i: usize, kind: MediaKind) -> usize {
+        if kind == MediaKind::Audio {
+            return i;
+        }
+        (0..=i).rev().find(|&j| self.samples[j].0.first().is_some_and(|b| b & 1 == 0)).unwrap_or(0)
+    }
 }
 
 /// `fixtures/media` of this crate, or `RTC_HARNESS_MEDIA_DIR`.
@@ -131,10 +143,12 @@ pub fn local_track(kind: MediaKind, stream_id: &str, n: usize) -> Result<Arc<Tra
 }
 
 /// Sends `clip` on `track` in a loop, paced by each sample's duration, once the sender has a
-/// negotiated codec (polled: the sender exists before the answer that gives it one).
+/// negotiated codec (polled: the sender exists before the answer that gives it one). A keyframe
+/// request (PLI/FIR) restarts the clip from the keyframe of the current group, at once.
 pub async fn pump(
     track: Arc<TrackLocalStaticSample>,
     sender: Arc<dyn RtpSender>,
+    kind: MediaKind,
     clip: &'static Clip,
     mut connected: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -149,15 +163,26 @@ pub async fn pump(
         let _ = tokio::time::timeout(Duration::from_millis(5), connected.changed()).await;
     };
     let Some(ssrc) = track.ssrcs().await.first().copied() else { return };
-    let start = tokio::time::Instant::now();
-    let mut due = Duration::ZERO;
-    for (data, duration) in clip.samples.iter().cycle() {
+    let mut due = tokio::time::Instant::now();
+    let mut i = 0usize;
+    loop {
+        let (data, duration) = &clip.samples[i];
         let sample = Sample { data: data.clone(), duration: *duration, ..Sample::new(Instant::now()) };
-        if track.sample_writer(ssrc, payload_type).write_sample(&sample).await.is_err() {
-            // Not negotiated yet after a renegotiation, or closing: keep pacing.
-        }
+        // Errors: not negotiated yet after a renegotiation, or closing; keep pacing.
+        let _ = track.sample_writer(ssrc, payload_type).write_sample(&sample).await;
+        i = (i + 1) % clip.samples.len();
         due += *duration;
-        tokio::time::sleep_until(start + due).await;
+        tokio::select! {
+            _ = tokio::time::sleep_until(due) => {}
+            ev = track.poll() => match ev {
+                Some(TrackLocalEvent::OnRtcpPacket(_)) => {
+                    i = clip.keyframe_at_or_before(i.saturating_sub(1), kind);
+                    due = tokio::time::Instant::now();
+                }
+                Some(_) => {}
+                None => return,
+            },
+        }
     }
 }
 

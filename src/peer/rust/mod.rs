@@ -6,6 +6,7 @@
 
 mod actor;
 mod handler;
+mod keyframe;
 pub mod media;
 mod signaling;
 pub mod vp8;
