@@ -21,7 +21,9 @@
 //! - [`report`]: what the CLI prints per case.
 //! - [`limits`]: every named wait's default limit and the one variable that scales them all.
 //! - [`clock`]: the shared clock that Rust and browser events are stamped on.
+//! - [`bench`]: time-to-first-frame measurement, its phases, and the bench table.
 
+pub mod bench;
 pub mod clock;
 pub mod limits;
 pub mod peer;

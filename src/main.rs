@@ -33,6 +33,21 @@ enum Command {
         #[arg(long)]
         transcript: bool,
     },
+    /// Time to first frame per peer pair, against each browser's floor.
+    Bench {
+        /// Pairs as offerer-receiver (default: every pair whose peers are installed).
+        #[arg(long, value_delimiter = ',')]
+        pairs: Option<Vec<String>>,
+        #[arg(long, default_value_t = 10)]
+        iterations: usize,
+        /// Write the results as JSON (a later run's --baseline).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Compare with an earlier --json: a median more than 10% and 5 ms slower is a regression
+        /// (exit code 1).
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+    },
     /// List the cases of the scenarios.
     List { paths: Vec<PathBuf> },
     /// Validate scenario files.
@@ -54,10 +69,16 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run { paths, filter, kinds, repeat, transcript } => run(paths, filter, kinds, repeat, transcript).await,
             Command::List { paths } => list(paths),
+            Command::Bench { pairs, iterations, json, baseline } => rtc_harness::bench::cli::run(pairs, iterations, json, baseline, env()).await,
             Command::Check { paths } => check(paths),
             Command::Relay { port, host } => relay(&host, port).await,
         }
     })
+}
+
+/// Browsers are driven when their binaries are installed.
+fn env() -> Env {
+    Env { browsers: None }
 }
 
 fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
@@ -126,7 +147,7 @@ async fn relay(host: &str, port: u16) -> ExitCode {
 
 async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<String>>, repeat: usize, show: bool) -> ExitCode {
     let Some(scenarios) = load(paths) else { return ExitCode::FAILURE };
-    let env = Env { browsers: None };
+    let env = env();
     let selected = |c: &Case| {
         filter.as_ref().is_none_or(|f| c.name().contains(f.as_str()))
             && kinds.as_ref().is_none_or(|ks| c.kinds.iter().all(|k| ks.iter().any(|s| s == k.as_str())))

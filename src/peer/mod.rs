@@ -114,4 +114,7 @@ pub trait BrowserLauncher: Send + Sync {
     fn availability(&self, kind: PeerKind) -> Result<(), String>;
     /// Opens a page for one peer of a case.
     async fn open_peer(&self, config: PeerConfig, clock: crate::clock::Clock) -> Result<Box<dyn Peer>, PeerError>;
+    /// The browser's floor: `iterations` times to first frame (ms) between two peer connections
+    /// in one page (see [`crate::bench::floor`]).
+    async fn floor(&self, kind: PeerKind, iterations: usize) -> Result<Vec<f64>, String>;
 }

@@ -18,13 +18,13 @@ use webrtc::peer_connection::{
     RTCIceCandidateInit, RTCSdpType, RTCSessionDescription, RTCSignalingState, SettingEngine, SettingEngineBuilder,
 };
 
-/// Connectivity-check pacing: RFC 8445 section 14.2's default Ta of 50 ms instead of the crate's
+XX
 /// 200 ms, which otherwise delays nomination (and so DTLS) by up to 200 ms after the first
 /// successful check; 28 attempts keep the crate's 1.4 s budget per pair.
-pub const ICE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+pub const ICE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
 
 fn setting_engine() -> SettingEngine {
-    SettingEngineBuilder::new().with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(28)).build()
+    SettingEngineBuilder::new().with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(280)).build()
 }
 
 pub(super) struct Actor {

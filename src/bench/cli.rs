@@ -1,0 +1,87 @@
+//! `rtc-harness bench`: measure every pair, print the table, write and compare JSON.
+
+use super::table::{regressed, render, BenchReport, PairResult};
+use super::{default_pairs, measure, parse_pair, Phases};
+use crate::scenario::PeerKind;
+use crate::report::median;
+use crate::runner::{Env, RunError};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Runs the bench; exit code 1 on a regression against `baseline` or a failed pair.
+pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<PathBuf>, baseline: Option<PathBuf>, env: Env) -> ExitCode {
+    let pairs: Vec<(PeerKind, PeerKind)> = match pairs {
+        None => default_pairs(),
+        Some(list) => match list.iter().map(|p| parse_pair(p).ok_or(p)).collect::<Result<Vec<_>, _>>() {
+            Ok(v) => v,
+            Err(bad) => {
+                eprintln!("error: '{bad}' is not a pair like rust-chrome (kinds: rust, chrome, firefox)");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let baseline = match baseline.map(|p| std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display())).and_then(|t| serde_json::from_str::<BenchReport>(&t).map_err(|e| e.to_string()))) {
+        None => None,
+        Some(Ok(b)) => Some(b),
+        Some(Err(e)) => {
+            eprintln!("error: baseline: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let iterations = iterations.max(1);
+    let bar = ProgressBar::new((pairs.len() * iterations) as u64);
+    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("template"));
+    let mut report = BenchReport { iterations, ..BenchReport::default() };
+    let mut failed = false;
+    for kind in [PeerKind::Chrome, PeerKind::Firefox] {
+        if !pairs.iter().any(|p| p.1 == kind) {
+            continue;
+        }
+        bar.set_message(format!("floor-{kind}"));
+        match super::floor::measure(kind, iterations, &env).await {
+            Ok(samples) => {
+                report.floors.insert(kind.to_string(), median(&samples).unwrap_or(f64::NAN));
+            }
+            Err(why) => bar.println(format!("floor-{kind}: not measured: {why}")),
+        }
+    }
+    for pair in pairs {
+        let name = format!("{}-{}", pair.0, pair.1);
+        let mut samples: Vec<Phases> = Vec::new();
+        let mut skipped = None;
+        for _ in 0..iterations {
+            bar.set_message(name.clone());
+            match measure(pair, &env).await {
+                Ok(p) => samples.push(p),
+                Err(RunError::Unavailable(why)) => {
+                    skipped = Some(why);
+                    break;
+                }
+                Err(e) => {
+                    bar.println(format!("{name}: {e}"));
+                    failed = true;
+                }
+            }
+            bar.inc(1);
+        }
+        let floor = report.floors.get(pair.1.as_str()).copied();
+        report.pairs.push(match (skipped, samples.is_empty()) {
+            (Some(why), _) => PairResult::skipped(&name, &why),
+            (None, true) => PairResult::skipped(&name, "every iteration failed"),
+            (None, false) => PairResult::from_samples(&name, &samples, floor),
+        });
+    }
+    bar.finish_and_clear();
+    println!("{}", render(&report, baseline.as_ref()));
+    if let Some(path) = json {
+        if let Err(e) = std::fs::write(&path, serde_json::to_string_pretty(&report).expect("serializable")) {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    let regressions = baseline.map(|b| {
+        report.pairs.iter().filter(|p| p.skipped.is_none()).filter(|p| b.pairs.iter().any(|q| q.pair == p.pair && q.skipped.is_none() && regressed(p, q))).count()
+    });
+    if failed || regressions.unwrap_or(0) > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}

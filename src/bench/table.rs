@@ -1,0 +1,148 @@
+//! Bench results: the table the CLI prints, the JSON it writes, and the comparison to a baseline.
+
+use super::Phases;
+use crate::report::{median, percentile};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// A pair regresses when its median TTFF exceeds the baseline's by more than this fraction...
+pub const REGRESSION_RATIO: f64 = 0.10;
+/// ...and by more than this many milliseconds (small medians are all noise otherwise).
+pub const REGRESSION_MIN_MS: f64 = 5.0;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PairResult {
+    pub pair: String,
+    /// TTFF of each iteration (ms).
+    pub ttff: Vec<f64>,
+    pub median: f64,
+    pub p90: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Median of each phase (ms from createOffer).
+    pub phases: Phases,
+    /// The receiving browser's floor, measured in the same run.
+    pub floor: Option<f64>,
+    pub ratio: Option<f64>,
+    /// Why the pair was not measured.
+    pub skipped: Option<String>,
+}
+
+impl PairResult {
+    pub fn from_samples(pair: &str, samples: &[Phases], floor: Option<f64>) -> PairResult {
+        let ttff: Vec<f64> = samples.iter().map(|p| p.first_frame).collect();
+        let m = |f: fn(&Phases) -> f64| median(&samples.iter().map(f).collect::<Vec<_>>()).unwrap_or(f64::NAN);
+        let med = median(&ttff).unwrap_or(f64::NAN);
+        PairResult {
+            pair: pair.to_string(),
+            median: med,
+            p90: percentile(&ttff, 90.0).unwrap_or(f64::NAN),
+            min: ttff.iter().copied().fold(f64::INFINITY, f64::min),
+            max: ttff.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            phases: Phases {
+                answer_applied: m(|p| p.answer_applied),
+                ice_connected: m(|p| p.ice_connected),
+                dtls_connected: m(|p| p.dtls_connected),
+                first_frame: med,
+            },
+            floor,
+            ratio: floor.map(|f| med / f),
+            ttff,
+            skipped: None,
+        }
+    }
+
+    pub fn skipped(pair: &str, why: &str) -> PairResult {
+        PairResult { pair: pair.to_string(), skipped: Some(why.to_string()), ..PairResult::default() }
+    }
+}
+
+/// What `--json` writes and `--baseline` reads.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct BenchReport {
+    pub iterations: usize,
+    pub pairs: Vec<PairResult>,
+    /// Each browser's floor (two peer connections in one page), median ms.
+    pub floors: BTreeMap<String, f64>,
+}
+
+fn ms(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v:.1}"),
+        _ => "-".to_string(),
+    }
+}
+
+/// The table: pair, median, p90, min, max, floor, ratio, then the phase medians.
+pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}   {:>7} {:>7} {:>7}  {}",
+        "pair", "median", "p90", "min", "max", "floor", "ratio", "answer", "ice", "dtls", "vs baseline"
+    );
+    for p in &report.pairs {
+        if let Some(why) = &p.skipped {
+            let _ = writeln!(out, "{:<16} skipped: {why}", p.pair);
+            continue;
+        }
+        let cmp = baseline.and_then(|b| b.pairs.iter().find(|q| q.pair == p.pair && q.skipped.is_none())).map(|b| compare(p, b));
+        let _ = writeln!(
+            out,
+            "{:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}   {:>7} {:>7} {:>7}  {}",
+            p.pair,
+            ms(Some(p.median)),
+            ms(Some(p.p90)),
+            ms(Some(p.min)),
+            ms(Some(p.max)),
+            ms(p.floor),
+            p.ratio.map(|r| format!("{r:.2}x")).unwrap_or_else(|| "-".into()),
+            ms(Some(p.phases.answer_applied)),
+            ms(Some(p.phases.ice_connected)),
+            ms(Some(p.phases.dtls_connected)),
+            cmp.unwrap_or_default()
+        );
+    }
+    for (browser, floor) in &report.floors {
+        let _ = writeln!(out, "{:<16} {:>8}   (two peer connections in one page, no relay, no WebDriver)", format!("floor-{browser}"), ms(Some(*floor)));
+    }
+    out
+}
+
+/// `+12.0% REGRESSION` or `-3.1%`.
+pub fn compare(now: &PairResult, base: &PairResult) -> String {
+    let delta = now.median - base.median;
+    let pct = 100.0 * delta / base.median;
+    if regressed(now, base) {
+        format!("{pct:+.1}% REGRESSION (was {:.1})", base.median)
+    } else {
+        format!("{pct:+.1}%")
+    }
+}
+
+pub fn regressed(now: &PairResult, base: &PairResult) -> bool {
+    let delta = now.median - base.median;
+    delta > REGRESSION_MIN_MS && delta > base.median * REGRESSION_RATIO
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phases(ms: f64) -> Phases {
+        Phases { answer_applied: 1.0, ice_connected: 2.0, dtls_connected: 3.0, first_frame: ms }
+    }
+
+    #[test]
+    fn summarizes_and_flags_regressions() {
+        let p = PairResult::from_samples("rust-rust", &[phases(10.0), phases(30.0), phases(20.0)], Some(10.0));
+        assert_eq!((p.median, p.min, p.max, p.p90), (20.0, 10.0, 30.0, 30.0));
+        assert_eq!(p.ratio, Some(2.0));
+        let base = PairResult::from_samples("rust-rust", &[phases(12.0)], None);
+        assert!(regressed(&p, &base), "20 ms vs 12 ms is a regression");
+        let near = PairResult::from_samples("rust-rust", &[phases(15.0)], None);
+        assert!(!regressed(&near, &base), "3 ms is under the noise floor");
+        assert!(render(&BenchReport { iterations: 3, pairs: vec![p], floors: Default::default() }, Some(&BenchReport { iterations: 1, pairs: vec![base], floors: Default::default() })).contains("REGRESSION"));
+    }
+}
