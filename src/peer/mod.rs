@@ -117,4 +117,6 @@ pub trait BrowserLauncher: Send + Sync {
     /// The browser's floor: `iterations` times to first frame (ms) between two peer connections
     /// in one page (see [`crate::bench::floor`]).
     async fn floor(&self, kind: PeerKind, iterations: usize) -> Result<Vec<f64>, String>;
+    /// Closes every browser session and kills every driver and browser process.
+    async fn shutdown(&self);
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc::UnboundedSender;
 
 /// A standalone relay keeps at most this many records per room (oldest dropped first).
-pub const MAX_RECORDS_PER_ROOM: usize = 100_000;
+pub const MAX_RECORDS_PER_ROOM: usize = 10_000;
 
 #[derive(Default)]
 struct Room {

@@ -23,6 +23,19 @@ pub struct Env {
     pub browsers: Option<Arc<dyn BrowserLauncher>>,
 }
 
+/// The environment of a normal run: browsers are driven when installed (see
+/// [`crate::peer::browser`]).
+pub fn default_env() -> Env {
+    Env { browsers: crate::peer::browser::launcher() }
+}
+
+/// Closes every browser and driver the environment started.
+pub async fn shutdown_env(env: &Env) {
+    if let Some(b) = &env.browsers {
+        b.shutdown().await;
+    }
+}
+
 /// Why a case could not run to a verdict.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
