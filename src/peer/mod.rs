@@ -114,9 +114,10 @@ pub trait BrowserLauncher: Send + Sync {
     fn availability(&self, kind: PeerKind) -> Result<(), String>;
     /// Opens a page for one peer of a case.
     async fn open_peer(&self, config: PeerConfig, clock: crate::clock::Clock) -> Result<Box<dyn Peer>, PeerError>;
-    /// The browser's floor: `iterations` times to first frame (ms) between two peer connections
-    /// in one page (see [`crate::bench::floor`]).
-    async fn floor(&self, kind: PeerKind, iterations: usize) -> Result<Vec<f64>, String>;
+    /// Loads `url` in a browser of `kind` and runs `script` there with WebDriver's execute-async
+    /// (`arguments[arguments.length - 1]` is the callback), returning what it passes back. Used
+    /// for the bench's floor page.
+    async fn run_script(&self, kind: PeerKind, url: &str, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String>;
     /// Closes every browser session and kills every driver and browser process.
     async fn shutdown(&self);
 }

@@ -7,7 +7,7 @@
 //! (`{"error": {"code": "not_json" | "too_large" | "binary" | "bad_desc" | "bad_candidate", ...}}`)
 //! and a record; the socket stays open. Joins to an unknown room, by an undeclared peer or by a name
 //! already present get an error frame (`unknown_room`, `unknown_peer`, `duplicate_peer`) and a close.
-//! `GET /agent` serves the browser agent page.
+//! `GET /agent` serves the browser agent page, `GET /floor` the bench's floor page.
 
 mod message;
 mod room;
@@ -34,6 +34,7 @@ pub fn app(rooms: Arc<Rooms>) -> Router {
     Router::new()
         .route("/ws/{room}/{peer}", get(upgrade))
         .route("/agent", get(|| async { Html(crate::peer::browser::AGENT_PAGE) }))
+        .route("/floor", get(|| async { Html(crate::bench::floor::FLOOR_PAGE) }))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(rooms)
 }
