@@ -65,7 +65,14 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("RTC_HARNESS_LOG")).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    rt.block_on(async {
+    // Ctrl-C: no browser or driver may outlive the command.
+    rt.spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            rtc_harness::peer::browser::kill_all_now();
+            std::process::exit(130);
+        }
+    });
+    let code = rt.block_on(async {
         match cli.command {
             Command::Run { paths, filter, kinds, repeat, transcript } => run(paths, filter, kinds, repeat, transcript).await,
             Command::List { paths } => list(paths),
@@ -73,12 +80,14 @@ fn main() -> ExitCode {
             Command::Check { paths } => check(paths),
             Command::Relay { port, host } => relay(&host, port).await,
         }
-    })
+    });
+    rt.block_on(runner::shutdown_env(&env()));
+    code
 }
 
 /// Browsers are driven when their binaries are installed.
 fn env() -> Env {
-    Env { browsers: None }
+    runner::default_env()
 }
 
 fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {

@@ -17,7 +17,7 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 
 pub fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
-    ENV.get_or_init(|| Env { browsers: None })
+    ENV.get_or_init(rtc_harness::runner::default_env)
 }
 
 /// Runs `f` on the shared runtime; a panic becomes a failure with its message.
@@ -32,4 +32,6 @@ pub fn block_on<F: Future<Output = Result<T, Failed>>, T>(f: F) -> Result<T, Fai
 }
 
 /// Closes every browser and driver (called once, after the last trial).
-pub fn shutdown() {}
+pub fn shutdown() {
+    runtime().block_on(rtc_harness::runner::shutdown_env(env()));
+}

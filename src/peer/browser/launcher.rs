@@ -1,0 +1,228 @@
+//! Finding browsers and drivers, starting WebDriver sessions, and killing every process they start.
+
+use crate::limits;
+use crate::scenario::PeerKind;
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Chromium flags verified on these machines (shared/BROWSERS.md): headless, fake media without
+/// prompts, real host addresses instead of mDNS names (a non-browser peer must reach them), no
+/// background throttling (requestVideoFrameCallback), and no background network traffic.
+const CHROME_ARGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--mute-audio",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--disable-renderer-backgrounding",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+];
+
+/// Where a kind's browser and driver are, or why they cannot be used.
+#[derive(Clone, Debug)]
+pub struct Binaries {
+    pub browser: PathBuf,
+    pub driver: PathBuf,
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+fn locate(var: &str, names: &[&str], fallbacks: &[PathBuf]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+    }
+    names.iter().find_map(|n| on_path(n)).or_else(|| fallbacks.iter().find(|p| p.is_file()).cloned())
+}
+
+/// Finds the browser and driver of `kind` (environment variables, then PATH, then Debian's paths).
+pub fn find(kind: PeerKind) -> Result<Binaries, String> {
+    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let (browser, driver, install) = match kind {
+        PeerKind::Chrome => (
+            locate("RTC_HARNESS_CHROME", &["chromium", "chromium-browser", "google-chrome"], &["/usr/bin/chromium".into()]),
+            locate("RTC_HARNESS_CHROMEDRIVER", &["chromedriver"], &["/usr/bin/chromedriver".into()]),
+            "apt-get install chromium chromium-driver",
+        ),
+        PeerKind::Firefox => (
+            locate("RTC_HARNESS_FIREFOX", &["firefox-esr", "firefox"], &["/usr/bin/firefox-esr".into()]),
+            locate("RTC_HARNESS_GECKODRIVER", &["geckodriver"], &[home.join(".cargo/bin/geckodriver")]),
+            "apt-get install firefox-esr && cargo install geckodriver --locked",
+        ),
+        PeerKind::Rust => return Err("the Rust peer is not a browser".into()),
+    };
+    match (browser, driver) {
+        (Some(browser), Some(driver)) => Ok(Binaries { browser, driver }),
+        (b, d) => {
+            let missing: Vec<&str> = [(b.is_none(), "browser"), (d.is_none(), "WebDriver driver")]
+                .iter()
+                .filter(|(m, _)| *m)
+                .map(|(_, w)| *w)
+                .collect();
+            Err(format!("{kind}: {} not found; install with `bash scripts/install-browsers.sh` (or {install})", missing.join(" and ")))
+        }
+    }
+}
+
+/// Process groups of every driver started by this process, for [`kill_all_now`].
+static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// SIGKILLs every driver process group still alive (drivers and the browsers they started).
+/// Synchronous, for panic and Ctrl-C paths.
+pub fn kill_all_now() {
+    for pgid in GROUPS.lock().map(|mut g| std::mem::take(&mut *g)).unwrap_or_default() {
+        // SAFETY: kill(2) on a process group this process created.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+}
+
+/// A chromedriver or geckodriver process, in a process group of its own so that killing the
+/// group also kills the browser it started.
+pub struct Driver {
+    child: Child,
+    pgid: i32,
+    pub url: String,
+}
+
+impl Driver {
+    pub fn spawn(driver: &Path) -> Result<Driver, String> {
+        use std::os::unix::process::CommandExt;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", driver.display()))?;
+        let pgid = child.id() as i32;
+        GROUPS.lock().unwrap().push(pgid);
+        Ok(Driver { child, pgid, url: format!("http://127.0.0.1:{port}") })
+    }
+
+    /// Waits until the driver accepts connections.
+    pub async fn ready(&self, limit: Duration) -> Result<(), String> {
+        let addr = self.url.trim_start_matches("http://").to_string();
+        let deadline = tokio::time::Instant::now() + limit;
+        while tokio::time::Instant::now() < deadline {
+            if tokio::net::TcpStream::connect(&addr).await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        Err(format!("the driver at {} did not listen within {limit:?}", self.url))
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the process group created for this driver.
+        unsafe {
+            libc::kill(-self.pgid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+        if let Ok(mut g) = GROUPS.lock() {
+            g.retain(|p| *p != self.pgid);
+        }
+    }
+}
+
+fn capabilities(kind: PeerKind, bins: Option<&Binaries>, profile: Option<&Path>) -> Capabilities {
+    let caps = match kind {
+        PeerKind::Firefox => {
+            let mut opts = json!({
+                "args": ["-headless"],
+                "prefs": {
+                    "media.navigator.streams.fake": true,
+                    "media.navigator.permission.disabled": true,
+                    "media.peerconnection.ice.obfuscate_host_addresses": false,
+                    "media.peerconnection.ice.loopback": true,
+                    "media.autoplay.default": 0
+                }
+            });
+            if let Some(b) = bins {
+                opts["binary"] = json!(b.browser);
+            }
+            json!({ "browserName": "firefox", "moz:firefoxOptions": opts })
+        }
+        _ => {
+            let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| s.to_string()).collect();
+            if let Some(p) = profile {
+                args.push(format!("--user-data-dir={}", p.display()));
+            }
+            let mut opts = json!({ "args": args });
+            if let Some(b) = bins {
+                opts["binary"] = json!(b.browser);
+            }
+            json!({ "browserName": "chrome", "goog:chromeOptions": opts })
+        }
+    };
+    match caps {
+        Value::Object(m) => m,
+        _ => unreachable!("capabilities are an object"),
+    }
+}
+
+/// One WebDriver session: a browser with its driver (or on a grid) and its profile directory.
+pub struct Session {
+    pub kind: PeerKind,
+    pub client: Client,
+    _driver: Option<Driver>,
+    _profile: Option<tempfile::TempDir>,
+}
+
+impl Session {
+    /// Starts a driver and a browser of `kind`, or opens a session on the grid at `grid`.
+    pub async fn open(kind: PeerKind, grid: Option<&str>) -> Result<Session, String> {
+        let limit = limits::scaled(limits::BROWSER_START);
+        let (driver, bins, url) = match grid {
+            Some(url) => (None, find(kind).ok(), url.to_string()),
+            None => {
+                let bins = find(kind)?;
+                let driver = Driver::spawn(&bins.driver)?;
+                driver.ready(limit).await?;
+                let url = driver.url.clone();
+                (Some(driver), Some(bins), url)
+            }
+        };
+        let profile = if kind == PeerKind::Chrome && grid.is_none() {
+            Some(tempfile::Builder::new().prefix("rtc-harness-chrome-").tempdir().map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+        builder.capabilities(capabilities(kind, bins.as_ref(), profile.as_ref().map(|p| p.path())));
+        let client = tokio::time::timeout(limit, builder.connect(&url))
+            .await
+            .map_err(|_| format!("{kind}: no WebDriver session from {url} within {limit:?}"))?
+            .map_err(|e| format!("{kind}: new WebDriver session at {url}: {e}"))?;
+        Ok(Session { kind, client, _driver: driver, _profile: profile })
+    }
+
+    /// Ends the session politely (bounded), then kills the driver's process group.
+    pub async fn close(self) {
+        let _ = tokio::time::timeout(limits::scaled(limits::TEARDOWN), self.client.clone().close()).await;
+    }
+}

@@ -1,0 +1,163 @@
+//! A bounded pool of WebDriver sessions, reused across cases (a fresh page per case) so that a
+//! suite does not pay a browser start per case.
+
+use super::launcher::{self, Session};
+use super::BrowserPeer;
+use crate::clock::Clock;
+use crate::limits;
+use crate::peer::{BrowserLauncher, Peer, PeerConfig, PeerError};
+use crate::scenario::PeerKind;
+use async_trait::async_trait;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// At most this many browsers at once (2 cores), and this many of one kind (a chrome-chrome case
+/// needs two).
+pub const MAX_SESSIONS: usize = 3;
+pub const MAX_PER_KIND: usize = 2;
+
+#[derive(Default)]
+struct State {
+    idle: Vec<Session>,
+    /// Kinds of every live session, leased or idle.
+    live: Vec<PeerKind>,
+}
+
+pub struct BrowserPool {
+    state: Mutex<State>,
+    freed: Notify,
+    /// `RTC_HARNESS_WEBDRIVER_URL`: sessions come from this grid instead of local drivers.
+    grid: Option<String>,
+}
+
+impl BrowserPool {
+    pub fn from_env() -> Arc<BrowserPool> {
+        Arc::new(BrowserPool {
+            state: Mutex::new(State::default()),
+            freed: Notify::new(),
+            grid: std::env::var("RTC_HARNESS_WEBDRIVER_URL").ok().filter(|s| !s.is_empty()),
+        })
+    }
+
+    /// A session of `kind`: an idle one, a new one, or (when the pool is full) one that replaces an
+    /// idle session of another kind; otherwise waits for a release.
+    pub async fn acquire(&self, kind: PeerKind) -> Result<Session, PeerError> {
+        let limit = limits::scaled(limits::BROWSER_START);
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let freed = self.freed.notified();
+            let (evicted, create) = {
+                let mut st = self.state.lock().unwrap();
+                if let Some(i) = st.idle.iter().position(|s| s.kind == kind) {
+                    return Ok(st.idle.remove(i));
+                }
+                let mine = st.live.iter().filter(|k| **k == kind).count();
+                let mut evicted = None;
+                if mine < MAX_PER_KIND && st.live.len() >= MAX_SESSIONS && !st.idle.is_empty() {
+                    let s = st.idle.remove(0);
+                    let at = st.live.iter().position(|k| *k == s.kind).expect("idle sessions are live");
+                    st.live.remove(at);
+                    evicted = Some(s);
+                }
+                let create = mine < MAX_PER_KIND && st.live.len() < MAX_SESSIONS;
+                if create {
+                    st.live.push(kind);
+                }
+                (evicted, create)
+            };
+            if let Some(s) = evicted {
+                s.close().await;
+            }
+            if create {
+                return match Session::open(kind, self.grid.as_deref()).await {
+                    Ok(s) => Ok(s),
+                    Err(e) => {
+                        self.forget(kind);
+                        Err(PeerError::Failed { peer: kind.to_string(), what: "starting the browser".into(), message: e })
+                    }
+                };
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return Err(PeerError::Timeout { peer: kind.to_string(), what: "a free browser slot".into(), limit });
+            }
+        }
+    }
+
+    /// A session of `kind` is gone (closed, killed or dropped): free its slot.
+    pub(crate) fn forget(&self, kind: PeerKind) {
+        let mut st = self.state.lock().unwrap();
+        if let Some(at) = st.live.iter().position(|k| *k == kind) {
+            st.live.remove(at);
+        }
+        drop(st);
+        self.freed.notify_waiters();
+    }
+
+    /// Returns a session: reused after a blank page when `healthy`, else closed and killed.
+    pub async fn release(&self, session: Session, healthy: bool) {
+        let kind = session.kind;
+        let blank = healthy
+            && tokio::time::timeout(limits::scaled(limits::TEARDOWN), session.client.goto("about:blank"))
+                .await
+                .is_ok_and(|r| r.is_ok());
+        if blank {
+            self.state.lock().unwrap().idle.push(session);
+            self.freed.notify_waiters();
+        } else {
+            session.close().await;
+            self.forget(kind);
+        }
+    }
+
+    /// Closes every idle session and kills every driver this process started.
+    pub async fn close_all(&self) {
+        let idle: Vec<Session> = std::mem::take(&mut self.state.lock().unwrap().idle);
+        for s in idle {
+            let kind = s.kind;
+            s.close().await;
+            self.forget(kind);
+        }
+        launcher::kill_all_now();
+    }
+}
+
+#[async_trait]
+impl BrowserLauncher for Arc<BrowserPool> {
+    fn availability(&self, kind: PeerKind) -> Result<(), String> {
+        if self.grid.is_some() {
+            return Ok(());
+        }
+        launcher::find(kind).map(|_| ())
+    }
+
+    async fn open_peer(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError> {
+        let session = self.acquire(config.kind).await?;
+        match BrowserPeer::load(Arc::clone(self), session, config, clock).await {
+            Ok(peer) => Ok(Box::new(peer)),
+            Err((session, e)) => {
+                self.release(session, false).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn run_script(&self, kind: PeerKind, url: &str, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
+        let session = self.acquire(kind).await.map_err(|e| e.to_string())?;
+        let limit = limits::scaled(limits::BROWSER_START);
+        let result = async {
+            session.client.goto(url).await.map_err(|e| format!("loading {url}: {e}"))?;
+            session.client.update_timeouts(fantoccini::wd::TimeoutConfiguration::new(Some(limit), None, None)).await.map_err(|e| e.to_string())?;
+            tokio::time::timeout(limit, session.client.execute_async(script, args))
+                .await
+                .map_err(|_| format!("the page script did not finish within {limit:?}"))?
+                .map_err(|e| format!("page script: {e}"))
+        }
+        .await;
+        self.release(session, result.is_ok()).await;
+        result
+    }
+
+    async fn shutdown(&self) {
+        self.close_all().await;
+    }
+}
