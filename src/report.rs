@@ -27,7 +27,7 @@ pub fn failure_details(result: &Result<CaseRun, RunError>) -> Option<String> {
         Ok(run) if !run.passed() => Some(run.verdict.to_string()),
         Ok(_) | Err(RunError::Unavailable(_)) | Err(RunError::Excluded(_)) => None,
         Err(RunError::Step { message, transcript, .. }) => {
-            Some(format!("{message}\nlast events:\n{}\n", transcript.tail(25)))
+            Some(format!("{message}\nlast events of each peer:\n{}\n", transcript.tail_by_peer(15)))
         }
         Err(e) => Some(format!("{e}\n")),
     }

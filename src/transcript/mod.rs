@@ -100,6 +100,28 @@ impl Transcript {
     }
 }
 
+impl Transcript {
+    /// The last `n` entries of each peer, peer by peer (so a chatty peer does not hide the other).
+    pub fn tail_by_peer(&self, n: usize) -> String {
+        let mut peers: Vec<&str> = Vec::new();
+        for e in &self.entries {
+            if !peers.contains(&e.peer.as_str()) {
+                peers.push(&e.peer);
+            }
+        }
+        peers
+            .iter()
+            .map(|p| {
+                let mine: Vec<&Entry> = self.of(p).collect();
+                let skip = mine.len().saturating_sub(n);
+                let lines: Vec<String> = mine[skip..].iter().map(|e| format!("  {:>9.1} ms  {:<8} {}", e.at, e.peer, describe(&e.event))).collect();
+                lines.join("\n")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
 /// One line for an event, without SDP bodies.
 pub fn describe(event: &Event) -> String {
     match event {
