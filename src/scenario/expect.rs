@@ -24,7 +24,7 @@ impl Validator<'_> {
         let kind = match &e.value {
             ExpectDecl::Order(points) => {
                 let points = points.iter().map(|p| self.order_point(p, names)).collect::<Result<Vec<_>, _>>()?;
-                self.check_order(&points, e, offerer, steps)?;
+                self.check_order(&points, e, offerer, peers, steps)?;
                 ExpectKind::Order(points)
             }
             ExpectDecl::Trickle(t) => {
@@ -126,16 +126,23 @@ impl Validator<'_> {
     }
 
     /// Orders that no run can satisfy: a peer that answers before any offer reached it, or a peer
-    /// that never offers (auto negotiation offers only from the offerer without other steps).
+    /// that can never offer (not the offerer, no step that makes it offer, nothing of its own to
+    /// renegotiate).
     fn check_order(
         &self,
         points: &[OrderPoint],
         e: &Spanned<ExpectDecl>,
         offerer: &str,
+        peers: &[PeerSpec],
         steps: &[Step],
     ) -> Result<(), LoadError> {
+        // An auto-negotiating peer with media of its own may offer to renegotiate after answering.
+        let renegotiates = |peer: &str| {
+            peers.iter().any(|p| p.name == peer && p.negotiation == super::Negotiation::Auto && (!p.media.is_empty() || !p.data_channels.is_empty()))
+        };
         let offers_possible = |peer: &str| {
             peer == offerer
+                || renegotiates(peer)
                 || steps.iter().any(|s| matches!(&s.kind, StepKind::Do { peer: p, action } if p == peer
                     && matches!(action, Action::SendOffer | Action::RestartIce | Action::AddTrack(_)
                         | Action::CreateDataChannel { .. } | Action::Start)))

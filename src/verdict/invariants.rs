@@ -12,6 +12,7 @@ pub(super) fn check(scenario: &Scenario, t: &Transcript) -> Vec<Check> {
     }
     out.push(Check::new("an answer only follows an offer", 0, answers_follow_offers(t)));
     out.push(Check::new("candidates match the description in force", 0, candidate_ufrags(t)));
+    out.push(Check::new("DTLS roles stay across renegotiation", 0, dtls_roles_stay(t)));
     out.push(Check::new("no peer or relay errors", 0, no_errors(t)));
     out
 }
@@ -122,6 +123,39 @@ fn candidate_ufrags(t: &Transcript) -> Result<(), super::Mismatch> {
                 format!("ufrag {} in {} at {:.1} ms", ufrag.unwrap_or("(none)"), c, r.at),
                 t.relay.iter().filter(|x| x.from == r.from).take(12).map(relay_line).collect(),
             );
+        }
+    }
+    Ok(())
+}
+
+/// Which peer is the DTLS client after each answer: `a=setup:active` makes the answerer the
+/// client, `passive` the offerer. A later answer must keep the roles of the association in place
+/// (RFC 8842 section 5.5; RFC 8829 section 5.3.2 for subsequent answers): a flip is a new DTLS
+/// association the other side did not ask for, and browsers refuse it.
+fn dtls_roles_stay(t: &Transcript) -> Result<(), super::Mismatch> {
+    let mut client: Option<(String, f64)> = None;
+    for r in &t.relay {
+        let (MessageKind::Desc { sdp_type }, Some(body)) = (&r.kind, r.sdp()) else { continue };
+        if sdp_type != "answer" {
+            continue;
+        }
+        let now = match sdp::attr(body, "setup") {
+            Some("active") => r.from.clone(),
+            Some("passive") => r.to.first().cloned().unwrap_or_default(),
+            _ => continue,
+        };
+        if let Some((before, at)) = &client {
+            if *before != now {
+                return mismatch(
+                    format!("{before} stays the DTLS client (it became the client at {at:.1} ms)"),
+                    format!("the answer from {} at {:.1} ms makes {now} the DTLS client (a=setup:{})", r.from, r.at, sdp::attr(body, "setup").unwrap_or("")),
+                    t.relay.iter().filter(|x| matches!(x.kind, MessageKind::Desc { .. })).map(|x| {
+                        format!("{}  a=setup:{}", relay_line(x), x.sdp().and_then(|b| sdp::attr(b, "setup")).unwrap_or("-"))
+                    }).collect(),
+                );
+            }
+        } else {
+            client = Some((now, r.at));
         }
     }
     Ok(())

@@ -83,14 +83,46 @@ pub fn find(kind: PeerKind) -> Result<Binaries, String> {
 /// Process groups of every driver started by this process, for [`kill_all_now`].
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
-/// SIGKILLs every driver process group still alive (drivers and the browsers they started).
-/// Synchronous, for panic and Ctrl-C paths.
+/// SIGKILLs every driver process group still alive (drivers and the browsers they started) and
+/// reaps what is left. Synchronous, for panic and Ctrl-C paths.
 pub fn kill_all_now() {
     for pgid in GROUPS.lock().map(|mut g| std::mem::take(&mut *g)).unwrap_or_default() {
         // SAFETY: kill(2) on a process group this process created.
         unsafe {
             libc::kill(-pgid, libc::SIGKILL);
         }
+        reap(-pgid);
+    }
+    // Browser helpers that left their group were re-parented to us (we are a subreaper).
+    reap(-1);
+}
+
+/// Makes this process the reaper of its orphaned descendants: when a driver dies, the browser
+/// processes under it are re-parented here instead of to PID 1 (which may never reap them), so
+/// they can be waited for and no zombie outlives the run.
+fn become_subreaper() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) only changes how orphans are re-parented.
+    ONCE.call_once(|| unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    });
+}
+
+/// Waits for every exited child in `target` (a `waitpid` pid argument: `-pgid`, or -1 for all)
+/// until none is left, for at most `limits::TEARDOWN`.
+fn reap(target: i32) {
+    let deadline = std::time::Instant::now() + limits::TEARDOWN;
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid(2) with WNOHANG on our own children.
+        let r = unsafe { libc::waitpid(target, &mut status, libc::WNOHANG) };
+        if r > 0 {
+            continue;
+        }
+        if r < 0 || std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -105,6 +137,7 @@ pub struct Driver {
 impl Driver {
     pub fn spawn(driver: &Path) -> Result<Driver, String> {
         use std::os::unix::process::CommandExt;
+        become_subreaper();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
@@ -142,7 +175,8 @@ impl Drop for Driver {
         unsafe {
             libc::kill(-self.pgid, libc::SIGKILL);
         }
-        let _ = self.child.wait();
+        reap(-self.pgid);
+        let _ = self.child.try_wait();
         if let Ok(mut g) = GROUPS.lock() {
             g.retain(|p| *p != self.pgid);
         }
