@@ -21,16 +21,20 @@ pub fn normalize(case: &Case, t: &Transcript, verdict: &Verdict) -> String {
     out.push_str("descriptions:\n");
     for r in &t.relay {
         if let (MessageKind::Desc { sdp_type }, Some(body)) = (&r.kind, r.sdp()) {
-            let _ = writeln!(out, "  {} -> {}: {sdp_type} {}", r.from, r.to.join(","), describe_sdp(body));
+            let trickles = s.peer(&r.from).is_some_and(|p| p.trickle);
+            let _ = writeln!(out, "  {} -> {}: {sdp_type} {}", r.from, r.to.join(","), describe_sdp(body, !trickles));
         }
     }
     out.push_str("candidates:\n");
     for p in &s.peers {
-        let _ = writeln!(out, "  {}: {}", p.name, candidate_summary(t, &p.name));
+        let _ = writeln!(out, "  {}: {}", p.name, candidate_summary(t, &p.name, !p.trickle));
     }
-    for p in &s.peers {
+    for (i, p) in s.peers.iter().enumerate() {
         let _ = writeln!(out, "{}:", p.name);
-        peer_summary(&mut out, t, &p.name);
+        // A Rust sender encodes a fixed size; browsers adapt theirs to the bandwidth estimate, so
+        // the first frame's size from a browser varies from run to run.
+        let fixed_size = case.kinds.get(1 - i) == Some(&crate::scenario::PeerKind::Rust);
+        peer_summary(&mut out, t, &p.name, fixed_size);
     }
     out.push_str("checks:\n");
     for c in &verdict.checks {
@@ -39,8 +43,10 @@ pub fn normalize(case: &Case, t: &Transcript, verdict: &Verdict) -> String {
     out
 }
 
-/// `[audio sendrecv, video sendrecv, application] bundle trickle`.
-fn describe_sdp(body: &str) -> String {
+/// `[audio sendrecv, video sendrecv, application] bundle trickle`. Candidates inside a trickling
+/// peer's description depend on how far gathering got (a renegotiation offer after gathering
+/// carries them), so `with-candidates` is shown for non-trickle peers only.
+fn describe_sdp(body: &str, show_candidates: bool) -> String {
     let sections: Vec<String> = sdp::sections(body)
         .iter()
         .map(|m| if m.kind == "application" { m.kind.clone() } else { format!("{} {}", m.kind, m.direction) })
@@ -52,7 +58,7 @@ fn describe_sdp(body: &str) -> String {
     if sdp::trickle(body) {
         flags.push("trickle");
     }
-    if !sdp::candidates(body).is_empty() {
+    if show_candidates && !sdp::candidates(body).is_empty() {
         flags.push("with-candidates");
     }
     format!("[{}] {}", sections.join(", "), flags.join(" ")).trim_end().to_string()
@@ -60,7 +66,9 @@ fn describe_sdp(body: &str) -> String {
 
 /// Trickled candidate types (a set: counts depend on the host's interfaces) and the
 /// end-of-candidates forms; or the types carried in descriptions for non-trickle peers.
-fn candidate_summary(t: &Transcript, peer: &str) -> String {
+/// UDP only: Chromium gathers TCP candidates in some runs and not in others (seen on the ICE
+/// restart and renegotiation cases), so TCP stays in the raw transcript and out of snapshots.
+fn candidate_summary(t: &Transcript, peer: &str, non_trickle: bool) -> String {
     let mut types = BTreeSet::new();
     let mut eoc = BTreeSet::new();
     let mut in_sdp = BTreeSet::new();
@@ -68,15 +76,17 @@ fn candidate_summary(t: &Transcript, peer: &str) -> String {
         match &r.kind {
             MessageKind::Candidate => {
                 if let Some(k) = r.candidate().and_then(|c| c.get("candidate")?.as_str().and_then(sdp::candidate_kind)) {
-                    types.insert(format!("{}/{}", k.0, k.1));
+                    if k.1 == "udp" {
+                        types.insert(format!("{}/{}", k.0, k.1));
+                    }
                 }
             }
             MessageKind::EndOfCandidates { form } => {
                 eoc.insert(form.clone());
             }
-            MessageKind::Desc { .. } => {
+            MessageKind::Desc { .. } if non_trickle => {
                 for c in r.sdp().map(sdp::candidates).unwrap_or_default() {
-                    if let Some(k) = sdp::candidate_kind(c) {
+                    if let Some(k) = sdp::candidate_kind(c).filter(|k| k.1 == "udp") {
                         in_sdp.insert(format!("{}/{}", k.0, k.1));
                     }
                 }
@@ -111,7 +121,7 @@ fn sequence(t: &Transcript, peer: &str, pick: impl Fn(&Event) -> Option<&str>) -
     seq.join(" > ")
 }
 
-fn peer_summary(out: &mut String, t: &Transcript, peer: &str) {
+fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool) {
     let _ = writeln!(out, "  signaling: {}", sequence(t, peer, |e| match e {
         Event::SignalingState { state } => Some(state),
         _ => None,
@@ -131,8 +141,12 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str) {
     }).collect();
     tracks.sort();
     let _ = writeln!(out, "  tracks: [{}]", tracks.join(", "));
-    if let Some(Event::FirstFrame { width, height, .. }) = t.first(peer, |e| matches!(e, Event::FirstFrame { .. })).map(|e| &e.event) {
-        let _ = writeln!(out, "  first video frame: {width}x{height}");
+    match t.first(peer, |e| matches!(e, Event::FirstFrame { .. })).map(|e| &e.event) {
+        Some(Event::FirstFrame { width, height, .. }) if fixed_size => {
+            let _ = writeln!(out, "  first video frame: {width}x{height}");
+        }
+        Some(_) => out.push_str("  first video frame: yes (size adapted by the browser)\n"),
+        None => {}
     }
     if t.first(peer, |e| matches!(e, Event::FirstPacket { .. })).is_some() {
         out.push_str("  audio packets: yes\n");
