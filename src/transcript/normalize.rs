@@ -126,10 +126,21 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool) 
         Event::SignalingState { state } => Some(state),
         _ => None,
     }));
-    let _ = writeln!(out, "  connection: {}", sequence(t, peer, |e| match e {
-        Event::ConnectionState { state } => Some(state),
+    // States in order of first appearance: browsers may go back to `connecting` and recover
+    // (seen with Firefox during renegotiation), which the snapshot does not pin; the last state does.
+    let mut reached: Vec<&str> = Vec::new();
+    for e in t.of(peer) {
+        if let Event::ConnectionState { state } = &e.event {
+            if !reached.contains(&state.as_str()) {
+                reached.push(state);
+            }
+        }
+    }
+    let last = t.of(peer).filter_map(|e| match &e.event {
+        Event::ConnectionState { state } => Some(state.as_str()),
         _ => None,
-    }));
+    }).last().unwrap_or("-");
+    let _ = writeln!(out, "  connection: reached {}; last {last}", reached.join(", "));
     let ice_reached: BTreeSet<&str> = t.of(peer).filter_map(|e| match &e.event {
         Event::IceConnectionState { state } if state == "connected" || state == "completed" => Some("connected"),
         _ => None,
