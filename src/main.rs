@@ -67,10 +67,14 @@ fn main() -> ExitCode {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     // Ctrl-C: no browser or driver may outlive the command.
     rt.spawn(async {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            rtc_harness::peer::browser::kill_all_now();
-            std::process::exit(130);
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
+        rtc_harness::peer::browser::kill_all_now();
+        std::process::exit(130);
     });
     let code = rt.block_on(async {
         match cli.command {

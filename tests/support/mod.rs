@@ -17,7 +17,20 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 
 pub fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
-    ENV.get_or_init(rtc_harness::runner::default_env)
+    ENV.get_or_init(|| {
+        // Ctrl-C or a kill of the test run: no browser or driver may outlive it.
+        runtime().spawn(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            rtc_harness::peer::browser::kill_all_now();
+            std::process::exit(130);
+        });
+        rtc_harness::runner::default_env()
+    })
 }
 
 /// Runs `f` on the shared runtime; a panic becomes a failure with its message.
