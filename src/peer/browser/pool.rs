@@ -53,7 +53,10 @@ impl BrowserPool {
                 }
                 let mine = st.live.iter().filter(|k| **k == kind).count();
                 let mut evicted = None;
-                if mine < MAX_PER_KIND && st.live.len() >= MAX_SESSIONS && !st.idle.is_empty() {
+                // A grid queues requests beyond its own capacity, which we cannot see: there, an
+                // idle session of another kind is closed before a new one is asked for.
+                let full = st.live.len() >= MAX_SESSIONS || self.grid.is_some();
+                if mine < MAX_PER_KIND && full && !st.idle.is_empty() {
                     let s = st.idle.remove(0);
                     let at = st.live.iter().position(|k| *k == s.kind).expect("idle sessions are live");
                     st.live.remove(at);
