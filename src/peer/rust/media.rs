@@ -186,7 +186,23 @@ pub async fn pump(
     }
 }
 
+/// Shortest gap between two keyframe requests while no keyframe has arrived: about one frame, so
+/// a lost request is repeated soon without flooding the sender with one per packet.
+const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(20);
+
+/// Asks the sender of `ssrc` for a keyframe (PLI, RFC 4585 section 6.3.1).
+async fn request_keyframe(track: &Arc<dyn TrackRemote>, ssrc: Option<u32>) {
+    if let Some(ssrc) = ssrc {
+        let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
+        let _ = track.write_rtcp(vec![Box::new(pli)]).await;
+    }
+}
+
 /// Reads a remote track: reports the track, the first keyframe / packet and progress.
+///
+/// Video: until the first keyframe, a keyframe is requested when the track appears and on every
+/// undecodable frame, at most once per [`KEYFRAME_REQUEST_GAP`]: what a decoder with nothing to
+/// decode does.
 pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink) {
     let kind = match track.kind().await {
         RtpCodecKind::Video => MediaKind::Video,
@@ -194,12 +210,11 @@ pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink) {
     };
     let emit = |event: Event| sink.emit(event);
     emit(Event::Track { kind: kind.to_string() });
+    let ssrc = track.ssrcs().await.first().copied();
+    let mut last_request: Option<Instant> = None;
     if kind == MediaKind::Video {
-        // Ask for a keyframe now rather than waiting for the sender's next one (RFC 4585 6.3.1).
-        if let Some(ssrc) = track.ssrcs().await.first().copied() {
-            let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
-            let _ = track.write_rtcp(vec![Box::new(pli)]).await;
-        }
+        request_keyframe(&track, ssrc).await;
+        last_request = Some(Instant::now());
     }
     let mut assembler = Vp8Assembler::default();
     let mut count = 0u64;
@@ -227,7 +242,13 @@ pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink) {
                 };
                 // Frames before the first keyframe cannot be decoded: they do not count.
                 if !seen_keyframe {
-                    let Some((width, height)) = frame.keyframe else { continue };
+                    let Some((width, height)) = frame.keyframe else {
+                        if last_request.is_none_or(|t| t.elapsed() >= KEYFRAME_REQUEST_GAP) {
+                            request_keyframe(&track, ssrc).await;
+                            last_request = Some(Instant::now());
+                        }
+                        continue;
+                    };
                     seen_keyframe = true;
                     emit(Event::FirstFrame { kind: "video".into(), width, height });
                 }
@@ -239,3 +260,4 @@ pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink) {
         }
     }
 }
+

@@ -9,6 +9,7 @@ mod handler;
 mod keyframe;
 pub mod media;
 mod signaling;
+pub mod socket;
 pub mod vp8;
 
 use super::{Action, Peer, PeerConfig, PeerError};
