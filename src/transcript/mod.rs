@@ -127,7 +127,7 @@ pub fn describe(event: &Event) -> String {
     match event {
         Event::LocalDescription { sdp_type, .. } => format!("local_description {sdp_type}"),
         Event::RemoteDescription { sdp_type, .. } => format!("remote_description {sdp_type}"),
-        Event::Stats { .. } => "stats".to_string(),
+        Event::Stats { summary } => format!("stats {summary}"),
         other => serde_json::to_string(other).unwrap_or_default(),
     }
 }

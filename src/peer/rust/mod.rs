@@ -2,7 +2,8 @@
 //!
 //! One actor task owns the flow and applies signaling messages, callbacks and the runner's actions
 //! strictly in order, as the seed's promise chain does in a page. Callbacks only record events and
-//! queue commands (see [`handler`]).
+//! queue commands (see [`handler`]). Its UDP sockets ([`socket`]) work around two receive-order
+//! races of the crate at connection set-up.
 
 mod actor;
 mod handler;
