@@ -65,17 +65,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("RTC_HARNESS_LOG")).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    // Ctrl-C: no browser or driver may outlive the command.
-    rt.spawn(async {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-        rtc_harness::peer::browser::kill_all_now();
-        std::process::exit(130);
-    });
+    // Ctrl-C or a kill: no browser or driver may outlive the run.
+    rt.spawn(rtc_harness::peer::browser::kill_all_on_signal());
     let code = rt.block_on(async {
         match cli.command {
             Command::Run { paths, filter, kinds, repeat, transcript } => run(paths, filter, kinds, repeat, transcript).await,

@@ -18,17 +18,8 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 pub fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        // Ctrl-C or a kill of the test run: no browser or driver may outlive it.
-        runtime().spawn(async {
-            use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            rtc_harness::peer::browser::kill_all_now();
-            std::process::exit(130);
-        });
+        // Ctrl-C or a kill: no browser or driver may outlive the run.
+        runtime().spawn(rtc_harness::peer::browser::kill_all_on_signal());
         rtc_harness::runner::default_env()
     })
 }

@@ -97,6 +97,19 @@ pub fn kill_all_now() {
     reap(-1);
 }
 
+/// Waits for SIGTERM or SIGINT, then kills every browser and driver and exits with 130: no browser
+/// or driver may outlive a killed or interrupted command or test run. Spawned at start-up.
+pub async fn kill_all_on_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    kill_all_now();
+    std::process::exit(130);
+}
+
 /// Makes this process the reaper of its orphaned descendants: when a driver dies, the browser
 /// processes under it are re-parented here instead of to PID 1 (which may never reap them), so
 /// they can be waited for and no zombie outlives the run.

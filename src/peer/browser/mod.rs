@@ -4,7 +4,7 @@
 mod launcher;
 mod pool;
 
-pub use launcher::{find, kill_all_now};
+pub use launcher::{find, kill_all_now, kill_all_on_signal};
 pub use pool::BrowserPool;
 
 use super::{Action, Peer, PeerConfig, PeerError};

@@ -164,14 +164,19 @@ impl Order {
     }
 }
 
+fn recv_meta(from: SocketAddr, len: usize) -> RecvMeta {
+    let mut m = RecvMeta::default();
+    m.addr = from;
+    m.len = len;
+    m.stride = len.max(1);
+    m
+}
+
+/// Copies a held datagram into the driver's buffer.
 fn deliver(datagram: &[u8], from: SocketAddr, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> usize {
     let n = datagram.len().min(bufs[0].len());
     bufs[0][..n].copy_from_slice(&datagram[..n]);
-    let mut m = RecvMeta::default();
-    m.addr = from;
-    m.len = n;
-    m.stride = n.max(1);
-    meta[0] = m;
+    meta[0] = recv_meta(from, n);
     1
 }
 
@@ -198,9 +203,9 @@ impl AsyncUdpSocket for OrderedSocket {
             st.yield_next = is_dtls_handshake(&datagram);
             return Poll::Ready(Ok(deliver(&datagram, from, bufs, meta)));
         }
-        let mut scratch = [0u8; 2048];
+        // Received straight into the driver's buffer; only a datagram held back is copied.
         loop {
-            let mut buf = tokio::io::ReadBuf::new(&mut scratch);
+            let mut buf = tokio::io::ReadBuf::new(&mut bufs[0]);
             let from = match self.io.poll_recv_from(cx, &mut buf) {
                 Poll::Ready(Ok(from)) => from,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -218,6 +223,7 @@ impl AsyncUdpSocket for OrderedSocket {
                 }
             };
             let datagram = buf.filled();
+            let len = datagram.len();
             match stun(datagram) {
                 Some((kind, tid, use_candidate)) => st.saw_stun(kind, &tid, use_candidate),
                 None if !st.selected && st.held.len() < EARLY_DATA_MAX => {
@@ -226,7 +232,8 @@ impl AsyncUdpSocket for OrderedSocket {
                 }
                 None => st.yield_next = is_dtls_handshake(datagram),
             }
-            return Poll::Ready(Ok(deliver(datagram, from, bufs, meta)));
+            meta[0] = recv_meta(from, len);
+            return Poll::Ready(Ok(1));
         }
     }
 }
