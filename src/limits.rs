@@ -15,6 +15,8 @@ pub const ACTION: Duration = Duration::from_secs(10);
 pub const PEER_START: Duration = Duration::from_secs(20);
 /// Starting a browser and its WebDriver session.
 pub const BROWSER_START: Duration = Duration::from_secs(60);
+/// A case waiting for browser slots held by the cases that run beside it.
+pub const BROWSER_SLOTS: Duration = Duration::from_secs(180);
 /// Closing a peer or a browser before it is killed.
 pub const TEARDOWN: Duration = Duration::from_secs(5);
 /// ICE gathering before a non-trickle peer sends its description.

@@ -112,6 +112,9 @@ pub trait Peer: Send + Sync {
 pub trait BrowserLauncher: Send + Sync {
     /// `Err(reason)` when the kind's browser or driver is not installed (says how to install it).
     fn availability(&self, kind: PeerKind) -> Result<(), String>;
+    /// Reserves `browsers` sessions for one case before it opens any (held until the permit drops),
+    /// so that cases running side by side never wait on each other's half-opened pairs.
+    async fn reserve(&self, browsers: usize) -> Result<tokio::sync::OwnedSemaphorePermit, PeerError>;
     /// Opens a page for one peer of a case.
     async fn open_peer(&self, config: PeerConfig, clock: crate::clock::Clock) -> Result<Box<dyn Peer>, PeerError>;
     /// Loads `url` in a browser of `kind` and runs `script` there with WebDriver's execute-async

@@ -87,6 +87,12 @@ pub async fn run_case(case: &Case, env: &Env) -> Result<CaseRun, RunError> {
         })?;
         launcher.availability(kind).map_err(RunError::Unavailable)?;
     }
+    // All of a case's browsers are reserved at once, before any opens (held until the end).
+    let browsers = case.kinds.iter().filter(|k| k.is_browser()).count();
+    let _slots = match env.browsers.as_ref().filter(|_| browsers > 0) {
+        Some(launcher) => Some(launcher.reserve(browsers).await.map_err(setup_error)?),
+        None => None,
+    };
     let clock = Clock::start();
     let relay = Relay::start(clock).await.map_err(|e| RunError::Setup(format!("relay: {e}")))?;
     let room = case.name().replace("::", ".");
@@ -134,11 +140,15 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
     }
 }
 
-async fn start_peer(config: PeerConfig, clock: Clock, env: &Env) -> Result<Box<dyn Peer>, RunError> {
-    let setup = |e: PeerError| match e {
+fn setup_error(e: PeerError) -> RunError {
+    match e {
         PeerError::Unavailable(m) => RunError::Unavailable(m),
         other => RunError::Setup(other.to_string()),
-    };
+    }
+}
+
+async fn start_peer(config: PeerConfig, clock: Clock, env: &Env) -> Result<Box<dyn Peer>, RunError> {
+    let setup = setup_error;
     if config.kind.is_browser() {
         let launcher = env.browsers.as_ref().ok_or_else(|| RunError::Unavailable("no browser launcher".into()))?;
         launcher.open_peer(config, clock).await.map_err(setup)

@@ -232,6 +232,30 @@ fn capabilities(kind: PeerKind, bins: Option<&Binaries>, profile: Option<&Path>)
     }
 }
 
+/// How many sessions the grid at `url` runs at once: the sum of its nodes' `maxSessions` in the
+/// Selenium Grid `/status` document (a standalone server is one node).
+pub async fn grid_capacity(url: &str) -> Result<usize, String> {
+    use http_body_util::{BodyExt, Empty};
+    let status = format!("{}/status", url.trim_end_matches('/'));
+    let uri: hyper::Uri = status.parse().map_err(|e| format!("{status}: {e}"))?;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, Empty<bytes::Bytes>>(hyper_util::client::legacy::connect::HttpConnector::new());
+    let limit = limits::scaled(limits::TEARDOWN);
+    let body = tokio::time::timeout(limit, async {
+        let response = client.get(uri).await.map_err(|e| format!("GET {status}: {e}"))?;
+        let bytes = response.into_body().collect().await.map_err(|e| format!("GET {status}: {e}"))?;
+        Ok::<_, String>(bytes.to_bytes())
+    })
+    .await
+    .map_err(|_| format!("GET {status}: no answer within {limit:?}"))??;
+    let doc: serde_json::Value = serde_json::from_slice(&body).map_err(|e| format!("{status}: not JSON: {e}"))?;
+    let nodes = doc["value"]["nodes"].as_array().ok_or_else(|| format!("{status}: no value.nodes (not a Selenium Grid?)"))?;
+    match nodes.iter().filter_map(|n| n["maxSessions"].as_u64()).sum::<u64>() {
+        0 => Err(format!("{status}: no node has registered yet")),
+        n => Ok(n as usize),
+    }
+}
+
 /// One WebDriver session: a browser with its driver (or on a grid) and its profile directory.
 pub struct Session {
     pub kind: PeerKind,

@@ -9,12 +9,14 @@ use crate::peer::{BrowserLauncher, Peer, PeerConfig, PeerError};
 use crate::scenario::PeerKind;
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OnceCell, OwnedSemaphorePermit, Semaphore};
 
 /// At most this many browsers at once (2 cores), and this many of one kind (a chrome-chrome case
 /// needs two).
 pub const MAX_SESSIONS: usize = 3;
 pub const MAX_PER_KIND: usize = 2;
+/// What a grid whose `/status` cannot be read is assumed to run at once: one two-browser case.
+pub const GRID_FALLBACK_SESSIONS: usize = 2;
 
 #[derive(Default)]
 struct State {
@@ -28,6 +30,9 @@ pub struct BrowserPool {
     freed: Notify,
     /// `RTC_HARNESS_WEBDRIVER_URL`: sessions come from this grid instead of local drivers.
     grid: Option<String>,
+    /// Browser slots, reserved by whole cases (see [`BrowserPool::reserve`]), and how many there
+    /// are: `MAX_SESSIONS`, or fewer when the grid runs fewer sessions at once.
+    slots: OnceCell<(Arc<Semaphore>, usize)>,
 }
 
 impl BrowserPool {
@@ -36,7 +41,48 @@ impl BrowserPool {
             state: Mutex::new(State::default()),
             freed: Notify::new(),
             grid: std::env::var("RTC_HARNESS_WEBDRIVER_URL").ok().filter(|s| !s.is_empty()),
+            slots: OnceCell::new(),
         })
+    }
+
+    async fn slots(&self) -> &(Arc<Semaphore>, usize) {
+        self.slots
+            .get_or_init(|| async {
+                let capacity = match &self.grid {
+                    None => MAX_SESSIONS,
+                    Some(url) => match launcher::grid_capacity(url).await {
+                        Ok(n) => n.clamp(1, MAX_SESSIONS),
+                        Err(e) => {
+                            tracing::warn!("grid {url}: {e}; assuming {GRID_FALLBACK_SESSIONS} sessions at once");
+                            GRID_FALLBACK_SESSIONS
+                        }
+                    },
+                };
+                (Arc::new(Semaphore::new(capacity)), capacity)
+            })
+            .await
+    }
+
+    /// Reserves slots for `browsers` sessions at once, before a case opens any of them. Cases that
+    /// took their browsers one at a time could each hold half of what the other needs: with two
+    /// test threads and a two-session grid, chrome-firefox beside firefox-chrome waited until
+    /// the browser-start limit. The permit is held until the case has closed its peers.
+    pub async fn reserve(&self, browsers: usize) -> Result<OwnedSemaphorePermit, PeerError> {
+        let (slots, capacity) = self.slots().await;
+        let needed = u32::try_from(browsers).unwrap_or(u32::MAX);
+        if browsers > *capacity {
+            let place = self.grid.as_deref().map_or("this pool".to_string(), |g| format!("the grid at {g}"));
+            return Err(PeerError::Unavailable(format!("the case needs {browsers} browsers at once; {place} runs {capacity}")));
+        }
+        let limit = limits::scaled(limits::BROWSER_SLOTS);
+        match tokio::time::timeout(limit, Arc::clone(slots).acquire_many_owned(needed)).await {
+            Ok(permit) => Ok(permit.expect("the pool never closes its semaphore")),
+            Err(_) => Err(PeerError::Timeout {
+                peer: "browsers".into(),
+                what: format!("{browsers} free browser slot(s) ({} of {capacity} free at the end)", slots.available_permits()),
+                limit,
+            }),
+        }
     }
 
     /// A session of `kind`: an idle one, a new one, or (when the pool is full) one that replaces an
@@ -44,6 +90,7 @@ impl BrowserPool {
     pub async fn acquire(&self, kind: PeerKind) -> Result<Session, PeerError> {
         let limit = limits::scaled(limits::BROWSER_START);
         let deadline = tokio::time::Instant::now() + limit;
+        let capacity = self.slots().await.1;
         loop {
             let freed = self.freed.notified();
             let (evicted, create) = {
@@ -53,16 +100,16 @@ impl BrowserPool {
                 }
                 let mine = st.live.iter().filter(|k| **k == kind).count();
                 let mut evicted = None;
-                // A grid queues requests beyond its own capacity, which we cannot see: there, an
-                // idle session of another kind is closed before a new one is asked for.
-                let full = st.live.len() >= MAX_SESSIONS || self.grid.is_some();
+                // A grid queues requests beyond its capacity rather than refusing them: at capacity
+                // an idle session of another kind is closed before a new one is asked for.
+                let full = st.live.len() >= capacity;
                 if mine < MAX_PER_KIND && full && !st.idle.is_empty() {
                     let s = st.idle.remove(0);
                     let at = st.live.iter().position(|k| *k == s.kind).expect("idle sessions are live");
                     st.live.remove(at);
                     evicted = Some(s);
                 }
-                let create = mine < MAX_PER_KIND && st.live.len() < MAX_SESSIONS;
+                let create = mine < MAX_PER_KIND && st.live.len() < capacity;
                 if create {
                     st.live.push(kind);
                 }
@@ -133,6 +180,10 @@ impl BrowserLauncher for Arc<BrowserPool> {
         launcher::find(kind).map(|_| ())
     }
 
+    async fn reserve(&self, browsers: usize) -> Result<OwnedSemaphorePermit, PeerError> {
+        BrowserPool::reserve(self, browsers).await
+    }
+
     async fn open_peer(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError> {
         let session = self.acquire(config.kind).await?;
         match BrowserPeer::load(Arc::clone(self), session, config, clock).await {
@@ -145,6 +196,7 @@ impl BrowserLauncher for Arc<BrowserPool> {
     }
 
     async fn run_script(&self, kind: PeerKind, url: &str, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
+        let _slot = BrowserPool::reserve(self, 1).await.map_err(|e| e.to_string())?;
         let session = self.acquire(kind).await.map_err(|e| e.to_string())?;
         let limit = limits::scaled(limits::BROWSER_START);
         let result = async {
