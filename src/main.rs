@@ -47,6 +47,10 @@ enum Command {
         /// (exit code 1).
         #[arg(long)]
         baseline: Option<PathBuf>,
+        /// Run Chrome's fake camera at this frame rate (default: Chrome's 20 fps, whose 50 ms
+        /// capture tick quantizes a Chrome sender's TTFF; Firefox's camera is not changed).
+        #[arg(long)]
+        camera_fps: Option<u32>,
     },
     /// List the cases of the scenarios.
     List { paths: Vec<PathBuf> },
@@ -71,7 +75,13 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run { paths, filter, kinds, repeat, transcript } => run(paths, filter, kinds, repeat, transcript).await,
             Command::List { paths } => list(paths),
-            Command::Bench { pairs, iterations, json, baseline } => rtc_harness::bench::cli::run(pairs, iterations, json, baseline, env()).await,
+            Command::Bench { pairs, iterations, json, baseline, camera_fps } => {
+                if let Some(fps) = camera_fps {
+                    rtc_harness::peer::browser::set_fake_camera_fps(fps);
+                    println!("Chrome's fake camera runs at {fps} fps");
+                }
+                rtc_harness::bench::cli::run(pairs, iterations, json, baseline, env()).await
+            }
             Command::Check { paths } => check(paths),
             Command::Relay { port, host } => relay(&host, port).await,
         }

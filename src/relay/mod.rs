@@ -45,6 +45,14 @@ pub async fn serve(
     rooms: Arc<Rooms>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Signaling frames are small and latency-bound: send each at once rather than let Nagle's
+    // algorithm hold a partial segment until the previous one is acknowledged.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("relay: TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(listener, app(rooms)).with_graceful_shutdown(shutdown).await
 }
 

@@ -10,6 +10,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// Frame rate of Chrome's fake camera for sessions started from now on (0: Chrome's default,
+/// 20 fps). See [`set_fake_camera_fps`].
+static FAKE_CAMERA_FPS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Runs Chrome's fake camera at `fps` in the Chromes this process starts later
+/// (`rtc-harness bench --camera-fps 60`). At the default 20 fps a first frame waits for the next
+/// capture tick, so a Chrome sender's time to first frame moves in 50 ms steps (120 or 170 ms for
+/// one pair on this machine). Firefox's fake camera has no such switch
+/// (`media.navigator.video.default_fps` did not change its floor), so the default stays.
+pub fn set_fake_camera_fps(fps: u32) {
+    FAKE_CAMERA_FPS.store(fps, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Chromium flags verified on these machines (shared/BROWSERS.md): headless, fake media without
 /// prompts, real host addresses instead of mDNS names (a non-browser peer must reach them), no
 /// background throttling (requestVideoFrameCallback), and no background network traffic.
@@ -216,6 +229,10 @@ fn capabilities(kind: PeerKind, bins: Option<&Binaries>, profile: Option<&Path>)
         }
         _ => {
             let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| s.to_string()).collect();
+            match FAKE_CAMERA_FPS.load(std::sync::atomic::Ordering::Relaxed) {
+                0 => {}
+                fps => args.iter_mut().filter(|a| *a == "--use-fake-device-for-media-stream").for_each(|a| *a = format!("{a}=fps={fps}")),
+            }
             if let Some(p) = profile {
                 args.push(format!("--user-data-dir={}", p.display()));
             }

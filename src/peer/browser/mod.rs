@@ -4,7 +4,7 @@
 mod launcher;
 mod pool;
 
-pub use launcher::{find, kill_all_now, kill_all_on_signal};
+pub use launcher::{find, kill_all_now, kill_all_on_signal, set_fake_camera_fps};
 pub use pool::BrowserPool;
 
 use super::{Action, Peer, PeerConfig, PeerError};
