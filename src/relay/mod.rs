@@ -75,9 +75,15 @@ async fn session(socket: WebSocket, rooms: Arc<Rooms>, room: String, peer: Strin
         let _ = sink.close().await;
         return;
     }
+    // Everything already queued goes out in one write: a burst of trickled candidates costs one
+    // flush instead of one per message, and a lone message is still flushed at once.
     let writer = tokio::spawn(async move {
         while let Some(msg) = rx.recv().await {
-            if sink.send(msg).await.is_err() {
+            let mut ok = sink.feed(msg).await.is_ok();
+            while let (true, Ok(more)) = (ok, rx.try_recv()) {
+                ok = sink.feed(more).await.is_ok();
+            }
+            if !ok || sink.flush().await.is_err() {
                 break;
             }
         }
