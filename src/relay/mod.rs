@@ -80,7 +80,8 @@ async fn session(socket: WebSocket, rooms: Arc<Rooms>, room: String, peer: Strin
     let writer = tokio::spawn(async move {
         while let Some(msg) = rx.recv().await {
             let mut ok = sink.feed(msg).await.is_ok();
-            while let (true, Ok(more)) = (ok, rx.try_recv()) {
+            while ok {
+                let Ok(more) = rx.try_recv() else { break };
                 ok = sink.feed(more).await.is_ok();
             }
             if !ok || sink.flush().await.is_err() {

@@ -148,12 +148,11 @@ fn setup_error(e: PeerError) -> RunError {
 }
 
 async fn start_peer(config: PeerConfig, clock: Clock, env: &Env) -> Result<Box<dyn Peer>, RunError> {
-    let setup = setup_error;
     if config.kind.is_browser() {
         let launcher = env.browsers.as_ref().ok_or_else(|| RunError::Unavailable("no browser launcher".into()))?;
-        launcher.open_peer(config, clock).await.map_err(setup)
+        launcher.open_peer(config, clock).await.map_err(setup_error)
     } else {
-        Ok(Box::new(RustPeer::start(config, clock).await.map_err(setup)?))
+        Ok(Box::new(RustPeer::start(config, clock).await.map_err(setup_error)?))
     }
 }
 
