@@ -6,8 +6,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rtc_harness::bench::{default_pairs, measure};
-use rtc_harness::runner::{Env, RunError};
-use rtc_harness::scenario::PeerKind;
+use rtc_harness::runner::{Env, RunError, RunOptions};
 use std::time::Duration;
 
 fn ms(v: f64) -> Duration {
@@ -16,46 +15,52 @@ fn ms(v: f64) -> Duration {
 
 fn ttff(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let env: Env = rt.block_on(async { rtc_harness::runner::default_env() });
+    let env: Env = rt.block_on(async { Env::new(RunOptions::from_env()) }).expect("peer kinds");
     let mut group = c.benchmark_group("ttff");
     group.sample_size(10).measurement_time(Duration::from_secs(10)).warm_up_time(Duration::from_secs(1));
-    for pair in default_pairs() {
+    for pair in default_pairs(&env) {
         let name = format!("{}-{}", pair.0, pair.1);
-        if let Err(RunError::Unavailable(why)) = rt.block_on(measure(pair, &env)) {
+        if let Err(RunError::Unavailable(why) | RunError::Unsupported(why)) = rt.block_on(measure(&pair, &env)) {
             println!("ttff/{name}: skipped: {why}");
             continue;
         }
         group.bench_function(&name, |b| {
             b.to_async(&rt).iter_custom(|iters| {
                 let env = env.clone();
+                let pair = pair.clone();
                 async move {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        total += ms(measure(pair, &env).await.expect("bench case runs").first_frame);
+                        total += ms(measure(&pair, &env).await.expect("bench case runs").first_frame);
                     }
                     total
                 }
             })
         });
     }
-    for kind in [PeerKind::Chrome, PeerKind::Firefox] {
+    for kind in env.registry.kinds() {
         let name = format!("floor-{kind}");
-        if let Err(why) = rt.block_on(rtc_harness::bench::floor::measure(kind, 1, &env)) {
-            println!("ttff/{name}: skipped: {why}");
-            continue;
+        match rt.block_on(rtc_harness::bench::floor::measure(&kind, 1, &env)) {
+            None => continue,
+            Some(Err(why)) => {
+                println!("ttff/{name}: skipped: {why}");
+                continue;
+            }
+            Some(Ok(_)) => {}
         }
         group.bench_function(&name, |b| {
             b.to_async(&rt).iter_custom(|iters| {
                 let env = env.clone();
+                let kind = kind.clone();
                 async move {
-                    let samples = rtc_harness::bench::floor::measure(kind, iters as usize, &env).await.expect("floor runs");
+                    let samples = rtc_harness::bench::floor::measure(&kind, iters as usize, &env).await.expect("kind has a floor").expect("floor runs");
                     samples.into_iter().map(ms).sum()
                 }
             })
         });
     }
     group.finish();
-    rt.block_on(rtc_harness::runner::shutdown_env(&env));
+    rt.block_on(env.shutdown());
 }
 
 criterion_group!(benches, ttff);

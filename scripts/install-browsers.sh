@@ -27,4 +27,6 @@ fi
 chromium --version || true
 chromedriver --version || true
 firefox-esr --version 2>/dev/null || true
-"$(command -v geckodriver || echo "$HOME/.cargo/bin/geckodriver")" --version | head -n 1
+# No `| head` here: under pipefail a closed pipe kills geckodriver (exit 101) and the script.
+gd_version=$("$(command -v geckodriver || echo "$HOME/.cargo/bin/geckodriver")" --version)
+echo "${gd_version%%$'\n'*}"

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use rtc_harness::report;
-use rtc_harness::runner::{self, Env, RunError};
+use rtc_harness::runner::{self, Env, RunOptions};
 use rtc_harness::scenario::{self, Case};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +11,10 @@ use std::sync::Arc;
 #[derive(Parser)]
 #[command(name = "rtc-harness", version, about = "WebRTC interop and conformance test harness")]
 struct Cli {
+    /// More peer kinds: a kinds file (see stacks/kinds.yaml and stacks/PROTOCOL.md); repeatable.
+    /// `RTC_HARNESS_KINDS` (`:`-separated) adds files too.
+    #[arg(long = "kinds-file", global = true)]
+    kinds_files: Vec<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -23,9 +27,13 @@ enum Command {
         /// Only cases whose name contains this text.
         #[arg(long)]
         filter: Option<String>,
-        /// Peer kinds to run (default: rust, plus every installed browser).
+        /// Peer kinds to run (default: every kind; cases of a kind that is not installed are
+        /// skipped with the reason).
         #[arg(long, value_delimiter = ',')]
         kinds: Option<Vec<String>>,
+        /// Write the matrix of outcomes (pair x scenario) as a Markdown table to this file.
+        #[arg(long)]
+        matrix: Option<PathBuf>,
         /// Run each case this many times (timings are reported as medians).
         #[arg(long, default_value_t = 1)]
         repeat: usize,
@@ -54,6 +62,8 @@ enum Command {
     },
     /// List the cases of the scenarios.
     List { paths: Vec<PathBuf> },
+    /// List the peer kinds: stack, version (each installed stack is started once), capabilities.
+    Kinds,
     /// Validate scenario files.
     Check { paths: Vec<PathBuf> },
     /// Run the signaling relay standalone (any room and peer name is admitted).
@@ -69,30 +79,34 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("RTC_HARNESS_LOG")).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    // Ctrl-C or a kill: no browser or driver may outlive the run.
-    rt.spawn(rtc_harness::peer::browser::kill_all_on_signal());
+    // Ctrl-C or a kill: no browser, driver or stack program may outlive the run.
+    rt.spawn(rtc_harness::peer::procs::kill_all_on_signal());
+    // Options are read here, once: the environment, then the command line.
+    let mut options = RunOptions::from_env();
+    options.kinds_files.extend(cli.kinds_files.iter().cloned());
+    if let Command::Bench { camera_fps: Some(fps), .. } = &cli.command {
+        options.browsers.camera_fps = Some(*fps);
+        println!("Chrome's fake camera runs at {fps} fps");
+    }
+    let env = match rt.block_on(async { Env::new(options) }) {
+        Ok(env) => env,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let code = rt.block_on(async {
         match cli.command {
-            Command::Run { paths, filter, kinds, repeat, transcript } => run(paths, filter, kinds, repeat, transcript).await,
-            Command::List { paths } => list(paths),
-            Command::Bench { pairs, iterations, json, baseline, camera_fps } => {
-                if let Some(fps) = camera_fps {
-                    rtc_harness::peer::browser::set_fake_camera_fps(fps);
-                    println!("Chrome's fake camera runs at {fps} fps");
-                }
-                rtc_harness::bench::cli::run(pairs, iterations, json, baseline, env()).await
-            }
-            Command::Check { paths } => check(paths),
-            Command::Relay { port, host } => relay(&host, port).await,
+            Command::Run { paths, filter, kinds, repeat, transcript, matrix } => run(paths, filter, kinds, repeat, transcript, matrix, &env).await,
+            Command::List { paths } => list(paths, &env),
+            Command::Kinds => kinds_table(&env).await,
+            Command::Bench { pairs, iterations, json, baseline, .. } => rtc_harness::bench::cli::run(pairs, iterations, json, baseline, env.clone()).await,
+            Command::Check { paths } => check(paths, &env),
+            Command::Relay { port, host } => relay(&host, port, &env).await,
         }
     });
-    rt.block_on(runner::shutdown_env(&env()));
+    rt.block_on(env.shutdown());
     code
-}
-
-/// Browsers are driven when their binaries are installed.
-fn env() -> Env {
-    runner::default_env()
 }
 
 fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
@@ -100,10 +114,10 @@ fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
 }
 
 /// Loads scenarios, printing load errors; `None` if any failed.
-fn load(paths: Vec<PathBuf>) -> Option<Vec<Arc<scenario::Scenario>>> {
+fn load(paths: Vec<PathBuf>, env: &Env) -> Option<Vec<Arc<scenario::Scenario>>> {
     let mut ok = Vec::new();
     let mut failed = false;
-    for r in scenario::load_paths(&default_paths(paths)) {
+    for r in scenario::load_paths(&default_paths(paths), &env.registry.kinds()) {
         match r {
             Ok(s) => ok.push(Arc::new(s)),
             Err(e) => {
@@ -115,8 +129,8 @@ fn load(paths: Vec<PathBuf>) -> Option<Vec<Arc<scenario::Scenario>>> {
     (!failed).then_some(ok)
 }
 
-fn check(paths: Vec<PathBuf>) -> ExitCode {
-    match load(paths) {
+fn check(paths: Vec<PathBuf>, env: &Env) -> ExitCode {
+    match load(paths, env) {
         Some(s) => {
             println!("{} scenario(s), {} case(s): ok", s.len(), scenario::expand_all(&s).len());
             ExitCode::SUCCESS
@@ -125,8 +139,8 @@ fn check(paths: Vec<PathBuf>) -> ExitCode {
     }
 }
 
-fn list(paths: Vec<PathBuf>) -> ExitCode {
-    let Some(scenarios) = load(paths) else { return ExitCode::FAILURE };
+fn list(paths: Vec<PathBuf>, env: &Env) -> ExitCode {
+    let Some(scenarios) = load(paths, env) else { return ExitCode::FAILURE };
     for case in scenario::expand_all(&scenarios) {
         match &case.excluded {
             Some(why) => println!("{}  (excluded: {why})", case.name()),
@@ -136,7 +150,7 @@ fn list(paths: Vec<PathBuf>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn relay(host: &str, port: u16) -> ExitCode {
+async fn relay(host: &str, port: u16, env: &Env) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind((host, port)).await {
         Ok(l) => l,
         Err(e) => {
@@ -150,7 +164,7 @@ async fn relay(host: &str, port: u16) -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match rtc_harness::relay::serve(listener, rooms, shutdown).await {
+    match rtc_harness::relay::serve(listener, rooms, env.registry.pages(), shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: relay: {e}");
@@ -159,19 +173,21 @@ async fn relay(host: &str, port: u16) -> ExitCode {
     }
 }
 
-async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<String>>, repeat: usize, show: bool) -> ExitCode {
-    let Some(scenarios) = load(paths) else { return ExitCode::FAILURE };
-    let env = env();
+async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<String>>, repeat: usize, show: bool, matrix: Option<PathBuf>, env: &Env) -> ExitCode {
+    let Some(scenarios) = load(paths, env) else { return ExitCode::FAILURE };
     let selected = |c: &Case| {
         filter.as_ref().is_none_or(|f| c.name().contains(f.as_str()))
             && kinds.as_ref().is_none_or(|ks| c.kinds.iter().all(|k| ks.iter().any(|s| s == k.as_str())))
     };
-    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let mut tally = report::Tally::default();
+    let mut cells: Vec<(Case, report::Outcome)> = Vec::new();
     for case in scenario::expand_all(&scenarios).into_iter().filter(selected) {
         let mut ttff = Vec::new();
         let mut conn = Vec::new();
+        let mut last = None;
         for _ in 0..repeat.max(1) {
-            let result = runner::run_case(&case, &env).await;
+            let result = runner::run_case(&case, env).await;
+            let outcome = report::Outcome::of(&result);
             println!("{}", report::case_line(&case.name(), &result));
             if let (true, Ok(r)) = (show, &result) {
                 println!("{}", r.transcript.tail(usize::MAX));
@@ -179,24 +195,54 @@ async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<Stri
             if let Some(details) = report::failure_details(&result) {
                 println!("{details}");
             }
-            match &result {
-                Ok(r) if r.passed() => {
-                    passed += 1;
+            tally.add(&outcome);
+            if let Ok(r) = &result {
+                if r.passed() {
                     ttff.extend(r.timings.to_first_frame);
                     conn.extend(r.timings.to_connected);
                 }
-                Err(RunError::Unavailable(_)) | Err(RunError::Excluded(_)) => {
-                    skipped += 1;
-                    break;
-                }
-                _ => failed += 1,
+            }
+            let stop = !outcome.ran();
+            last = Some(outcome);
+            if stop {
+                break;
             }
         }
         if repeat > 1 && !conn.is_empty() {
             let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "-".into());
             println!("     median of {}: connected {}  first frame {}", conn.len(), ms(report::median(&conn)), ms(report::median(&ttff)));
         }
+        if let Some(o) = last {
+            cells.push((case, o));
+        }
     }
-    println!("\n{passed} passed, {failed} failed, {skipped} skipped");
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    println!("\n{tally}");
+    if let Some(path) = matrix {
+        if let Err(e) = std::fs::write(&path, report::matrix_markdown(&cells)) {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("matrix written to {}", path.display());
+    }
+    if tally.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// `rtc-harness kinds`: every kind with its stack, version, install state and capabilities.
+async fn kinds_table(env: &Env) -> ExitCode {
+    for launcher in env.registry.launchers() {
+        let info = launcher.info();
+        let state = match launcher.availability() {
+            Ok(()) => launcher.version().await.unwrap_or_else(|e| format!("version unknown: {e}")),
+            Err(why) => format!("not installed: {why}"),
+        };
+        let c = &info.capabilities;
+        let list = |v: &[scenario::MediaKind]| if v.is_empty() { "-".to_string() } else { v.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("+") };
+        let flags: Vec<&str> = [(c.data_channels, "datachannels"), (c.trickle, "trickle"), (c.restart_ice, "restartIce"), (c.renegotiation, "renegotiation")]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| *n)
+            .collect();
+        println!("{:<15} {}\n{:<15} version: {state}\n{:<15} sends {}, receives {}; {}; codecs {}", info.kind, info.stack, "", "", list(&c.send), list(&c.receive), flags.join(", "), c.codecs.join(", "));
+    }
+    ExitCode::SUCCESS
 }

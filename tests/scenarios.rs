@@ -16,6 +16,7 @@ fn main() {
     trials.extend(support::cases::trials());
     trials.extend(support::invalid::trials());
     trials.extend(support::relay::trials());
+    trials.extend(support::broken::trials());
     let conclusion = libtest_mimic::run(&args, trials);
     support::shutdown();
     conclusion.exit();

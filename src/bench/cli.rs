@@ -12,11 +12,11 @@ use std::process::ExitCode;
 /// Runs the bench; exit code 1 on a regression against `baseline` or a failed pair.
 pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<PathBuf>, baseline: Option<PathBuf>, env: Env) -> ExitCode {
     let pairs: Vec<(PeerKind, PeerKind)> = match pairs {
-        None => default_pairs(),
-        Some(list) => match list.iter().map(|p| parse_pair(p).ok_or(p)).collect::<Result<Vec<_>, _>>() {
+        None => default_pairs(&env),
+        Some(list) => match list.iter().map(|p| parse_pair(p, &env).ok_or(p)).collect::<Result<Vec<_>, _>>() {
             Ok(v) => v,
             Err(bad) => {
-                eprintln!("error: '{bad}' is not a pair like rust-chrome (kinds: rust, chrome, firefox)");
+                eprintln!("error: '{bad}' is not a pair like rust-chrome (kinds: {})", env.registry.names());
                 return ExitCode::FAILURE;
             }
         },
@@ -34,16 +34,17 @@ pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<Pat
     bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("template"));
     let mut report = BenchReport { iterations, ..BenchReport::default() };
     let mut failed = false;
-    for kind in [PeerKind::Chrome, PeerKind::Firefox] {
-        if !pairs.iter().any(|p| p.1 == kind) {
-            continue;
-        }
+    let mut receivers: Vec<PeerKind> = pairs.iter().map(|p| p.1.clone()).collect();
+    receivers.sort();
+    receivers.dedup();
+    for kind in receivers {
         bar.set_message(format!("floor-{kind}"));
-        match super::floor::measure(kind, iterations, &env).await {
-            Ok(samples) => {
+        match super::floor::measure(&kind, iterations, &env).await {
+            None => {}
+            Some(Ok(samples)) => {
                 report.floors.insert(kind.to_string(), median(&samples).unwrap_or(f64::NAN));
             }
-            Err(why) => bar.println(format!("floor-{kind}: not measured: {why}")),
+            Some(Err(why)) => bar.println(format!("floor-{kind}: not measured: {why}")),
         }
     }
     for pair in pairs {
@@ -52,9 +53,9 @@ pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<Pat
         let mut skipped = None;
         for _ in 0..iterations {
             bar.set_message(name.clone());
-            match measure(pair, &env).await {
+            match measure(&pair, &env).await {
                 Ok(p) => samples.push(p),
-                Err(RunError::Unavailable(why)) => {
+                Err(RunError::Unavailable(why) | RunError::Unsupported(why)) => {
                     skipped = Some(why);
                     break;
                 }

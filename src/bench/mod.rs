@@ -30,29 +30,45 @@ pub struct Phases {
     pub first_frame: Millis,
 }
 
-pub fn scenario() -> Arc<Scenario> {
+pub fn scenario(env: &Env) -> Arc<Scenario> {
     Arc::new(
-        load_str(TTFF_SCENARIO, "src/bench/ttff.yaml", "bench::ttff", PathBuf::from("src/bench/ttff.yaml"))
+        load_str(TTFF_SCENARIO, "src/bench/ttff.yaml", "bench::ttff", PathBuf::from("src/bench/ttff.yaml"), &env.registry.kinds())
             .expect("the embedded bench scenario is valid"),
     )
 }
 
 /// The case for `offerer-receiver`, e.g. `chrome-rust`.
-pub fn case(pair: (PeerKind, PeerKind)) -> Case {
-    Case { scenario: scenario(), kinds: vec![pair.0, pair.1], excluded: None }
+pub fn case(pair: &(PeerKind, PeerKind), env: &Env) -> Case {
+    Case { scenario: scenario(env), kinds: vec![pair.0.clone(), pair.1.clone()], excluded: None }
 }
 
-/// Parses `rust-chrome`.
-pub fn parse_pair(s: &str) -> Option<(PeerKind, PeerKind)> {
+/// Parses `rust-chrome` against the registry's kinds.
+pub fn parse_pair(s: &str, env: &Env) -> Option<(PeerKind, PeerKind)> {
     let (a, b) = s.split_once('-')?;
-    let k = |s: &str| PeerKind::ALL.iter().copied().find(|k| k.as_str() == s);
+    let k = |s: &str| env.registry.kinds().into_iter().find(|k| k.as_str() == s);
     Some((k(a)?, k(b)?))
 }
 
-/// Every pair the issue asks for, in table order.
-pub fn default_pairs() -> Vec<(PeerKind, PeerKind)> {
-    use PeerKind::*;
-    vec![(Rust, Rust), (Rust, Chrome), (Chrome, Rust), (Rust, Firefox), (Firefox, Rust), (Chrome, Firefox), (Firefox, Chrome), (Chrome, Chrome), (Firefox, Firefox)]
+/// The default pairs: every pair of the first three kinds (`rust`, `chrome`, `firefox`), and each
+/// further kind with `rust` both ways and with itself.
+pub fn default_pairs(env: &Env) -> Vec<(PeerKind, PeerKind)> {
+    let kinds = env.registry.kinds();
+    let (core, rest) = kinds.split_at(kinds.len().min(3));
+    let mut pairs: Vec<(PeerKind, PeerKind)> = Vec::new();
+    for a in core {
+        for b in core {
+            pairs.push((a.clone(), b.clone()));
+        }
+    }
+    let rust = core.first().cloned();
+    for k in rest {
+        if let Some(r) = &rust {
+            pairs.push((k.clone(), r.clone()));
+            pairs.push((r.clone(), k.clone()));
+        }
+        pairs.push((k.clone(), k.clone()));
+    }
+    pairs
 }
 
 /// The phases of a transcript of the bench scenario.
@@ -68,8 +84,8 @@ pub fn phases(t: &Transcript) -> Option<Phases> {
 }
 
 /// Runs the bench case once and returns its phases.
-pub async fn measure(pair: (PeerKind, PeerKind), env: &Env) -> Result<Phases, RunError> {
-    let case = case(pair);
+pub async fn measure(pair: &(PeerKind, PeerKind), env: &Env) -> Result<Phases, RunError> {
+    let case = case(pair, env);
     let run = run_case(&case, env).await?;
     if !run.passed() {
         return Err(RunError::Setup(format!("{}: the bench case failed:\n{}", case.name(), run.verdict)));

@@ -36,7 +36,7 @@ impl RelayLoad {
     /// Starts a relay with `rooms` rooms and joins both members of each.
     pub async fn start(rooms: usize) -> Result<RelayLoad, String> {
         raise_fd_limit();
-        let relay = Relay::start(Clock::start()).await.map_err(|e| e.to_string())?;
+        let relay = Relay::start(Clock::start(), Vec::new()).await.map_err(|e| e.to_string())?;
         let (mut senders, mut receivers) = (Vec::with_capacity(rooms), Vec::with_capacity(rooms));
         for i in 0..rooms {
             let room = format!("r{i}");

@@ -1,4 +1,6 @@
-//! The peer interface the runner drives, whatever stack is behind it: [`rust`] or [`browser`].
+//! The peer interface the runner drives, whatever stack is behind it, and the open registry of
+//! peer kinds: a kind is a [`Launcher`] in a [`Registry`] ([`rust`], [`browser`]'s Chrome and
+//! Firefox, and every [`command`] kind declared in `stacks/kinds.yaml`).
 //!
 //! A peer joins the relay room as `ws://<relay>/ws/<room>/<name>`, follows the seed's flow
 //! (`negotiationneeded` -> offer; an offer is answered; candidates are trickled and applied), performs
@@ -6,8 +8,14 @@
 //! runner collects with [`Peer::drain`].
 
 pub mod browser;
+pub mod command;
+pub mod procs;
+mod registry;
 pub mod rust;
 
+pub use registry::{KindInfo, Launcher, Registry, SlotPool};
+
+pub use crate::scenario::Action;
 use crate::scenario::{DataChannelSpec, MediaKind, PeerKind};
 use crate::transcript::Entry;
 use async_trait::async_trait;
@@ -34,33 +42,23 @@ pub struct PeerConfig {
     /// The relay's HTTP base (`http://127.0.0.1:<port>`), where the agent page is served.
     pub relay_base: String,
     pub room: String,
+    /// The media a peer that sends pre-encoded frames sends (VP8 IVF, Ogg Opus).
+    pub media_files: MediaFiles,
+    /// ICE servers (`RTCIceServer` as JSON: `urls`, `username`, `credential`); empty: host
+    /// candidates only.
+    pub ice_servers: Vec<serde_json::Value>,
 }
 
-/// A step the runner asks a peer to perform.
+/// The media fixtures (`fixtures/media`, or `RTC_HARNESS_MEDIA_DIR` read into the run's options).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    /// Attach the configured media and data channels.
-    Start,
-    AddTrack(MediaKind),
-    CreateDataChannel { label: String },
-    /// createOffer, setLocalDescription, send it.
-    SendOffer,
-    RestartIce,
-    SendMessage { label: String, text: String },
-    Close,
+pub struct MediaFiles {
+    pub video: std::path::PathBuf,
+    pub audio: std::path::PathBuf,
 }
 
-impl Action {
-    pub fn name(&self) -> String {
-        match self {
-            Action::Start => "start".into(),
-            Action::AddTrack(k) => format!("add_track({k})"),
-            Action::CreateDataChannel { label } => format!("create_data_channel({label})"),
-            Action::SendOffer => "send_offer".into(),
-            Action::RestartIce => "restart_ice".into(),
-            Action::SendMessage { label, .. } => format!("send_message({label})"),
-            Action::Close => "close".into(),
-        }
+impl MediaFiles {
+    pub fn in_dir(dir: &std::path::Path) -> MediaFiles {
+        MediaFiles { video: dir.join("video.ivf"), audio: dir.join("audio.ogg") }
     }
 }
 
@@ -71,9 +69,12 @@ pub enum PeerError {
     Timeout { peer: String, what: String, limit: Duration },
     #[error("{peer}: {what}: {message}")]
     Failed { peer: String, what: String, message: String },
-    /// The peer's browser or driver is not installed (the case is skipped, or fails when required).
+    /// The peer's stack is not installed (the case is skipped, or fails when required).
     #[error("{0}")]
     Unavailable(String),
+    /// The peer is gone (its process exited, its browser session died): the case fails at once.
+    #[error("{peer}: {message}")]
+    Gone { peer: String, message: String },
 }
 
 impl PeerError {
@@ -102,25 +103,15 @@ pub trait Peer: Send + Sync {
     /// Takes the end-of-case `getStats()` summary into the event queue.
     async fn collect_stats(&self) -> Result<(), PeerError>;
 
+    /// `Some(reason)` once the peer is gone (its process exited, its browser session died): the
+    /// runner then fails the case at once instead of waiting out a step's limit.
+    fn gone(&self) -> Option<String> {
+        None
+    }
+
     /// Closes the peer connection and releases everything the peer holds. Never fails: errors are
     /// logged. Idempotent.
     async fn shutdown(&self);
 }
 
-/// Starts browser peers (implemented by [`browser::BrowserPool`]); the runner only sees this.
-#[async_trait]
-pub trait BrowserLauncher: Send + Sync {
-    /// `Err(reason)` when the kind's browser or driver is not installed (says how to install it).
-    fn availability(&self, kind: PeerKind) -> Result<(), String>;
-    /// Reserves `browsers` sessions for one case before it opens any (held until the permit drops),
-    /// so that cases running side by side never wait on each other's half-opened pairs.
-    async fn reserve(&self, browsers: usize) -> Result<tokio::sync::OwnedSemaphorePermit, PeerError>;
-    /// Opens a page for one peer of a case.
-    async fn open_peer(&self, config: PeerConfig, clock: crate::clock::Clock) -> Result<Box<dyn Peer>, PeerError>;
-    /// Loads `url` in a browser of `kind` and runs `script` there with WebDriver's execute-async
-    /// (`arguments[arguments.length - 1]` is the callback), returning what it passes back. Used
-    /// for the bench's floor page.
-    async fn run_script(&self, kind: PeerKind, url: &str, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String>;
-    /// Closes every browser session and kills every driver and browser process.
-    async fn shutdown(&self);
-}
+

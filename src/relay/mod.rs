@@ -7,7 +7,8 @@
 //! (`{"error": {"code": "not_json" | "too_large" | "binary" | "bad_desc" | "bad_candidate", ...}}`)
 //! and a record; the socket stays open. Joins to an unknown room, by an undeclared peer or by a name
 //! already present get an error frame (`unknown_room`, `unknown_peer`, `duplicate_peer`) and a close.
-//! `GET /agent` serves the browser agent page, `GET /floor` the bench's floor page.
+//! Whoever starts the relay hands it the pages it serves ([`Pages`]: the browser agent page at
+//! `/agent`, the bench's floor page at `/floor`); the relay itself knows nothing of browsers.
 
 mod message;
 mod room;
@@ -29,20 +30,24 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// The router: `/ws/{room}/{peer}`, `/agent`, `/healthz`.
-pub fn app(rooms: Arc<Rooms>) -> Router {
-    Router::new()
-        .route("/ws/{room}/{peer}", get(upgrade))
-        .route("/agent", get(|| async { Html(crate::peer::browser::AGENT_PAGE) }))
-        .route("/floor", get(|| async { Html(crate::bench::floor::FLOOR_PAGE) }))
-        .route("/healthz", get(|| async { "ok" }))
-        .with_state(rooms)
+/// Static HTML pages served beside the WebSocket endpoint: `(path, html)`.
+pub type Pages = Vec<(&'static str, &'static str)>;
+
+/// The router: `/ws/{room}/{peer}`, `/healthz`, and `pages`.
+pub fn app(rooms: Arc<Rooms>, pages: &Pages) -> Router {
+    let mut router = Router::new().route("/ws/{room}/{peer}", get(upgrade)).route("/healthz", get(|| async { "ok" }));
+    for (path, html) in pages {
+        let html: &'static str = html;
+        router = router.route(path, get(move || async move { Html(html) }));
+    }
+    router.with_state(rooms)
 }
 
 /// Serves `app(rooms)` on an already-bound listener until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     rooms: Arc<Rooms>,
+    pages: Pages,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
@@ -53,7 +58,7 @@ pub async fn serve(
             tracing::debug!("relay: TCP_NODELAY: {e}");
         }
     });
-    axum::serve(listener, app(rooms)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(rooms, &pages)).with_graceful_shutdown(shutdown).await
 }
 
 async fn upgrade(
@@ -111,17 +116,17 @@ pub struct Relay {
 
 impl Relay {
     /// Binds `127.0.0.1:0` and serves harness rooms (declared with [`Rooms::open_room`]).
-    pub async fn start(clock: Clock) -> std::io::Result<Relay> {
+    pub async fn start(clock: Clock, pages: Pages) -> std::io::Result<Relay> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
-        Ok(Relay::on(listener, clock, false))
+        Ok(Relay::on(listener, clock, false, pages))
     }
 
     /// Serves on `listener`; `open` admits any room and peer name (the standalone relay).
-    pub fn on(listener: TcpListener, clock: Clock, open: bool) -> Relay {
+    pub fn on(listener: TcpListener, clock: Clock, open: bool, pages: Pages) -> Relay {
         let addr = listener.local_addr().expect("bound listener has an address");
         let rooms = Arc::new(Rooms::new(clock, open));
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, Arc::clone(&rooms), async move {
+        let task = tokio::spawn(serve(listener, Arc::clone(&rooms), pages, async move {
             let _ = rx.await;
         }));
         Relay { addr, rooms, shutdown: Some(tx), task: Some(task) }

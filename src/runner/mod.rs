@@ -4,11 +4,15 @@
 mod wait;
 
 pub use wait::{condition_met, settled};
+use wait::Stop;
+
+mod options;
+
+pub use options::RunOptions;
 
 use crate::clock::{Clock, Millis};
 use crate::limits;
-use crate::peer::rust::RustPeer;
-use crate::peer::{BrowserLauncher, Peer, PeerConfig, PeerError};
+use crate::peer::{Launcher, Peer, PeerConfig, PeerError, Registry};
 use crate::relay::Relay;
 use crate::scenario::{Case, Negotiation, StepKind};
 use crate::transcript::{Entry, Event, Transcript};
@@ -16,35 +20,49 @@ use crate::verdict::{self, Verdict};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// What the runner needs from its surroundings.
-#[derive(Clone, Default)]
+/// What the runner needs from its surroundings: the peer kinds and the run's options.
+#[derive(Clone)]
 pub struct Env {
-    /// `None`: browser cases are skipped as unavailable.
-    pub browsers: Option<Arc<dyn BrowserLauncher>>,
+    pub registry: Arc<Registry>,
+    pub options: RunOptions,
 }
 
-/// The environment of a normal run: browsers are driven when installed (see
-/// [`crate::peer::browser`]).
-pub fn default_env() -> Env {
-    Env { browsers: crate::peer::browser::launcher() }
-}
+impl Env {
+    /// The built-in kinds (`rust`, `chrome`, `firefox`) and every kind of the options' kinds
+    /// files, in that order.
+    pub fn new(options: RunOptions) -> Result<Env, String> {
+        let mut registry = Registry::new();
+        registry.register(Arc::new(crate::peer::rust::RustKind::new("rust", options.rust_crate_sockets)));
+        crate::peer::browser::register(&mut registry, options.browsers.clone());
+        for file in &options.kinds_files {
+            crate::peer::command::register_file(&mut registry, file, &crate::peer::MediaFiles::in_dir(&options.media_dir))?;
+        }
+        Ok(Env { registry: Arc::new(registry), options })
+    }
 
-/// Closes every browser and driver the environment started.
-pub async fn shutdown_env(env: &Env) {
-    if let Some(b) = &env.browsers {
-        b.shutdown().await;
+    /// An environment with a registry of the caller's (a project's own kinds).
+    pub fn with_registry(registry: Registry, options: RunOptions) -> Env {
+        Env { registry: Arc::new(registry), options }
+    }
+
+    /// Closes every browser, driver and program the kinds started.
+    pub async fn shutdown(&self) {
+        self.registry.shutdown().await;
     }
 }
 
 /// Why a case could not run to a verdict.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The relay or a peer could not be started.
+    /// The relay or a peer could not be started, or a required kind is missing.
     #[error("setup: {0}")]
     Setup(String),
-    /// A peer of this case is not installed (skip, or fail when it is required).
+    /// A peer of this case is not installed (skipped; a failure when the kind is required).
     #[error("{0}")]
     Unavailable(String),
+    /// A peer kind lacks a capability the scenario needs (ignored with the reason).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
     /// The scenario excludes this pair (`exclude:`), with its reason.
     #[error("excluded: {0}")]
     Excluded(String),
@@ -73,40 +91,83 @@ impl CaseRun {
     pub fn passed(&self) -> bool {
         self.verdict.passed()
     }
+
+    /// `alice: aiortc 1.16.0` per peer that said which stack it is.
+    pub fn stacks(&self) -> Vec<String> {
+        self.transcript
+            .entries
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Hello { stack, version } => Some(format!("{}: {stack} {version}", e.peer)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Whether the case can run here: excluded, a kind missing (or required and missing), a
+/// capability lacking. Checked before anything starts.
+pub fn admit(case: &Case, env: &Env) -> Result<Vec<Arc<dyn Launcher>>, RunError> {
+    // RTC_HARNESS_RUN_EXCLUDED=1 runs them anyway: how one finds out that a known bug is fixed.
+    if let Some(why) = case.excluded.as_ref().filter(|_| !env.options.run_excluded) {
+        return Err(RunError::Excluded(why.clone()));
+    }
+    let mut launchers = Vec::new();
+    for kind in &case.kinds {
+        let launcher = env.registry.get(kind).ok_or_else(|| {
+            RunError::Unavailable(format!("no peer kind '{kind}' in this run (kinds: {})", env.registry.names()))
+        })?;
+        if let Err(why) = launcher.availability() {
+            return Err(match env.options.requires(kind) {
+                true => RunError::Setup(format!("{kind} is required (RTC_HARNESS_REQUIRE) but unavailable: {why}")),
+                false => RunError::Unavailable(why),
+            });
+        }
+        launchers.push(Arc::clone(launcher));
+    }
+    for ((peer, kind, needs), launcher) in case.needs().iter().zip(&launchers) {
+        let lacks = launcher.info().capabilities.lacks(needs);
+        if !lacks.is_empty() {
+            return Err(RunError::Unsupported(format!("{kind} ({peer}) lacks {}", lacks.join(", "))));
+        }
+    }
+    Ok(launchers)
+}
+
+/// Reserves every scarce slot the case needs, pool by pool, before any peer opens.
+async fn reserve(launchers: &[Arc<dyn Launcher>]) -> Result<Vec<tokio::sync::OwnedSemaphorePermit>, RunError> {
+    let mut pools: Vec<(Arc<dyn crate::peer::SlotPool>, usize)> = Vec::new();
+    for pool in launchers.iter().filter_map(|l| l.slots()) {
+        match pools.iter_mut().find(|(p, _)| Arc::ptr_eq(p, &pool)) {
+            Some((_, n)) => *n += 1,
+            None => pools.push((pool, 1)),
+        }
+    }
+    let mut permits = Vec::new();
+    for (pool, n) in pools {
+        permits.push(pool.reserve(n).await.map_err(setup_error)?);
+    }
+    Ok(permits)
 }
 
 /// Runs `case` on its own relay and clock.
 pub async fn run_case(case: &Case, env: &Env) -> Result<CaseRun, RunError> {
-    // RTC_HARNESS_RUN_EXCLUDED=1 runs them anyway: how one finds out that a known bug is fixed.
-    if let Some(why) = case.excluded.as_ref().filter(|_| std::env::var_os("RTC_HARNESS_RUN_EXCLUDED").is_none()) {
-        return Err(RunError::Excluded(why.clone()));
-    }
-    for kind in case.browsers() {
-        let launcher = env.browsers.as_ref().ok_or_else(|| {
-            RunError::Unavailable(format!("{kind} peers are not enabled in this run"))
-        })?;
-        launcher.availability(kind).map_err(RunError::Unavailable)?;
-    }
-    // All of a case's browsers are reserved at once, before any opens (held until the end).
-    let browsers = case.kinds.iter().filter(|k| k.is_browser()).count();
-    let _slots = match env.browsers.as_ref().filter(|_| browsers > 0) {
-        Some(launcher) => Some(launcher.reserve(browsers).await.map_err(setup_error)?),
-        None => None,
-    };
+    let launchers = admit(case, env)?;
+    let _slots = reserve(&launchers).await?;
     let clock = Clock::start();
-    let relay = Relay::start(clock).await.map_err(|e| RunError::Setup(format!("relay: {e}")))?;
+    let relay = Relay::start(clock, env.registry.pages()).await.map_err(|e| RunError::Setup(format!("relay: {e}")))?;
     let room = case.name().replace("::", ".");
     let names: Vec<String> = case.scenario.peers.iter().map(|p| p.name.clone()).collect();
     relay.rooms.open_room(&room, &names);
     let mut peers: Vec<Box<dyn Peer>> = Vec::new();
     let result = async {
-        for spec in &case.scenario.peers {
-            let config = peer_config(case, spec, &relay, &room);
-            peers.push(start_peer(config, clock, env).await?);
+        for (spec, launcher) in case.scenario.peers.iter().zip(&launchers) {
+            let config = peer_config(case, spec, &relay, &room, env);
+            peers.push(launcher.open(config, clock).await.map_err(setup_error)?);
         }
         let mut transcript = Transcript::default();
         run_steps(case, &peers, &clock, &mut transcript).await?;
-        settle(case, &peers, &relay, &room, &mut transcript).await;
+        settle(case, &peers, &relay, &room, &mut transcript).await?;
         for p in &peers {
             let _ = p.collect_stats().await;
         }
@@ -125,7 +186,7 @@ pub async fn run_case(case: &Case, env: &Env) -> Result<CaseRun, RunError> {
     Ok(CaseRun { name: case.name(), transcript, verdict, timings })
 }
 
-fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, room: &str) -> PeerConfig {
+fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, room: &str, env: &Env) -> PeerConfig {
     PeerConfig {
         name: spec.name.clone(),
         kind: case.kind_of(&spec.name).expect("case has a kind per peer"),
@@ -137,6 +198,8 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
         signaling_url: relay.ws_url(room, &spec.name),
         relay_base: relay.http_base(),
         room: room.to_string(),
+        media_files: crate::peer::MediaFiles::in_dir(&env.options.media_dir),
+        ice_servers: Vec::new(),
     }
 }
 
@@ -144,15 +207,6 @@ fn setup_error(e: PeerError) -> RunError {
     match e {
         PeerError::Unavailable(m) => RunError::Unavailable(m),
         other => RunError::Setup(other.to_string()),
-    }
-}
-
-async fn start_peer(config: PeerConfig, clock: Clock, env: &Env) -> Result<Box<dyn Peer>, RunError> {
-    if config.kind.is_browser() {
-        let launcher = env.browsers.as_ref().ok_or_else(|| RunError::Unavailable("no browser launcher".into()))?;
-        launcher.open_peer(config, clock).await.map_err(setup_error)
-    } else {
-        Ok(Box::new(RustPeer::start(config, clock).await.map_err(setup_error)?))
     }
 }
 
@@ -212,12 +266,16 @@ async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcri
             StepKind::Sleep(d) => tokio::time::sleep(limits::scaled(*d)).await,
             StepKind::Wait { peer: name, condition, within } => {
                 let limit = limits::scaled(*within);
-                if let Err(seen) = wait::until(peers, transcript, limit, |t| condition_met(t, name, condition)).await {
-                    let message = format!(
-                        "waited {limit:?} for {name}: {condition}; saw instead:\n{}",
-                        wait::seen(transcript, name, seen)
-                    );
-                    return Err(fail(message, transcript));
+                match wait::until(peers, transcript, limit, |t| condition_met(t, name, condition)).await {
+                    Ok(()) => {}
+                    Err(Stop::Timeout(seen)) => {
+                        let message = format!(
+                            "waited {limit:?} for {name}: {condition}; saw instead:\n{}",
+                            wait::seen(transcript, name, seen)
+                        );
+                        return Err(fail(message, transcript));
+                    }
+                    Err(Stop::Gone(why)) => return Err(fail(format!("while waiting for {name}: {condition}, {why}"), transcript)),
                 }
             }
         }
@@ -229,7 +287,7 @@ async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcri
 /// After the last step: wait until every expectation holds and the exchange has settled (see
 /// [`settled`]), or until the longest expectation limit runs out. What did not happen by then is
 /// for the verdict to report.
-async fn settle(case: &Case, peers: &[Box<dyn Peer>], relay: &Relay, room: &str, transcript: &mut Transcript) {
+async fn settle(case: &Case, peers: &[Box<dyn Peer>], relay: &Relay, room: &str, transcript: &mut Transcript) -> Result<(), RunError> {
     let limit = case
         .scenario
         .expect
@@ -238,12 +296,22 @@ async fn settle(case: &Case, peers: &[Box<dyn Peer>], relay: &Relay, room: &str,
         .max()
         .unwrap_or(limits::EXPECTATION_WAIT);
     let limit = limits::scaled(limit.max(Duration::from_secs(1)));
-    let _ = wait::until(peers, transcript, limit, |t| {
+    let waited = wait::until(peers, transcript, limit, |t| {
         let mut t = t.clone();
         t.relay = relay.rooms.records(room);
         settled(&case.scenario, &t) && verdict::check(&case.scenario, &t).passed()
     })
     .await;
+    match waited {
+        Err(Stop::Gone(why)) => Err(RunError::Step {
+            file: case.scenario.path.display().to_string(),
+            line: 0,
+            step: "expectations".into(),
+            message: why,
+            transcript: Box::new(transcript.clone()),
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn timings(case: &Case, t: &Transcript) -> Timings {

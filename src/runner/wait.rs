@@ -7,14 +7,23 @@ use crate::scenario::{Condition, Scenario};
 use crate::transcript::{describe, Event, Transcript};
 use std::time::Duration;
 
-/// Collects events until `done` holds or `limit` passes; `Err(index)` is where the wait began in
-/// the transcript, to show what was seen instead.
+/// Why a wait ended without its condition.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// The limit passed; the index is where the wait began in the transcript, to show what was
+    /// seen instead.
+    Timeout(usize),
+    /// A peer is gone (its process exited, its browser died): waiting longer cannot help.
+    Gone(String),
+}
+
+/// Collects events until `done` holds, `limit` passes, or a peer is gone.
 pub(crate) async fn until(
     peers: &[Box<dyn Peer>],
     transcript: &mut Transcript,
     limit: Duration,
     done: impl Fn(&Transcript) -> bool,
-) -> Result<(), usize> {
+) -> Result<(), Stop> {
     let began = transcript.entries.len();
     let deadline = tokio::time::Instant::now() + limit;
     loop {
@@ -22,8 +31,11 @@ pub(crate) async fn until(
         if done(transcript) {
             return Ok(());
         }
+        if let Some(why) = peers.iter().find_map(|p| p.gone().map(|g| format!("{}: {g}", p.name()))) {
+            return Err(Stop::Gone(why));
+        }
         if tokio::time::Instant::now() >= deadline {
-            return Err(began);
+            return Err(Stop::Timeout(began));
         }
         let _ = tokio::time::timeout_at(deadline, next_change(peers)).await;
     }

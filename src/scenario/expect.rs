@@ -4,7 +4,7 @@ use super::load::{LoadError, Validator};
 use super::model::ExpectDecl;
 use super::{ExpectKind, Expectation, MediaKind, OrderPoint, OrderWhat, PeerSpec, Step, StepKind};
 use crate::limits;
-use crate::peer::Action;
+use crate::scenario::Action;
 use serde_saphyr::Spanned;
 
 /// Connection states a `connection` expectation may name (W3C webrtc-pc section 4.3.3).

@@ -4,10 +4,9 @@
 //! (unknown peers, conditions, order phrases) and impossible flows come from [`Validator`], which
 //! points at the offending node through its [`Spanned`] position.
 
-use super::model::{ScenarioDoc, StepDecl};
-use super::{Condition, PeerSpec, Scenario, Step, StepKind};
+use super::model::{KindSpec, ScenarioDoc, StepDecl};
+use super::{Action, Condition, PeerKind, PeerSpec, Scenario, Step, StepKind};
 use crate::limits;
-use crate::peer::Action;
 use serde_saphyr::{Location, Spanned};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -34,7 +33,8 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// Loads one file. `root` is the scenarios directory the id is derived from.
-pub fn load_file(path: &Path, root: Option<&Path>) -> Result<Scenario, LoadError> {
+/// `kinds` are the peer kinds of the run's registry (what `kind:` may name; `all` is all of them).
+pub fn load_file(path: &Path, root: Option<&Path>, kinds: &[PeerKind]) -> Result<Scenario, LoadError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| LoadError {
         file: file.clone(),
@@ -43,36 +43,36 @@ pub fn load_file(path: &Path, root: Option<&Path>) -> Result<Scenario, LoadError
         message: format!("cannot read: {e}"),
     })?;
     let id = scenario_id(path, root);
-    load_str(&text, &file, &id, path.to_path_buf())
+    load_str(&text, &file, &id, path.to_path_buf(), kinds)
 }
 
 /// Loads scenario text (`file` is only used in messages).
-pub fn load_str(text: &str, file: &str, id: &str, path: PathBuf) -> Result<Scenario, LoadError> {
+pub fn load_str(text: &str, file: &str, id: &str, path: PathBuf, kinds: &[PeerKind]) -> Result<Scenario, LoadError> {
     let options = serde_saphyr::options! { with_snippet: false };
     let doc: ScenarioDoc = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
         LoadError { file: file.to_string(), line, column, message: clean_message(&e.to_string()) }
     })?;
-    Validator { file }.scenario(doc, id, path)
+    Validator { file, kinds }.scenario(doc, id, path)
 }
 
 /// Every `*.yaml` below `dir`, sorted, each loaded; the first error per file is returned in place.
-pub fn load_dir(dir: &Path) -> Vec<Result<Scenario, LoadError>> {
+pub fn load_dir(dir: &Path, kinds: &[PeerKind]) -> Vec<Result<Scenario, LoadError>> {
     let mut files = Vec::new();
     collect_yaml(dir, &mut files);
     files.sort();
-    files.iter().map(|f| load_file(f, Some(dir))).collect()
+    files.iter().map(|f| load_file(f, Some(dir), kinds)).collect()
 }
 
 /// Files and directories as given on a command line.
-pub fn load_paths(paths: &[PathBuf]) -> Vec<Result<Scenario, LoadError>> {
+pub fn load_paths(paths: &[PathBuf], kinds: &[PeerKind]) -> Vec<Result<Scenario, LoadError>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            out.extend(load_dir(p));
+            out.extend(load_dir(p, kinds));
         } else {
             let root = p.ancestors().find(|a| a.file_name().is_some_and(|n| n == "scenarios"));
-            out.push(load_file(p, root));
+            out.push(load_file(p, root, kinds));
         }
     }
     out
@@ -120,6 +120,8 @@ fn clean_message(msg: &str) -> String {
 
 pub(super) struct Validator<'a> {
     pub(super) file: &'a str,
+    /// The registry's kinds.
+    pub(super) kinds: &'a [PeerKind],
 }
 
 impl Validator<'_> {
@@ -144,13 +146,13 @@ impl Validator<'_> {
         }
         let mut exclude = Vec::new();
         for x in &doc.exclude {
-            let ok = x.pair.value.split_once('-').is_some_and(|(a, b)| {
-                [a, b].iter().all(|k| super::PeerKind::ALL.iter().any(|p| p.as_str() == *k))
-            });
-            if !ok {
+            // `*` stands for any kind on its side: `aiortc-*` is every pair aiortc offers in.
+            let known = |k: &str| k == "*" || self.kinds.iter().any(|p| p.as_str() == k);
+            if !x.pair.value.split_once('-').is_some_and(|(a, b)| known(a) && known(b)) {
                 return Err(self.err(&x.pair.referenced, format!(
-                    "'{}' is not a pair of peer kinds (expected e.g. 'firefox-rust'; kinds: rust, chrome, firefox)",
-                    x.pair.value
+                    "'{}' is not a pair of peer kinds (expected e.g. 'firefox-rust' or 'aiortc-*'; kinds: {})",
+                    x.pair.value,
+                    self.kind_list()
                 )));
             }
             exclude.push((x.pair.value.clone(), x.reason.clone()));
@@ -188,10 +190,7 @@ impl Validator<'_> {
             if out.iter().any(|o| &o.name == name) {
                 return Err(self.err(&p.name.referenced, format!("peer '{name}' is declared twice")));
             }
-            let kinds = p.kind.value.kinds();
-            if kinds.is_empty() {
-                return Err(self.err(&p.kind.referenced, "kind list is empty (expected one or more of: rust, chrome, firefox)"));
-            }
+            let kinds = self.kinds_of(&p.kind)?;
             out.push(PeerSpec {
                 name: name.clone(),
                 kinds,
@@ -203,6 +202,31 @@ impl Validator<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// `kind:` resolved against the registry's kinds.
+    fn kinds_of(&self, spec: &Spanned<KindSpec>) -> Result<Vec<PeerKind>, LoadError> {
+        let names = match &spec.value {
+            KindSpec::All => return Ok(self.kinds.to_vec()),
+            KindSpec::Names(names) => names,
+        };
+        if names.is_empty() {
+            return Err(self.err(&spec.referenced, format!("kind list is empty (expected one or more of: {})", self.kind_list())));
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.kinds.iter().find(|k| k.as_str() == n).cloned().ok_or_else(|| {
+                    self.err(&spec.referenced, format!("unknown peer kind '{n}' (expected one of: {})", self.kind_list()))
+                })
+            })
+            .collect()
+    }
+
+    fn kind_list(&self) -> String {
+        let mut names: Vec<&str> = self.kinds.iter().map(|k| k.as_str()).collect();
+        names.push(super::ALL_KINDS);
+        names.join(", ")
     }
 
     pub(super) fn peer_ref(&self, r: &Spanned<String>, names: &[String]) -> Result<String, LoadError> {

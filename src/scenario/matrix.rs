@@ -27,15 +27,20 @@ impl Case {
     /// The kind of the named peer.
     pub fn kind_of(&self, peer: &str) -> Option<PeerKind> {
         let i = self.scenario.peers.iter().position(|p| p.name == peer)?;
-        self.kinds.get(i).copied()
+        self.kinds.get(i).cloned()
     }
 
-    /// The browsers this case needs (deduplicated).
-    pub fn browsers(&self) -> Vec<PeerKind> {
-        let mut b: Vec<PeerKind> = self.kinds.iter().copied().filter(|k| k.is_browser()).collect();
+    /// The kinds this case needs (deduplicated).
+    pub fn distinct_kinds(&self) -> Vec<PeerKind> {
+        let mut b: Vec<PeerKind> = self.kinds.clone();
         b.sort();
         b.dedup();
         b
+    }
+
+    /// `(peer, kind, needs)` for each peer, in declaration order.
+    pub fn needs(&self) -> Vec<(String, PeerKind, super::Needs)> {
+        self.scenario.peers.iter().zip(&self.kinds).map(|(p, k)| (p.name.clone(), k.clone(), super::Needs::of(&self.scenario, &p.name))).collect()
     }
 }
 
@@ -48,7 +53,7 @@ pub fn expand(scenario: &Arc<Scenario>) -> Vec<Case> {
             .flat_map(|prefix| {
                 peer.kinds.iter().map(move |k| {
                     let mut next = prefix.clone();
-                    next.push(*k);
+                    next.push(k.clone());
                     next
                 })
             })
@@ -58,10 +63,17 @@ pub fn expand(scenario: &Arc<Scenario>) -> Vec<Case> {
         .into_iter()
         .map(|kinds| {
             let mut case = Case { scenario: Arc::clone(scenario), kinds, excluded: None };
-            case.excluded = scenario.exclude.iter().find(|(pair, _)| *pair == case.pair()).map(|(_, why)| why.clone());
+            case.excluded = scenario.exclude.iter().find(|(pair, _)| pair_matches(pair, &case.kinds)).map(|(_, why)| why.clone());
             case
         })
         .collect()
+}
+
+/// `a-b` against the kinds of a two-peer case; `*` matches any kind on its side.
+fn pair_matches(pattern: &str, kinds: &[PeerKind]) -> bool {
+    let Some((a, b)) = pattern.split_once('-') else { return false };
+    let side = |p: &str, k: Option<&PeerKind>| p == "*" || k.is_some_and(|k| k.as_str() == p);
+    kinds.len() == 2 && side(a, kinds.first()) && side(b, kinds.get(1))
 }
 
 /// Every case of every scenario.

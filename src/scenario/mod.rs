@@ -4,14 +4,43 @@ mod expect;
 pub mod load;
 pub mod matrix;
 pub mod model;
+mod needs;
 
 pub use load::{load_dir, load_file, load_paths, LoadError};
 pub use matrix::Case;
-pub use model::{DataChannelSpec, MediaKind, Negotiation, PeerKind};
+pub use model::{DataChannelSpec, MediaKind, Negotiation, PeerKind, ALL_KINDS};
+pub use needs::{Capabilities, Needs};
 
-use crate::peer::Action;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// A step a peer is asked to perform (the `do` half of the language; `peer` implements it).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Attach the configured media and data channels.
+    Start,
+    AddTrack(MediaKind),
+    CreateDataChannel { label: String },
+    /// createOffer, setLocalDescription, send it.
+    SendOffer,
+    RestartIce,
+    SendMessage { label: String, text: String },
+    Close,
+}
+
+impl Action {
+    pub fn name(&self) -> String {
+        match self {
+            Action::Start => "start".into(),
+            Action::AddTrack(k) => format!("add_track({k})"),
+            Action::CreateDataChannel { label } => format!("create_data_channel({label})"),
+            Action::SendOffer => "send_offer".into(),
+            Action::RestartIce => "restart_ice".into(),
+            Action::SendMessage { label, .. } => format!("send_message({label})"),
+            Action::Close => "close".into(),
+        }
+    }
+}
 
 /// A peer as declared; `kinds` is expanded by the matrix.
 #[derive(Clone, Debug)]

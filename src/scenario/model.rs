@@ -9,36 +9,65 @@ use serde_saphyr::Spanned;
 use std::fmt;
 use std::time::Duration;
 
-/// A peer implementation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PeerKind {
-    Rust,
-    Chrome,
-    Firefox,
-}
+/// A peer implementation: a name in the peer-kind registry (`rust`, `chrome`, `aiortc`, ...).
+///
+/// The scenario language does not know which kinds exist; it only checks the name's syntax. The
+/// registry the run was started with (`peer::Registry`) is what a scenario is validated against.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerKind(std::sync::Arc<str>);
 
 impl PeerKind {
-    pub const ALL: [PeerKind; 3] = [PeerKind::Rust, PeerKind::Chrome, PeerKind::Firefox];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PeerKind::Rust => "rust",
-            PeerKind::Chrome => "chrome",
-            PeerKind::Firefox => "firefox",
+    /// A kind name: lower-case ASCII letters, digits and `_` (a `-` would make the pair names
+    /// such as `chrome-aiortc` ambiguous).
+    pub fn new(name: &str) -> Result<PeerKind, String> {
+        let ok = !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && name != ALL_KINDS;
+        if ok {
+            Ok(PeerKind(name.into()))
+        } else {
+            Err(format!("'{name}' is not a peer kind name (lower-case letters, digits and '_'; '{ALL_KINDS}' is reserved)"))
         }
     }
-    pub fn is_browser(self) -> bool {
-        self != PeerKind::Rust
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
 impl fmt::Display for PeerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+/// `kind: all`: every kind of the registry the scenario is loaded against.
+pub const ALL_KINDS: &str = "all";
+
+/// `kind:` as written: one name, a list, or `all` (names are checked against the registry by the
+/// validator, which knows where they were written).
+#[derive(Clone, Debug)]
+pub enum KindSpec {
+    All,
+    Names(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for KindSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("kind is a peer kind, a list of them, or 'all'"))? {
+            Raw::One(s) if s == ALL_KINDS => Ok(KindSpec::All),
+            Raw::One(s) => Ok(KindSpec::Names(vec![s])),
+            Raw::Many(v) => Ok(KindSpec::Names(v)),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaKind {
     Audio,
@@ -64,44 +93,6 @@ impl MediaKind {
 impl fmt::Display for MediaKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// One kind, or a list of kinds that the matrix expands.
-#[derive(Clone, Debug)]
-pub enum KindSpec {
-    One(PeerKind),
-    Many(Vec<PeerKind>),
-}
-
-impl<'de> Deserialize<'de> for KindSpec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            One(String),
-            Many(Vec<String>),
-        }
-        let parse = |s: &str| {
-            PeerKind::ALL.iter().copied().find(|k| k.as_str() == s).ok_or_else(|| {
-                serde::de::Error::custom(format!("unknown peer kind '{s}' (expected one of: rust, chrome, firefox)"))
-            })
-        };
-        match Raw::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("kind is a peer kind or a list of them (rust, chrome, firefox)")
-        })? {
-            Raw::One(s) => parse(&s).map(KindSpec::One),
-            Raw::Many(v) => v.iter().map(|s| parse(s)).collect::<Result<Vec<_>, _>>().map(KindSpec::Many),
-        }
-    }
-}
-
-impl KindSpec {
-    pub fn kinds(&self) -> Vec<PeerKind> {
-        match self {
-            KindSpec::One(k) => vec![*k],
-            KindSpec::Many(ks) => ks.clone(),
-        }
     }
 }
 

@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 pub enum Event {
     /// The runner asked the peer to perform a step.
     Step { name: String },
+    /// The peer's stack and its version (a command peer's `hello`; the browser's version).
+    Hello { stack: String, version: String },
     NegotiationNeeded,
     /// `createOffer()` was called (the start of time-to-first-frame).
     CreateOffer,
@@ -51,6 +53,44 @@ pub enum Event {
     Stats { summary: serde_json::Value },
     /// Something failed inside the peer (a rejected promise, a failed API call).
     Error { context: String, message: String },
+}
+
+/// The W3C enum values a state event may carry (webrtc-pc sections 4.3.1-4.3.3: RTCSignalingState,
+/// RTCIceGatheringState, RTCIceConnectionState, RTCPeerConnectionState).
+const SIGNALING: &[&str] = &["stable", "have-local-offer", "have-remote-offer", "have-local-pranswer", "have-remote-pranswer", "closed"];
+const GATHERING: &[&str] = &["new", "gathering", "complete"];
+const ICE: &[&str] = &["new", "checking", "connected", "completed", "disconnected", "failed", "closed"];
+const CONNECTION: &[&str] = &["new", "connecting", "connected", "disconnected", "failed", "closed"];
+const MEDIA: &[&str] = &["audio", "video"];
+const SDP_TYPES: &[&str] = &["offer", "answer", "pranswer", "rollback"];
+
+impl Event {
+    /// An event as a page or a program reports it (`{"type": "signaling_state", "state": ...}`),
+    /// checked at the edge: an unknown type, a missing field, or a state outside the W3C enum
+    /// (`"Connected"`, `"have_local_offer"`) is an error here, not a wait that never matches.
+    pub fn from_peer(raw: serde_json::Value) -> Result<Event, String> {
+        let event: Event = serde_json::from_value(raw).map_err(|e| e.to_string())?;
+        let check = |value: &str, allowed: &[&str], what: &str| -> Result<(), String> {
+            if allowed.contains(&value) {
+                Ok(())
+            } else {
+                Err(format!("'{value}' is not a {what} (expected one of: {})", allowed.join(", ")))
+            }
+        };
+        match &event {
+            Event::SignalingState { state } => check(state, SIGNALING, "signaling state")?,
+            Event::IceGatheringState { state } => check(state, GATHERING, "ICE gathering state")?,
+            Event::IceConnectionState { state } => check(state, ICE, "ICE connection state")?,
+            Event::ConnectionState { state } => check(state, CONNECTION, "connection state")?,
+            Event::Track { kind } | Event::FirstFrame { kind, .. } | Event::FirstPacket { kind } | Event::MediaProgress { kind, .. } => {
+                check(kind, MEDIA, "media kind")?
+            }
+            Event::LocalDescription { sdp_type, .. } | Event::RemoteDescription { sdp_type, .. } => check(sdp_type, SDP_TYPES, "description type")?,
+            Event::Step { .. } => return Err("'step' events are the runner's own".into()),
+            _ => {}
+        }
+        Ok(event)
+    }
 }
 
 /// An event with its time and the peer that saw it.

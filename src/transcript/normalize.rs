@@ -31,9 +31,10 @@ pub fn normalize(case: &Case, t: &Transcript, verdict: &Verdict) -> String {
     }
     for (i, p) in s.peers.iter().enumerate() {
         let _ = writeln!(out, "{}:", p.name);
-        // A Rust sender encodes a fixed size; browsers adapt theirs to the bandwidth estimate, so
-        // the first frame's size from a browser varies from run to run.
-        let fixed_size = case.kinds.get(1 - i) == Some(&crate::scenario::PeerKind::Rust);
+        // The built-in Rust peer sends the fixture's fixed 320x240; browsers and other stacks
+        // encode their own and adapt the size to the bandwidth estimate, so only the reference
+        // sender's first-frame size is pinned.
+        let fixed_size = case.kinds.get(1 - i).is_some_and(|k| k.as_str() == "rust");
         peer_summary(&mut out, t, &p.name, fixed_size);
     }
     out.push_str("checks:\n");

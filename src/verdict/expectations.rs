@@ -2,7 +2,7 @@
 
 use super::{mismatch, Mismatch};
 use crate::clock::Millis;
-use crate::peer::Action;
+use crate::scenario::Action;
 use crate::relay::{MessageKind, RelayRecord};
 use crate::scenario::{ExpectKind, MediaKind, OrderPoint, OrderWhat, Scenario, StepKind};
 use crate::transcript::{describe, sdp, Event, Transcript};

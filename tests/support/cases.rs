@@ -2,21 +2,12 @@
 
 use super::{block_on, env};
 use libtest_mimic::{Completion, Failed, Trial};
-use rtc_harness::report;
-use rtc_harness::runner::{run_case, RunError};
+use rtc_harness::report::{self, Outcome};
+use rtc_harness::runner::run_case;
 use rtc_harness::scenario::{self, Case};
 use rtc_harness::transcript::normalize::normalize;
 use std::path::Path;
 use std::sync::Arc;
-
-fn required() -> Vec<String> {
-    std::env::var("RTC_HARNESS_REQUIRE")
-        .unwrap_or_default()
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
 
 fn repeat() -> usize {
     std::env::var("RTC_HARNESS_REPEAT").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1)
@@ -25,7 +16,7 @@ fn repeat() -> usize {
 pub fn trials() -> Vec<Trial> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let mut out = Vec::new();
-    for loaded in scenario::load_dir(&dir) {
+    for loaded in scenario::load_dir(&dir, &env().registry.kinds()) {
         match loaded {
             Ok(s) => {
                 for case in scenario::expand(&Arc::new(s)) {
@@ -44,27 +35,22 @@ pub fn trials() -> Vec<Trial> {
 }
 
 fn run(case: &Case) -> Result<Completion, Failed> {
-    let required = required();
     for _ in 0..repeat() {
         let result = block_on(async { Ok(run_case(case, env()).await) })?;
-        match result {
-            Err(RunError::Unavailable(why)) => {
-                let missing = case.browsers().into_iter().find(|k| required.iter().any(|r| r == k.as_str()));
-                return match missing {
-                    Some(k) => Err(Failed::from(format!("{k} is required (RTC_HARNESS_REQUIRE) but unavailable: {why}"))),
-                    None => Ok(Completion::ignored_with(why)),
-                };
+        match Outcome::of(&result) {
+            Outcome::Passed => {}
+            Outcome::Failed(_) => {
+                let details = report::failure_details(&result).unwrap_or_default();
+                return Err(Failed::from(details));
             }
-            Err(RunError::Excluded(why)) => return Ok(Completion::ignored_with(format!("excluded: {why}"))),
-            Err(e) => return Err(Failed::from(report::failure_details(&Err(e)).unwrap_or_default())),
-            Ok(run) => {
-                if !run.passed() {
-                    return Err(Failed::from(run.verdict.to_string()));
-                }
-                let text = normalize(case, &run.transcript, &run.verdict);
-                snapshot(&case.name().replace("::", "__"), &text)?;
+            left_out => {
+                let reason = left_out.reason().unwrap_or_default();
+                return Ok(Completion::ignored_with(format!("{}: {reason}", left_out.label().to_lowercase())));
             }
         }
+        let run = result.expect("a passed case ran");
+        let text = normalize(case, &run.transcript, &run.verdict);
+        snapshot(&case.name().replace("::", "__"), &text)?;
     }
     Ok(Completion::Completed)
 }

@@ -23,7 +23,7 @@ pub fn trials() -> Vec<Trial> {
 
 fn check(rel: &Path, stem: &str) -> Result<(), Failed> {
     // Relative to the crate root (cargo runs tests there), so messages read `fixtures/invalid/...`.
-    let result = std::panic::catch_unwind(|| scenario::load_file(rel, None))
+    let result = std::panic::catch_unwind(|| scenario::load_file(rel, None, &super::env().registry.kinds()))
         .map_err(|_| Failed::from(format!("loading {} panicked", rel.display())))?;
     match result {
         Ok(_) => Err(Failed::from(format!("{} loaded, but it is invalid", rel.display()))),

@@ -1,26 +1,31 @@
-//! Shared pieces of the test target: one tokio runtime and one browser launcher for all trials.
+//! Shared pieces of the test target: one tokio runtime and one environment (peer kinds, browser
+//! sessions, idle command-peer programs) for all trials.
 
+pub mod broken;
 pub mod cases;
 pub mod invalid;
 pub mod relay;
 
 use libtest_mimic::Failed;
-use rtc_harness::runner::Env;
+use rtc_harness::runner::{Env, RunOptions};
 use std::future::Future;
 use std::sync::OnceLock;
 
-/// One runtime for every trial: browser sessions opened by one case are reused by the next.
+/// One runtime for every trial: browser sessions and programs opened by one case are reused by
+/// the next.
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime"))
 }
 
+/// The environment, built once from `RTC_HARNESS_*` (the options are read here, at the edge).
 pub fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        // Ctrl-C or a kill: no browser or driver may outlive the run.
-        runtime().spawn(rtc_harness::peer::browser::kill_all_on_signal());
-        rtc_harness::runner::default_env()
+        // Ctrl-C or a kill: no browser, driver or program may outlive the run.
+        runtime().spawn(rtc_harness::peer::procs::kill_all_on_signal());
+        let options = RunOptions::from_env();
+        runtime().block_on(async { Env::new(options) }).unwrap_or_else(|e| panic!("peer kinds: {e}"))
     })
 }
 
@@ -35,7 +40,7 @@ pub fn block_on<F: Future<Output = Result<T, Failed>>, T>(f: F) -> Result<T, Fai
     }
 }
 
-/// Closes every browser and driver (called once, after the last trial).
+/// Closes every browser, driver and program (called once, after the last trial).
 pub fn shutdown() {
-    runtime().block_on(rtc_harness::runner::shutdown_env(env()));
+    runtime().block_on(env().shutdown());
 }

@@ -34,7 +34,7 @@ fn ensure(cond: bool, what: impl Into<String>) -> Result<(), Failed> {
 }
 
 async fn start(rooms: &[(&str, &[&str])]) -> Relay {
-    let relay = Relay::start(Clock::start()).await.expect("relay binds 127.0.0.1:0");
+    let relay = Relay::start(Clock::start(), Vec::new()).await.expect("relay binds 127.0.0.1:0");
     for (room, peers) in rooms {
         let peers: Vec<String> = peers.iter().map(|p| p.to_string()).collect();
         relay.rooms.open_room(room, &peers);

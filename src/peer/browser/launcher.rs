@@ -1,26 +1,47 @@
 //! Finding browsers and drivers, starting WebDriver sessions, and killing every process they start.
 
 use crate::limits;
-use crate::scenario::PeerKind;
+use crate::peer::procs;
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::Duration;
 
-/// Frame rate of Chrome's fake camera for sessions started from now on (0: Chrome's default,
-/// 20 fps). See [`set_fake_camera_fps`].
-static FAKE_CAMERA_FPS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+/// The browsers the harness drives. Each has its own capabilities and binaries; a new browser
+/// is a new variant here plus a registration in [`super::register`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Flavor {
+    Chrome,
+    Firefox,
+}
 
-/// Runs Chrome's fake camera at `fps` in the Chromes this process starts later
-/// (`rtc-harness bench --camera-fps 60`). At the default 20 fps a first frame waits for the next
-/// capture tick, so a Chrome sender's time to first frame moves in 50 ms steps (120 or 170 ms for
-/// one pair on this machine). Firefox's fake camera has no such switch
-/// (`media.navigator.video.default_fps` did not change its floor), so the default stays.
-pub fn set_fake_camera_fps(fps: u32) {
-    FAKE_CAMERA_FPS.store(fps, std::sync::atomic::Ordering::Relaxed);
+impl Flavor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavor::Chrome => "chrome",
+            Flavor::Firefox => "firefox",
+        }
+    }
+}
+
+impl std::fmt::Display for Flavor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Options of the browser kinds, read once at the edge (CLI, test harness).
+#[derive(Clone, Debug, Default)]
+pub struct BrowserOptions {
+    /// `RTC_HARNESS_WEBDRIVER_URL`: sessions come from this Selenium Grid instead of local drivers.
+    pub grid: Option<String>,
+    /// Chrome's fake camera frame rate (`bench --camera-fps`; default: Chrome's 20 fps). At 20 fps
+    /// a first frame waits for the next capture tick, so a Chrome sender's time to first frame
+    /// moves in 50 ms steps. Firefox's fake camera has no such switch
+    /// (`media.navigator.video.default_fps` did not change its floor).
+    pub camera_fps: Option<u32>,
 }
 
 /// Chromium flags verified on these machines (shared/BROWSERS.md): headless, fake media without
@@ -65,20 +86,19 @@ fn locate(var: &str, names: &[&str], fallbacks: &[PathBuf]) -> Option<PathBuf> {
 }
 
 /// Finds the browser and driver of `kind` (environment variables, then PATH, then Debian's paths).
-pub fn find(kind: PeerKind) -> Result<Binaries, String> {
+pub fn find(kind: Flavor) -> Result<Binaries, String> {
     let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
     let (browser, driver, install) = match kind {
-        PeerKind::Chrome => (
+        Flavor::Chrome => (
             locate("RTC_HARNESS_CHROME", &["chromium", "chromium-browser", "google-chrome"], &["/usr/bin/chromium".into()]),
             locate("RTC_HARNESS_CHROMEDRIVER", &["chromedriver"], &["/usr/bin/chromedriver".into()]),
             "apt-get install chromium chromium-driver",
         ),
-        PeerKind::Firefox => (
+        Flavor::Firefox => (
             locate("RTC_HARNESS_FIREFOX", &["firefox-esr", "firefox"], &["/usr/bin/firefox-esr".into()]),
             locate("RTC_HARNESS_GECKODRIVER", &["geckodriver"], &[home.join(".cargo/bin/geckodriver")]),
             "apt-get install firefox-esr && cargo install geckodriver --locked",
         ),
-        PeerKind::Rust => return Err("the Rust peer is not a browser".into()),
     };
     match (browser, driver) {
         (Some(browser), Some(driver)) => Ok(Binaries { browser, driver }),
@@ -93,65 +113,6 @@ pub fn find(kind: PeerKind) -> Result<Binaries, String> {
     }
 }
 
-/// Process groups of every driver started by this process, for [`kill_all_now`].
-static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
-
-/// SIGKILLs every driver process group still alive (drivers and the browsers they started) and
-/// reaps what is left. Synchronous, for panic and Ctrl-C paths.
-pub fn kill_all_now() {
-    for pgid in GROUPS.lock().map(|mut g| std::mem::take(&mut *g)).unwrap_or_default() {
-        // SAFETY: kill(2) on a process group this process created.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-        reap(-pgid);
-    }
-    // Browser helpers that left their group were re-parented to us (we are a subreaper).
-    reap(-1);
-}
-
-/// Waits for SIGTERM or SIGINT, then kills every browser and driver and exits with 130: no browser
-/// or driver may outlive a killed or interrupted command or test run. Spawned at start-up.
-pub async fn kill_all_on_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    kill_all_now();
-    std::process::exit(130);
-}
-
-/// Makes this process the reaper of its orphaned descendants: when a driver dies, the browser
-/// processes under it are re-parented here instead of to PID 1 (which may never reap them), so
-/// they can be waited for and no zombie outlives the run.
-fn become_subreaper() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) only changes how orphans are re-parented.
-    ONCE.call_once(|| unsafe {
-        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    });
-}
-
-/// Waits for every exited child in `target` (a `waitpid` pid argument: `-pgid`, or -1 for all)
-/// until none is left, for at most `limits::TEARDOWN`.
-fn reap(target: i32) {
-    let deadline = std::time::Instant::now() + limits::TEARDOWN;
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid(2) with WNOHANG on our own children.
-        let r = unsafe { libc::waitpid(target, &mut status, libc::WNOHANG) };
-        if r > 0 {
-            continue;
-        }
-        if r < 0 || std::time::Instant::now() >= deadline {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// A chromedriver or geckodriver process, in a process group of its own so that killing the
 /// group also kills the browser it started.
 pub struct Driver {
@@ -162,22 +123,14 @@ pub struct Driver {
 
 impl Driver {
     pub fn spawn(driver: &Path) -> Result<Driver, String> {
-        use std::os::unix::process::CommandExt;
-        become_subreaper();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
             .port();
-        let child = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", driver.display()))?;
+        let mut command = Command::new(driver);
+        command.arg(format!("--port={port}")).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        let child = procs::spawn_in_group(&mut command).map_err(|e| format!("cannot start {}: {e}", driver.display()))?;
         let pgid = child.id() as i32;
-        GROUPS.lock().unwrap().push(pgid);
         Ok(Driver { child, pgid, url: format!("http://127.0.0.1:{port}") })
     }
 
@@ -197,21 +150,14 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // SAFETY: kill(2) on the process group created for this driver.
-        unsafe {
-            libc::kill(-self.pgid, libc::SIGKILL);
-        }
-        reap(-self.pgid);
+        procs::kill_group(self.pgid);
         let _ = self.child.try_wait();
-        if let Ok(mut g) = GROUPS.lock() {
-            g.retain(|p| *p != self.pgid);
-        }
     }
 }
 
-fn capabilities(kind: PeerKind, bins: Option<&Binaries>, profile: Option<&Path>) -> Capabilities {
+fn capabilities(kind: Flavor, bins: Option<&Binaries>, profile: Option<&Path>, camera_fps: Option<u32>) -> Capabilities {
     let caps = match kind {
-        PeerKind::Firefox => {
+        Flavor::Firefox => {
             let mut opts = json!({
                 "args": ["-headless"],
                 "prefs": {
@@ -227,11 +173,11 @@ fn capabilities(kind: PeerKind, bins: Option<&Binaries>, profile: Option<&Path>)
             }
             json!({ "browserName": "firefox", "moz:firefoxOptions": opts })
         }
-        _ => {
+        Flavor::Chrome => {
             let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| s.to_string()).collect();
-            match FAKE_CAMERA_FPS.load(std::sync::atomic::Ordering::Relaxed) {
-                0 => {}
-                fps => args.iter_mut().filter(|a| *a == "--use-fake-device-for-media-stream").for_each(|a| *a = format!("{a}=fps={fps}")),
+            match camera_fps {
+                None | Some(0) => {}
+                Some(fps) => args.iter_mut().filter(|a| *a == "--use-fake-device-for-media-stream").for_each(|a| *a = format!("{a}=fps={fps}")),
             }
             if let Some(p) = profile {
                 args.push(format!("--user-data-dir={}", p.display()));
@@ -275,7 +221,7 @@ pub async fn grid_capacity(url: &str) -> Result<usize, String> {
 
 /// One WebDriver session: a browser with its driver (or on a grid) and its profile directory.
 pub struct Session {
-    pub kind: PeerKind,
+    pub kind: Flavor,
     pub client: Client,
     _driver: Option<Driver>,
     _profile: Option<tempfile::TempDir>,
@@ -283,7 +229,8 @@ pub struct Session {
 
 impl Session {
     /// Starts a driver and a browser of `kind`, or opens a session on the grid at `grid`.
-    pub async fn open(kind: PeerKind, grid: Option<&str>) -> Result<Session, String> {
+    pub async fn open(kind: Flavor, options: &BrowserOptions) -> Result<Session, String> {
+        let grid = options.grid.as_deref();
         let limit = limits::scaled(limits::BROWSER_START);
         let (driver, bins, url) = match grid {
             Some(url) => (None, find(kind).ok(), url.to_string()),
@@ -295,13 +242,13 @@ impl Session {
                 (Some(driver), Some(bins), url)
             }
         };
-        let profile = if kind == PeerKind::Chrome && grid.is_none() {
+        let profile = if kind == Flavor::Chrome && grid.is_none() {
             Some(tempfile::Builder::new().prefix("rtc-harness-chrome-").tempdir().map_err(|e| e.to_string())?)
         } else {
             None
         };
         let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
-        builder.capabilities(capabilities(kind, bins.as_ref(), profile.as_ref().map(|p| p.path())));
+        builder.capabilities(capabilities(kind, bins.as_ref(), profile.as_ref().map(|p| p.path()), options.camera_fps));
         let client = tokio::time::timeout(limit, builder.connect(&url))
             .await
             .map_err(|_| format!("{kind}: no WebDriver session from {url} within {limit:?}"))?

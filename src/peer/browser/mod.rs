@@ -4,27 +4,109 @@
 mod launcher;
 mod pool;
 
-pub use launcher::{find, kill_all_now, kill_all_on_signal, set_fake_camera_fps};
+pub use crate::peer::procs::{kill_all_now, kill_all_on_signal};
+pub use launcher::{find, BrowserOptions, Flavor};
 pub use pool::BrowserPool;
 
-use super::{Action, Peer, PeerConfig, PeerError};
+use super::{Action, KindInfo, Launcher, Peer, PeerConfig, PeerError, Registry, SlotPool};
 use crate::clock::Clock;
 use crate::limits;
+use crate::scenario::{Capabilities, PeerKind};
 use crate::transcript::{Entry, Event};
 use async_trait::async_trait;
 use launcher::Session;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use tokio::sync::Mutex;
 
-/// The agent page the relay serves at `/agent`.
+/// The agent page, served by the relay at `/agent` for browser peers.
 pub const AGENT_PAGE: &str = include_str!("agent.html");
 
-/// The launcher of this process (one pool, so sessions are shared by every case).
-pub fn launcher() -> Option<Arc<dyn super::BrowserLauncher>> {
-    static POOL: OnceLock<Arc<BrowserPool>> = OnceLock::new();
-    Some(Arc::new(Arc::clone(POOL.get_or_init(BrowserPool::from_env))))
+/// Registers `chrome` and `firefox`, sharing one pool of sessions (reused by every case).
+pub fn register(registry: &mut Registry, options: BrowserOptions) {
+    let pool = BrowserPool::new(options);
+    for (flavor, stack) in [(Flavor::Chrome, "Chromium over WebDriver"), (Flavor::Firefox, "Firefox ESR over WebDriver")] {
+        let info = KindInfo {
+            kind: PeerKind::new(flavor.as_str()).expect("valid kind name"),
+            stack: stack.into(),
+            capabilities: Capabilities::full(&["VP8", "VP9", "H264", "opus"]),
+            install: "bash scripts/install-browsers.sh".into(),
+        };
+        registry.register(Arc::new(BrowserKind { info, flavor, pool: Arc::clone(&pool) }));
+    }
+}
+
+/// The launcher of one browser kind.
+pub struct BrowserKind {
+    info: KindInfo,
+    flavor: Flavor,
+    pool: Arc<BrowserPool>,
+}
+
+const FLOOR_SCRIPT: &str = "const done = arguments[arguments.length - 1];
+window.floor(arguments[0]).then((v) => done({ok: v}), (e) => done({error: String(e)}));";
+
+#[async_trait]
+impl Launcher for BrowserKind {
+    fn info(&self) -> &KindInfo {
+        &self.info
+    }
+
+    fn availability(&self) -> Result<(), String> {
+        if self.pool.options.grid.is_some() {
+            return Ok(());
+        }
+        launcher::find(self.flavor).map(|_| ())
+    }
+
+    fn slots(&self) -> Option<Arc<dyn SlotPool>> {
+        Some(Arc::clone(&self.pool) as Arc<dyn SlotPool>)
+    }
+
+    fn pages(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("/agent", AGENT_PAGE)]
+    }
+
+    async fn open(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError> {
+        let session = self.pool.acquire(self.flavor).await?;
+        match BrowserPeer::load(Arc::clone(&self.pool), session, config, clock).await {
+            Ok(peer) => Ok(Box::new(peer)),
+            Err((session, e)) => {
+                self.pool.release(session, false).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn version(&self) -> Result<String, String> {
+        let bins = launcher::find(self.flavor)?;
+        let out = tokio::process::Command::new(&bins.browser).arg("--version").output().await.map_err(|e| e.to_string())?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    async fn floor(&self, iterations: usize, pages_base: &str) -> Option<Result<Vec<f64>, String>> {
+        let url = format!("{pages_base}/floor");
+        let value = match self.pool.run_script(self.flavor, &url, FLOOR_SCRIPT, vec![json!(iterations)]).await {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        if let Some(e) = value.get("error") {
+            return Some(Err(format!("floor page: {e}")));
+        }
+        Some(
+            value
+                .get("ok")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|x| x.as_f64()).collect::<Vec<f64>>())
+                .filter(|v| v.len() == iterations)
+                .ok_or_else(|| format!("floor page returned {value}")),
+        )
+    }
+
+    async fn shutdown(&self) {
+        self.pool.close_all().await;
+    }
 }
 
 /// An action as the page's `agent.perform` takes it.
@@ -52,13 +134,15 @@ pub struct BrowserPeer {
     pool: Arc<BrowserPool>,
     session: Mutex<Option<Session>>,
     failed: AtomicBool,
+    /// Set when WebDriver itself fails (the browser or its driver died): see [`Peer::gone`].
+    gone: std::sync::Mutex<Option<String>>,
 }
 
 impl BrowserPeer {
     /// Loads the agent page in `session` and sets the peer up; on failure the session is handed
     /// back for disposal.
     pub(crate) async fn load(pool: Arc<BrowserPool>, session: Session, config: PeerConfig, clock: Clock) -> Result<BrowserPeer, (Session, PeerError)> {
-        let peer = BrowserPeer { name: config.name.clone(), clock, pool, session: Mutex::new(Some(session)), failed: AtomicBool::new(false) };
+        let peer = BrowserPeer { name: config.name.clone(), clock, pool, session: Mutex::new(Some(session)), failed: AtomicBool::new(false), gone: std::sync::Mutex::new(None) };
         let url = format!("{}/agent", config.relay_base);
         let setup = json!({
             "signaling_url": config.signaling_url,
@@ -99,9 +183,13 @@ impl BrowserPeer {
                 self.failed.store(true, Ordering::SeqCst);
                 return Err(PeerError::Timeout { peer: self.name.clone(), what: format!("agent.{name}()"), limit });
             }
+            // Script errors come back as `{error}` values (see CALL); a WebDriver error means
+            // the session, the browser or the driver is gone.
             Ok(Err(e)) => {
                 self.failed.store(true, Ordering::SeqCst);
-                return Err(PeerError::failed(&self.name, &format!("agent.{name}()"), e));
+                let message = format!("the browser is gone: agent.{name}(): {e}");
+                *self.gone.lock().unwrap() = Some(message.clone());
+                return Err(PeerError::Gone { peer: self.name.clone(), message });
             }
             Ok(Ok(v)) => v,
         };
@@ -117,7 +205,7 @@ impl BrowserPeer {
             o.remove("t");
         }
         let at = t.map(|t| self.clock.from_epoch_ms(t)).unwrap_or_else(|| self.clock.now());
-        let event = serde_json::from_value::<Event>(raw.clone())
+        let event = Event::from_peer(raw.clone())
             .unwrap_or_else(|e| Event::Error { context: "agent event".into(), message: format!("{e}: {raw}") });
         Entry { at, peer: self.name.clone(), event }
     }
@@ -148,6 +236,10 @@ impl Peer for BrowserPeer {
 
     async fn collect_stats(&self) -> Result<(), PeerError> {
         self.call("collectStats", Value::Null, limits::ACTION).await.map(|_| ())
+    }
+
+    fn gone(&self) -> Option<String> {
+        self.gone.lock().unwrap().clone()
     }
 
     async fn shutdown(&self) {

@@ -1,12 +1,9 @@
 //! A bounded pool of WebDriver sessions, reused across cases (a fresh page per case) so that a
 //! suite does not pay a browser start per case.
 
-use super::launcher::{self, Session};
-use super::BrowserPeer;
-use crate::clock::Clock;
+use super::launcher::{self, BrowserOptions, Flavor, Session};
 use crate::limits;
-use crate::peer::{BrowserLauncher, Peer, PeerConfig, PeerError};
-use crate::scenario::PeerKind;
+use crate::peer::{PeerError, SlotPool};
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, OnceCell, OwnedSemaphorePermit, Semaphore};
@@ -22,33 +19,28 @@ pub const GRID_FALLBACK_SESSIONS: usize = 2;
 struct State {
     idle: Vec<Session>,
     /// Kinds of every live session, leased or idle.
-    live: Vec<PeerKind>,
+    live: Vec<Flavor>,
 }
 
 pub struct BrowserPool {
     state: Mutex<State>,
     freed: Notify,
-    /// `RTC_HARNESS_WEBDRIVER_URL`: sessions come from this grid instead of local drivers.
-    grid: Option<String>,
+    /// Where sessions come from (a grid or local drivers) and how browsers are started.
+    pub(crate) options: BrowserOptions,
     /// Browser slots, reserved by whole cases (see [`BrowserPool::reserve`]), and how many there
     /// are: `MAX_SESSIONS`, or fewer when the grid runs fewer sessions at once.
     slots: OnceCell<(Arc<Semaphore>, usize)>,
 }
 
 impl BrowserPool {
-    pub fn from_env() -> Arc<BrowserPool> {
-        Arc::new(BrowserPool {
-            state: Mutex::new(State::default()),
-            freed: Notify::new(),
-            grid: std::env::var("RTC_HARNESS_WEBDRIVER_URL").ok().filter(|s| !s.is_empty()),
-            slots: OnceCell::new(),
-        })
+    pub fn new(options: BrowserOptions) -> Arc<BrowserPool> {
+        Arc::new(BrowserPool { state: Mutex::new(State::default()), freed: Notify::new(), options, slots: OnceCell::new() })
     }
 
     async fn slots(&self) -> &(Arc<Semaphore>, usize) {
         self.slots
             .get_or_init(|| async {
-                let capacity = match &self.grid {
+                let capacity = match &self.options.grid {
                     None => MAX_SESSIONS,
                     Some(url) => match launcher::grid_capacity(url).await {
                         Ok(n) => n.clamp(1, MAX_SESSIONS),
@@ -71,7 +63,7 @@ impl BrowserPool {
         let (slots, capacity) = self.slots().await;
         let needed = u32::try_from(browsers).unwrap_or(u32::MAX);
         if browsers > *capacity {
-            let place = self.grid.as_deref().map_or("this pool".to_string(), |g| format!("the grid at {g}"));
+            let place = self.options.grid.as_deref().map_or("this pool".to_string(), |g| format!("the grid at {g}"));
             return Err(PeerError::Unavailable(format!("the case needs {browsers} browsers at once; {place} runs {capacity}")));
         }
         let limit = limits::scaled(limits::BROWSER_SLOTS);
@@ -87,7 +79,7 @@ impl BrowserPool {
 
     /// A session of `kind`: an idle one, a new one, or (when the pool is full) one that replaces an
     /// idle session of another kind; otherwise waits for a release.
-    pub async fn acquire(&self, kind: PeerKind) -> Result<Session, PeerError> {
+    pub async fn acquire(&self, kind: Flavor) -> Result<Session, PeerError> {
         let limit = limits::scaled(limits::BROWSER_START);
         let deadline = tokio::time::Instant::now() + limit;
         let capacity = self.slots().await.1;
@@ -119,7 +111,7 @@ impl BrowserPool {
                 s.close().await;
             }
             if create {
-                return match Session::open(kind, self.grid.as_deref()).await {
+                return match Session::open(kind, &self.options).await {
                     Ok(s) => Ok(s),
                     Err(e) => {
                         self.forget(kind);
@@ -134,7 +126,7 @@ impl BrowserPool {
     }
 
     /// A session of `kind` is gone (closed, killed or dropped): free its slot.
-    pub(crate) fn forget(&self, kind: PeerKind) {
+    pub(crate) fn forget(&self, kind: Flavor) {
         let mut st = self.state.lock().unwrap();
         if let Some(at) = st.live.iter().position(|k| *k == kind) {
             st.live.remove(at);
@@ -167,35 +159,22 @@ impl BrowserPool {
             s.close().await;
             self.forget(kind);
         }
-        launcher::kill_all_now();
+        crate::peer::procs::kill_all_now();
     }
 }
 
 #[async_trait]
-impl BrowserLauncher for Arc<BrowserPool> {
-    fn availability(&self, kind: PeerKind) -> Result<(), String> {
-        if self.grid.is_some() {
-            return Ok(());
-        }
-        launcher::find(kind).map(|_| ())
+impl SlotPool for BrowserPool {
+    async fn reserve(&self, count: usize) -> Result<OwnedSemaphorePermit, PeerError> {
+        BrowserPool::reserve(self, count).await
     }
+}
 
-    async fn reserve(&self, browsers: usize) -> Result<OwnedSemaphorePermit, PeerError> {
-        BrowserPool::reserve(self, browsers).await
-    }
-
-    async fn open_peer(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError> {
-        let session = self.acquire(config.kind).await?;
-        match BrowserPeer::load(Arc::clone(self), session, config, clock).await {
-            Ok(peer) => Ok(Box::new(peer)),
-            Err((session, e)) => {
-                self.release(session, false).await;
-                Err(e)
-            }
-        }
-    }
-
-    async fn run_script(&self, kind: PeerKind, url: &str, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
+impl BrowserPool {
+    /// Loads `url` in a browser of `kind` and runs `script` there with WebDriver's execute-async
+    /// (`arguments[arguments.length - 1]` is the callback), returning what it passes back (the
+    /// bench's floor page).
+    pub async fn run_script(&self, kind: Flavor, url: &str, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
         let _slot = BrowserPool::reserve(self, 1).await.map_err(|e| e.to_string())?;
         let session = self.acquire(kind).await.map_err(|e| e.to_string())?;
         let limit = limits::scaled(limits::BROWSER_START);
@@ -210,9 +189,5 @@ impl BrowserLauncher for Arc<BrowserPool> {
         .await;
         self.release(session, result.is_ok()).await;
         result
-    }
-
-    async fn shutdown(&self) {
-        self.close_all().await;
     }
 }

@@ -59,6 +59,7 @@ impl Actor {
         sink: Sink,
         commands: mpsc::UnboundedSender<Command>,
         ws_out: mpsc::UnboundedSender<String>,
+        crate_sockets: bool,
     ) -> Result<Actor, String> {
         let mut engine = MediaEngine::default();
         engine.register_default_codecs().map_err(|e| e.to_string())?;
@@ -76,7 +77,7 @@ impl Actor {
         // A wildcard address binds one socket per interface: host candidates a browser on this
         // machine can reach (the crate skips loopback there).
         let mut builder = PeerConnectionBuilder::new();
-        if let Some(runtime) = super::socket::runtime() {
+        if let Some(runtime) = super::socket::runtime(crate_sockets) {
             builder = builder.with_runtime(runtime);
         }
         let pc = builder
@@ -269,7 +270,7 @@ impl Actor {
     }
 
     async fn add_track(&mut self, kind: MediaKind) -> Result<(), String> {
-        let clip = media::clip(kind)?;
+        let clip = media::clip(kind, &self.config.media_files)?;
         self.tracks_added += 1;
         let track = media::local_track(kind, &format!("{}-stream", self.config.name), self.tracks_added)?;
         let sender = self

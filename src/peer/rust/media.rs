@@ -43,11 +43,9 @@ impl Clip {
     }
 }
 
-/// `fixtures/media` of this crate, or `RTC_HARNESS_MEDIA_DIR`.
-pub fn media_dir() -> PathBuf {
-    std::env::var_os("RTC_HARNESS_MEDIA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/media"))
+/// `fixtures/media` of this crate (the run's options may name another directory).
+pub fn default_media_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/media")
 }
 
 fn load_ivf(path: &Path) -> Result<Clip, String> {
@@ -80,13 +78,28 @@ fn load_ogg(path: &Path) -> Result<Clip, String> {
     Ok(Clip { samples })
 }
 
-/// The clip for `kind`, read from disk once per process.
-pub fn clip(kind: MediaKind) -> Result<&'static Clip, String> {
-    static VIDEO: OnceLock<Result<Clip, String>> = OnceLock::new();
-    static AUDIO: OnceLock<Result<Clip, String>> = OnceLock::new();
-    let loaded = match kind {
-        MediaKind::Video => VIDEO.get_or_init(|| load_ivf(&media_dir().join("video.ivf"))),
-        MediaKind::Audio => AUDIO.get_or_init(|| load_ogg(&media_dir().join("audio.ogg"))),
+/// The clip for `kind` from `files`, read from disk once per process and file (a cache, not
+/// configuration: the files come with each peer's configuration).
+pub fn clip(kind: MediaKind, files: &crate::peer::MediaFiles) -> Result<&'static Clip, String> {
+    type Cache = std::sync::Mutex<Vec<(PathBuf, &'static Result<Clip, String>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let path = match kind {
+        MediaKind::Video => &files.video,
+        MediaKind::Audio => &files.audio,
+    };
+    let loaded: &'static Result<Clip, String> = {
+        let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
+        match cache.iter().find(|(p, _)| p == path) {
+            Some((_, c)) => c,
+            None => {
+                let c: &'static Result<Clip, String> = Box::leak(Box::new(match kind {
+                    MediaKind::Video => load_ivf(path),
+                    MediaKind::Audio => load_ogg(path),
+                }));
+                cache.push((path.clone(), c));
+                c
+            }
+        }
     };
     match loaded {
         Ok(c) if c.samples.is_empty() => Err(format!("{kind} fixture has no samples")),

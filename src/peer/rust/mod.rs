@@ -67,7 +67,8 @@ pub struct RustPeer {
 
 impl RustPeer {
     /// Builds the peer connection, joins the relay room and starts the actor.
-    pub async fn start(config: PeerConfig, clock: Clock) -> Result<RustPeer, PeerError> {
+    /// `crate_sockets`: use the crate's own UDP sockets instead of [`socket`]'s (for comparison).
+    pub async fn start(config: PeerConfig, clock: Clock, crate_sockets: bool) -> Result<RustPeer, PeerError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let notify = Arc::new(Notify::new());
         let sink = Sink { peer: config.name.clone(), clock, tx, notify: Arc::clone(&notify) };
@@ -83,7 +84,7 @@ impl RustPeer {
             limit: limits::scaled(limits::PEER_START),
         })?
         .map_err(|e| PeerError::failed(&config.name, "joining the relay", e))?;
-        let actor = actor::Actor::build(config.clone(), sink.clone(), cmd_tx.clone(), ws_out)
+        let actor = actor::Actor::build(config.clone(), sink.clone(), cmd_tx.clone(), ws_out, crate_sockets)
             .await
             .map_err(|e| PeerError::failed(&config.name, "building the peer connection", e))?;
         let actor_task = tokio::spawn(actor.run(cmd_rx));
@@ -167,4 +168,41 @@ impl Drop for RustPeer {
             t.abort();
         }
     }
+}
+
+/// The `rust` kind: [`RustPeer`]s in this process.
+pub struct RustKind {
+    info: super::KindInfo,
+    crate_sockets: bool,
+}
+
+impl RustKind {
+    /// `name` is `rust` for the built-in kind; a project may register the same peer under another
+    /// name (see `examples/own_kind.rs`).
+    pub fn new(name: &str, crate_sockets: bool) -> RustKind {
+        let info = super::KindInfo {
+            kind: crate::scenario::PeerKind::new(name).expect("valid kind name"),
+            stack: "webrtc crate 0.21 (Rust, in process)".into(),
+            capabilities: crate::scenario::Capabilities::full(&["VP8", "opus"]),
+            install: "nothing to install".into(),
+        };
+        RustKind { info, crate_sockets }
+    }
+}
+
+#[async_trait]
+impl super::Launcher for RustKind {
+    fn info(&self) -> &super::KindInfo {
+        &self.info
+    }
+    fn availability(&self) -> Result<(), String> {
+        Ok(())
+    }
+    async fn open(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError> {
+        Ok(Box::new(RustPeer::start(config, clock, self.crate_sockets).await?))
+    }
+    async fn version(&self) -> Result<String, String> {
+        Ok("webrtc 0.21".into())
+    }
+    async fn shutdown(&self) {}
 }

@@ -36,11 +36,13 @@ pub const EARLY_DATA_HOLD: Duration = Duration::from_millis(100);
 /// Most datagrams held back at once; beyond, they are delivered (and dropped by the crate).
 const EARLY_DATA_MAX: usize = 64;
 
-/// The runtime the Rust peer's connections use, or `None` for the crate's default.
-pub fn runtime() -> Option<Arc<dyn Runtime>> {
-    match std::env::var("RTC_HARNESS_RUST_SOCKETS").as_deref() {
-        Ok("crate") => None,
-        _ => Some(Arc::new(HarnessRuntime)),
+/// The runtime the Rust peer's connections use, or `None` for the crate's own sockets
+/// (`RTC_HARNESS_RUST_SOCKETS=crate`, read into the run's options: what the bench compares).
+pub fn runtime(crate_sockets: bool) -> Option<Arc<dyn Runtime>> {
+    if crate_sockets {
+        None
+    } else {
+        Some(Arc::new(HarnessRuntime))
     }
 }
 

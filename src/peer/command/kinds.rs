@@ -1,0 +1,99 @@
+//! The kinds file: which programs are peer kinds, how to tell they are installed, and what each can
+//! do. Loaded strictly (unknown keys, bad names and empty commands are errors with
+//! file:line:column), like scenarios.
+
+use crate::scenario::{Capabilities, PeerKind};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decl {
+    name: Spanned<String>,
+    stack: String,
+    command: Spanned<Vec<String>>,
+    #[serde(default)]
+    check: Option<Vec<String>>,
+    install: String,
+    #[serde(default)]
+    capabilities: Capabilities,
+}
+
+/// One declared kind, with its paths resolved.
+#[derive(Clone, Debug)]
+pub struct KindDecl {
+    pub kind: PeerKind,
+    pub stack: String,
+    /// The program and its arguments; a program path with a `/` is relative to `dir`.
+    pub command: Vec<String>,
+    pub check: Option<Vec<String>>,
+    pub install: String,
+    pub capabilities: Capabilities,
+    /// The kinds file's directory: where programs run.
+    pub dir: PathBuf,
+}
+
+/// Loads a kinds file.
+pub fn load_kinds(path: &Path) -> Result<Vec<KindDecl>, String> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: cannot read: {e}"))?;
+    let options = serde_saphyr::options! { with_snippet: false };
+    let decls: Vec<Decl> = serde_saphyr::from_str_with_options(&text, options).map_err(|e| {
+        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        format!("{file}:{line}:{column}: {e}")
+    })?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let mut out: Vec<KindDecl> = Vec::new();
+    for d in decls {
+        let at = |loc: &serde_saphyr::Location| format!("{file}:{}:{}", loc.line(), loc.column());
+        let kind = PeerKind::new(&d.name.value).map_err(|e| format!("{}: {e}", at(&d.name.referenced)))?;
+        if out.iter().any(|o| o.kind == kind) {
+            return Err(format!("{}: kind '{kind}' is declared twice", at(&d.name.referenced)));
+        }
+        if d.command.value.is_empty() {
+            return Err(format!("{}: command is empty (a program and its arguments)", at(&d.command.referenced)));
+        }
+        let resolve = |mut cmd: Vec<String>| {
+            if cmd[0].contains('/') && Path::new(&cmd[0]).is_relative() {
+                cmd[0] = dir.join(&cmd[0]).display().to_string();
+            }
+            cmd
+        };
+        out.push(KindDecl {
+            kind,
+            stack: d.stack,
+            command: resolve(d.command.value),
+            check: d.check.filter(|c| !c.is_empty()).map(resolve),
+            install: d.install,
+            capabilities: d.capabilities,
+            dir: dir.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// Runs the kind's `check` command (in its directory); `Err` says how to install the stack.
+pub fn check_installed(decl: &KindDecl) -> Result<(), String> {
+    let cmd = decl.check.as_ref().unwrap_or(&decl.command);
+    let missing = |why: String| Err(format!("{}: {why}; install with `{}`", decl.kind, decl.install));
+    if decl.check.is_none() {
+        // Without a check, the program itself must exist.
+        let program = Path::new(&cmd[0]);
+        let found = program.is_file() || std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join(program).is_file());
+        return if found { Ok(()) } else { missing(format!("{} not found", cmd[0])) };
+    }
+    let status = std::process::Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .current_dir(&decl.dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => missing(format!("`{}` failed ({s})", cmd.join(" "))),
+        Err(e) => missing(format!("cannot run `{}`: {e}", cmd.join(" "))),
+    }
+}

@@ -1,0 +1,152 @@
+//! Command peers: any program that speaks the command-peer protocol (`stacks/PROTOCOL.md`, JSON
+//! lines over stdio) is a peer kind. Kinds are declared in a kinds file (`stacks/kinds.yaml`, plus
+//! any given with `--kinds-file` / `RTC_HARNESS_KINDS`); each becomes a [`CommandKind`] launcher
+//! in the registry. Programs are reused across cases (setup ... close, setup ... close), so a
+//! suite does not pay an interpreter start per case.
+
+mod kinds;
+mod peer;
+mod process;
+
+pub use kinds::{load_kinds, KindDecl};
+pub use peer::CommandPeer;
+pub use process::{Hello, PROTOCOL};
+
+use super::{KindInfo, Launcher, MediaFiles, Peer, PeerConfig, PeerError, Registry};
+use crate::clock::Clock;
+use crate::limits;
+use async_trait::async_trait;
+use process::{Control, Process};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Registers every kind of the kinds file at `path`.
+/// `media` is what the floor sends (the cases' media comes with each case's configuration).
+pub fn register_file(registry: &mut Registry, path: &std::path::Path, media: &MediaFiles) -> Result<(), String> {
+    for decl in load_kinds(path)? {
+        registry.register(Arc::new(CommandKind::new(decl, media.clone())));
+    }
+    Ok(())
+}
+
+/// The launcher of one declared kind: a pool of idle programs.
+pub struct CommandKind {
+    info: KindInfo,
+    decl: KindDecl,
+    idle: Arc<Idle>,
+    installed: OnceLock<Result<(), String>>,
+    hello: OnceLock<Hello>,
+    media: MediaFiles,
+}
+
+impl CommandKind {
+    pub fn new(decl: KindDecl, media: MediaFiles) -> CommandKind {
+        let info = KindInfo {
+            kind: decl.kind.clone(),
+            stack: decl.stack.clone(),
+            capabilities: decl.capabilities.clone(),
+            install: decl.install.clone(),
+        };
+        CommandKind { info, decl, idle: Arc::new(Idle::default()), installed: OnceLock::new(), hello: OnceLock::new(), media }
+    }
+
+    /// An idle program, or a new one.
+    async fn process(&self) -> Result<Process, String> {
+        loop {
+            let Some(p) = self.idle.0.lock().unwrap().pop() else { break };
+            if p.gone().is_none() {
+                return Ok(p);
+            }
+        }
+        let (p, hello) = Process::spawn(&self.decl.command, &self.decl.dir).await?;
+        let _ = self.hello.set(hello);
+        Ok(p)
+    }
+}
+
+/// Programs waiting for their next case.
+#[derive(Default)]
+pub(crate) struct Idle(Mutex<Vec<Process>>);
+
+impl Idle {
+    /// Takes a program back after its case: kept when it closed the case cleanly.
+    pub(crate) async fn release(&self, process: Process) {
+        let closed = async {
+            process.send(&serde_json::json!({"type": "close"})).await?;
+            match process.expect_control(limits::scaled(limits::TEARDOWN), "closed").await? {
+                Control::Closed => Ok(()),
+                other => Err(format!("expected closed, got {other:?}")),
+            }
+        };
+        match closed.await {
+            Ok(()) if process.gone().is_none() => self.0.lock().unwrap().push(process),
+            _ => process.kill(),
+        }
+    }
+}
+
+#[async_trait]
+impl Launcher for CommandKind {
+    fn info(&self) -> &KindInfo {
+        &self.info
+    }
+
+    fn availability(&self) -> Result<(), String> {
+        self.installed.get_or_init(|| kinds::check_installed(&self.decl)).clone()
+    }
+
+    async fn open(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError> {
+        let name = config.name.clone();
+        let process = self.process().await.map_err(|e| PeerError::failed(&name, &format!("starting {}", self.info.kind), e))?;
+        let hello = self.hello.get().cloned();
+        CommandPeer::setup(Arc::clone(&self.idle), process, config, clock, hello).await.map(|p| Box::new(p) as Box<dyn Peer>)
+    }
+
+    async fn version(&self) -> Result<String, String> {
+        self.availability()?;
+        if self.hello.get().is_none() {
+            let p = self.process().await?;
+            self.idle.0.lock().unwrap().push(p);
+        }
+        let h = self.hello.get().ok_or("no hello")?;
+        Ok(format!("{} {}", h.stack, h.version))
+    }
+
+    async fn floor(&self, iterations: usize, _pages_base: &str) -> Option<Result<Vec<f64>, String>> {
+        let process = match self.process().await {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
+        let files = serde_json::json!({"video": self.media.video, "audio": self.media.audio});
+        // Each iteration is a whole call set-up; allow a start-up's worth per iteration.
+        let limit = limits::scaled(limits::PEER_START) * (iterations.max(1) as u32);
+        let result = process.request_result("floor", serde_json::json!({"iterations": iterations, "media_files": files}), limit).await;
+        let floor = match result {
+            Err(e) if e.contains("no floor") => None,
+            Err(e) => Some(Err(process.report(&format!("floor: {e}")))),
+            Ok(v) => Some(
+                v.get("floor")
+                    .and_then(|f| f.as_array())
+                    .map(|a| a.iter().filter_map(|x| x.as_f64()).collect::<Vec<f64>>())
+                    .filter(|f| f.len() == iterations)
+                    .ok_or_else(|| format!("floor: expected {iterations} times, got {v}")),
+            ),
+        };
+        if process.gone().is_none() {
+            self.idle.0.lock().unwrap().push(process);
+        }
+        floor
+    }
+
+    async fn shutdown(&self) {
+        let idle: Vec<Process> = std::mem::take(&mut *self.idle.0.lock().unwrap());
+        for p in idle {
+            p.kill();
+        }
+    }
+}
+
+/// Where the default kinds file is: `stacks/kinds.yaml` of this crate.
+pub fn default_kinds_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stacks/kinds.yaml")
+}

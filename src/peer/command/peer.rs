@@ -1,0 +1,155 @@
+//! A command peer in a case: `setup` with the case's configuration, actions as `perform`, events
+//! drained from the program's queue onto the case clock, `close` and back to the idle programs.
+
+use super::process::{Control, Hello, Process};
+use super::Idle;
+use crate::clock::Clock;
+use crate::limits;
+use crate::peer::{Action, Peer, PeerConfig, PeerError};
+use crate::transcript::{Entry, Event};
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+pub struct CommandPeer {
+    name: String,
+    clock: Clock,
+    idle: Arc<Idle>,
+    process: Mutex<Option<Process>>,
+    /// Entries taken before the first drain (the `hello`).
+    early: std::sync::Mutex<Vec<Entry>>,
+    /// Kept for [`Peer::gone`] and failure reports after the process is released.
+    program: String,
+}
+
+/// A case's configuration as the program takes it (`stacks/PROTOCOL.md`).
+fn config_json(config: &PeerConfig) -> Value {
+    json!({
+        "name": config.name,
+        "room": config.room,
+        "signaling_url": config.signaling_url,
+        "media": config.media.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        "data_channels": config.data_channels.iter().map(|c| json!({"label": c.label, "send": c.send})).collect::<Vec<_>>(),
+        "trickle": config.trickle,
+        "auto_negotiate": config.auto_negotiate,
+        "echo": config.echo,
+        "ice_servers": config.ice_servers,
+        "media_files": {"video": config.media_files.video, "audio": config.media_files.audio},
+    })
+}
+
+/// An action as `perform` carries it (the agent page's vocabulary).
+pub fn action_json(action: &Action) -> Value {
+    match action {
+        Action::Start => json!({"type": "start"}),
+        Action::AddTrack(kind) => json!({"type": "add_track", "kind": kind.as_str()}),
+        Action::CreateDataChannel { label } => json!({"type": "create_data_channel", "label": label}),
+        Action::SendOffer => json!({"type": "send_offer"}),
+        Action::RestartIce => json!({"type": "restart_ice"}),
+        Action::SendMessage { label, text } => json!({"type": "send_message", "label": label, "text": text}),
+        Action::Close => json!({"type": "close"}),
+    }
+}
+
+impl CommandPeer {
+    pub(crate) async fn setup(idle: Arc<Idle>, process: Process, config: PeerConfig, clock: Clock, hello: Option<Hello>) -> Result<CommandPeer, PeerError> {
+        let name = config.name.clone();
+        // Events a previous case left behind are not this case's.
+        while process.events.lock().await.try_recv().is_ok() {}
+        let program = process.program.clone();
+        let ready = async {
+            process.send(&json!({"type": "setup", "case": config.room, "config": config_json(&config)})).await?;
+            match process.expect_control(limits::scaled(limits::PEER_START), "ready").await? {
+                Control::Ready => Ok(()),
+                Control::Fail(m) => Err(format!("setup failed: {m}")),
+                other => Err(format!("expected ready, got {other:?}")),
+            }
+        };
+        if let Err(e) = ready.await {
+            process.settle().await;
+            let message = process.report(&e);
+            process.kill();
+            return Err(PeerError::failed(&name, "setup", message));
+        }
+        let early = hello
+            .map(|h| vec![Entry { at: clock.now(), peer: name.clone(), event: Event::Hello { stack: h.stack, version: h.version } }])
+            .unwrap_or_default();
+        Ok(CommandPeer { name, clock, idle, process: Mutex::new(Some(process)), early: std::sync::Mutex::new(early), program })
+    }
+
+    async fn fail(&self, what: &str, message: String, process: &Process) -> PeerError {
+        if process.gone().is_some() {
+            process.settle().await;
+            let why = process.gone().unwrap_or_default();
+            return PeerError::Gone { peer: self.name.clone(), message: process.report(&format!("{} is gone: {why}", self.program)) };
+        }
+        PeerError::failed(&self.name, what, process.report(&message))
+    }
+}
+
+#[async_trait]
+impl Peer for CommandPeer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn perform(&self, action: &Action) -> Result<(), PeerError> {
+        let guard = self.process.lock().await;
+        let process = guard.as_ref().ok_or_else(|| PeerError::failed(&self.name, &action.name(), "the peer was shut down"))?;
+        let limit = limits::scaled(limits::ACTION);
+        let r = process.request("perform", json!({"action": action_json(action)}), limit).await;
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(&action.name(), e, process).await),
+        }
+    }
+
+    async fn drain(&self) -> Result<Vec<Entry>, PeerError> {
+        let mut out: Vec<Entry> = std::mem::take(&mut *self.early.lock().unwrap());
+        let guard = self.process.lock().await;
+        let Some(process) = guard.as_ref() else { return Ok(out) };
+        let mut events = process.events.lock().await;
+        while let Ok((t, raw)) = events.try_recv() {
+            let event = Event::from_peer(raw.clone())
+                .unwrap_or_else(|e| Event::Error { context: "protocol".into(), message: format!("{e}: {raw}") });
+            out.push(Entry { at: self.clock.from_epoch_ms(t), peer: self.name.clone(), event });
+        }
+        Ok(out)
+    }
+
+    fn pushes_events(&self) -> bool {
+        true
+    }
+
+    async fn changed(&self) {
+        let guard = self.process.lock().await;
+        match guard.as_ref() {
+            Some(p) => {
+                let _ = tokio::time::timeout(limits::RUST_POLL, p.changed()).await;
+            }
+            None => tokio::time::sleep(limits::RUST_POLL).await,
+        }
+    }
+
+    async fn collect_stats(&self) -> Result<(), PeerError> {
+        let guard = self.process.lock().await;
+        let Some(process) = guard.as_ref() else { return Ok(()) };
+        match process.request("collect_stats", json!({}), limits::scaled(limits::ACTION)).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail("collect_stats", e, process).await),
+        }
+    }
+
+    fn gone(&self) -> Option<String> {
+        let guard = self.process.try_lock().ok()?;
+        let process = guard.as_ref()?;
+        process.gone().map(|why| process.report(&format!("{} is gone: {why}", self.program)))
+    }
+
+    async fn shutdown(&self) {
+        if let Some(process) = self.process.lock().await.take() {
+            self.idle.release(process).await;
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! One command-peer program: spawned in its own process group, spoken to in JSON lines
+//! (`stacks/PROTOCOL.md`), its stderr kept for failure reports. A reader task sorts what the
+//! program prints into replies, events and control lines; anything else marks it gone.
+
+use crate::limits;
+use crate::peer::procs;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// The protocol version this harness speaks.
+pub const PROTOCOL: u64 = 1;
+/// Lines of a program's stderr kept for reports.
+const STDERR_LINES: usize = 200;
+
+/// What the program says of itself first.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Hello {
+    pub protocol: u64,
+    pub stack: String,
+    pub version: String,
+}
+
+/// A line the program printed, by `type`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Line {
+    Hello(Hello),
+    Ready,
+    Fail { message: String },
+    Done {
+        id: u64,
+        #[serde(default)]
+        error: Option<String>,
+        #[serde(default)]
+        result: Value,
+    },
+    Event { t: f64, event: Value },
+    Closed,
+}
+
+/// Control lines, in order, for whoever waits on setup or close.
+#[derive(Debug)]
+pub enum Control {
+    Hello(Hello),
+    Ready,
+    Fail(String),
+    Closed,
+}
+
+#[derive(Default)]
+struct Shared {
+    replies: Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>,
+    gone: Mutex<Option<String>>,
+    stderr: Mutex<VecDeque<String>>,
+    /// Woken on every event and when the program is gone.
+    changed: Notify,
+}
+
+pub struct Process {
+    pub program: String,
+    child: Mutex<Option<Child>>,
+    pgid: i32,
+    stdin: tokio::sync::Mutex<ChildStdin>,
+    shared: Arc<Shared>,
+    pub control: tokio::sync::Mutex<mpsc::UnboundedReceiver<Control>>,
+    /// `(epoch ms, raw event)` as printed.
+    pub events: tokio::sync::Mutex<mpsc::UnboundedReceiver<(f64, Value)>>,
+    next_id: std::sync::atomic::AtomicU64,
+    stderr_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The exit status once seen (the child is gone after [`Process::kill`]).
+    status: Mutex<Option<std::process::ExitStatus>>,
+}
+
+impl Process {
+    /// Starts `command` in `dir` and reads its `hello` (bounded by [`limits::PEER_START`]).
+    pub async fn spawn(command: &[String], dir: &Path) -> Result<(Process, Hello), String> {
+        let program = command.first().ok_or("empty command")?.clone();
+        let mut cmd = tokio::process::Command::new(&program);
+        cmd.args(&command[1..])
+            .current_dir(dir)
+            .env("RTC_HARNESS_PROTOCOL", PROTOCOL.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", command.join(" ")))?;
+        let pgid = child.id().map(|p| p as i32).ok_or("the program exited at once")?;
+        procs::register_group(pgid);
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let shared = Arc::new(Shared::default());
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let stderr_task = tokio::spawn(read_stderr(BufReader::new(stderr), Arc::clone(&shared)));
+        tokio::spawn(read_stdout(BufReader::new(stdout), Arc::clone(&shared), control_tx, events_tx, pgid));
+        let process = Process {
+            program: command.join(" "),
+            child: Mutex::new(Some(child)),
+            pgid,
+            stdin: tokio::sync::Mutex::new(stdin),
+            shared,
+            control: tokio::sync::Mutex::new(control_rx),
+            events: tokio::sync::Mutex::new(events_rx),
+            next_id: std::sync::atomic::AtomicU64::new(1),
+            stderr_task: Mutex::new(Some(stderr_task)),
+            status: Mutex::new(None),
+        };
+        let failed = match process.expect_control(limits::scaled(limits::PEER_START), "hello").await {
+            Ok(Control::Hello(h)) if h.protocol == PROTOCOL => return Ok((process, h)),
+            Ok(Control::Hello(h)) => format!("speaks protocol {} (this harness speaks {PROTOCOL})", h.protocol),
+            Ok(other) => format!("expected hello first, got {other:?}"),
+            Err(e) => format!("no hello: {e}"),
+        };
+        process.settle().await;
+        let report = process.report(&format!("{}: {failed}", process.program));
+        process.kill();
+        Err(report)
+    }
+
+    /// Once the program is gone: waits (briefly) for its exit status and the rest of its stderr,
+    /// so that a report shows both.
+    pub async fn settle(&self) {
+        for _ in 0..40 {
+            let exited = self.child.lock().unwrap().as_mut().is_none_or(|c| c.try_wait().ok().flatten().is_some());
+            if exited {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let task = self.stderr_task.lock().unwrap().take();
+        if let Some(t) = task {
+            let _ = tokio::time::timeout(Duration::from_millis(500), t).await;
+        }
+    }
+
+    /// `message`, why the program is gone (with its exit status), and its last stderr lines.
+    pub fn report(&self, message: &str) -> String {
+        let mut out = message.to_string();
+        if let Some(why) = self.gone() {
+            if !out.contains(&why) {
+                out.push_str(&format!(" [{why}]"));
+            }
+        }
+        let tail = self.stderr_tail(20);
+        if tail.is_empty() {
+            out.push_str(" (stderr: empty)");
+        } else {
+            out.push_str(&format!("\nlast stderr lines of {}:\n  {}", self.program, tail.join("\n  ")));
+        }
+        out
+    }
+
+    /// Writes one protocol line.
+    pub async fn send(&self, line: &Value) -> Result<(), String> {
+        if let Some(why) = self.gone() {
+            return Err(why);
+        }
+        let mut text = serde_json::to_string(line).expect("JSON");
+        text.push('\n');
+        let mut stdin = self.stdin.lock().await;
+        let written = async {
+            stdin.write_all(text.as_bytes()).await?;
+            stdin.flush().await
+        };
+        written.await.map_err(|e| self.mark_gone(format!("writing to it failed: {e}")))
+    }
+
+    /// Sends `{"type": kind, "id": N, ...fields}` and waits for its `done` within `limit`.
+    pub async fn request(&self, kind: &str, fields: Value, limit: Duration) -> Result<(), String> {
+        self.request_result(kind, fields, limit).await.map(|_| ())
+    }
+
+    /// [`Process::request`], returning the `done` line's `result`.
+    pub async fn request_result(&self, kind: &str, mut fields: Value, limit: Duration) -> Result<Value, String> {
+        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.shared.replies.lock().unwrap().insert(id, tx);
+        fields["type"] = Value::from(kind);
+        fields["id"] = Value::from(id);
+        self.send(&fields).await?;
+        match tokio::time::timeout(limit, rx).await {
+            Err(_) => {
+                self.shared.replies.lock().unwrap().remove(&id);
+                Err(format!("no answer to {kind} within {limit:?}"))
+            }
+            Ok(Err(_)) => Err(self.gone().unwrap_or_else(|| "the program stopped answering".into())),
+            Ok(Ok(r)) => r,
+        }
+    }
+
+    /// The next control line, within `limit`; events that arrive meanwhile stay queued.
+    pub async fn expect_control(&self, limit: Duration, what: &str) -> Result<Control, String> {
+        let mut control = self.control.lock().await;
+        match tokio::time::timeout(limit, control.recv()).await {
+            Err(_) => Err(format!("no {what} within {limit:?}")),
+            Ok(None) => Err(self.gone().unwrap_or_else(|| "the program is gone".into())),
+            Ok(Some(c)) => Ok(c),
+        }
+    }
+
+    /// Why the program is gone (it exited, or broke the protocol), with its exit status.
+    pub fn gone(&self) -> Option<String> {
+        let why = self.shared.gone.lock().unwrap().clone()?;
+        let mut child = self.child.lock().unwrap();
+        let status = child.as_mut().and_then(|c| c.try_wait().ok().flatten()).or(*self.status.lock().unwrap());
+        if let Some(s) = status {
+            *self.status.lock().unwrap() = Some(s);
+        }
+        Some(match status {
+            Some(s) => format!("{why} ({s})"),
+            None => why,
+        })
+    }
+
+    fn mark_gone(&self, why: String) -> String {
+        self.shared.gone.lock().unwrap().get_or_insert(why).clone()
+    }
+
+    pub async fn changed(&self) {
+        self.shared.changed.notified().await
+    }
+
+    /// The last `n` lines the program wrote to stderr.
+    pub fn stderr_tail(&self, n: usize) -> Vec<String> {
+        let lines = self.shared.stderr.lock().unwrap();
+        lines.iter().skip(lines.len().saturating_sub(n)).cloned().collect()
+    }
+
+    /// Kills the process group and reaps it.
+    pub fn kill(&self) {
+        self.mark_gone("killed by the harness".into());
+        procs::kill_group(self.pgid);
+        if let Some(mut c) = self.child.lock().unwrap().take() {
+            if let Ok(Some(s)) = c.try_wait() {
+                self.status.lock().unwrap().get_or_insert(s);
+            }
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.child.lock().unwrap().is_some() {
+            self.kill();
+        }
+    }
+}
+
+async fn read_stderr(mut reader: BufReader<tokio::process::ChildStderr>, shared: Arc<Shared>) {
+    let mut line = String::new();
+    while reader.read_line(&mut line).await.is_ok_and(|n| n > 0) {
+        let mut lines = shared.stderr.lock().unwrap();
+        if lines.len() == STDERR_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line.trim_end().to_string());
+        line.clear();
+    }
+}
+
+/// Sorts stdout lines; a line that is not a protocol object kills the program ("prints garbage").
+async fn read_stdout(
+    mut reader: BufReader<tokio::process::ChildStdout>,
+    shared: Arc<Shared>,
+    control: mpsc::UnboundedSender<Control>,
+    events: mpsc::UnboundedSender<(f64, Value)>,
+    pgid: i32,
+) {
+    let mut line = String::new();
+    let why = loop {
+        line.clear();
+        match reader.read_line(&mut line).await {
+            Ok(0) => break "it exited".to_string(),
+            Err(e) => break format!("reading its output failed: {e}"),
+            Ok(_) => {}
+        }
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let parsed = match serde_json::from_str::<Line>(text) {
+            Ok(l) => l,
+            Err(e) => {
+                let shown: String = text.chars().take(200).collect();
+                procs::kill_group(pgid);
+                break format!("it printed a line that is not the protocol ({e}): {shown}");
+            }
+        };
+        match parsed {
+            Line::Hello(h) => drop(control.send(Control::Hello(h))),
+            Line::Ready => drop(control.send(Control::Ready)),
+            Line::Fail { message } => drop(control.send(Control::Fail(message))),
+            Line::Closed => drop(control.send(Control::Closed)),
+            Line::Done { id, error, result } => {
+                if let Some(tx) = shared.replies.lock().unwrap().remove(&id) {
+                    let _ = tx.send(error.map_or(Ok(result), Err));
+                }
+            }
+            Line::Event { t, event } => {
+                let _ = events.send((t, event));
+                shared.changed.notify_one();
+            }
+        }
+    };
+    shared.gone.lock().unwrap().get_or_insert(why);
+    shared.replies.lock().unwrap().clear();
+    shared.changed.notify_one();
+}

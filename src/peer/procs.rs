@@ -1,0 +1,96 @@
+//! Processes the harness starts for peers (browser drivers, command peers): each in a process
+//! group of its own, killed and reaped on every path (pass, failure, timeout, panic, Ctrl-C), so
+//! that no browser, driver or stack program outlives a case or a run.
+
+use crate::limits;
+use std::process::{Child, Command};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Spawns `command` as the leader of a new process group, registered for [`kill_all_now`].
+pub fn spawn_in_group(command: &mut Command) -> std::io::Result<Child> {
+    use std::os::unix::process::CommandExt;
+    become_subreaper();
+    let child = command.process_group(0).spawn()?;
+    GROUPS.lock().unwrap().push(child.id() as i32);
+    Ok(child)
+}
+
+/// Registers a group spawned elsewhere (a tokio child with `process_group(0)`).
+pub fn register_group(pgid: i32) {
+    become_subreaper();
+    GROUPS.lock().unwrap().push(pgid);
+}
+
+/// SIGKILLs the group `pgid` and reaps it.
+pub fn kill_group(pgid: i32) {
+    // SAFETY: kill(2) on a process group this process created.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    reap(-pgid);
+    if let Ok(mut g) = GROUPS.lock() {
+        g.retain(|p| *p != pgid);
+    }
+}
+
+/// Process groups of every driver and program started by this process, for [`kill_all_now`].
+static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// SIGKILLs every process group still alive (drivers and the browsers they started, command
+/// peers) and
+/// reaps what is left. Synchronous, for panic and Ctrl-C paths.
+pub fn kill_all_now() {
+    for pgid in GROUPS.lock().map(|mut g| std::mem::take(&mut *g)).unwrap_or_default() {
+        // SAFETY: kill(2) on a process group this process created.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        reap(-pgid);
+    }
+    // Browser helpers that left their group were re-parented to us (we are a subreaper).
+    reap(-1);
+}
+
+/// Waits for SIGTERM or SIGINT, then kills every browser and driver and exits with 130: no browser
+/// or driver may outlive a killed or interrupted command or test run. Spawned at start-up.
+pub async fn kill_all_on_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    kill_all_now();
+    std::process::exit(130);
+}
+
+/// Makes this process the reaper of its orphaned descendants: when a driver dies, the browser
+/// processes under it are re-parented here instead of to PID 1 (which may never reap them), so
+/// they can be waited for and no zombie outlives the run.
+fn become_subreaper() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) only changes how orphans are re-parented.
+    ONCE.call_once(|| unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    });
+}
+
+/// Waits for every exited child in `target` (a `waitpid` pid argument: `-pgid`, or -1 for all)
+/// until none is left, for at most `limits::TEARDOWN`.
+pub fn reap(target: i32) {
+    let deadline = std::time::Instant::now() + limits::TEARDOWN;
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid(2) with WNOHANG on our own children.
+        let r = unsafe { libc::waitpid(target, &mut status, libc::WNOHANG) };
+        if r > 0 {
+            continue;
+        }
+        if r < 0 || std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+

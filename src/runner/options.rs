@@ -1,0 +1,60 @@
+//! The run's options: read once, at the edge (the CLI, the test harness), and carried in the
+//! [`super::Env`]; nothing below reads the environment for configuration.
+
+use crate::peer::browser::BrowserOptions;
+use crate::scenario::PeerKind;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Kinds whose absence fails a case instead of skipping it (`RTC_HARNESS_REQUIRE`).
+    pub require: Vec<String>,
+    /// Run the pairs a scenario excludes (`RTC_HARNESS_RUN_EXCLUDED=1`).
+    pub run_excluded: bool,
+    pub browsers: BrowserOptions,
+    /// The Rust peer on the crate's own sockets (`RTC_HARNESS_RUST_SOCKETS=crate`).
+    pub rust_crate_sockets: bool,
+    /// Media fixtures (`RTC_HARNESS_MEDIA_DIR`; default `fixtures/media`).
+    pub media_dir: PathBuf,
+    /// Kinds files: `stacks/kinds.yaml`, then `RTC_HARNESS_KINDS` (`:`-separated) and `--kinds-file`.
+    pub kinds_files: Vec<PathBuf>,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            require: Vec::new(),
+            run_excluded: false,
+            browsers: BrowserOptions::default(),
+            rust_crate_sockets: false,
+            media_dir: crate::peer::rust::media::default_media_dir(),
+            kinds_files: vec![crate::peer::command::default_kinds_file()],
+        }
+    }
+}
+
+impl RunOptions {
+    /// The defaults with every `RTC_HARNESS_*` variable applied. Call it at the edge only.
+    pub fn from_env() -> RunOptions {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut o = RunOptions::default();
+        if let Some(v) = var("RTC_HARNESS_REQUIRE") {
+            o.require = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        }
+        o.run_excluded = var("RTC_HARNESS_RUN_EXCLUDED").is_some();
+        o.browsers.grid = var("RTC_HARNESS_WEBDRIVER_URL");
+        o.rust_crate_sockets = var("RTC_HARNESS_RUST_SOCKETS").as_deref() == Some("crate");
+        if let Some(dir) = var("RTC_HARNESS_MEDIA_DIR") {
+            o.media_dir = PathBuf::from(dir);
+        }
+        if let Some(files) = var("RTC_HARNESS_KINDS") {
+            o.kinds_files.extend(std::env::split_paths(&files));
+        }
+        o
+    }
+
+    /// Whether `kind` is required; `all` in `RTC_HARNESS_REQUIRE` requires every kind.
+    pub fn requires(&self, kind: &PeerKind) -> bool {
+        self.require.iter().any(|r| r == kind.as_str() || r == crate::scenario::ALL_KINDS)
+    }
+}

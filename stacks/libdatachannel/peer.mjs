@@ -1,0 +1,1142 @@
+// rtc-harness command peer for libdatachannel (C++), through the npm binding node-datachannel.
+//
+// Speaks the command-peer protocol of ../PROTOCOL.md on stdin/stdout (JSON lines; logs go to
+// stderr), joins the harness relay with `ws`, and does the WebRTC work with libdatachannel's native
+// API (`PeerConnection`, `Track`, `DataChannel`). The binding's W3C polyfill is data-channel only,
+// so it is not used. Run from stacks/: `node libdatachannel/peer.mjs`.
+//
+// How libdatachannel's API maps onto the protocol (the browser agent page's flow):
+// - The peer connection is created with `disableAutoNegotiation`: libdatachannel would otherwise
+//   answer by itself inside setRemoteDescription(offer) and offer by itself on createDataChannel,
+//   before this adapter could attach the answerer's media. Offers and answers are made here with
+//   setLocalDescription('offer' | 'answer'), which is synchronous: the description in force is read
+//   back with localDescription() right after, sent, and reported as `local_description`.
+// - libdatachannel has no negotiationneeded event, so no `negotiation_needed` event is reported.
+//   With auto_negotiate the adapter offers on `start`, on `add_track` and on a first
+//   `create_data_channel`, and again once stable when something local is not negotiated yet (a
+//   track added while answering): what the agent page's onnegotiationneeded handler does.
+// - `track` is reported when an applied remote description first makes an m-section send to us
+//   (sendrecv / sendonly): that is when a W3C stack fires ontrack. libdatachannel's own onTrack
+//   fires for every new remote m-section, also recvonly ones, and never for m-sections this side
+//   offered first, so it is only used to keep the Track objects alive.
+// - Media is sent and received as raw RTP on `Track`s without media handlers: libdatachannel has no
+//   VP8 packetizer, so VP8 frames from the IVF fixture are packetized here (RFC 7741), and Opus
+//   packets from the Ogg fixture go one per RTP packet; both looped and paced in real time. A PLI
+//   or FIR from the receiver makes the next video frame the last keyframe. Received RTP is
+//   depacketized here: the first complete VP8 keyframe gives `first_frame` with its size (RFC 6386
+//   section 9.1), then distinct frames (RTP timestamps) are counted; audio counts RTP packets.
+//   Until the first keyframe a PLI is sent (at most every 500 ms), as the Rust peer does.
+// - State callbacks map 1:1 (libdatachannel's gathering state `in-progress` is W3C `gathering`).
+//   `end_of_candidates` is reported, and `{"candidate": null}` sent, when gathering is complete.
+//
+// Pitfalls worked around:
+// - Candidate strings from onLocalCandidate carry an `a=` prefix: stripped. libdatachannel's
+//   candidate lines carry no ufrag, so outgoing candidates get `usernameFragment` from the local
+//   description (the harness checks candidates against the description in force).
+// - addRemoteCandidate throws before a remote description: candidates are queued until then.
+// - The binding's Track and DataChannel wrappers close the underlying object when they are
+//   garbage-collected, and their native callbacks point at the wrapper: every wrapper is kept
+//   referenced until the case closes.
+// - A track added after a data-only negotiation needs the SRTP transport, which libdatachannel only
+//   creates when media is negotiated first: `forceMediaTransport` is set.
+// - Native callbacks reach JavaScript through separate thread-safe functions, so their relative
+//   order is not guaranteed: gathering `complete` is handled after the pending candidates have
+//   been delivered (checked against the candidates in the local description).
+// - ICE restart: libdatachannel 0.24 (libjuice) can set ICE credentials only before gathering
+//   (juice_set_local_ice_attributes), so `restart_ice` answers with an error; see restartIce().
+// - The binding's threads keep the event loop alive: the process exits on stdin EOF.
+//
+// Stack behaviour seen with this adapter (findings, not worked around):
+// - libdatachannel drops DTLS records that arrive before its own ICE agent is connected (its DTLS
+//   transport is only created then). The answerer's agent connects first and sends its ClientHello
+//   at once, so the offerer often loses it and the handshake waits for the 1 s retransmission
+//   (libdatachannel <-> libdatachannel: connected in ~10 ms or ~1010 ms; the floor shows both).
+// - setRemoteDescription hands the ICE credentials to libjuice before it stores the description
+//   whose fingerprint the DTLS verify callback reads: when ICE connects and the peer's DTLS flight
+//   arrives in between, the handshake fails ("certificate verify failed", connection `failed`).
+//   Seen in about 1 of 10 non-trickle libdatachannel <-> libdatachannel calls.
+// - An incoming ICE restart offer is refused: "Invalid ICE settings from remote SDP" (libjuice:
+//   "ICE restart is not supported"); reported as an `error` event.
+
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import readline from 'node:readline';
+import { randomBytes } from 'node:crypto';
+
+const require = createRequire(new URL('../node/package.json', import.meta.url));
+const ndc = require('node-datachannel');
+const WebSocket = require('ws');
+const BINDING_VERSION = bindingVersion();
+
+/** node-datachannel's own version (its package.json is not in the package's exports). */
+function bindingVersion() {
+  let dir = dirname(require.resolve('node-datachannel'));
+  for (let i = 0; i < 6; i++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (pkg.name === 'node-datachannel') return pkg.version;
+    } catch {
+      // not there: one directory up
+    }
+  }
+  return 'unknown';
+}
+
+// stdout is the protocol's alone.
+console.log = (...a) => console.error(...a);
+console.info = (...a) => console.error(...a);
+console.warn = (...a) => console.error(...a);
+const log = (...a) => console.error('[libdatachannel]', ...a);
+
+// LDC_LOG=Verbose|Debug|Info|Warning|Error: libdatachannel's own log, on stderr.
+if (process.env.LDC_LOG) ndc.initLogger(process.env.LDC_LOG, (level, message) => console.error(`[rtc ${level}] ${message}`));
+
+const now = () => performance.timeOrigin + performance.now();
+const write = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
+const errorText = (e) => String((e && (e.message || e.name)) || e);
+
+const VIDEO_PT = 96;
+const AUDIO_PT = 111;
+const MAX_RTP_PAYLOAD = 1100;
+const VIDEO_PROGRESS_EVERY = 10;
+const AUDIO_PROGRESS_EVERY = 50;
+const KEYFRAME_REQUEST_GAP_MS = 500;
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+/** IVF (32-byte file header, then 12-byte frame headers): VP8 frames with their 90 kHz times. */
+function loadIvf(path) {
+  const buf = readFileSync(path);
+  if (buf.toString('latin1', 0, 4) !== 'DKIF') throw new Error(`${path}: not an IVF file`);
+  const headerLen = buf.readUInt16LE(6);
+  const rate = buf.readUInt32LE(16) || 30;
+  const scale = buf.readUInt32LE(20) || 1;
+  const frames = [];
+  let off = headerLen;
+  while (off + 12 <= buf.length) {
+    const size = buf.readUInt32LE(off);
+    const pts = Number(buf.readBigUInt64LE(off + 4));
+    off += 12;
+    if (off + size > buf.length) break;
+    frames.push({ data: buf.subarray(off, off + size), pts });
+    off += size;
+  }
+  if (!frames.length) throw new Error(`${path}: no frames`);
+  const ticksPerPts = (90000 * scale) / rate;
+  const samples = frames.map((f, i) => {
+    const next = i + 1 < frames.length ? frames[i + 1].pts : f.pts + 1;
+    const ticks = Math.max(1, Math.round((next - f.pts) * ticksPerPts));
+    return { data: f.data, ticks, ms: (ticks / 90000) * 1000, key: (f.data[0] & 1) === 0 };
+  });
+  return samples;
+}
+
+/** Ogg Opus: the packets after the two header pages (RFC 7845), with their 48 kHz durations. */
+function loadOgg(path) {
+  const buf = readFileSync(path);
+  const pages = [];
+  let off = 0;
+  while (off + 27 <= buf.length && buf.toString('latin1', off, off + 4) === 'OggS') {
+    const granule = Number(buf.readBigUInt64LE(off + 6));
+    const nseg = buf[off + 26];
+    const table = buf.subarray(off + 27, off + 27 + nseg);
+    let p = off + 27 + nseg;
+    const packets = [];
+    let cur = [];
+    for (const lace of table) {
+      cur.push(buf.subarray(p, p + lace));
+      p += lace;
+      if (lace < 255) {
+        packets.push(Buffer.concat(cur));
+        cur = [];
+      }
+    }
+    pages.push({ granule, packets });
+    off = p;
+  }
+  const samples = [];
+  let last = 0;
+  for (const page of pages.slice(2)) {
+    if (!page.packets.length) continue;
+    const total = page.granule > last ? page.granule - last : 960 * page.packets.length;
+    last = page.granule;
+    const each = Math.max(1, Math.round(total / page.packets.length));
+    for (const data of page.packets) samples.push({ data, ticks: each, ms: (each / 48000) * 1000, key: true });
+  }
+  if (!samples.length) throw new Error(`${path}: no Opus packets`);
+  return samples;
+}
+
+const clips = new Map();
+function clip(kind, path) {
+  const key = `${kind}:${path}`;
+  if (!clips.has(key)) clips.set(key, kind === 'video' ? loadIvf(path) : loadOgg(path));
+  return clips.get(key);
+}
+
+// ---------------------------------------------------------------------------------------------
+// RTP
+
+const rand32 = () => randomBytes(4).readUInt32BE(0);
+const rand16 = () => randomBytes(2).readUInt16BE(0);
+
+function rtpHeader(pt, marker, seq, ts, ssrc) {
+  const h = Buffer.alloc(12);
+  h[0] = 0x80;
+  h[1] = (marker ? 0x80 : 0) | pt;
+  h.writeUInt16BE(seq & 0xffff, 2);
+  h.writeUInt32BE(ts >>> 0, 4);
+  h.writeUInt32BE(ssrc >>> 0, 8);
+  return h;
+}
+
+/** RTCP (RFC 5761 section 4: packet types 192-223 in the second byte). */
+const isRtcp = (b) => b.length >= 2 && b[1] >= 192 && b[1] <= 223;
+
+function parseRtp(b) {
+  if (b.length < 12 || b[0] >> 6 !== 2) return null;
+  const cc = b[0] & 0x0f;
+  let off = 12 + cc * 4;
+  if (b[0] & 0x10) {
+    if (off + 4 > b.length) return null;
+    off += 4 + b.readUInt16BE(off + 2) * 4;
+  }
+  let end = b.length;
+  if (b[0] & 0x20) end -= b[b.length - 1];
+  if (off > end) return null;
+  return {
+    marker: (b[1] & 0x80) !== 0,
+    pt: b[1] & 0x7f,
+    seq: b.readUInt16BE(2),
+    ts: b.readUInt32BE(4),
+    ssrc: b.readUInt32BE(8),
+    payload: b.subarray(off, end),
+  };
+}
+
+/** Whether a compound RTCP packet asks for a keyframe: PLI (206/1, RFC 4585) or FIR (206/4, RFC 5104). */
+function asksForKeyframe(b) {
+  let off = 0;
+  while (off + 4 <= b.length) {
+    const fmt = b[off] & 0x1f;
+    const pt = b[off + 1];
+    if (pt === 206 && (fmt === 1 || fmt === 4)) return true;
+    off += (b.readUInt16BE(off + 2) + 1) * 4;
+  }
+  return false;
+}
+
+function pli(senderSsrc, mediaSsrc) {
+  const b = Buffer.alloc(12);
+  b[0] = 0x81;
+  b[1] = 206;
+  b.writeUInt16BE(2, 2);
+  b.writeUInt32BE(senderSsrc >>> 0, 4);
+  b.writeUInt32BE(mediaSsrc >>> 0, 8);
+  return b;
+}
+
+/** VP8 payload descriptor length (RFC 7741 section 4.2) and its S / PID fields. */
+function vp8Descriptor(p) {
+  if (!p.length) return null;
+  let n = 1;
+  if (p[0] & 0x80) {
+    if (p.length < 2) return null;
+    const x = p[1];
+    n = 2;
+    if (x & 0x80) n += p.length > n && p[n] & 0x80 ? 2 : 1; // I: PictureID, 7 or 15 bits
+    if (x & 0x40) n += 1; // L: TL0PICIDX
+    if (x & 0x30) n += 1; // T / K: TID, Y, KEYIDX
+  }
+  if (n > p.length) return null;
+  return { len: n, start: (p[0] & 0x10) !== 0 && (p[0] & 0x0f) === 0 };
+}
+
+/** Reassembles VP8 frames from RTP packets: from a start packet to the marker bit, no sequence gap. */
+class Vp8Assembler {
+  constructor() {
+    this.parts = null;
+    this.ts = 0;
+    this.nextSeq = 0;
+  }
+  push(pkt) {
+    const d = vp8Descriptor(pkt.payload);
+    if (!d) return null;
+    const body = pkt.payload.subarray(d.len);
+    if (d.start) {
+      this.parts = [body];
+      this.ts = pkt.ts;
+    } else if (this.parts && pkt.seq === this.nextSeq && pkt.ts === this.ts) {
+      this.parts.push(body);
+    } else {
+      this.parts = null;
+      return null;
+    }
+    this.nextSeq = (pkt.seq + 1) & 0xffff;
+    if (!pkt.marker) return null;
+    const data = Buffer.concat(this.parts);
+    this.parts = null;
+    return { ts: pkt.ts, data };
+  }
+}
+
+/** A VP8 keyframe's size (RFC 6386 section 9.1: 3-byte frame tag, start code 9d 01 2a, sizes). */
+function keyframeSize(f) {
+  if (f.length < 10 || (f[0] & 1) !== 0) return null;
+  if (f[3] !== 0x9d || f[4] !== 0x01 || f[5] !== 0x2a) return null;
+  return { width: f.readUInt16LE(6) & 0x3fff, height: f.readUInt16LE(8) & 0x3fff };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SDP helpers (text only: what the relay carries)
+
+/** The m-sections of an SDP: kind, mid, direction, port-0 rejection and codec payload types. */
+function sections(sdp) {
+  const out = [];
+  let cur = null;
+  for (const raw of (sdp || '').split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line.startsWith('m=')) {
+      const [kind, port] = line.slice(2).split(' ');
+      cur = { kind, mid: null, direction: 'sendrecv', rejected: port === '0', rtpmap: new Map(), fmtp: new Map(), ufrag: null };
+      out.push(cur);
+    } else if (!cur) {
+      continue;
+    } else if (line.startsWith('a=mid:')) {
+      cur.mid = line.slice(6);
+    } else if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line)) {
+      cur.direction = line.slice(2);
+    } else if (line.startsWith('a=rtpmap:')) {
+      const m = /^a=rtpmap:(\d+) ([^/]+)\//.exec(line);
+      if (m) cur.rtpmap.set(Number(m[1]), m[2].toLowerCase());
+    } else if (line.startsWith('a=fmtp:')) {
+      const m = /^a=fmtp:(\d+) (.*)$/.exec(line);
+      if (m) cur.fmtp.set(Number(m[1]), m[2]);
+    } else if (line.startsWith('a=ice-ufrag:')) {
+      cur.ufrag = line.slice(12);
+    }
+  }
+  return out;
+}
+
+function ufragOf(sdp) {
+  const m = /a=ice-ufrag:(\S+)/.exec(sdp || '');
+  return m ? m[1] : null;
+}
+
+const sends = (dir) => dir === 'sendrecv' || dir === 'sendonly';
+const receives = (dir) => dir === 'sendrecv' || dir === 'recvonly';
+const ptFor = (section, codec) => {
+  for (const [pt, name] of section.rtpmap) if (name === codec) return pt;
+  return null;
+};
+
+function iceServerUrls(servers) {
+  const out = [];
+  for (const s of servers || []) {
+    if (typeof s === 'string') {
+      out.push(s);
+      continue;
+    }
+    const urls = Array.isArray(s.urls) ? s.urls : [s.urls || s.url].filter(Boolean);
+    for (const u of urls) {
+      const m = /^(turns?):(.*)$/.exec(u);
+      if (m && s.username) {
+        out.push(`${m[1]}:${encodeURIComponent(s.username)}:${encodeURIComponent(s.credential || '')}@${m[2]}`);
+      } else {
+        out.push(u);
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One case
+
+class Case {
+  constructor(config) {
+    this.cfg = config;
+    this.alive = true;
+    this.started = false;
+    this.chain = Promise.resolve();
+    this.channels = new Map(); // label -> { dc, mine }
+    this.keep = []; // every binding wrapper, so that none is garbage-collected (which closes it)
+    this.tracks = new Map(); // mid -> Media
+    this.pendingCandidates = [];
+    this.timers = new Set();
+    this.dirty = false; // a local change a negotiation must carry (a direction change)
+    this.sentCandidates = 0;
+    this.gatheringDone = false;
+    this.announcedTracks = new Set(); // mids whose `track` event was reported
+    this.unplaced = []; // kinds the answerer attached, waiting for an m-section of the offer
+    this.ws = null;
+    this.pc = null;
+  }
+
+  push(event) {
+    if (!this.alive) return;
+    if (this.sink) this.sink(event, now());
+    else write({ type: 'event', t: now(), event });
+  }
+
+  error(context, e) {
+    log(`error (${context}):`, errorText(e));
+    this.push({ type: 'error', context, message: errorText(e) });
+  }
+
+  serial(what, fn) {
+    this.chain = this.chain.then(() => (this.alive ? fn() : undefined)).catch((e) => this.error(what, e));
+    return this.chain;
+  }
+
+  send(obj) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
+  }
+
+  setTimer(fn, ms) {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (this.alive) fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  createPc() {
+    this.pc = new ndc.PeerConnection(this.cfg.name || 'peer', {
+      iceServers: iceServerUrls(this.cfg.ice_servers),
+      disableAutoNegotiation: true,
+      forceMediaTransport: true,
+    });
+    this.wire();
+  }
+
+  async setup() {
+    const cfg = this.cfg;
+    this.createPc();
+    await new Promise((resolve, reject) => {
+      const ws = new WebSocket(cfg.signaling_url);
+      this.ws = ws;
+      ws.on('open', resolve);
+      ws.on('error', (e) => reject(new Error(`cannot reach the relay at ${cfg.signaling_url}: ${errorText(e)}`)));
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        let msg;
+        try {
+          msg = JSON.parse(data.toString());
+        } catch (e) {
+          this.error('signaling', e);
+          return;
+        }
+        this.serial('signaling', () => this.onSignal(msg));
+      });
+      ws.on('close', () => log('relay socket closed'));
+    });
+  }
+
+  wire() {
+    const pc = this.pc;
+    pc.onStateChange((s) => this.push({ type: 'connection_state', state: s }));
+    pc.onIceStateChange((s) => this.push({ type: 'ice_connection_state', state: s }));
+    pc.onSignalingStateChange((s) => this.push({ type: 'signaling_state', state: s }));
+    pc.onGatheringStateChange((s) => {
+      this.push({ type: 'ice_gathering_state', state: s === 'in-progress' ? 'gathering' : s });
+      if (s === 'complete') setImmediate(() => this.endOfCandidates(0));
+    });
+    pc.onLocalCandidate((candidate, mid) => this.onLocalCandidate(candidate, mid));
+    pc.onDataChannel((dc) => this.watchChannel(dc, false));
+    pc.onTrack((track) => {
+      this.keep.push(track);
+      log(`libdatachannel onTrack mid=${track.mid()} ${track.type()} ${track.direction()}`);
+    });
+  }
+
+  // --- ICE candidates -------------------------------------------------------------------------
+
+  onLocalCandidate(candidate, mid) {
+    if (!this.alive) return;
+    const line = candidate.replace(/^a=/, '');
+    this.sentCandidates += 1;
+    this.push({ type: 'local_candidate', candidate: line });
+    if (!this.cfg.trickle) return;
+    const local = this.pc.localDescription();
+    const secs = sections(local && local.sdp);
+    const index = Math.max(0, secs.findIndex((s) => s.mid === mid));
+    const msg = { candidate: line, sdpMid: mid, sdpMLineIndex: index };
+    const ufrag = (secs[index] && secs[index].ufrag) || ufragOf(local && local.sdp);
+    if (ufrag) msg.usernameFragment = ufrag;
+    this.send({ candidate: msg });
+  }
+
+  /** Gathering is complete: once every candidate the description holds has been delivered here. */
+  endOfCandidates(tries) {
+    if (!this.alive || this.gatheringDone) return;
+    const local = this.pc.localDescription();
+    const held = ((local && local.sdp) || '').split(/\r?\n/).filter((l) => l.startsWith('a=candidate:')).length;
+    if (held > this.sentCandidates && tries < 100) {
+      this.setTimer(() => this.endOfCandidates(tries + 1), 5);
+      return;
+    }
+    this.gatheringDone = true;
+    this.push({ type: 'end_of_candidates', form: 'null' });
+    if (this.cfg.trickle) this.send({ candidate: null });
+    for (const w of this.gatheringWaiters || []) w();
+    this.gatheringWaiters = [];
+  }
+
+  /** For non-trickle sends: the stack's own gathering state (the event may still be on its way). */
+  gatheringComplete() {
+    if (this.gatheringDone || this.pc.gatheringState() === 'complete') return Promise.resolve();
+    return new Promise((resolve) => (this.gatheringWaiters = (this.gatheringWaiters || []).concat(resolve)));
+  }
+
+  applyCandidate(c) {
+    let mid = c.sdpMid;
+    if (mid == null || mid === '') {
+      const remote = this.pc.remoteDescription();
+      const secs = sections(remote && remote.sdp);
+      const s = secs[c.sdpMLineIndex || 0];
+      mid = (s && s.mid) || '0';
+    }
+    this.pc.addRemoteCandidate(c.candidate, mid);
+    this.push({ type: 'remote_candidate', candidate: c.candidate });
+  }
+
+  // --- signaling ------------------------------------------------------------------------------
+
+  async onSignal(msg) {
+    if (msg.desc) {
+      await this.onDescription(msg.desc);
+    } else if ('candidate' in msg) {
+      const c = msg.candidate;
+      if (c && c.candidate) {
+        if (!this.pc.remoteDescription()) this.pendingCandidates.push(c);
+        else this.applyCandidate(c);
+      } else if (!this.pc.remoteDescription()) {
+        this.pendingCandidates.push({ candidate: '' });
+      } else {
+        // End-of-candidates (RFC 8838 section 4.4): libdatachannel has no call for it; nothing to
+        // apply, so it is acknowledged as the agent page does once its addIceCandidate resolved.
+        this.push({ type: 'remote_candidate', candidate: '' });
+      }
+    } else if (msg.error) {
+      this.push({ type: 'error', context: 'relay', message: JSON.stringify(msg.error) });
+    }
+  }
+
+  async onDescription(d) {
+    const pc = this.pc;
+    pc.setRemoteDescription(d.sdp, d.type);
+    this.push({ type: 'remote_description', sdp_type: d.type, sdp: d.sdp });
+    const queued = this.pendingCandidates.splice(0);
+    for (const c of queued) {
+      if (c.candidate) {
+        try {
+          this.applyCandidate(c);
+        } catch (e) {
+          this.error('addRemoteCandidate', e);
+        }
+      } else {
+        this.push({ type: 'remote_candidate', candidate: '' });
+      }
+    }
+    this.afterRemoteDescription(d.sdp);
+    if (d.type !== 'offer') {
+      this.startSenders();
+      this.maybeNegotiate();
+      return;
+    }
+    if (!this.started) {
+      // The seed's answerer attaches its media when the offer arrives.
+      this.started = true;
+      this.attachMedia(this.cfg.media || [], true);
+    }
+    this.prepareAnswer(d.sdp);
+    pc.setLocalDescription('answer');
+    await this.sendLocal();
+    this.startSenders();
+    this.maybeNegotiate();
+  }
+
+  /** W3C `track`: an m-section the remote now sends on (first time per mid). */
+  afterRemoteDescription(sdp) {
+    for (const s of sections(sdp)) {
+      if ((s.kind !== 'audio' && s.kind !== 'video') || s.rejected || !s.mid) continue;
+      let media = this.tracks.get(s.mid);
+      if (!media) {
+        media = new Media(this, s.kind, s.mid);
+        this.tracks.set(s.mid, media);
+      }
+      media.remote = s;
+      if (sends(s.direction) && !this.announcedTracks.has(s.mid)) {
+        this.announcedTracks.add(s.mid);
+        this.push({ type: 'track', kind: s.kind });
+      }
+    }
+  }
+
+  /** Gives every remote m-section of the offer our own description before answering. */
+  prepareAnswer(sdp) {
+    for (const s of sections(sdp)) {
+      if ((s.kind !== 'audio' && s.kind !== 'video') || !s.mid) continue;
+      const media = this.tracks.get(s.mid);
+      if (!media || s.rejected) continue;
+      // A kind attached but not yet on an m-section rides on this one (as W3C addTrack reuses a
+      // transceiver the remote offer created).
+      const i = this.unplaced.indexOf(s.kind);
+      if (!media.sending && i >= 0) {
+        this.unplaced.splice(i, 1);
+        media.sending = true;
+      }
+      media.describe(s);
+    }
+    // Kinds still without an m-section get their own: negotiated by our next offer.
+    for (const kind of this.unplaced.splice(0)) this.newLocalTrack(kind);
+  }
+
+  async sendLocal() {
+    const d = this.pc.localDescription();
+    this.push({ type: 'local_description', sdp_type: d.type, sdp: d.sdp });
+    if (!this.cfg.trickle) {
+      await this.gatheringComplete();
+      this.send({ desc: this.pc.localDescription() });
+    } else {
+      this.send({ desc: { type: d.type, sdp: d.sdp } });
+    }
+  }
+
+  async offer() {
+    this.push({ type: 'create_offer' });
+    this.dirty = false;
+    this.pc.setLocalDescription('offer');
+    await this.sendLocal();
+  }
+
+  /** What onnegotiationneeded would say: something local not in the description in force. */
+  negotiationNeeded() {
+    if (this.dirty) return true;
+    const local = this.pc.localDescription();
+    const secs = sections(local && local.sdp);
+    for (const [mid, media] of this.tracks) if (media.local && !secs.some((s) => s.mid === mid)) return true;
+    if (this.channels.size && !secs.some((s) => s.kind === 'application')) return true;
+    return false;
+  }
+
+  maybeNegotiate() {
+    if (!this.cfg.auto_negotiate) return;
+    this.serial('negotiation', async () => {
+      if (this.pc.signalingState() !== 'stable' || !this.negotiationNeeded()) return;
+      await this.offer();
+    });
+  }
+
+  // --- media ----------------------------------------------------------------------------------
+
+  /**
+   * Attaches kinds to send: on an m-section the remote offered that we do not send on yet when
+   * there is one (the answerer, or a later add_track), else on a new track of our own.
+   */
+  attachMedia(kinds, answering = false) {
+    for (const kind of kinds) {
+      if (answering) {
+        this.unplaced.push(kind); // placed by prepareAnswer()
+        continue;
+      }
+      const reuse = [...this.tracks.values()].find((m) => m.kind === kind && !m.sending && m.remote && !m.remote.rejected);
+      if (reuse) {
+        reuse.sending = true;
+        reuse.describe(reuse.remote);
+        this.dirty = true; // a direction change: the next offer carries it
+      } else {
+        this.newLocalTrack(kind);
+      }
+    }
+  }
+
+  newLocalTrack(kind) {
+    const used = new Set([...this.tracks.keys()]);
+    for (const d of [this.pc.localDescription(), this.pc.remoteDescription()]) {
+      for (const s of sections(d && d.sdp)) if (s.mid) used.add(s.mid);
+    }
+    let n = 0;
+    while (used.has(String(n))) n += 1;
+    const media = new Media(this, kind, String(n));
+    media.local = true;
+    media.sending = true;
+    this.tracks.set(media.mid, media);
+    media.describe(null);
+  }
+
+  startSenders() {
+    for (const media of this.tracks.values()) media.maybeStartSending();
+  }
+
+  // --- data channels --------------------------------------------------------------------------
+
+  watchChannel(dc, mine) {
+    this.keep.push(dc);
+    const label = dc.getLabel();
+    this.channels.set(label, { dc, mine });
+    let opened = false;
+    const onOpen = () => {
+      if (opened || !this.alive) return;
+      opened = true;
+      this.push({ type: 'data_channel_open', label });
+      const spec = mine && (this.cfg.data_channels || []).find((c) => c.label === label);
+      if (spec && spec.send && !dc.sendMessage(spec.send)) log(`greeting on '${label}' was buffered`);
+    };
+    dc.onOpen(onOpen);
+    dc.onMessage((msg) => {
+      if (!this.alive) return;
+      const text = typeof msg === 'string';
+      this.push({ type: 'data_channel_message', label, data: text ? msg : '[binary]' });
+      if (this.cfg.echo && !mine) {
+        try {
+          if (text) dc.sendMessage(msg);
+          else dc.sendMessageBinary(Buffer.from(msg));
+        } catch (e) {
+          this.error('echo', e);
+        }
+      }
+    });
+    dc.onClosed(() => this.push({ type: 'data_channel_close', label }));
+    dc.onError((e) => this.error(`data channel ${label}`, e));
+    if (dc.isOpen()) onOpen();
+  }
+
+  createChannel(label) {
+    const dc = this.pc.createDataChannel(label);
+    this.watchChannel(dc, true);
+  }
+
+  // --- actions --------------------------------------------------------------------------------
+
+  async perform(a) {
+    switch (a.type) {
+      case 'start':
+        this.started = true;
+        this.attachMedia(this.cfg.media || []);
+        for (const c of this.cfg.data_channels || []) this.createChannel(c.label);
+        this.maybeNegotiate();
+        return;
+      case 'add_track':
+        this.attachMedia([a.kind]);
+        this.maybeNegotiate();
+        return;
+      case 'create_data_channel':
+        this.createChannel(a.label);
+        this.maybeNegotiate();
+        return;
+      case 'send_offer':
+        return this.serial('send_offer', () => this.offer());
+      case 'restart_ice':
+        return this.restartIce();
+      case 'send_message': {
+        const ch = this.channels.get(a.label);
+        if (!ch) throw new Error(`no data channel '${a.label}'`);
+        if (!ch.dc.sendMessage(a.text)) log(`send_message on '${a.label}' was buffered`);
+        return;
+      }
+      case 'close':
+        this.closePc();
+        return;
+      default:
+        throw new Error(`unknown action ${JSON.stringify(a)}`);
+    }
+  }
+
+  restartIce() {
+    // libdatachannel builds every description from one libjuice agent whose ICE credentials can
+    // only be set before gathering (juice_set_local_ice_attributes), and has no restartIce.
+    throw new Error('libdatachannel 0.24.5 has no ICE restart (its libjuice agent keeps one ufrag/pwd for the connection)');
+  }
+
+  collectStats() {
+    const summary = { inbound_rtp: [], outbound_rtp: [], candidate_pair: null };
+    for (const m of this.tracks.values()) {
+      if (m.received > 0 || (m.remote && sends(m.remote.direction))) summary.inbound_rtp.push({ kind: m.kind, packetsReceived: m.received });
+      if (m.packetsSent > 0 || m.sending) summary.outbound_rtp.push({ kind: m.kind, packetsSent: m.packetsSent });
+    }
+    try {
+      const pair = this.pc.getSelectedCandidatePair();
+      const proto = (c) => (/^udp/i.test(c.transportType) ? 'udp' : 'tcp');
+      if (pair) summary.candidate_pair = { local: `${pair.local.type}/${proto(pair.local)}`, remote: `${pair.remote.type}/${proto(pair.remote)}` };
+    } catch (e) {
+      log('getSelectedCandidatePair:', errorText(e));
+    }
+    this.push({ type: 'stats', summary });
+  }
+
+  stopMedia() {
+    for (const m of this.tracks.values()) m.stop();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  closePc() {
+    this.stopMedia();
+    for (const { dc } of this.channels.values()) {
+      try {
+        dc.close();
+      } catch (e) {
+        log('dc.close:', errorText(e));
+      }
+    }
+    try {
+      this.pc.close();
+    } catch (e) {
+      log('pc.close:', errorText(e));
+    }
+  }
+
+  shutdown() {
+    if (!this.alive) return;
+    this.closePc();
+    this.alive = false;
+    for (const m of this.tracks.values()) {
+      try {
+        if (m.track) m.track.close();
+      } catch (e) {
+        log('track.close:', errorText(e));
+      }
+    }
+    if (this.ws) this.ws.terminate();
+    this.keep = [];
+    this.tracks.clear();
+    this.channels.clear();
+  }
+}
+
+/** One audio/video m-section: our libdatachannel Track on it, the sender loop and the receiver. */
+class Media {
+  constructor(c, kind, mid) {
+    this.c = c;
+    this.kind = kind;
+    this.mid = mid;
+    this.local = false; // created by this side (vs. an m-section the remote offered)
+    this.sending = false;
+    this.remote = null; // the remote's m-section
+    this.track = null;
+    this.ssrc = rand32();
+    this.pt = kind === 'video' ? VIDEO_PT : AUDIO_PT;
+    this.open = false;
+    this.sender = null;
+    this.packetsSent = 0;
+    this.received = 0;
+    this.frames = 0;
+    this.seenKeyframe = false;
+    this.assembler = new Vp8Assembler();
+    this.lastPli = 0;
+    this.remoteSsrc = 0;
+  }
+
+  /** (Re)describes the track to libdatachannel (addTrack with an existing mid replaces it). */
+  describe(remote) {
+    const c = this.c;
+    let pt = this.pt;
+    let dir = 'SendRecv';
+    if (remote) {
+      const codec = this.kind === 'video' ? 'vp8' : 'opus';
+      const remotePt = ptFor(remote, codec);
+      if (remotePt == null) {
+        log(`remote ${this.kind} m-section ${this.mid} has no ${codec}: left to libdatachannel`);
+        this.sending = false;
+        return;
+      }
+      pt = remotePt;
+      const weSend = this.sending && receives(remote.direction);
+      const weRecv = sends(remote.direction);
+      dir = weSend && weRecv ? 'SendRecv' : weSend ? 'SendOnly' : weRecv ? 'RecvOnly' : 'Inactive';
+    } else if (!this.sending) {
+      dir = 'RecvOnly';
+    }
+    this.pt = pt;
+    const desc = this.kind === 'video' ? new ndc.Video(this.mid, dir) : new ndc.Audio(this.mid, dir);
+    if (this.kind === 'video') desc.addVP8Codec(pt);
+    else desc.addOpusCodec(pt);
+    if (this.sending) desc.addSSRC(this.ssrc, `ldc-${c.cfg.name}`, `stream-${c.cfg.name}`, `${this.kind}-${this.mid}`);
+    const track = c.pc.addTrack(desc);
+    c.keep.push(desc, track);
+    this.track = track;
+    this.open = false;
+    track.onOpen(() => {
+      this.open = true;
+      this.maybeStartSending();
+    });
+    track.onClosed(() => {
+      this.open = false;
+    });
+    track.onError((e) => c.error(`track ${this.mid}`, e));
+    track.onMessage((msg) => this.onPacket(msg));
+    if (track.isOpen()) {
+      this.open = true;
+      this.maybeStartSending();
+    }
+  }
+
+  // --- sending --------------------------------------------------------------------------------
+
+  /** Sends once the track is open and the m-section is negotiated with us sending. */
+  maybeStartSending() {
+    if (this.sender || !this.sending || !this.open || !this.c.alive) return;
+    const local = this.c.pc.localDescription();
+    const remote = this.c.pc.remoteDescription();
+    const l = sections(local && local.sdp).find((s) => s.mid === this.mid);
+    const r = sections(remote && remote.sdp).find((s) => s.mid === this.mid);
+    if (!l || !r || !sends(l.direction) || !receives(r.direction)) return;
+    let samples;
+    try {
+      samples = clip(this.kind, this.c.cfg.media_files[this.kind]);
+    } catch (e) {
+      this.c.error(`${this.kind} fixture`, e);
+      return;
+    }
+    const rate = this.kind === 'video' ? 90000 : 48000;
+    this.sender = { samples, index: 0, seq: rand16(), ts: rand32(), t0: performance.now(), elapsed: 0, rate, timer: null, keyframe: false };
+    log(`sending ${this.kind} on mid ${this.mid} (pt ${this.pt}, ssrc ${this.ssrc})`);
+    this.sendNext();
+  }
+
+  sendNext() {
+    const s = this.sender;
+    if (!s || !this.c.alive) return;
+    if (s.keyframe && this.kind === 'video') {
+      // A keyframe was asked for: the last keyframe at or before this point of the clip.
+      s.keyframe = false;
+      let k = s.index % s.samples.length;
+      while (k > 0 && !s.samples[k].key) k -= 1;
+      s.index = k;
+    }
+    const sample = s.samples[s.index % s.samples.length];
+    s.index += 1;
+    try {
+      if (this.kind === 'video') this.sendVp8(sample.data, s);
+      else this.sendPacket(rtpHeader(this.pt, false, s.seq++, s.ts, this.ssrc), sample.data);
+    } catch (e) {
+      log(`send ${this.kind}:`, errorText(e));
+    }
+    s.ts = (s.ts + sample.ticks) >>> 0;
+    s.elapsed += sample.ms;
+    const wait = Math.max(0, s.t0 + s.elapsed - performance.now());
+    s.timer = this.c.setTimer(() => this.sendNext(), wait);
+  }
+
+  /** RFC 7741: a 1-byte payload descriptor (S on the first packet), marker on the last. */
+  sendVp8(frame, s) {
+    const count = Math.ceil(frame.length / MAX_RTP_PAYLOAD);
+    for (let i = 0; i < count; i++) {
+      const chunk = frame.subarray(i * MAX_RTP_PAYLOAD, (i + 1) * MAX_RTP_PAYLOAD);
+      const descriptor = Buffer.from([i === 0 ? 0x10 : 0x00]);
+      this.sendPacket(rtpHeader(this.pt, i === count - 1, s.seq++, s.ts, this.ssrc), descriptor, chunk);
+    }
+  }
+
+  sendPacket(...parts) {
+    if (this.track && this.track.sendMessageBinary(Buffer.concat(parts))) this.packetsSent += 1;
+  }
+
+  stop() {
+    if (this.sender && this.sender.timer) clearTimeout(this.sender.timer);
+    this.sender = null;
+  }
+
+  // --- receiving ------------------------------------------------------------------------------
+
+  onPacket(buf) {
+    const c = this.c;
+    if (!c.alive) return;
+    if (isRtcp(buf)) {
+      if (this.sender && asksForKeyframe(buf)) this.sender.keyframe = true;
+      return;
+    }
+    const pkt = parseRtp(buf);
+    if (!pkt) return;
+    if (this.remote && pkt.pt !== this.pt && this.remote.rtpmap.get(pkt.pt) !== (this.kind === 'video' ? 'vp8' : 'opus')) return;
+    this.remoteSsrc = pkt.ssrc;
+    this.received += 1;
+    if (this.kind === 'audio') {
+      if (this.received === 1) c.push({ type: 'first_packet', kind: 'audio' });
+      if (this.received % AUDIO_PROGRESS_EVERY === 0) c.push({ type: 'media_progress', kind: 'audio', count: this.received });
+      return;
+    }
+    const frame = this.assembler.push(pkt);
+    if (!frame) return;
+    if (!this.seenKeyframe) {
+      const size = keyframeSize(frame.data);
+      if (!size) {
+        this.requestKeyframe();
+        return;
+      }
+      this.seenKeyframe = true;
+      this.lastTs = null;
+      c.push({ type: 'first_frame', kind: 'video', width: size.width, height: size.height });
+    }
+    if (frame.ts === this.lastTs) return;
+    this.lastTs = frame.ts;
+    this.frames += 1;
+    if (this.frames % VIDEO_PROGRESS_EVERY === 0) c.push({ type: 'media_progress', kind: 'video', count: this.frames });
+  }
+
+  /** Until the first keyframe: a PLI (RFC 4585 section 6.3.1), at most every 500 ms. */
+  requestKeyframe() {
+    if (this.seenKeyframe || !this.track || !this.open || !this.remoteSsrc) return;
+    const t = performance.now();
+    if (t - this.lastPli < KEYFRAME_REQUEST_GAP_MS) return;
+    this.lastPli = t;
+    try {
+      this.track.sendMessageBinary(pli(this.ssrc, this.remoteSsrc));
+    } catch (e) {
+      log('PLI:', errorText(e));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The floor (PROTOCOL.md, optional section): two peer connections in this process, descriptions
+// and candidates handed over in memory, from just before the offer to the answerer's first frame.
+
+/** A relay socket stand-in: what one case sends is applied by the other, in order. */
+function memorySocket(other) {
+  return {
+    readyState: WebSocket.OPEN,
+    send: (text) => {
+      const msg = JSON.parse(text);
+      other.serial('signaling', () => other.onSignal(msg));
+    },
+    terminate() {},
+  };
+}
+
+async function floorOnce(mediaFiles) {
+  const base = { data_channels: [], trickle: true, auto_negotiate: true, echo: false, ice_servers: [], media_files: mediaFiles };
+  let start = null;
+  let failed = null;
+  let resolve;
+  const frame = new Promise((r) => (resolve = r));
+  const a = new Case({ ...base, name: 'floor-offerer', media: ['video'] });
+  const b = new Case({ ...base, name: 'floor-answerer', media: [] });
+  a.sink = (e, t) => {
+    if (e.type === 'create_offer') start = t;
+    if (e.type === 'error') failed = `${e.context}: ${e.message}`;
+  };
+  b.sink = (e, t) => {
+    if (e.type === 'first_frame') resolve(t);
+    if (e.type === 'error') failed = `${e.context}: ${e.message}`;
+  };
+  let timer;
+  try {
+    a.createPc();
+    b.createPc();
+    a.ws = memorySocket(b);
+    b.ws = memorySocket(a);
+    await a.perform({ type: 'start' });
+    const t = await Promise.race([frame, new Promise((r) => (timer = setTimeout(() => r(null), 15000)))]);
+    if (t == null || start == null) throw new Error(failed || 'no first frame within 15 s');
+    return t - start;
+  } finally {
+    clearTimeout(timer);
+    a.shutdown();
+    b.shutdown();
+  }
+}
+
+async function floor(msg) {
+  const times = [];
+  const n = Math.max(1, msg.iterations || 10);
+  for (let i = 0; i < n; i++) times.push(await floorOnce(msg.media_files || {}));
+  return { floor: times };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The protocol loop
+
+let current = null;
+
+async function handle(msg) {
+  switch (msg.type) {
+    case 'setup': {
+      if (current) current.shutdown();
+      current = new Case(msg.config || {});
+      try {
+        await current.setup();
+        write({ type: 'ready' });
+      } catch (e) {
+        log('setup failed:', errorText(e));
+        current.shutdown();
+        current = null;
+        write({ type: 'fail', message: errorText(e) });
+      }
+      return;
+    }
+    case 'perform': {
+      const c = current;
+      try {
+        if (!c) throw new Error('no case set up');
+        await c.perform(msg.action || {});
+        write({ type: 'done', id: msg.id });
+      } catch (e) {
+        write({ type: 'done', id: msg.id, error: errorText(e) });
+      }
+      return;
+    }
+    case 'collect_stats': {
+      try {
+        if (!current) throw new Error('no case set up');
+        current.collectStats();
+        write({ type: 'done', id: msg.id });
+      } catch (e) {
+        write({ type: 'done', id: msg.id, error: errorText(e) });
+      }
+      return;
+    }
+    case 'floor': {
+      try {
+        write({ type: 'done', id: msg.id, result: await floor(msg) });
+      } catch (e) {
+        write({ type: 'done', id: msg.id, error: errorText(e) });
+      }
+      return;
+    }
+    case 'close': {
+      if (current) current.shutdown();
+      current = null;
+      write({ type: 'closed' });
+      return;
+    }
+    default:
+      log('unknown line', JSON.stringify(msg));
+  }
+}
+
+write({ type: 'hello', protocol: 1, stack: 'libdatachannel', version: `${ndc.getLibraryVersion()} (node-datachannel ${BINDING_VERSION})` });
+
+let inbox = Promise.resolve();
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  if (!line.trim()) return;
+  let msg;
+  try {
+    msg = JSON.parse(line);
+  } catch (e) {
+    log('not JSON:', line);
+    return;
+  }
+  // perform may wait on the signaling chain; other lines must not wait behind it, except that
+  // setup and close stay ordered with everything before them.
+  if (msg.type === 'perform' || msg.type === 'collect_stats') {
+    handle(msg).catch((e) => log('handler:', errorText(e)));
+  } else {
+    inbox = inbox.then(() => handle(msg)).catch((e) => log('handler:', errorText(e)));
+  }
+});
+rl.on('close', () => {
+  try {
+    if (current) current.shutdown();
+  } catch (e) {
+    log('shutdown:', errorText(e));
+  }
+  process.exit(0);
+});
