@@ -2,7 +2,8 @@
 //!
 //! A *scenario* (YAML in `scenarios/`) names two peers, the media and data channels they carry, the
 //! steps they take and what must hold. The *runner* starts a signaling *relay*, starts one *peer* per
-//! side (the Rust peer on the `webrtc` crate, or a browser driven over WebDriver), performs the steps,
+//! side through the launcher its kind has in the registry (the Rust peer on the `webrtc` crate, a
+//! browser driven over WebDriver, or any program speaking the command-peer protocol), performs the steps,
 //! and records everything both peers and the relay saw into one *transcript* on one clock. The
 //! *verdict* checks that transcript: built-in invariants (JSEP signaling state machine, offer/answer
 //! pairing, candidate ufrags) and the scenario's expectations. A normalized form of the transcript is
@@ -10,15 +11,21 @@
 //!
 //! # Layout
 //!
-//! - [`scenario`]: the scenario language: model, strict loading with file:line:column errors, and
-//!   the expansion of peer-kind lists into a matrix of cases.
-//! - [`relay`]: the axum WebSocket signaling relay (rooms, forwarding, the message record).
-//! - [`peer`]: the [`peer::Peer`] interface and its implementations: [`peer::rust`] and
-//!   [`peer::browser`].
-//! - [`runner`]: runs one case: relay, peers, steps, waits, teardown.
+//! - [`scenario`]: the scenario language: model, the actions peers perform, strict loading with
+//!   file:line:column errors, the expansion of peer-kind lists into a matrix of cases, and what a
+//!   case needs of each peer against what a kind can do.
+//! - [`relay`]: the axum WebSocket signaling relay (rooms, forwarding, the message record, the
+//!   pages its starter hands it).
+//! - [`peer`]: the [`peer::Peer`] interface, the open [`peer::Registry`] of kinds (one
+//!   [`peer::Launcher`] each), and the kinds: [`peer::rust`], [`peer::browser`] (Chrome, Firefox)
+//!   and [`peer::command`] (any program; `stacks/kinds.yaml`); [`peer::procs`] kills and reaps
+//!   every process they start.
+//! - [`runner`]: the run's [`runner::Env`] (registry and options read at the edge) and one case:
+//!   admission (installed, capable, not excluded), slots, relay, peers, steps, waits, teardown.
 //! - [`transcript`]: the timestamped record of a case and its normalized, snapshot-stable form.
 //! - [`verdict`]: invariants and expectations, reported as EXPECTED / ACTUAL.
-//! - [`report`]: what the CLI prints per case.
+//! - [`report`]: a case's [`report::Outcome`] (decided once) and what is printed of it: case lines,
+//!   failure details, the summary, the matrix table.
 //! - [`limits`]: every named wait's default limit and the one variable that scales them all.
 //! - [`clock`]: the shared clock that Rust and browser events are stamped on.
 //! - [`bench`]: time-to-first-frame measurement, its phases, and the bench table.

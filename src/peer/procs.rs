@@ -7,19 +7,34 @@ use std::process::{Child, Command};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// Who started a process group: each launcher kills its own at shutdown, the signal handler all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    Browsers,
+    Commands,
+}
+
 /// Spawns `command` as the leader of a new process group, registered for [`kill_all_now`].
-pub fn spawn_in_group(command: &mut Command) -> std::io::Result<Child> {
+pub fn spawn_in_group(command: &mut Command, owner: Owner) -> std::io::Result<Child> {
     use std::os::unix::process::CommandExt;
     become_subreaper();
     let child = command.process_group(0).spawn()?;
-    GROUPS.lock().unwrap().push(child.id() as i32);
+    GROUPS.lock().unwrap().push((child.id() as i32, owner));
     Ok(child)
 }
 
 /// Registers a group spawned elsewhere (a tokio child with `process_group(0)`).
-pub fn register_group(pgid: i32) {
+pub fn register_group(pgid: i32, owner: Owner) {
     become_subreaper();
-    GROUPS.lock().unwrap().push(pgid);
+    GROUPS.lock().unwrap().push((pgid, owner));
+}
+
+/// SIGKILLs every group `owner` started that is still registered, and reaps them.
+pub fn kill_owned(owner: Owner) {
+    let mine: Vec<i32> = GROUPS.lock().map(|g| g.iter().filter(|(_, o)| *o == owner).map(|(p, _)| *p).collect()).unwrap_or_default();
+    for pgid in mine {
+        kill_group(pgid);
+    }
 }
 
 /// SIGKILLs the group `pgid` and reaps it.
@@ -30,18 +45,18 @@ pub fn kill_group(pgid: i32) {
     }
     reap(-pgid);
     if let Ok(mut g) = GROUPS.lock() {
-        g.retain(|p| *p != pgid);
+        g.retain(|(p, _)| *p != pgid);
     }
 }
 
 /// Process groups of every driver and program started by this process, for [`kill_all_now`].
-static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+static GROUPS: Mutex<Vec<(i32, Owner)>> = Mutex::new(Vec::new());
 
 /// SIGKILLs every process group still alive (drivers and the browsers they started, command
 /// peers) and
 /// reaps what is left. Synchronous, for panic and Ctrl-C paths.
 pub fn kill_all_now() {
-    for pgid in GROUPS.lock().map(|mut g| std::mem::take(&mut *g)).unwrap_or_default() {
+    for (pgid, _) in GROUPS.lock().map(|mut g| std::mem::take(&mut *g)).unwrap_or_default() {
         // SAFETY: kill(2) on a process group this process created.
         unsafe {
             libc::kill(-pgid, libc::SIGKILL);

@@ -1,9 +1,6 @@
 //! The seed's signaling messages as the relay classifies them, and the record of each one.
 
-use crate::clock::Millis;
-use serde::Serialize;
 use serde_json::Value;
-use std::sync::Arc;
 
 /// Frames larger than this get an error frame instead of being forwarded. SDP with every candidate
 /// of a non-trickle peer stays well below it.
@@ -11,46 +8,8 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Frames above this close the socket (WebSocket close code 1009) before they are read whole.
 pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 
-/// What a relayed message is.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum MessageKind {
-    /// `{"desc": {"type": ..., "sdp": ...}}`
-    Desc { sdp_type: String },
-    /// `{"candidate": {"candidate": "candidate:...", ...}}`
-    Candidate,
-    /// `{"candidate": null}` (form `null`) or a candidate with an empty string (form `empty-string`).
-    EndOfCandidates { form: String },
-    /// Valid JSON of another shape: forwarded and recorded as unknown.
-    Unknown,
-    /// Refused: not forwarded; the sender got an error frame.
-    Rejected { code: String },
-}
+pub use crate::transcript::relayed::{MessageKind, RelayRecord};
 
-/// One message the relay saw, with who sent it and who it reached.
-#[derive(Clone, Debug, Serialize)]
-pub struct RelayRecord {
-    pub at: Millis,
-    pub room: String,
-    pub from: String,
-    pub to: Vec<String>,
-    #[serde(flatten)]
-    pub kind: MessageKind,
-    /// The message as parsed (Null for rejected ones).
-    #[serde(skip)]
-    pub body: Arc<Value>,
-}
-
-impl RelayRecord {
-    /// The SDP of a `desc` message.
-    pub fn sdp(&self) -> Option<&str> {
-        self.body.get("desc")?.get("sdp")?.as_str()
-    }
-    /// The candidate object of a `candidate` message.
-    pub fn candidate(&self) -> Option<&Value> {
-        self.body.get("candidate").filter(|c| !c.is_null())
-    }
-}
 
 /// Classifies a text frame: `Ok((kind, parsed))`, or `Err((code, message))` for an error frame.
 pub fn classify(text: &str) -> Result<(MessageKind, Value), (&'static str, String)> {

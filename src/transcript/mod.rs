@@ -6,10 +6,11 @@
 //! snapshots pin.
 
 pub mod normalize;
+pub mod relayed;
 pub mod sdp;
 
 use crate::clock::Millis;
-use crate::relay::RelayRecord;
+use relayed::RelayRecord;
 use serde::{Deserialize, Serialize};
 
 /// One thing a peer saw or did.

@@ -3,7 +3,7 @@
 use super::{mismatch, Mismatch};
 use crate::clock::Millis;
 use crate::scenario::Action;
-use crate::relay::{MessageKind, RelayRecord};
+use crate::transcript::relayed::{MessageKind, RelayRecord};
 use crate::scenario::{ExpectKind, MediaKind, OrderPoint, OrderWhat, Scenario, StepKind};
 use crate::transcript::{describe, sdp, Event, Transcript};
 

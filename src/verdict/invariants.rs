@@ -1,7 +1,7 @@
 //! Built-in invariants, checked on every run whatever the scenario says.
 
 use super::{mismatch, Check};
-use crate::relay::{MessageKind, RelayRecord};
+use crate::transcript::relayed::{MessageKind, RelayRecord};
 use crate::scenario::Scenario;
 use crate::transcript::{describe, sdp, Event, Transcript};
 

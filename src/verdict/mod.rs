@@ -45,6 +45,11 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Each check's name and whether it passed (what the snapshot pins).
+    pub fn summary(&self) -> Vec<(String, bool)> {
+        self.checks.iter().map(|c| (c.name.clone(), c.passed())).collect()
+    }
+
     pub fn passed(&self) -> bool {
         self.checks.iter().all(Check::passed)
     }

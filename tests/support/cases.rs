@@ -49,7 +49,7 @@ fn run(case: &Case) -> Result<Completion, Failed> {
             }
         }
         let run = result.expect("a passed case ran");
-        let text = normalize(case, &run.transcript, &run.verdict);
+        let text = normalize(case, &run.transcript, &run.verdict.summary());
         snapshot(&case.name().replace("::", "__"), &text)?;
     }
     Ok(Completion::Completed)

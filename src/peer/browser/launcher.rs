@@ -129,7 +129,7 @@ impl Driver {
             .port();
         let mut command = Command::new(driver);
         command.arg(format!("--port={port}")).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        let child = procs::spawn_in_group(&mut command).map_err(|e| format!("cannot start {}: {e}", driver.display()))?;
+        let child = procs::spawn_in_group(&mut command, procs::Owner::Browsers).map_err(|e| format!("cannot start {}: {e}", driver.display()))?;
         let pgid = child.id() as i32;
         Ok(Driver { child, pgid, url: format!("http://127.0.0.1:{port}") })
     }

@@ -159,7 +159,7 @@ impl BrowserPool {
             s.close().await;
             self.forget(kind);
         }
-        crate::peer::procs::kill_all_now();
+        crate::peer::procs::kill_owned(crate::peer::procs::Owner::Browsers);
     }
 }
 

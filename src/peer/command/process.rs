@@ -94,7 +94,7 @@ impl Process {
             .kill_on_drop(true);
         let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", command.join(" ")))?;
         let pgid = child.id().map(|p| p as i32).ok_or("the program exited at once")?;
-        procs::register_group(pgid);
+        procs::register_group(pgid, procs::Owner::Commands);
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
@@ -292,8 +292,10 @@ async fn read_stdout(
             Ok(l) => l,
             Err(e) => {
                 let shown: String = text.chars().take(200).collect();
+                // The reason first, so that whoever trips over the dead pipe next reports this.
+                shared.gone.lock().unwrap().get_or_insert(format!("it printed a line that is not the protocol ({e}): {shown}"));
                 procs::kill_group(pgid);
-                break format!("it printed a line that is not the protocol ({e}): {shown}");
+                break String::new();
             }
         };
         match parsed {

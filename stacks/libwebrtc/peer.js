@@ -1,0 +1,602 @@
+'use strict';
+// rtc-harness command peer (stacks/PROTOCOL.md, version 1) for Google libwebrtc M106, through the
+// npm package @roamhq/wrtc 0.10.0 (node-webrtc: the W3C RTCPeerConnection API in Node, on a
+// prebuilt libwebrtc). Run from stacks/ as `node libwebrtc/peer.js`; modules come from
+// stacks/node/node_modules.
+//
+// Mapping. The stack has the browser's API, so this follows the agent page
+// (src/peer/browser/agent.html) step by step: negotiationneeded -> offer when auto_negotiate; a
+// remote offer makes a not-yet-started answerer attach its media; signaling messages are applied
+// strictly in order on one promise chain; trickle sends each candidate then {"candidate": null},
+// non-trickle waits for gathering to complete and sends the description alone; own channels greet
+// on open, channels the other side created are echoed. restartIce() exists natively in M106 and
+// fires negotiationneeded itself.
+//   Media sent: real frames the stack encodes itself. nonstandard.RTCVideoSource is fed a moving
+// I420 pattern, 320x240 at 30 fps (libwebrtc encodes it, VP8 first in its offer);
+// nonstandard.RTCAudioSource is fed a 440 Hz tone in 10 ms chunks of 48 kHz 16-bit mono PCM
+// (encoded as Opus). Both are paced from one 10 ms timer against the wall clock.
+//   Media received: video through nonstandard.RTCVideoSink on the remote track (each onframe is one
+// decoded frame: first_frame with its size, media_progress every 10); audio as the agent page does
+// it, getStats() inbound-rtp packetsReceived of the track polled every 50 ms (first_packet,
+// media_progress every 50 packets): that counts RTP packets, where RTCAudioSink's ondata would
+// count 10 ms playout chunks, which also come as silence before any packet.
+//
+// Pitfalls of the binding worked around here (libwebrtc itself is fine):
+// - State events carry no state: the native callback is queued to the JS thread and the wrapper
+//   reads pc.xxxState when it dispatches, so a late read shows the state of *now*: two events can
+//   report the same state and an intermediate one (e.g. ICE `checking`) can be missed. A state is
+//   reported when it differs from the last one reported for that machine (never a repeat, never an
+//   invented one). Signaling state is driven by our own awaited calls, so it is read exactly.
+// - End-of-candidates: the wrapper synthesizes a null icecandidate whenever a gathering-state
+//   event *reads* `complete`, so a late read of the new->gathering change puts a null candidate
+//   ahead of the candidates still queued behind it (seen in probes: end-of-candidates, then four
+//   candidates). Its null candidates are ignored; instead, on each gathering-state event reading
+//   `complete`, the check is deferred to setImmediate (after the binding has drained its queue, in
+//   which every candidate gathered before `complete` precedes the completion), and one
+//   end-of-candidates per gathering round is sent then (a new local candidate starts a new round).
+// - pc.close() makes the native side fire closed ice/connection/signaling state events (browsers
+//   fire none). After the `close` action (the case goes on) they are reported as they come; after
+//   the harness's `close` the case is over and nothing more is reported.
+// - The addon segfaults when Node tears down by itself after peer connections existed, so stdin
+//   EOF ends with process.exit(0) (which exits cleanly).
+// - Gathering (recorded, not filtered): libwebrtc gathers a UDP host candidate on every interface,
+//   loopback included (here fd00::2, 192.0.2.2, ::1, 127.0.0.1), for each m-section until BUNDLE is
+//   agreed, and TCP passive host candidates in a later allocation phase, about 100 ms in. With
+//   trickle the connection was up before that in every run seen and gathering completed without
+//   any TCP candidate; without trickle the description waits for `complete` and carries the TCP
+//   candidates too (so non-trickle connects about 100 ms later). The Rust peer takes all of them
+//   without error (non_trickle passes with TCP candidates in the SDP); aiortc and werift connected
+//   with the trickled UDP ones.
+//
+// stdout carries protocol lines only; console output of any library is sent to stderr.
+
+const path = require('path');
+const readline = require('readline');
+const { createRequire } = require('module');
+const { performance } = require('perf_hooks');
+
+const nodeRequire = createRequire(path.join(__dirname, '..', 'node', 'package.json'));
+const wrtc = nodeRequire('@roamhq/wrtc');
+const WebSocket = nodeRequire('ws');
+const WRTC_VERSION = nodeRequire('@roamhq/wrtc/package.json').version;
+const { RTCPeerConnection, MediaStream } = wrtc;
+const { RTCVideoSource, RTCVideoSink, RTCAudioSource } = wrtc.nonstandard;
+
+// Keep stdout for the protocol.
+console.log = console.info = console.debug = (...a) => console.error(...a);
+
+const now = () => performance.timeOrigin + performance.now();
+const errorText = (e) => String((e && (e.message || e.name)) || e);
+const write = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+
+const VIDEO_W = 320;
+const VIDEO_H = 240;
+const VIDEO_FPS = 30;
+const AUDIO_RATE = 48000;
+const AUDIO_CHUNK = AUDIO_RATE / 100; // 10 ms
+const TONE_HZ = 440;
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic sources.
+
+// A moving I420 picture: diagonal luma bands sliding right and a bright square bouncing across,
+// chroma drifting with time, so every frame differs from the one before.
+function videoFrame(n) {
+  const w = VIDEO_W;
+  const h = VIDEO_H;
+  const data = new Uint8ClampedArray((w * h * 3) / 2);
+  const shift = n * 3;
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    for (let x = 0; x < w; x++) data[row + x] = 40 + ((x + y + shift) & 0x7f);
+  }
+  const side = 48;
+  const span = w - side;
+  const p = n % (2 * span);
+  const bx = p < span ? p : 2 * span - p;
+  const by = (h - side) >> 1;
+  for (let y = by; y < by + side; y++) data.fill(235, y * w + bx, y * w + bx + side);
+  const cw = w >> 1;
+  const ch = h >> 1;
+  data.fill(128 + Math.round(60 * Math.sin(n / 20)), w * h, w * h + cw * ch);
+  data.fill(128 + Math.round(60 * Math.cos(n / 20)), w * h + cw * ch);
+  return { width: w, height: h, data };
+}
+
+// One 10 ms timer per case drives every source, each paced against the wall clock: video skips
+// frames it is late for (no bursts), audio catches up a few chunks at most.
+class Pacer {
+  constructor() {
+    this.sources = [];
+    this.timer = null;
+  }
+
+  addVideo(source) {
+    this.sources.push({ kind: 'video', source, t0: now(), sent: 0, n: 0 });
+    this.run();
+  }
+
+  addAudio(source) {
+    this.sources.push({ kind: 'audio', source, t0: now(), sent: 0, phase: 0 });
+    this.run();
+  }
+
+  run() {
+    if (this.timer) return;
+    this.tick();
+    this.timer = setInterval(() => this.tick(), 10);
+  }
+
+  tick() {
+    const t = now();
+    for (const s of this.sources) {
+      try {
+        if (s.kind === 'video') {
+          const due = Math.floor(((t - s.t0) * VIDEO_FPS) / 1000) + 1;
+          if (due > s.sent) {
+            s.source.onFrame(videoFrame(s.n++));
+            s.sent = due;
+          }
+        } else {
+          const due = Math.floor((t - s.t0) / 10) + 1;
+          if (due - s.sent > 5) s.sent = due - 5;
+          while (s.sent < due) {
+            s.source.onData(this.tone(s));
+            s.sent += 1;
+          }
+        }
+      } catch (e) {
+        process.stderr.write(`libwebrtc peer: ${s.kind} source: ${errorText(e)}\n`);
+      }
+    }
+  }
+
+  tone(s) {
+    const samples = new Int16Array(AUDIO_CHUNK);
+    const step = (2 * Math.PI * TONE_HZ) / AUDIO_RATE;
+    for (let i = 0; i < AUDIO_CHUNK; i++) {
+      samples[i] = Math.round(8000 * Math.sin(s.phase));
+      s.phase += step;
+    }
+    s.phase %= 2 * Math.PI;
+    return { samples, sampleRate: AUDIO_RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: AUDIO_CHUNK };
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.sources = [];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One case: a peer connection, its relay socket, its media.
+
+class Case {
+  constructor(config) {
+    this.cfg = config;
+    this.live = true;
+    this.pc = null;
+    this.ws = null;
+    this.started = false;
+    this.chain = Promise.resolve();
+    this.channels = new Map();
+    this.tracks = [];
+    this.sinks = [];
+    this.audioWatch = [];
+    this.audioTimer = null;
+    this.pacer = new Pacer();
+    this.pendingCandidates = [];
+    this.lastState = { signaling: 'stable', gathering: 'new', ice: 'new', connection: 'new' };
+    this.eocSent = false;
+    this.pcClosed = false;
+  }
+
+  push(type, fields) {
+    if (!this.live) return;
+    write({ type: 'event', t: now(), event: Object.assign({ type }, fields || {}) });
+  }
+
+  // Signaling messages and our own offers run one after the other, as the seed's promise chain.
+  serial(what, fn) {
+    this.chain = this.chain.then(fn).catch((e) => this.push('error', { context: what, message: errorText(e) }));
+    return this.chain;
+  }
+
+  send(obj) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
+  }
+
+  state(machine, event, value) {
+    if (this.lastState[machine] === value) return;
+    this.lastState[machine] = value;
+    this.push(event, { state: value });
+  }
+
+  gatheringComplete() {
+    const pc = this.pc;
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (pc.iceGatheringState === 'complete' || this.pcClosed) {
+          pc.removeEventListener('icegatheringstatechange', check);
+          resolve();
+        }
+      };
+      pc.addEventListener('icegatheringstatechange', check);
+    });
+  }
+
+  async sendLocal() {
+    const d = this.pc.localDescription;
+    this.push('local_description', { sdp_type: d.type, sdp: d.sdp });
+    if (!this.cfg.trickle) await this.gatheringComplete();
+    const full = this.pc.localDescription;
+    this.send({ desc: { type: full.type, sdp: full.sdp } });
+  }
+
+  async offer() {
+    this.push('create_offer');
+    const o = await this.pc.createOffer();
+    await this.pc.setLocalDescription(o);
+    await this.sendLocal();
+  }
+
+  attachMedia(kinds) {
+    if (!kinds || !kinds.length) return;
+    // Nothing may start a source (and its timer) once the connection is closed.
+    if (this.pcClosed) throw new Error('the peer connection is closed');
+    const tracks = [];
+    // Same order as getUserMedia's stream: audio, then video.
+    if (kinds.includes('audio')) {
+      const source = new RTCAudioSource();
+      tracks.push(source.createTrack());
+      this.pacer.addAudio(source);
+    }
+    if (kinds.includes('video')) {
+      const source = new RTCVideoSource();
+      tracks.push(source.createTrack());
+      this.pacer.addVideo(source);
+    }
+    const stream = new MediaStream(tracks);
+    for (const track of tracks) {
+      this.tracks.push(track);
+      this.pc.addTrack(track, stream);
+    }
+  }
+
+  // Each onframe is one decoded frame handed to the sink, so each counts as a distinct frame.
+  watchVideo(track) {
+    const sink = new RTCVideoSink(track);
+    this.sinks.push(sink);
+    let count = 0;
+    sink.onframe = ({ frame }) => {
+      count += 1;
+      if (count === 1) this.push('first_frame', { kind: 'video', width: frame.width, height: frame.height });
+      if (count % 10 === 0) this.push('media_progress', { kind: 'video', count });
+    };
+  }
+
+  // RTCRtpReceiver.getStats() is "not yet implemented" in the binding: one pc.getStats() every
+  // 50 ms serves every remote audio track, matched by trackIdentifier.
+  watchAudio(track) {
+    this.audioWatch.push({ id: track.id, first: true, mark: 0 });
+    if (this.audioTimer) return;
+    let busy = false;
+    this.audioTimer = setInterval(async () => {
+      if (busy || this.pcClosed) return;
+      busy = true;
+      try {
+        const stats = await this.pc.getStats();
+        stats.forEach((r) => {
+          if (r.type !== 'inbound-rtp' || r.kind !== 'audio') return;
+          const w = this.audioWatch.find((x) => x.id === r.trackIdentifier);
+          if (!w) return;
+          const n = r.packetsReceived || 0;
+          if (n > 0 && w.first) {
+            w.first = false;
+            this.push('first_packet', { kind: 'audio' });
+          }
+          while (n >= w.mark + 50) {
+            w.mark += 50;
+            this.push('media_progress', { kind: 'audio', count: w.mark });
+          }
+        });
+      } catch (e) {
+        // A closed connection has no stats; nothing to report.
+      } finally {
+        busy = false;
+      }
+    }, 50);
+  }
+
+  watchChannel(dc, mine) {
+    this.channels.set(dc.label, dc);
+    let opened = false;
+    const onOpen = () => {
+      if (opened) return;
+      opened = true;
+      this.push('data_channel_open', { label: dc.label });
+      const spec = mine && (this.cfg.data_channels || []).find((c) => c.label === dc.label);
+      if (spec && spec.send) dc.send(spec.send);
+    };
+    dc.onopen = onOpen;
+    dc.onmessage = (e) => {
+      const data = typeof e.data === 'string' ? e.data : '[binary]';
+      this.push('data_channel_message', { label: dc.label, data });
+      if (this.cfg.echo && !mine && dc.readyState === 'open') dc.send(e.data);
+    };
+    dc.onclose = () => this.push('data_channel_close', { label: dc.label });
+    if (dc.readyState === 'open') onOpen();
+  }
+
+  applyCandidate(c) {
+    if (c && c.candidate) {
+      return this.pc.addIceCandidate(c).then(() => this.push('remote_candidate', { candidate: c.candidate }));
+    }
+    // End-of-candidates: the binding takes every empty form as end-of-candidates.
+    return this.pc.addIceCandidate(null).then(() => this.push('remote_candidate', { candidate: '' }));
+  }
+
+  async onMessage(msg) {
+    if (msg.desc) {
+      const d = msg.desc;
+      await this.pc.setRemoteDescription(d);
+      this.push('remote_description', { sdp_type: d.type, sdp: d.sdp });
+      // Candidates that came before any remote description, in their order.
+      const queued = this.pendingCandidates.splice(0);
+      for (const c of queued) await this.applyCandidate(c);
+      if (d.type !== 'offer') return;
+      if (!this.started) {
+        this.started = true;
+        this.attachMedia(this.cfg.media);
+      }
+      await this.pc.setLocalDescription(await this.pc.createAnswer());
+      await this.sendLocal();
+    } else if ('candidate' in msg) {
+      if (!this.pc.remoteDescription) {
+        this.pendingCandidates.push(msg.candidate);
+        return;
+      }
+      await this.applyCandidate(msg.candidate);
+    } else if (msg.error) {
+      this.push('error', { context: 'relay', message: JSON.stringify(msg.error) });
+    }
+  }
+
+  endOfCandidates() {
+    if (this.eocSent || this.pcClosed || this.pc.iceGatheringState !== 'complete') return;
+    this.eocSent = true;
+    this.push('end_of_candidates', { form: 'null' });
+    if (this.cfg.trickle) this.send({ candidate: null });
+  }
+
+  wire() {
+    const pc = this.pc;
+    pc.onnegotiationneeded = () => {
+      if (this.pcClosed) return;
+      this.push('negotiation_needed');
+      if (this.cfg.auto_negotiate) this.serial('negotiationneeded offer', () => this.offer());
+    };
+    pc.onicecandidate = (e) => {
+      // The binding's own null candidates are ignored (see the header): endOfCandidates() sends it.
+      if (!e.candidate || !e.candidate.candidate) return;
+      this.eocSent = false;
+      this.push('local_candidate', { candidate: e.candidate.candidate });
+      if (this.cfg.trickle) this.send({ candidate: e.candidate.toJSON() });
+    };
+    pc.onicegatheringstatechange = () => {
+      const s = pc.iceGatheringState;
+      this.state('gathering', 'ice_gathering_state', s);
+      if (s === 'complete') setImmediate(() => this.endOfCandidates());
+    };
+    pc.onsignalingstatechange = () => this.state('signaling', 'signaling_state', pc.signalingState);
+    pc.oniceconnectionstatechange = () => this.state('ice', 'ice_connection_state', pc.iceConnectionState);
+    pc.onconnectionstatechange = () => this.state('connection', 'connection_state', pc.connectionState);
+    pc.ontrack = (e) => {
+      // A track event queued before close() must not start a sink or a timer after it.
+      if (this.pcClosed) return;
+      this.push('track', { kind: e.track.kind });
+      if (e.track.kind === 'video') this.watchVideo(e.track);
+      else this.watchAudio(e.track);
+    };
+    pc.ondatachannel = (e) => this.watchChannel(e.channel, false);
+  }
+
+  async setup() {
+    const servers = Array.isArray(this.cfg.ice_servers) ? this.cfg.ice_servers : [];
+    this.pc = new RTCPeerConnection({ iceServers: servers });
+    this.wire();
+    await new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.cfg.signaling_url);
+      this.ws = ws;
+      ws.on('open', resolve);
+      ws.on('error', (e) => {
+        if (ws.readyState !== WebSocket.OPEN) reject(new Error(`cannot reach the relay at ${this.cfg.signaling_url}: ${errorText(e)}`));
+        else this.push('error', { context: 'relay socket', message: errorText(e) });
+      });
+      ws.on('message', (data, isBinary) => {
+        if (!this.live) return;
+        this.serial('signaling', () => this.onMessage(JSON.parse(isBinary ? data : data.toString('utf8'))));
+      });
+    });
+  }
+
+  async perform(a) {
+    switch (a.type) {
+      case 'start':
+        this.started = true;
+        this.attachMedia(this.cfg.media);
+        for (const c of this.cfg.data_channels || []) this.watchChannel(this.pc.createDataChannel(c.label), true);
+        return;
+      case 'add_track':
+        return this.attachMedia([a.kind]);
+      case 'create_data_channel':
+        return this.watchChannel(this.pc.createDataChannel(a.label), true);
+      case 'send_offer':
+        return this.serial('send_offer', () => this.offer());
+      case 'restart_ice':
+        return this.pc.restartIce();
+      case 'send_message': {
+        const dc = this.channels.get(a.label);
+        if (!dc) throw new Error(`no data channel '${a.label}'`);
+        return dc.send(a.text);
+      }
+      case 'close':
+        return this.closePeer();
+      default:
+        throw new Error(`unknown action ${JSON.stringify(a)}`);
+    }
+  }
+
+  async collectStats() {
+    const stats = await this.pc.getStats();
+    const summary = { inbound_rtp: [], outbound_rtp: [], candidate_pair: null };
+    const byId = new Map();
+    stats.forEach((r) => byId.set(r.id, r));
+    let selected = null;
+    stats.forEach((r) => {
+      if (r.type === 'inbound-rtp') {
+        const entry = { kind: r.kind, packetsReceived: r.packetsReceived };
+        if (r.kind === 'video') {
+          entry.framesDecoded = r.framesDecoded;
+          entry.frameWidth = r.frameWidth;
+          entry.frameHeight = r.frameHeight;
+        } else if (r.totalAudioEnergy !== undefined) {
+          entry.totalAudioEnergy = r.totalAudioEnergy;
+        }
+        summary.inbound_rtp.push(entry);
+      } else if (r.type === 'outbound-rtp') {
+        summary.outbound_rtp.push({ kind: r.kind, packetsSent: r.packetsSent });
+      } else if (r.type === 'transport' && r.selectedCandidatePairId && !selected) {
+        selected = byId.get(r.selectedCandidatePairId) || null;
+      }
+    });
+    if (!selected) {
+      stats.forEach((r) => {
+        if (!selected && r.type === 'candidate-pair' && r.state === 'succeeded' && r.nominated) selected = r;
+      });
+    }
+    if (selected) {
+      const l = byId.get(selected.localCandidateId);
+      const rc = byId.get(selected.remoteCandidateId);
+      summary.candidate_pair = {
+        local: l ? `${l.candidateType}/${l.protocol}` : undefined,
+        remote: rc ? `${rc.candidateType}/${rc.protocol}` : undefined,
+      };
+    }
+    this.push('stats', { summary });
+  }
+
+  // The `close` action: media, sinks and timers stop, the connection and the socket close; the
+  // case goes on (events of the close itself are still reported).
+  closePeer() {
+    this.pacer.stop();
+    if (this.audioTimer) clearInterval(this.audioTimer);
+    this.audioTimer = null;
+    for (const sink of this.sinks) if (!sink.stopped) sink.stop();
+    this.sinks = [];
+    for (const track of this.tracks) if (track.readyState !== 'ended') track.stop();
+    this.tracks = [];
+    if (this.pc && !this.pcClosed) {
+      this.pcClosed = true;
+      this.pc.close();
+    }
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.close();
+  }
+
+  // The harness's `close`: nothing of the case outlives it.
+  async release() {
+    this.closePeer();
+    this.live = false;
+    const ws = this.ws;
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 1000);
+        ws.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      });
+    }
+    this.ws = null;
+    this.pc = null;
+    this.channels.clear();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command loop.
+
+let current = null;
+
+async function handle(msg) {
+  switch (msg.type) {
+    case 'setup': {
+      if (current) await current.release();
+      const c = new Case(msg.config || {});
+      current = c;
+      try {
+        await c.setup();
+        write({ type: 'ready' });
+      } catch (e) {
+        await c.release();
+        if (current === c) current = null;
+        write({ type: 'fail', message: errorText(e) });
+      }
+      return;
+    }
+    case 'perform': {
+      const c = current;
+      try {
+        if (!c || !c.pc) throw new Error('no case set up');
+        await c.perform(msg.action || {});
+        write({ type: 'done', id: msg.id });
+      } catch (e) {
+        write({ type: 'done', id: msg.id, error: errorText(e) });
+      }
+      return;
+    }
+    case 'collect_stats': {
+      const c = current;
+      try {
+        if (!c || !c.pc) throw new Error('no case set up');
+        await c.collectStats();
+        write({ type: 'done', id: msg.id });
+      } catch (e) {
+        write({ type: 'done', id: msg.id, error: errorText(e) });
+      }
+      return;
+    }
+    case 'close': {
+      const c = current;
+      current = null;
+      if (c) await c.release();
+      write({ type: 'closed' });
+      return;
+    }
+    default:
+      process.stderr.write(`libwebrtc peer: unknown line ${JSON.stringify(msg)}\n`);
+  }
+}
+
+write({ type: 'hello', protocol: 1, stack: 'libwebrtc', version: `M106 (@roamhq/wrtc ${WRTC_VERSION})` });
+
+const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+lines.on('line', (line) => {
+  if (!line.trim()) return;
+  let msg;
+  try {
+    msg = JSON.parse(line);
+  } catch (e) {
+    process.stderr.write(`libwebrtc peer: not JSON: ${line}\n`);
+    return;
+  }
+  handle(msg).catch((e) => process.stderr.write(`libwebrtc peer: ${errorText(e)}\n`));
+});
+// EOF: exit now. process.exit, not a natural end: the addon crashes in Node's own teardown.
+lines.on('close', () => process.exit(0));
