@@ -60,8 +60,12 @@ enum Command {
         #[arg(long)]
         camera_fps: Option<u32>,
     },
-    /// List the cases of the scenarios.
-    List { paths: Vec<PathBuf> },
+    /// List the cases of the scenarios (with --kinds: the peer kinds instead, as `kinds` does).
+    List {
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        kinds: bool,
+    },
     /// List the peer kinds: stack, version (each installed stack is started once), capabilities.
     Kinds,
     /// Validate scenario files.
@@ -98,7 +102,8 @@ fn main() -> ExitCode {
     let code = rt.block_on(async {
         match cli.command {
             Command::Run { paths, filter, kinds, repeat, transcript, matrix } => run(paths, filter, kinds, repeat, transcript, matrix, &env).await,
-            Command::List { paths } => list(paths, &env),
+            Command::List { kinds: true, .. } => kinds_table(&env).await,
+            Command::List { paths, .. } => list(paths, &env),
             Command::Kinds => kinds_table(&env).await,
             Command::Bench { pairs, iterations, json, baseline, .. } => rtc_harness::bench::cli::run(pairs, iterations, json, baseline, env.clone()).await,
             Command::Check { paths } => check(paths, &env),
@@ -190,7 +195,7 @@ async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<Stri
             let outcome = report::Outcome::of(&result);
             println!("{}", report::case_line(&case.name(), &result));
             if let (true, Ok(r)) = (show, &result) {
-                println!("{}", r.transcript.tail(usize::MAX));
+                println!("{}\n{}", r.transcript.tail(usize::MAX), r.transcript.relay_lines());
             }
             if let Some(details) = report::failure_details(&result) {
                 println!("{details}");

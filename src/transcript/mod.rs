@@ -130,6 +130,20 @@ impl Transcript {
         self.entries.iter().find(|e| e.peer == peer && pred(&e.event))
     }
 
+    /// Every relayed message, one line each, with a description's type, `a=setup` and ICE ufrag
+    /// (what decides DTLS roles and ICE generations).
+    pub fn relay_lines(&self) -> String {
+        self.relay
+            .iter()
+            .map(|r| {
+                let sdp = r.sdp().unwrap_or_default();
+                let attr = |name: &str| sdp.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| format!(" {name}{v}")).unwrap_or_default();
+                format!("  {:>9.1} ms  relay    {} -> {}  {}{}{}", r.at, r.from, r.to.join(","), serde_json::to_string(&r.kind).unwrap_or_default(), attr("a=setup:"), attr("a=ice-ufrag:"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// A human-readable dump of the last `n` entries (for timeouts and failed expectations).
     pub fn tail(&self, n: usize) -> String {
         let skip = self.entries.len().saturating_sub(n);

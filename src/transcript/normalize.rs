@@ -157,7 +157,7 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool) 
         Some(Event::FirstFrame { width, height, .. }) if fixed_size => {
             let _ = writeln!(out, "  first video frame: {width}x{height}");
         }
-        Some(_) => out.push_str("  first video frame: yes (size adapted by the browser)\n"),
+        Some(_) => out.push_str("  first video frame: yes (size not pinned: the sender adapts it)\n"),
         None => {}
     }
     if t.first(peer, |e| matches!(e, Event::FirstPacket { .. })).is_some() {

@@ -1,0 +1,625 @@
+"""rtc-harness command peer for aiortc (Python): the `aiortc` kind.
+
+Speaks the command-peer protocol of ../PROTOCOL.md on stdin/stdout (JSON lines; stdout carries the
+protocol only, logs go to stderr) and runs the seed's flow, as the browser agent page
+(src/peer/browser/agent.html) does, with aiortc's RTCPeerConnection over the harness relay.
+
+Run from stacks/:  aiortc/.venv/bin/python aiortc/peer.py
+
+How aiortc's API maps onto the protocol
+- One process serves many cases: `setup` builds a Case (peer connection + relay WebSocket), `close`
+  tears all of it down (peer connection, socket, media loops, tasks) before answering `closed`.
+- Events come from aiortc's own emitters: signalingstatechange, icegatheringstatechange,
+  iceconnectionstatechange, connectionstatechange, track, datachannel, and the data channels'
+  open/message/close. aiortc only has the W3C states it reaches (ICE goes to `completed`, never
+  `connected`; no `disconnected`), and they are reported as they are.
+- Signaling messages and offers run strictly in order on one queue (the agent's promise chain).
+- Media: aiortc encodes itself, so the tracks are synthetic but real: a moving 320x240 pattern at
+  30 fps (VP8 by aiortc's default codec order) and a 400 Hz tone, 20 ms frames at 48 kHz (Opus).
+  Received tracks are read with `track.recv()`, which gives decoded frames: the first video frame
+  gives `first_frame` with its size, every 10th `media_progress`; the first audio frame (one per
+  received Opus packet) gives `first_packet`, every 50th `media_progress`.
+- Stats: `pc.getStats()` gives inbound-rtp / outbound-rtp. aiortc has no candidate-pair stats; the
+  selected pair is read from aioice's nominated pair of the transport in use (what the stack uses).
+
+aiortc behaviours this adapter works around, and why
+- No negotiationneeded event. With `auto_negotiate`, the adapter offers itself when the spec's
+  negotiation-needed flag would be set: after `start`, `add_track`, `create_data_channel`, and when
+  an exchange returns to `stable` with a transceiver or data channel that has no m-section yet
+  (e.g. an answerer whose audio had no m-section in the offer). No `negotiation_needed` event is
+  emitted: the stack has none.
+- No outgoing trickle: setLocalDescription gathers completely and the description carries every
+  candidate. With `trickle: true` the description is sent at once, followed by `{"candidate": null}`
+  (sent once per ICE generation; aiortc keeps one ufrag for the peer connection's life) so the
+  other side sees the end of candidates. The candidates gathered by aiortc (read from its
+  description) are reported as `local_candidate` events, then `end_of_candidates` (form null).
+- aiortc 1.16 cannot answer when a transceiver was added after the remote offer and has no
+  m-section in it: setLocalDescription(answer) computes that transceiver's direction from its
+  offered direction, which is None (ValueError "None is not in list"). So an answerer attaches
+  the kinds the offer has an m-section for before answering and the others right after its answer
+  is set; they then go into the renegotiation offer as the browser's negotiationneeded would.
+- Remote candidates given before the remote description are silently dropped by aiortc, so they
+  are queued and applied after it. Incoming candidate strings are parsed with
+  aiortc.sdp.candidate_from_sdp (after the `candidate:` prefix), with sdpMid / sdpMLineIndex set.
+- No restartIce() in aiortc 1.16: the `restart_ice` action answers with an error.
+- aiortc uses Google's public STUN server when no ICE servers are configured; the configuration
+  always passes the case's list (usually empty) so that only this machine's addresses are used.
+- Native libraries (FFmpeg, libvpx) could write to file descriptor 1: the protocol is written on a
+  private duplicate of the original stdout, and fd 1 is pointed at stderr.
+"""
+
+import array
+import asyncio
+import fractions
+import json
+import logging
+import math
+import os
+import sys
+import time
+
+# The protocol stream is a private copy of stdout; anything else that writes to fd 1 lands on stderr.
+_PROTO = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+import aiortc  # noqa: E402
+import websockets  # noqa: E402
+from aiortc import (  # noqa: E402
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack  # noqa: E402
+from aiortc.sdp import candidate_from_sdp  # noqa: E402
+from av import AudioFrame, VideoFrame  # noqa: E402
+
+log = logging.getLogger("aiortc-peer")
+
+
+def write(obj):
+    _PROTO.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    _PROTO.flush()
+
+
+def now_ms():
+    return time.time() * 1000.0
+
+
+def ufrag_of(sdp):
+    return next((l.split(":", 1)[1].strip() for l in sdp.splitlines() if l.startswith("a=ice-ufrag:")), "")
+
+
+def error_text(e):
+    text = str(e)
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic media sources (aiortc encodes them: VP8 / Opus)
+
+
+class PatternVideoTrack(VideoStreamTrack):
+    """A 320x240 diagonal gradient that moves one step per frame, with slowly cycling colour,
+    paced at 30 fps by aiortc's VideoStreamTrack clock."""
+
+    WIDTH, HEIGHT = 320, 240
+
+    def __init__(self):
+        super().__init__()
+        self._n = 0
+        self._ramp = bytes((i * 3) & 0xFF for i in range(256)) * 8
+
+    async def recv(self):
+        pts, time_base = await self.next_timestamp()
+        frame = VideoFrame(width=self.WIDTH, height=self.HEIGHT, format="yuv420p")
+        y_plane, u_plane, v_plane = frame.planes
+        shift = (self._n * 4) % 256
+        ramp = self._ramp
+        stride = y_plane.line_size
+        rows = []
+        for y in range(y_plane.height):
+            start = (y + shift) % 256
+            rows.append(ramp[start : start + stride])
+        y_plane.update(b"".join(rows))
+        u = 128 + int(60 * math.sin(self._n / 20))
+        v = 128 + int(60 * math.cos(self._n / 20))
+        u_plane.update(bytes([u]) * u_plane.buffer_size)
+        v_plane.update(bytes([v]) * v_plane.buffer_size)
+        frame.pts = pts
+        frame.time_base = time_base
+        self._n += 1
+        return frame
+
+
+class ToneAudioTrack(MediaStreamTrack):
+    """A 400 Hz tone, 48 kHz mono s16, 20 ms frames paced in real time."""
+
+    kind = "audio"
+    RATE = 48000
+    SAMPLES = 960  # 20 ms; exactly 8 periods of 400 Hz, so every frame is the same
+
+    def __init__(self):
+        super().__init__()
+        wave = array.array(
+            "h", (int(8000 * math.sin(2 * math.pi * 400 * i / self.RATE)) for i in range(self.SAMPLES))
+        )
+        if sys.byteorder != "little":
+            wave.byteswap()
+        self._pcm = wave.tobytes()
+        self._start = None
+        self._pts = 0
+
+    async def recv(self):
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.time()
+        else:
+            self._pts += self.SAMPLES
+            wait = self._start + self._pts / self.RATE - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        frame = AudioFrame(format="s16", layout="mono", samples=self.SAMPLES)
+        frame.planes[0].update(self._pcm)
+        frame.pts = self._pts
+        frame.sample_rate = self.RATE
+        frame.time_base = fractions.Fraction(1, self.RATE)
+        return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# One case: a peer connection and its relay socket
+
+
+class Case:
+    def __init__(self, config):
+        self.cfg = config
+        self.active = True  # events are reported while the case is active
+        self.started = False
+        self.pc = None
+        self.ws = None
+        self.tasks = set()
+        self.tracks = []
+        self.channels = {}
+        self.pending_candidates = []  # candidate messages that arrived before the remote description
+        self.reported_candidates = set()
+        self.eoc_sent_for = set()  # ICE ufrags whose end-of-candidates went to the relay
+        self.chain = asyncio.Queue()
+        self.spawn(self.chain_worker())
+
+    # -- plumbing
+
+    def event(self, name, /, **fields):
+        if self.active:
+            fields = {"type": name, **fields}
+            write({"type": "event", "t": now_ms(), "event": fields})
+
+    def spawn(self, coro):
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def send(self, obj):
+        if self.ws is not None:
+            try:
+                await self.ws.send(json.dumps(obj))
+            except Exception as e:  # the relay went away: the case will fail on its own
+                log.warning("relay send failed: %s", e)
+
+    def serial(self, context, fn):
+        """Queue fn (an async callable) behind every signaling step already queued; the returned
+        future resolves when it has run (its failure is reported as an `error` event)."""
+        done = asyncio.get_running_loop().create_future()
+        self.chain.put_nowait((context, fn, done))
+        return done
+
+    async def chain_worker(self):
+        while True:
+            context, fn, done = await self.chain.get()
+            try:
+                await fn()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.exception("%s failed", context)
+                self.event("error", context=context, message=error_text(e))
+            if not done.done():
+                done.set_result(None)
+
+    # -- set-up
+
+    async def setup(self):
+        servers = []
+        for s in self.cfg.get("ice_servers") or []:
+            if isinstance(s, str):
+                s = {"urls": s}
+            servers.append(
+                RTCIceServer(urls=s.get("urls"), username=s.get("username"), credential=s.get("credential"))
+            )
+        # An explicit list, even empty: aiortc falls back to a public STUN server on None.
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        self.wire()
+        self.ws = await asyncio.wait_for(websockets.connect(self.cfg["signaling_url"], max_size=None), 10)
+        self.spawn(self.read_relay())
+
+    def wire(self):
+        pc = self.pc
+        pc.on("signalingstatechange", lambda: self.event("signaling_state", state=pc.signalingState))
+        pc.on("icegatheringstatechange", lambda: self.event("ice_gathering_state", state=pc.iceGatheringState))
+        pc.on(
+            "iceconnectionstatechange", lambda: self.event("ice_connection_state", state=pc.iceConnectionState)
+        )
+        pc.on("connectionstatechange", lambda: self.event("connection_state", state=pc.connectionState))
+        pc.on("track", self.on_track)
+        pc.on("datachannel", lambda dc: self.watch_channel(dc, mine=False))
+
+    async def read_relay(self):
+        try:
+            async for raw in self.ws:
+                if not isinstance(raw, str):
+                    log.warning("binary frame from the relay ignored")
+                    continue
+                try:
+                    msg = json.loads(raw)
+                except ValueError as e:
+                    self.event("error", context="relay", message=f"not JSON: {e}")
+                    continue
+                if isinstance(msg, dict):
+                    self.serial("signaling", lambda m=msg: self.on_message(m))
+        except websockets.ConnectionClosed as e:
+            if self.active:
+                log.warning("relay closed the socket: %s", e)
+
+    # -- negotiation
+
+    def needs_negotiation(self):
+        """The parts of the spec's negotiation-needed check that aiortc's objects show: a
+        transceiver or the data channel transport that has no m-section yet."""
+        pc = self.pc
+        if any(t.mid is None and not t.stopped for t in pc.getTransceivers()):
+            return True
+        return pc.sctp is not None and pc.sctp.mid is None
+
+    def negotiate_if_needed(self):
+        """aiortc has no negotiationneeded event: with auto_negotiate, offer when the flag would be
+        set and the exchange is stable (checked on the chain, behind queued signaling)."""
+        if not self.cfg.get("auto_negotiate", True):
+            return
+
+        async def check():
+            if self.pc.signalingState == "stable" and self.needs_negotiation():
+                await self.offer()
+
+        self.serial("negotiation offer", check)
+
+    async def offer(self):
+        self.event("create_offer")
+        offer = await self.pc.createOffer()
+        await self.pc.setLocalDescription(offer)
+        await self.send_local()
+
+    async def send_local(self):
+        desc = self.pc.localDescription
+        self.event("local_description", sdp_type=desc.type, sdp=desc.sdp)
+        # setLocalDescription has gathered completely: report what aiortc gathered.
+        fresh = []
+        for line in desc.sdp.splitlines():
+            if line.startswith("a=candidate:"):
+                cand = line[2:]
+                if cand not in self.reported_candidates:
+                    self.reported_candidates.add(cand)
+                    fresh.append(cand)
+        for cand in fresh:
+            self.event("local_candidate", candidate=cand)
+        if fresh:
+            self.event("end_of_candidates", form="null")
+        # The description carries every candidate, which is all non-trickle needs; with trickle,
+        # the end of candidates follows it (once per ICE generation).
+        await self.send({"desc": {"type": desc.type, "sdp": desc.sdp}})
+        log.info("sent %s, ice-ufrag %s", desc.type, ufrag_of(desc.sdp))
+        if self.cfg.get("trickle", True):
+            ufrag = ufrag_of(desc.sdp)
+            if ufrag not in self.eoc_sent_for:
+                self.eoc_sent_for.add(ufrag)
+                await self.send({"candidate": None})
+
+    async def on_message(self, msg):
+        pc = self.pc
+        if "desc" in msg and msg["desc"]:
+            d = msg["desc"]
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=d["sdp"], type=d["type"]))
+            self.event("remote_description", sdp_type=d["type"], sdp=d["sdp"])
+            log.info("applied remote %s, ice-ufrag %s", d["type"], ufrag_of(d["sdp"]))
+            queued, self.pending_candidates = self.pending_candidates, []
+            for c in queued:
+                await self.apply_candidate(c)
+            if d["type"] == "offer":
+                later = []
+                if not self.started:
+                    # The seed's answerer attaches its media when the offer arrives. A kind the
+                    # offer has no m-section for is attached once the answer is set (see header).
+                    self.started = True
+                    now, later = self.split_by_offer(self.cfg.get("media") or [])
+                    self.attach_media(now)
+                answer = await pc.createAnswer()
+                await pc.setLocalDescription(answer)
+                await self.send_local()
+                self.attach_media(later)
+            self.negotiate_if_needed()
+        elif "candidate" in msg:
+            if pc.remoteDescription is None:
+                self.pending_candidates.append(msg["candidate"])
+            else:
+                await self.apply_candidate(msg["candidate"])
+        elif "error" in msg:
+            self.event("error", context="relay", message=json.dumps(msg["error"]))
+
+    async def apply_candidate(self, c):
+        try:
+            if c and c.get("candidate"):
+                cand = candidate_from_sdp(c["candidate"].split(":", 1)[1])
+                cand.sdpMid = c.get("sdpMid")
+                cand.sdpMLineIndex = c.get("sdpMLineIndex")
+                await self.pc.addIceCandidate(cand)
+                self.event("remote_candidate", candidate=c["candidate"])
+            else:
+                # End of candidates: `null` or Firefox's empty string.
+                await self.pc.addIceCandidate(None)
+                self.event("remote_candidate", candidate="")
+        except Exception as e:
+            self.event("error", context="addIceCandidate", message=error_text(e))
+
+    # -- media and data channels
+
+    def split_by_offer(self, kinds):
+        """Kinds that can ride on an m-section of the remote offer just applied (a transceiver of
+        that kind with a mid and no track to send), and the others."""
+        free = [t for t in self.pc.getTransceivers() if t.mid is not None and t.sender.track is None]
+        now, later = [], []
+        for kind in kinds:
+            t = next((t for t in free if t.kind == kind), None)
+            if t is not None:
+                free.remove(t)
+                now.append(kind)
+            else:
+                later.append(kind)
+        return now, later
+
+    def attach_media(self, kinds):
+        for kind in kinds:
+            track = PatternVideoTrack() if kind == "video" else ToneAudioTrack()
+            self.tracks.append(track)
+            self.pc.addTrack(track)
+
+    def on_track(self, track):
+        self.event("track", kind=track.kind)
+        self.spawn(self.consume(track))
+
+    async def consume(self, track):
+        count = 0
+        try:
+            while True:
+                frame = await track.recv()
+                count += 1
+                if track.kind == "video":
+                    if count == 1:
+                        self.event("first_frame", kind="video", width=frame.width, height=frame.height)
+                    if count % 10 == 0:
+                        self.event("media_progress", kind="video", count=count)
+                else:
+                    if count == 1:
+                        self.event("first_packet", kind="audio")
+                    if count % 50 == 0:
+                        self.event("media_progress", kind="audio", count=count)
+        except MediaStreamError:
+            pass
+
+    def watch_channel(self, dc, mine):
+        self.channels[dc.label] = dc
+        opened = False
+
+        def on_open():
+            nonlocal opened
+            if opened:
+                return
+            opened = True
+            self.event("data_channel_open", label=dc.label)
+            spec = next((c for c in self.cfg.get("data_channels") or [] if c.get("label") == dc.label), None)
+            if mine and spec and spec.get("send"):
+                dc.send(spec["send"])
+
+        def on_message(data):
+            self.event("data_channel_message", label=dc.label, data=data if isinstance(data, str) else "[binary]")
+            if self.cfg.get("echo", True) and not mine:
+                dc.send(data)
+
+        dc.on("open", on_open)
+        dc.on("message", on_message)
+        dc.on("close", lambda: self.event("data_channel_close", label=dc.label))
+        if dc.readyState == "open":
+            on_open()
+
+    # -- actions
+
+    async def perform(self, action):
+        kind = action.get("type")
+        if kind == "start":
+            self.started = True
+            self.attach_media(self.cfg.get("media") or [])
+            for c in self.cfg.get("data_channels") or []:
+                self.watch_channel(self.pc.createDataChannel(c["label"]), mine=True)
+            self.negotiate_if_needed()
+        elif kind == "add_track":
+            self.attach_media([action["kind"]])
+            self.negotiate_if_needed()
+        elif kind == "create_data_channel":
+            self.watch_channel(self.pc.createDataChannel(action["label"]), mine=True)
+            self.negotiate_if_needed()
+        elif kind == "send_offer":
+            await self.serial("send_offer", self.offer)
+        elif kind == "restart_ice":
+            raise RuntimeError("aiortc 1.16 has no restartIce(): ICE credentials are fixed for the connection's life")
+        elif kind == "send_message":
+            dc = self.channels.get(action["label"])
+            if dc is None:
+                raise RuntimeError(f"no data channel '{action['label']}'")
+            dc.send(action["text"])
+        elif kind == "close":
+            await self.close_pc()
+        else:
+            raise RuntimeError(f"unknown action {json.dumps(action)}")
+
+    async def close_pc(self):
+        for t in self.tracks:
+            t.stop()
+        if self.pc is not None:
+            await self.pc.close()
+
+    async def stats(self):
+        report = await self.pc.getStats()
+        summary = {"inbound_rtp": [], "outbound_rtp": [], "candidate_pair": None}
+        for s in report.values():
+            if s.type == "inbound-rtp":
+                summary["inbound_rtp"].append({"kind": s.kind, "packetsReceived": s.packetsReceived})
+            elif s.type == "outbound-rtp":
+                summary["outbound_rtp"].append({"kind": s.kind, "packetsSent": s.packetsSent})
+        summary["candidate_pair"] = self.selected_pair()
+        self.event("stats", summary=summary)
+
+    def selected_pair(self):
+        """aiortc's getStats has no candidate-pair entry; aioice knows the nominated pair of each
+        ICE transport. The transports in use are those the transceivers / SCTP point at now."""
+        transports = [t.receiver.transport.transport for t in self.pc.getTransceivers()]
+        if self.pc.sctp is not None:
+            transports.append(self.pc.sctp.transport.transport)
+        for ice in transports:
+            pairs = getattr(getattr(ice, "_connection", None), "_nominated", None) or {}
+            pair = pairs.get(1)
+            if pair is not None:
+                local, remote = pair.local_candidate, pair.remote_candidate
+                return {
+                    "local": f"{local.type}/{local.transport.lower()}",
+                    "remote": f"{remote.type}/{remote.transport.lower()}",
+                }
+        return None
+
+    # -- teardown
+
+    async def close(self):
+        self.active = False
+        for t in self.tracks:
+            t.stop()
+        if self.ws is not None:
+            try:
+                await asyncio.wait_for(self.ws.close(), 2)
+            except Exception:
+                pass
+        if self.pc is not None:
+            try:
+                await asyncio.wait_for(self.pc.close(), 5)
+            except Exception as e:
+                log.warning("closing the peer connection: %s", error_text(e))
+        tasks = [t for t in self.tasks if not t.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2)
+        self.channels.clear()
+        self.tracks.clear()
+        self.pc = None
+        self.ws = None
+
+
+# ---------------------------------------------------------------------------------------------
+# The command loop
+
+
+async def stdin_lines():
+    """Lines of stdin, read without blocking the event loop (a pipe reader; a thread otherwise)."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=16 * 1024 * 1024)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    except (ValueError, OSError):
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.buffer.readline)
+            if not line:
+                return
+            yield line
+    else:
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            yield line
+
+
+async def main():
+    write({"type": "hello", "protocol": 1, "stack": "aiortc", "version": aiortc.__version__})
+    case = None
+    async for raw in stdin_lines():
+        raw = raw.strip()
+        if not raw:
+            continue
+        try:
+            cmd = json.loads(raw)
+        except ValueError:
+            log.error("not a JSON line from the harness: %r", raw[:200])
+            continue
+        kind = cmd.get("type")
+        if kind == "setup":
+            if case is not None:
+                await case.close()
+            log.info("setup %s", cmd.get("case"))
+            case = Case(cmd.get("config") or {})
+            try:
+                await case.setup()
+            except Exception as e:
+                await case.close()
+                case = None
+                write({"type": "fail", "message": f"setup failed: {error_text(e)}"})
+                continue
+            write({"type": "ready"})
+        elif kind in ("perform", "collect_stats"):
+            reply = {"type": "done", "id": cmd.get("id")}
+            try:
+                if case is None:
+                    raise RuntimeError("no case is set up")
+                if kind == "perform":
+                    await case.perform(cmd.get("action") or {})
+                else:
+                    await case.stats()
+            except Exception as e:
+                log.warning("%s failed: %s", kind, error_text(e))
+                reply["error"] = error_text(e)
+            write(reply)
+        elif kind == "close":
+            if case is not None:
+                await case.close()
+                case = None
+            write({"type": "closed"})
+        else:
+            log.error("unknown command %r", kind)
+    # EOF: exit now.
+    if case is not None:
+        try:
+            await asyncio.wait_for(case.close(), 3)
+        except Exception:
+            pass
+
+
+if __name__ == "__main__":
+    level = os.environ.get("RTC_HARNESS_LOG", "warning").upper()
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.WARNING),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    _PROTO.flush()
+    sys.stderr.flush()
+    # aiortc's codec threads must not hold the exit up: EOF means exit now, status 0.
+    os._exit(0)

@@ -1,0 +1,1237 @@
+#!/usr/bin/python3
+"""rtc-harness command peer for GStreamer webrtcbin 1.22 (Debian packages, libnice ICE).
+
+Run with Debian's interpreter, which has PyGObject (`gi`):
+
+    /usr/bin/python3 gstreamer/peer.py        (current directory: stacks/)
+
+It speaks the command-peer protocol of ../PROTOCOL.md on stdin/stdout (JSON lines) and behaves like
+the browser agent page (src/peer/browser/agent.html): one case at a time, setup ... close, until EOF
+on stdin.
+
+How the protocol maps onto GStreamer
+------------------------------------
+Everything runs on one GLib main loop. The relay WebSocket is libsoup 3 (`Soup.Session`
+`websocket_connect_async`), so it lives on that loop too; stdin is read by a small thread that hands
+each line to the loop with `GLib.idle_add`. webrtcbin calls back from its own threads (its ":pc"
+task thread, libnice, streaming threads): every such callback only captures what it needs (the time,
+the SDP text, the counter) and posts the rest to the loop, where events are written and state is
+changed. Each case is a `Case` object; callbacks of a closed case are dropped.
+
+- peer connection  = a `Gst.Pipeline` holding one `webrtcbin` (bundle-policy max-bundle), PLAYING
+                     from `setup` on. `close` (action) sets it to NULL: webrtcbin has no close().
+- createOffer / createAnswer / setLocalDescription / setRemoteDescription / getStats = webrtcbin's
+  action signals with a `Gst.Promise`, wrapped into small futures; signaling work (remote messages,
+  offers) runs one task at a time in arrival order (the agent page's promise chain), as generators.
+- addTrack(kind)   = a live test source and encoder linked to a requested `sink_%u` pad:
+                     videotestsrc (is-live, 320x240, 30 fps) ! vp8enc deadline=1 ! rtpvp8pay, and
+                     audiotestsrc (is-live) ! opusenc ! rtpopuspay. The `media_files` are not used.
+- ontrack          = webrtcbin `pad-added` (it fires when the first RTP packet of the stream arrives,
+                     later than a browser's ontrack). Video: rtpvp8depay ! vp8dec (decodebin for
+                     other codecs) ! fakesink, a probe counts decoded frames (first_frame with the
+                     caps' width/height, media_progress every 10). Audio: a probe on webrtcbin's
+                     src pad counts RTP packets (first_packet, media_progress every 50), fakesink.
+- data channels    = `create-data-channel`, `on-data-channel`, the channel's `on-open`, `on-close`,
+                     `on-message-string` / `on-message-data`, `send-string` / `send-data`.
+- candidates       = `on-ice-candidate` (m-line index + "candidate:..." text; sdpMid and
+                     usernameFragment are looked up in our local SDP text), `add-ice-candidate` by
+                     m-line index (webrtcbin itself holds candidates that come before the remote
+                     description; ours are also applied in order, after it). webrtcbin has no
+                     null candidate: ice-gathering-state "complete" is its end of candidates, and is
+                     reported and signalled as `{"candidate": null}`. A remote end-of-candidates is
+                     passed as an empty candidate, which webrtcbin hands to libnice as "peer
+                     gathering done".
+- states           = notify:: of signaling-state, ice-gathering-state, ice-connection-state,
+                     connection-state; the enums are mapped to the W3C strings by value.
+
+Pitfalls worked around (verified here, see /work/shared/STACKS.md)
+------------------------------------------------------------------
+- PyGObject: the reply of a promise is kept in a variable before reading a field from it
+  (`promise.get_reply().get_value(...)` chained segfaults).
+- A description created by webrtcbin is not handed back to it: it is rebuilt from its SDP text
+  (`GstSdp.SDPMessage.new_from_text`) before `set-local-description` (else webrtcbin sees sdp=NULL).
+- `desc.sdp.get_media()` segfaults when walked from Python: m-lines, mids, payload types and
+  directions are parsed from the SDP text here.
+- `on-negotiation-needed` fires when webrtcbin goes to READY, with nothing to negotiate (an offer
+  made then is empty), and its flag then stays set, so it does not fire again for the first tracks
+  or data channels. So: a negotiation-needed signal is acted on (and reported) only once this peer
+  has something of its own to negotiate, and `start` / `add_track` / `create_data_channel` offer
+  by themselves when auto_negotiate; a serial queue plus a "signaling state is stable" check keeps
+  it to one offer.
+- Transceivers that webrtcbin creates from a remote offer take the offer's direction (sendrecv)
+  instead of "recvonly" (W3C); a transceiver we do not send on is set to recvonly before answering,
+  else webrtcbin sees its own answer as needing a new negotiation.
+- Requesting a `sink_%u` pad without a name never reuses a free transceiver in 1.22 (its caps test
+  is inverted): the answerer asks for `sink_<m-line index>` of the offered m-line of that kind, and
+  sets the payloader's payload type to the one the offer uses for VP8 / Opus.
+- webrtcbin's default DTLS certificate is RSA; aiortc offers ECDSA suites only and fails as DTLS
+  client against it. An ECDSA P-256 certificate (made once per process) is set as `pem` on each
+  `dtlssrtpdec` as it is created (`deep-element-added`). webrtcbin computes its a=fingerprint over
+  every base64 line of that PEM, the private key's included, so the a=fingerprint lines of our
+  offers and answers are replaced with the certificate's own SHA-256 fingerprint before
+  set-local-description. Without python3-cryptography or openssl the RSA default stays.
+- The first dtlssrtpdec of a process generates webrtcbin's default RSA certificate (~1 s): one is
+  made at start-up so that this cost is not in the first case's time to connect.
+- webrtcbin writes a=ssrc lines only from an "ssrc" field in the caps it reads from the linked
+  payloader, which an offer made at once or any answer does not have yet. Without them, a peer
+  that routes bundled RTP by SSRC (webrtc-rs) drops all streams but one. The SSRC is chosen here,
+  set on the payloader and written into the capsfilter's caps.
+- webrtcbin 1.22 stats give every bundled RTP stream the kind and codec-id of one pad: the kind in
+  the stats summary is found by SSRC instead.
+- libnice gathers link-local fe80:: and TCP candidates and no 127.0.0.1; they are passed on as is.
+
+Not supported by webrtcbin 1.22 (declared absent in kinds.yaml, answered with an error here)
+- ICE restart: webrtcbin reuses the previous ufrag/pwd in every later offer and answer ("FIXME:
+  deal with ICE restarts" in gstwebrtcbin.c) and has no restartIce(). It cannot follow a remote
+  restart either: its answer keeps the old credentials.
+
+webrtcbin 1.22 bugs left visible (not worked around: they are what the harness is for)
+- A re-offer with a=setup:actpass is answered a=setup:active even when webrtcbin is the DTLS server
+  of the association in place (it only intersects with the offer, RFC 8842 section 5.5): the
+  roles flip and the connection fails.
+- An SDP with a=fingerprint at session level and in the m-sections is refused ("No fingerprint
+  lines in sdp for media 0": the existence test in _check_sdp_crypto is inverted; fixed upstream
+  by "webrtcsdp: Fix inverted fingerprint existence logic"). libdatachannel's SDP is such an SDP.
+- webrtcbin does not check the peer's certificate against its a=fingerprint (upstream added that
+  later: "webrtcbin: validate remote fingerprints match peer dtls certificate").
+"""
+
+import base64
+import collections
+import datetime
+import hashlib
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstSdp", "1.0")
+gi.require_version("GstWebRTC", "1.0")
+gi.require_version("Soup", "3.0")
+from gi.repository import GLib, Gst, GstSdp, GstWebRTC, Soup  # noqa: E402
+
+STACK = "gstreamer"
+VIDEO_PT = 96
+AUDIO_PT = 111
+GATHER_TIMEOUT_MS = 10000
+
+SIGNALING = {
+    GstWebRTC.WebRTCSignalingState.STABLE: "stable",
+    GstWebRTC.WebRTCSignalingState.CLOSED: "closed",
+    GstWebRTC.WebRTCSignalingState.HAVE_LOCAL_OFFER: "have-local-offer",
+    GstWebRTC.WebRTCSignalingState.HAVE_REMOTE_OFFER: "have-remote-offer",
+    GstWebRTC.WebRTCSignalingState.HAVE_LOCAL_PRANSWER: "have-local-pranswer",
+    GstWebRTC.WebRTCSignalingState.HAVE_REMOTE_PRANSWER: "have-remote-pranswer",
+}
+GATHERING = {
+    GstWebRTC.WebRTCICEGatheringState.NEW: "new",
+    GstWebRTC.WebRTCICEGatheringState.GATHERING: "gathering",
+    GstWebRTC.WebRTCICEGatheringState.COMPLETE: "complete",
+}
+ICE_CONNECTION = {
+    GstWebRTC.WebRTCICEConnectionState.NEW: "new",
+    GstWebRTC.WebRTCICEConnectionState.CHECKING: "checking",
+    GstWebRTC.WebRTCICEConnectionState.CONNECTED: "connected",
+    GstWebRTC.WebRTCICEConnectionState.COMPLETED: "completed",
+    GstWebRTC.WebRTCICEConnectionState.FAILED: "failed",
+    GstWebRTC.WebRTCICEConnectionState.DISCONNECTED: "disconnected",
+    GstWebRTC.WebRTCICEConnectionState.CLOSED: "closed",
+}
+CONNECTION = {
+    GstWebRTC.WebRTCPeerConnectionState.NEW: "new",
+    GstWebRTC.WebRTCPeerConnectionState.CONNECTING: "connecting",
+    GstWebRTC.WebRTCPeerConnectionState.CONNECTED: "connected",
+    GstWebRTC.WebRTCPeerConnectionState.DISCONNECTED: "disconnected",
+    GstWebRTC.WebRTCPeerConnectionState.FAILED: "failed",
+    GstWebRTC.WebRTCPeerConnectionState.CLOSED: "closed",
+}
+STATE_PROPS = [
+    ("signaling-state", "signaling_state", SIGNALING),
+    ("ice-gathering-state", "ice_gathering_state", GATHERING),
+    ("ice-connection-state", "ice_connection_state", ICE_CONNECTION),
+    ("connection-state", "connection_state", CONNECTION),
+]
+Dir = GstWebRTC.WebRTCRTPTransceiverDirection
+
+
+def log(*parts):
+    print("[gstreamer]", *parts, file=sys.stderr, flush=True)
+
+
+def now_ms():
+    return time.time() * 1000.0
+
+
+def write_line(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------- SDP text helpers
+
+
+def sdp_sections(text):
+    """The m-sections of an SDP text, in order: kind, port, mid, direction, {CODEC: pt}, ufrag,
+    bundle-only, SSRCs."""
+    sections = []
+    session_ufrag = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not sections and line.startswith("a=ice-ufrag:"):
+            session_ufrag = line[12:]
+        elif line.startswith("m="):
+            parts = line[2:].split()
+            sections.append({
+                "kind": parts[0],
+                "port": int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0,
+                "mid": None,
+                "direction": "sendrecv",
+                "codecs": {},
+                "bundle_only": False,
+                "ssrcs": set(),
+                "ufrag": session_ufrag,
+            })
+        elif sections:
+            cur = sections[-1]
+            if line.startswith("a=mid:"):
+                cur["mid"] = line[6:]
+            elif line.startswith("a=ice-ufrag:"):
+                cur["ufrag"] = line[12:]
+            elif line == "a=bundle-only":
+                cur["bundle_only"] = True
+            elif line.startswith("a=ssrc:"):
+                cur["ssrcs"].add(int(line[7:].split()[0]))
+            elif line[2:] in ("sendrecv", "sendonly", "recvonly", "inactive"):
+                cur["direction"] = line[2:]
+            elif line.startswith("a=rtpmap:"):
+                m = re.match(r"a=rtpmap:(\d+)\s+([^/\s]+)", line)
+                if m:
+                    cur["codecs"].setdefault(m.group(2).upper(), int(m.group(1)))
+    return sections
+
+
+# ---------------------------------------------------------------- ECDSA certificate
+
+
+def make_ecdsa_pem():
+    """A self-signed ECDSA P-256 certificate and its key, as one PEM string (or None)."""
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rtc-harness-gstreamer")])
+        start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=30))
+                .sign(key, hashes.SHA256()))
+        return (cert.public_bytes(serialization.Encoding.PEM)
+                + key.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.TraditionalOpenSSL,
+                                    serialization.NoEncryption())).decode()
+    except Exception as e:  # fall back to the openssl command
+        log("python3-cryptography unavailable for the ECDSA certificate:", e)
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            key, crt = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", crt,
+                            "-days", "30", "-subj", "/CN=rtc-harness-gstreamer"],
+                           check=True, capture_output=True, timeout=20)
+            with open(crt) as c, open(key) as k:
+                return c.read() + k.read()
+    except Exception as e:
+        log("no ECDSA certificate, webrtcbin keeps its RSA one:", e)
+    return None
+
+
+def pem_fingerprint(pem):
+    """The SHA-256 fingerprint (a=fingerprint form) of the certificate block of a PEM string."""
+    m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", pem, re.S)
+    der = base64.b64decode("".join(m.group(1).split()))
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+def with_fingerprint(sdp, fingerprint):
+    """The SDP text with every a=fingerprint line replaced by ours."""
+    if not fingerprint:
+        return sdp
+    return re.sub(r"(?m)^a=fingerprint:[^\r\n]*", f"a=fingerprint:sha-256 {fingerprint}", sdp)
+
+
+# ---------------------------------------------------------------- futures and serial tasks
+
+
+class Future:
+    """A value that arrives later on the main loop; tasks (generators) yield them."""
+
+    def __init__(self):
+        self.done = False
+        self.value = None
+        self.error = None
+        self._callbacks = []
+
+    def _finish(self, value, error):
+        if self.done:
+            return
+        self.done, self.value, self.error = True, value, error
+        callbacks, self._callbacks = self._callbacks, []
+        for cb in callbacks:
+            cb(self)
+
+    def resolve(self, value=None):
+        self._finish(value, None)
+
+    def reject(self, error):
+        self._finish(None, error if isinstance(error, Exception) else RuntimeError(str(error)))
+
+    def then(self, cb):
+        if self.done:
+            cb(self)
+        else:
+            self._callbacks.append(cb)
+
+
+def run_task(gen, on_end):
+    """Drives a generator that yields Futures; on_end(error or None) when it ends."""
+
+    def step(value=None, error=None):
+        try:
+            fut = gen.throw(error) if error is not None else gen.send(value)
+        except StopIteration:
+            on_end(None)
+            return
+        except Exception as e:  # noqa: BLE001 - reported as an error event
+            on_end(e)
+            return
+        fut.then(lambda f: step(f.value, f.error))
+
+    step()
+
+
+# ---------------------------------------------------------------- one case
+
+
+class Case:
+    def __init__(self, app, config, cert_pem):
+        self.app = app
+        self.cfg = config
+        self.cert_pem = cert_pem
+        self.fingerprint = pem_fingerprint(cert_pem) if cert_pem else None
+        self.closed = False  # the case is over (protocol close)
+        self.pc_closed = False  # the peer connection is closed (action close)
+        self.started = False
+        self.has_local = False  # something of ours to negotiate (a track or a channel)
+        self.offer_pending = False
+        self.queue = collections.deque()
+        self.busy = False
+        self.channels = {}  # label -> channel
+        self.channel_handlers = []
+        self.my_transceivers = []
+        self.sending_mlines = set()
+        self.local_sdp = ""  # the SDP texts last set (for mids and m-line counts)
+        self.remote_sdp = ""
+        self.next_mline = 0
+        self.last_state = {}
+        self.gather_waiters = []
+        self.timers = []
+        self.ws = None
+        self.ws_handlers = []
+        self.session = None
+        self.cancel = None
+        self.video_frames = 0
+        self.rx_kinds = {}  # SSRC -> kind of the streams received (from webrtcbin's src pad caps)
+
+        self.pipeline = Gst.Pipeline.new("pc")
+        self.webrtc = Gst.ElementFactory.make("webrtcbin", "webrtc")
+        self.webrtc.set_property("bundle-policy", GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE)
+        self._ice_servers(config.get("ice_servers") or [])
+        self.pipeline.add(self.webrtc)
+        self.handlers = []
+        w = self.webrtc
+        self._on(w, "on-negotiation-needed", self._on_negotiation_needed)
+        self._on(w, "on-ice-candidate", self._on_ice_candidate)
+        self._on(w, "on-data-channel", self._on_data_channel)
+        self._on(w, "pad-added", self._on_pad_added)
+        for prop, name, table in STATE_PROPS:
+            self._on(w, "notify::" + prop, self._on_state, prop, name, table)
+        self.deep_handler = self.pipeline.connect("deep-element-added", self._on_deep_element)
+        bus = self.pipeline.get_bus()
+        bus.add_signal_watch()
+        self.bus_handler = bus.connect("message", self._on_bus)
+        if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+            raise RuntimeError("webrtcbin does not start (missing nice/dtls/srtp/sctp plugins?)")
+
+    # ---- plumbing
+
+    def _on(self, obj, signal, fn, *extra):
+        self.handlers.append((obj, obj.connect(signal, fn, *extra)))
+
+    def post(self, fn, *args, **kwargs):
+        """Runs fn(*args, **kwargs) on the main loop unless the case is over by then."""
+
+        def run():
+            if not self.closed:
+                try:
+                    fn(*args, **kwargs)
+                except Exception as e:  # noqa: BLE001
+                    log("callback failed:", repr(e))
+                    self.event("error", context="callback", message=str(e))
+            return False
+
+        GLib.idle_add(run)
+
+    def event(self, etype, t=None, **fields):
+        if self.closed:
+            return
+        fields["type"] = etype
+        write_line({"type": "event", "t": t if t is not None else now_ms(), "event": fields})
+
+    def send(self, obj):
+        if self.ws is not None and self.ws.get_state() == Soup.WebsocketState.OPEN:
+            self.ws.send_text(json.dumps(obj))
+
+    def serial(self, what, genfn, *args):
+        self.queue.append((what, genfn, args))
+        if not self.busy:
+            self._next()
+
+    def _next(self):
+        if self.closed or not self.queue:
+            self.busy = False
+            return
+        self.busy = True
+        what, genfn, args = self.queue.popleft()
+
+        def ended(error):
+            if error is not None and not self.closed:
+                log(f"{what}: {error!r}")
+                self.event("error", context=what, message=str(error))
+            GLib.idle_add(lambda: self._next() and False)
+
+        run_task(genfn(*args), ended)
+
+    def promise(self, signal, *args, field=None):
+        """Emits a webrtcbin action signal taking a promise; the future gets the reply field's
+        SDP text (field given) or None."""
+        fut = Future()
+
+        def changed(promise, *_data):
+            reply = promise.get_reply()  # kept referenced: see the header
+            value, error = None, None
+            if reply is not None and reply.has_field("error"):
+                err = reply.get_value("error")
+                error = getattr(err, "message", None) or reply.to_string()
+            elif field is not None:
+                if reply is None or not reply.has_field(field):
+                    error = f"{signal}: no {field} in the reply"
+                else:
+                    desc = reply.get_value(field)
+                    value = desc.sdp.as_text()
+            GLib.idle_add(lambda: (fut.reject(error) if error else fut.resolve(value)) and False)
+
+        self.webrtc.emit(signal, *args, Gst.Promise.new_with_change_func(changed, None))
+        return fut
+
+    def set_description(self, where, sdp_type, text):
+        res, msg = GstSdp.SDPMessage.new_from_text(text)
+        if res != GstSdp.SDPResult.OK:
+            raise RuntimeError(f"cannot parse the SDP ({res})")
+        kind = GstWebRTC.WebRTCSDPType.OFFER if sdp_type == "offer" else GstWebRTC.WebRTCSDPType.ANSWER
+        desc = GstWebRTC.WebRTCSessionDescription.new(kind, msg)
+        return self.promise(f"set-{where}-description", desc)
+
+    def signaling_state(self):
+        return self.webrtc.get_property("signaling-state")
+
+    # ---- setup pieces
+
+    def _ice_servers(self, servers):
+        for server in servers:
+            urls = server.get("urls") or server.get("url") or []
+            if isinstance(urls, str):
+                urls = [urls]
+            for url in urls:
+                m = re.match(r"(stuns?|turns?):([^?]+)(\?.*)?$", url)
+                if not m:
+                    continue
+                scheme, hostport = m.group(1), m.group(2)
+                if scheme.startswith("stun"):
+                    self.webrtc.set_property("stun-server", f"{scheme}://{hostport}")
+                else:
+                    user = GLib.Uri.escape_string(server.get("username", ""), None, False)
+                    cred = GLib.Uri.escape_string(server.get("credential", ""), None, False)
+                    self.webrtc.emit("add-turn-server", f"{scheme}://{user}:{cred}@{hostport}")
+
+    def connect_relay(self, on_ready):
+        """Opens the relay WebSocket; on_ready(error or None)."""
+        self.session = Soup.Session()
+        self.cancel = Gio_cancellable()
+        msg = Soup.Message.new("GET", self.cfg["signaling_url"])
+        if msg is None:
+            on_ready(f"bad signaling_url {self.cfg['signaling_url']!r}")
+            return
+
+        def connected(session, result, _data):
+            try:
+                ws = session.websocket_connect_finish(result)
+            except GLib.Error as e:
+                if not self.closed:
+                    on_ready(f"cannot reach the relay at {self.cfg['signaling_url']}: {e.message}")
+                return
+            if self.closed:
+                ws.close(Soup.WebsocketCloseCode.NORMAL, None)
+                return
+            ws.set_max_incoming_payload_size(0)
+            self.ws = ws
+            self.ws_handlers = [ws.connect("message", self._on_ws_message),
+                                ws.connect("closed", self._on_ws_closed)]
+            on_ready(None)
+
+        self.session.websocket_connect_async(msg, None, None, GLib.PRIORITY_DEFAULT, self.cancel,
+                                             connected, None)
+
+    def _on_ws_message(self, _ws, kind, data):
+        if kind != Soup.WebsocketDataType.TEXT:
+            return
+        text = data.get_data().decode("utf-8", "replace")
+        try:
+            msg = json.loads(text)
+        except ValueError:
+            self.event("error", context="relay", message=f"not JSON: {text[:200]}")
+            return
+        self.serial("signaling", self.on_message, msg)
+
+    def _on_ws_closed(self, _ws):
+        log("relay WebSocket closed")
+
+    # ---- media
+
+    def _make_source(self, kind, pt):
+        # The payloader's SSRC is chosen here and written into the caps: webrtcbin writes a=ssrc
+        # lines only from an "ssrc" field of the caps it reads, which an unnegotiated payloader
+        # (an offer made at once, every answer) does not have yet. A peer that routes bundled RTP
+        # by a=ssrc (webrtc-rs) otherwise drops all but one of our streams.
+        ssrc = random.randint(1, 0xFFFFFFFF)
+        if kind == "video":
+            desc = (f"videotestsrc is-live=true pattern=ball ! "
+                    f"video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! "
+                    f"queue max-size-buffers=3 leaky=downstream ! "
+                    f"vp8enc deadline=1 keyframe-max-dist=60 ! "
+                    f"rtpvp8pay pt={pt} ssrc={ssrc} mtu=1200")
+            caps = (f"application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,"
+                    f"payload={pt},ssrc=(uint){ssrc},rtcp-fb-nack-pli=(boolean)true")
+        else:
+            desc = (f"audiotestsrc is-live=true wave=sine freq=440 ! audioconvert ! audioresample ! "
+                    f"queue max-size-buffers=4 leaky=downstream ! opusenc ! "
+                    f"rtpopuspay pt={pt} ssrc={ssrc}")
+            caps = (f"application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,"
+                    f"payload={pt},ssrc=(uint){ssrc}")
+        # The capsfilter makes the caps webrtcbin reads for the offer specific (payload, SSRC).
+        desc += f' ! capsfilter caps="{caps}"'
+        return Gst.parse_bin_from_description(desc, True), caps
+
+    def alloc_mline(self):
+        """The m-line index a new transceiver will take in the next offer: after every m-line
+        negotiated or in negotiation, and after the ones already handed out."""
+        n = max(len(sdp_sections(self.local_sdp)), len(sdp_sections(self.remote_sdp)), self.next_mline)
+        self.next_mline = n + 1
+        return n
+
+    def add_source(self, kind, mline, pt=None):
+        """Links a source of `kind` to the sink pad `sink_<mline>`: the transceiver of that m-line
+        if there is one, else a new transceiver locked to that m-line. (An unnamed request would
+        take webrtcbin's own counter, which collides with named pads: "sink_0 is not unique".)"""
+        pt = pt or (VIDEO_PT if kind == "video" else AUDIO_PT)
+        src, caps_text = self._make_source(kind, pt)
+        caps = Gst.Caps.from_string(caps_text)
+        templ = self.webrtc.get_pad_template("sink_%u")
+        name = f"sink_{mline}"
+        sinkpad = self.webrtc.request_pad(templ, name, caps)
+        if sinkpad is None:
+            raise RuntimeError(f"webrtcbin refused a {kind} sink pad {name}")
+        self.pipeline.add(src)
+        if src.get_static_pad("src").link(sinkpad) != Gst.PadLinkReturn.OK:
+            raise RuntimeError(f"cannot link the {kind} source")
+        src.sync_state_with_parent()
+        trans = sinkpad.get_property("transceiver")
+        if trans is not None:
+            self.my_transceivers.append(trans)
+        self.sending_mlines.add(mline)
+        self.has_local = True
+        log(f"sending {kind} pt {pt} on {sinkpad.get_name()}")
+
+    def transceivers(self):
+        out, i = [], 0
+        while True:
+            t = self.webrtc.emit("get-transceiver", i)
+            if t is None:
+                return out
+            out.append(t)
+            i += 1
+
+    def attach_media(self, kinds, offer_text=None):
+        """The agent's attachMedia. With a remote offer in force, each kind goes onto the offered
+        m-line of that kind (answerer), with the payload type the offer uses."""
+        sections = sdp_sections(offer_text) if offer_text else []
+        for kind in kinds:
+            idx, pt = None, None
+            codec = "VP8" if kind == "video" else "OPUS"
+            for i, s in enumerate(sections):
+                if (s["kind"] == kind and (s["port"] != 0 or s["bundle_only"])
+                        and i not in self.sending_mlines and codec in s["codecs"]):
+                    idx, pt = i, s["codecs"][codec]
+                    break
+            if idx is not None:
+                for t in self.transceivers():
+                    if t.get_property("mlineindex") == idx and t.get_property("direction") in (
+                            Dir.RECVONLY, Dir.INACTIVE):
+                        t.set_property("direction", Dir.SENDRECV)
+            self.add_source(kind, idx if idx is not None else self.alloc_mline(), pt)
+
+    def _recvonly_for_foreign_transceivers(self):
+        """Transceivers webrtcbin made from a remote offer copy its direction; we do not send on
+        them, so they are recvonly, as a browser's would be."""
+        mine = {hash(t) for t in self.my_transceivers}
+        for t in self.transceivers():
+            if hash(t) in mine:
+                continue
+            if t.get_property("direction") in (Dir.SENDRECV, Dir.SENDONLY):
+                t.set_property("direction", Dir.RECVONLY)
+
+    def _on_pad_added(self, _webrtc, pad):
+        # webrtcbin's thread: build and link the receive branch right here, before data flows.
+        if pad.get_direction() != Gst.PadDirection.SRC or self.closed:
+            return
+        caps = pad.get_current_caps() or pad.query_caps(None)
+        s = caps.get_structure(0)
+        kind = s.get_string("media") or "unknown"
+        enc = (s.get_string("encoding-name") or "").upper()
+        t = now_ms()
+        ok, ssrc = s.get_uint("ssrc")
+        if ok:
+            self.rx_kinds[ssrc] = kind
+        log(f"pad-added {pad.get_name()} {kind} {enc} ssrc {ssrc if ok else '?'}")
+        self.post(self.event, "track", t, kind=kind)
+        if kind == "audio":
+            self._count_audio(pad)
+            branch = Gst.parse_bin_from_description("fakesink sync=false async=false", True)
+        elif kind == "video":
+            if enc == "VP8":
+                branch = Gst.parse_bin_from_description(
+                    "queue ! rtpvp8depay request-keyframe=true wait-for-keyframe=true ! vp8dec ! "
+                    "fakesink name=frames sync=false async=false", True)
+                self._count_video(branch.get_by_name("frames").get_static_pad("sink"))
+            else:
+                branch = Gst.Bin.new(None)
+                dec = Gst.ElementFactory.make("decodebin")
+                branch.add(dec)
+                branch.add_pad(Gst.GhostPad.new("sink", dec.get_static_pad("sink")))
+                dec.connect("pad-added", self._on_decoded_pad, branch)
+        else:
+            branch = Gst.parse_bin_from_description("fakesink sync=false async=false", True)
+        self.pipeline.add(branch)
+        branch.sync_state_with_parent()
+        pad.link(branch.get_static_pad("sink"))
+
+    def _on_decoded_pad(self, _dec, pad, branch):
+        caps = pad.get_current_caps() or pad.query_caps(None)
+        if not caps.get_structure(0).get_name().startswith("video/"):
+            return
+        sink = Gst.ElementFactory.make("fakesink")
+        sink.set_property("sync", False)
+        sink.set_property("async", False)
+        branch.add(sink)
+        sink.sync_state_with_parent()
+        self._count_video(sink.get_static_pad("sink"))
+        pad.link(sink.get_static_pad("sink"))
+
+    def _count_video(self, pad):
+        def probe(pad, info):
+            self.video_frames += 1
+            n = self.video_frames
+            t = now_ms()
+            if n == 1:
+                caps = pad.get_current_caps()
+                s = caps.get_structure(0) if caps else None
+                w = s.get_int("width")[1] if s else 0
+                h = s.get_int("height")[1] if s else 0
+                self.post(self.event, "first_frame", t, kind="video", width=w, height=h)
+            if n % 10 == 0:
+                self.post(self.event, "media_progress", t, kind="video", count=n)
+            return Gst.PadProbeReturn.OK
+
+        pad.add_probe(Gst.PadProbeType.BUFFER, probe)
+
+    def _count_audio(self, pad):
+        counter = [0]
+
+        def probe(pad, info):
+            n0 = counter[0]
+            if info.type & Gst.PadProbeType.BUFFER_LIST:
+                lst = info.get_buffer_list()
+                counter[0] += lst.length() if lst else 0
+            else:
+                counter[0] += 1
+            t = now_ms()
+            if n0 == 0 and counter[0] > 0:
+                self.post(self.event, "first_packet", t, kind="audio")
+            for mark in range((n0 // 50 + 1) * 50, counter[0] + 1, 50):
+                self.post(self.event, "media_progress", t, kind="audio", count=mark)
+            return Gst.PadProbeReturn.OK
+
+        pad.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, probe)
+
+    def _on_deep_element(self, _bin, _sub, element):
+        factory = element.get_factory()
+        if self.cert_pem and factory is not None and factory.get_name() == "dtlssrtpdec":
+            # webrtcbin computes its a=fingerprint over every base64 line of this PEM, the key's
+            # too, so the offers and answers get the certificate's own fingerprint instead.
+            element.set_property("pem", self.cert_pem)
+
+    def _on_bus(self, _bus, message):
+        if message.type == Gst.MessageType.ERROR:
+            err, dbg = message.parse_error()
+            log("pipeline error:", err.message, dbg)
+            self.post(self.event, "error", None, context="gstreamer", message=err.message)
+        elif message.type == Gst.MessageType.WARNING:
+            err, dbg = message.parse_warning()
+            log("pipeline warning:", err.message)
+
+    # ---- data channels
+
+    def watch_channel(self, ch, mine):
+        """Connects the channel's signals. Runs on webrtcbin's thread for a remote channel: its
+        first message may follow at once, so the handlers are connected there, not later."""
+        label = ch.get_property("label")
+        state = {"opened": False}
+
+        def on_open(t=None):
+            if state["opened"]:
+                return
+            state["opened"] = True
+            self.event("data_channel_open", t, label=label)
+            spec = next((c for c in self.cfg.get("data_channels") or [] if c.get("label") == label),
+                        None) if mine else None
+            if spec and spec.get("send"):
+                ch.emit("send-string", spec["send"])
+
+        def on_string(_ch, text, t):
+            self.event("data_channel_message", t, label=label, data=text)
+            if self.cfg.get("echo") and not mine:
+                ch.emit("send-string", text)
+
+        def on_data(_ch, data, t):
+            self.event("data_channel_message", t, label=label, data="[binary]")
+            if self.cfg.get("echo") and not mine:
+                ch.emit("send-data", data)
+
+        def on_close(t):
+            self.event("data_channel_close", t, label=label)
+
+        def registered():
+            self.channels[label] = ch
+            if ch.get_property("ready-state") == GstWebRTC.WebRTCDataChannelState.OPEN:
+                on_open()
+
+        for sig, fn in (("on-open", lambda *a: self.post(on_open, now_ms())),
+                        ("on-message-string", lambda c, s: self.post(on_string, c, s, now_ms())),
+                        ("on-message-data", lambda c, d: self.post(on_data, c, d, now_ms())),
+                        ("on-close", lambda *a: self.post(on_close, now_ms()))):
+            self.channel_handlers.append((ch, ch.connect(sig, fn)))
+        self.post(registered)
+
+    def create_channel(self, label):
+        ch = self.webrtc.emit("create-data-channel", label, None)
+        if ch is None:
+            raise RuntimeError(f"webrtcbin refused data channel {label!r}")
+        self.has_local = True
+        self.watch_channel(ch, True)
+
+    def _on_data_channel(self, _webrtc, ch):
+        if not self.closed:
+            self.watch_channel(ch, False)
+
+    # ---- negotiation
+
+    def _on_negotiation_needed(self, _webrtc):
+        self.post(self._negotiation_needed, now_ms())
+
+    def _negotiation_needed(self, t):
+        if not self.has_local or self.pc_closed:
+            # The READY-time signal with nothing to negotiate (see the header).
+            log("negotiation-needed with nothing of ours to negotiate: ignored")
+            return
+        self.event("negotiation_needed", t)
+        if self.cfg.get("auto_negotiate"):
+            self.request_offer("negotiationneeded offer")
+
+    def request_offer(self, what):
+        if self.offer_pending:
+            return
+        self.offer_pending = True
+        self.serial(what, self.offer, True)
+
+    def offer(self, auto):
+        try:
+            if self.pc_closed:
+                raise RuntimeError("the peer connection is closed")
+            if auto and self.signaling_state() != GstWebRTC.WebRTCSignalingState.STABLE:
+                log("offer skipped: signaling state is not stable")
+                return
+            self.event("create_offer")
+            text = yield self.promise("create-offer", None, field="offer")
+            text = with_fingerprint(text, self.fingerprint)
+            yield self.set_description("local", "offer", text)
+        finally:
+            if auto:
+                self.offer_pending = False
+        self.local_sdp = text
+        yield from self.send_local("offer", text)
+
+    def send_local(self, sdp_type, text):
+        self.event("local_description", sdp_type=sdp_type, sdp=text)
+        if not self.cfg.get("trickle", True):
+            yield self.gathering_complete()
+            desc = self.webrtc.get_property("local-description")
+            if desc is not None:
+                text = desc.sdp.as_text()
+        self.send({"desc": {"type": sdp_type, "sdp": text}})
+
+    def gathering_complete(self):
+        fut = Future()
+        if self.webrtc.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE:
+            fut.resolve()
+            return fut
+        self.gather_waiters.append(fut)
+
+        def timeout():
+            self.timers.remove(tid)
+            if fut in self.gather_waiters:
+                log("ICE gathering did not complete in time; sending what there is")
+                self.gather_waiters.remove(fut)
+                fut.resolve()
+            return False
+
+        tid = GLib.timeout_add(GATHER_TIMEOUT_MS, timeout)
+        self.timers.append(tid)
+        return fut
+
+    def on_message(self, msg):
+        if msg.get("desc"):
+            d = msg["desc"]
+            sdp_type, text = d.get("type"), d.get("sdp", "")
+            if sdp_type not in ("offer", "answer"):
+                raise RuntimeError(f"unsupported description type {sdp_type!r}")
+            if self.pc_closed:
+                raise RuntimeError("the peer connection is closed")
+            yield self.set_description("remote", sdp_type, text)
+            self.remote_sdp = text
+            self.event("remote_description", sdp_type=sdp_type, sdp=text)
+            if sdp_type != "offer":
+                return
+            if not self.started:
+                # The seed's answerer attaches its media when the offer arrives.
+                self.started = True
+                self.attach_media(self.cfg.get("media") or [], text)
+            self._recvonly_for_foreign_transceivers()
+            answer = yield self.promise("create-answer", None, field="answer")
+            answer = with_fingerprint(answer, self.fingerprint)
+            yield self.set_description("local", "answer", answer)
+            self.local_sdp = answer
+            yield from self.send_local("answer", answer)
+        elif "candidate" in msg:
+            c = msg["candidate"]
+            if self.pc_closed:
+                raise RuntimeError("the peer connection is closed")
+            if c and c.get("candidate"):
+                line = c["candidate"]
+                if line.startswith("a="):
+                    line = line[2:]
+                self.webrtc.emit("add-ice-candidate", self._mline_of(c), line)
+                self.event("remote_candidate", candidate=c["candidate"])
+            else:
+                # End of candidates: an empty candidate is libnice's "peer gathering done".
+                self.webrtc.emit("add-ice-candidate", self._mline_of(c or {}), "")
+                self.event("remote_candidate", candidate="")
+        elif msg.get("error") is not None:
+            self.event("error", context="relay", message=json.dumps(msg["error"]))
+        return
+        yield  # a generator, even when nothing is awaited
+
+    def _mline_of(self, c):
+        idx = c.get("sdpMLineIndex")
+        if isinstance(idx, int) and idx >= 0:
+            return idx
+        mid = c.get("sdpMid")
+        mids = [s["mid"] for s in sdp_sections(self.remote_sdp)]
+        if mid is not None and mid in mids:
+            return mids.index(mid)
+        return 0
+
+    def _on_ice_candidate(self, _webrtc, mline, candidate):
+        self.post(self._local_candidate, mline, candidate, now_ms())
+
+    def _local_candidate(self, mline, candidate, t):
+        if candidate.startswith("a="):
+            candidate = candidate[2:]
+        self.event("local_candidate", t, candidate=candidate)
+        if self.cfg.get("trickle", True):
+            # sdpMid and usernameFragment (RTCIceCandidate.toJSON) from our description in force.
+            sections = sdp_sections(self.local_sdp)
+            sec = sections[mline] if mline < len(sections) else {}
+            msg = {"candidate": candidate, "sdpMid": sec.get("mid") or str(mline), "sdpMLineIndex": mline}
+            if sec.get("ufrag"):
+                msg["usernameFragment"] = sec["ufrag"]
+            self.send({"candidate": msg})
+
+    def _on_state(self, webrtc, _pspec, prop, name, table):
+        value = webrtc.get_property(prop)
+        self.post(self._state, prop, name, table, value, now_ms())
+
+    def _state(self, prop, name, table, value, t):
+        state = table.get(value)
+        if state is None:
+            log(f"unmapped {prop} value {value!r}")
+            return
+        if self.last_state.get(prop) == state:
+            return
+        self.last_state[prop] = state
+        self.event(name, t, state=state)
+        if prop == "ice-gathering-state" and state == "complete":
+            self.event("end_of_candidates", t, form="null")
+            if self.cfg.get("trickle", True):
+                self.send({"candidate": None})
+            waiters, self.gather_waiters = self.gather_waiters, []
+            for fut in waiters:
+                fut.resolve()
+
+    # ---- actions
+
+    def perform(self, action):
+        """Returns None (done now) or a Future."""
+        kind = action.get("type")
+        if self.pc_closed and kind != "close":
+            raise RuntimeError("the peer connection is closed")
+        if kind == "start":
+            self.started = True
+            self.attach_media(self.cfg.get("media") or [])
+            for c in self.cfg.get("data_channels") or []:
+                self.create_channel(c["label"])
+            self._kick()
+        elif kind == "add_track":
+            self.attach_media([action["kind"]])
+            self._kick()
+        elif kind == "create_data_channel":
+            self.create_channel(action["label"])
+            self._kick()
+        elif kind == "send_offer":
+            fut = Future()
+            self.queue.append(("send_offer", self._offer_then, (fut,)))
+            if not self.busy:
+                self._next()
+            return fut
+        elif kind == "restart_ice":
+            raise RuntimeError("webrtcbin 1.22 has no ICE restart (it reuses the ICE credentials)")
+        elif kind == "send_message":
+            ch = self.channels.get(action.get("label"))
+            if ch is None:
+                raise RuntimeError(f"no data channel '{action.get('label')}'")
+            ch.emit("send-string", action.get("text", ""))
+        elif kind == "close":
+            self.close_pc()
+        else:
+            raise RuntimeError(f"unknown action {json.dumps(action)}")
+        return None
+
+    def _offer_then(self, fut):
+        try:
+            yield from self.offer(False)
+        except Exception as e:
+            fut.reject(e)
+            raise
+        fut.resolve()
+
+    def _kick(self):
+        # webrtcbin's negotiation-needed flag may be stuck from READY (see the header).
+        if self.cfg.get("auto_negotiate") and self.has_local:
+            self.request_offer("negotiationneeded offer")
+
+    def collect_stats(self):
+        fut = Future()
+        if self.pc_closed:
+            fut.reject("the peer connection is closed")
+            return fut
+
+        def changed(promise, *_data):
+            reply = promise.get_reply()
+            entries = {}
+            if reply is not None:
+                def each(field_id, value, *_d):
+                    if isinstance(value, Gst.Structure):
+                        entries[GLib.quark_to_string(field_id)] = _structure_dict(value)
+                    return True
+
+                reply.foreach(each, None)
+            GLib.idle_add(lambda: fut.resolve(entries) and False)
+
+        self.webrtc.emit("get-stats", None, Gst.Promise.new_with_change_func(changed, None))
+        return fut
+
+    def stats_summary(self, entries):
+        """webrtcbin's stats, in the agent page's summary. With BUNDLE, webrtcbin 1.22 gives every
+        RTP stream the "kind" and "codec-id" of one pad, so the kind is found by SSRC: ours from
+        the encoder codec stats (ssrc + mime-type), the peer's from the caps of webrtcbin's src
+        pads or the a=ssrc lines of its SDP."""
+        summary = {"inbound_rtp": [], "outbound_rtp": [], "candidate_pair": None}
+        kinds = dict(self.rx_kinds)
+        for sec in sdp_sections(self.remote_sdp):
+            for ssrc in sec["ssrcs"]:
+                kinds.setdefault(ssrc, sec["kind"])
+        for e in entries.values():
+            mime = e.get("mime-type") or ""
+            if e.get("type") == "codec" and "ssrc" in e and "/" in mime:
+                kinds[e["ssrc"]] = mime.split("/")[0].lower()
+
+        def kind_of(e):
+            return kinds.get(e.get("ssrc"), e.get("kind"))
+
+        for e in entries.values():
+            typ = e.get("type")
+            if typ == "inbound-rtp":
+                kind = kind_of(e)
+                item = {"kind": kind, "packetsReceived": e.get("packets-received", 0)}
+                if kind == "video":
+                    item["framesDecoded"] = self.video_frames  # counted at our decoder's output
+                summary["inbound_rtp"].append(item)
+            elif typ == "outbound-rtp":
+                summary["outbound_rtp"].append({"kind": kind_of(e), "packetsSent": e.get("packets-sent", 0)})
+            elif typ == "transport" and e.get("selected-candidate-pair-id"):
+                pair = entries.get(e["selected-candidate-pair-id"]) or {}
+                local = entries.get(pair.get("local-candidate-id")) or {}
+                remote = entries.get(pair.get("remote-candidate-id")) or {}
+                if local and remote:
+                    summary["candidate_pair"] = {
+                        "local": f"{local.get('candidate-type')}/{local.get('protocol')}",
+                        "remote": f"{remote.get('candidate-type')}/{remote.get('protocol')}",
+                    }
+        return summary
+
+    # ---- teardown
+
+    def close_pc(self):
+        """The action `close`: the peer connection goes away, the case goes on."""
+        if self.pc_closed:
+            return
+        self.pc_closed = True
+        self.pipeline.set_state(Gst.State.NULL)
+
+    def close(self):
+        """The protocol `close`: release everything of the case."""
+        self.closed = True
+        self.queue.clear()
+        for tid in self.timers:
+            GLib.source_remove(tid)
+        self.timers = []
+        if self.cancel is not None:
+            self.cancel.cancel()
+        if self.ws is not None:
+            for h in self.ws_handlers:
+                self.ws.disconnect(h)
+            if self.ws.get_state() == Soup.WebsocketState.OPEN:
+                self.ws.close(Soup.WebsocketCloseCode.NORMAL, None)
+            self.ws = None
+        self.session = None
+        for obj, h in self.channel_handlers:
+            obj.disconnect(h)
+        self.channel_handlers = []
+        self.channels.clear()
+        self.pipeline.set_state(Gst.State.NULL)
+        for obj, h in self.handlers:
+            obj.disconnect(h)
+        self.handlers = []
+        self.pipeline.disconnect(self.deep_handler)
+        bus = self.pipeline.get_bus()
+        bus.disconnect(self.bus_handler)
+        bus.remove_signal_watch()
+        self.my_transceivers = []
+        self.webrtc = None
+        self.pipeline = None
+
+
+def Gio_cancellable():
+    from gi.repository import Gio
+
+    return Gio.Cancellable()
+
+
+def _structure_dict(s):
+    out = {}
+
+    def each(field_id, value, *_d):
+        name = GLib.quark_to_string(field_id)
+        if name == "type":
+            out["type"] = getattr(value, "value_nick", str(value))
+        elif isinstance(value, (str, int, float, bool)):
+            out[name] = value
+        return True
+
+    s.foreach(each, None)
+    return out
+
+
+# ---------------------------------------------------------------- the process
+
+
+class App:
+    def __init__(self):
+        self.loop = GLib.MainLoop()
+        self.case = None
+        self.cert_pem = make_ecdsa_pem()
+        # The DTLS elements make webrtcbin's default RSA certificate once per process, on the first
+        # dtlssrtpdec (about a second): pay it here, not in the first case's time to connect.
+        Gst.ElementFactory.make("dtlssrtpdec")
+
+    def run(self):
+        write_line({"type": "hello", "protocol": 1, "stack": STACK, "version": ".".join(
+            str(v) for v in Gst.version()[:3])})
+        threading.Thread(target=self._read_stdin, daemon=True).start()
+        self.loop.run()
+
+    def _read_stdin(self):
+        for raw in sys.stdin.buffer:
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                GLib.idle_add(self._on_line, line)
+        GLib.idle_add(self._eof)
+
+    def _eof(self):
+        if self.case is not None:
+            self.case.close()
+            self.case = None
+        self.loop.quit()
+        return False
+
+    def _on_line(self, line):
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            log("not JSON on stdin:", line[:200])
+            return False
+        try:
+            self.handle(msg)
+        except Exception as e:  # noqa: BLE001
+            log("handling", msg.get("type"), "failed:", repr(e))
+        return False
+
+    def handle(self, msg):
+        typ = msg.get("type")
+        if typ == "setup":
+            self.setup(msg.get("config") or {})
+        elif typ == "perform":
+            self.perform(msg.get("id"), msg.get("action") or {})
+        elif typ == "collect_stats":
+            self.collect_stats(msg.get("id"))
+        elif typ == "close":
+            if self.case is not None:
+                self.case.close()
+                self.case = None
+            write_line({"type": "closed"})
+        else:
+            log("unknown harness line:", msg)
+
+    def setup(self, config):
+        if self.case is not None:
+            self.case.close()
+            self.case = None
+        try:
+            case = Case(self, config, self.cert_pem)
+        except Exception as e:  # noqa: BLE001
+            write_line({"type": "fail", "message": f"setup: {e}"})
+            return
+        self.case = case
+
+        def ready(error):
+            if case is not self.case:
+                return
+            if error:
+                case.close()
+                self.case = None
+                write_line({"type": "fail", "message": error})
+            else:
+                write_line({"type": "ready"})
+
+        case.connect_relay(ready)
+
+    def perform(self, ident, action):
+        case = self.case
+        if case is None:
+            write_line({"type": "done", "id": ident, "error": "no case is set up"})
+            return
+        try:
+            fut = case.perform(action)
+        except Exception as e:  # noqa: BLE001
+            write_line({"type": "done", "id": ident, "error": str(e)})
+            return
+        if fut is None:
+            write_line({"type": "done", "id": ident})
+            return
+
+        def finished(f):
+            if case is not self.case:
+                return
+            if f.error is not None:
+                write_line({"type": "done", "id": ident, "error": str(f.error)})
+            else:
+                write_line({"type": "done", "id": ident})
+
+        fut.then(finished)
+
+    def collect_stats(self, ident):
+        case = self.case
+        if case is None:
+            write_line({"type": "done", "id": ident, "error": "no case is set up"})
+            return
+
+        def finished(f):
+            if case is not self.case:
+                return
+            if f.error is not None:
+                write_line({"type": "done", "id": ident, "error": str(f.error)})
+                return
+            case.event("stats", summary=case.stats_summary(f.value))
+            write_line({"type": "done", "id": ident})
+
+        case.collect_stats().then(finished)
+
+
+NEEDED_ELEMENTS = ["webrtcbin", "nicesrc", "nicesink", "dtlssrtpdec", "srtpdec", "sctpdec",
+                   "videotestsrc", "vp8enc", "vp8dec", "rtpvp8pay", "rtpvp8depay", "audiotestsrc",
+                   "opusenc", "rtpopuspay", "decodebin", "fakesink"]
+
+
+def main():
+    Gst.init(None)
+    if sys.argv[1:] == ["--check"]:
+        # kinds.yaml `check`: exits 0 when every GStreamer element the adapter uses is installed.
+        missing = [e for e in NEEDED_ELEMENTS if Gst.ElementFactory.find(e) is None]
+        if missing:
+            print("missing GStreamer elements:", " ".join(missing), file=sys.stderr)
+        sys.exit(1 if missing else 0)
+    App().run()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,880 @@
+'use strict';
+// rtc-harness command peer for werift (TypeScript WebRTC stack, npm `werift` 0.24.4).
+//
+// Speaks the command-peer protocol of ../PROTOCOL.md (JSON lines on stdin/stdout) and does what the
+// browser agent page (src/peer/browser/agent.html) does, with werift's RTCPeerConnection:
+//
+//   protocol                    werift
+//   negotiation_needed          pc.onNegotiationneeded (auto_negotiate: createOffer + setLocalDescription)
+//   signaling_state, ...        pc.signalingStateChange / iceGatheringStateChange /
+//                               iceConnectionStateChange / connectionStateChange
+//   local_candidate             pc.onIceCandidate(candidate); end_of_candidates: onIceCandidate(undefined)
+//   track                       pc.onTrack(MediaStreamTrack)
+//   first_frame, first_packet,  track.onReceiveRtp: VP8 frames reassembled here (RFC 7741), the
+//   media_progress              keyframe size read from its header (RFC 6386 section 9.1); werift
+//                               does not decode
+//   data_channel_*              pc.createDataChannel / pc.onDataChannel, channel.onMessage
+//   restart_ice                 pc.restartIce() (werift then fires negotiationneeded itself)
+//
+// werift sends pre-encoded media: a `MediaStreamTrack({kind})` is added with addTrack and fed RTP
+// with `track.writeRtp()`; the sender rewrites SSRC and payload type to the negotiated ones. This
+// program packetizes VP8 frames from the IVF file (RFC 7741 payload descriptor, marker on a frame's
+// last packet, 90 kHz timestamps, 30 fps) and Opus packets from the Ogg file (48 kHz timestamps,
+// paced by each packet's duration), both looped in real time.
+//
+// Pitfalls worked around, and why (the werift ones are findings, see the functions named):
+// - werift's default configuration has a public STUN server (stun.l.google.com): the harness's
+//   `ice_servers` (usually none) replace it, so no traffic leaves this machine.
+// - negotiationneeded (onNegotiationNeeded): werift fires it once per change made in the same
+//   tick, from tasks that do not re-check the signaling state, and after answers or a remote ICE
+//   restart when nothing needs negotiating; and it clears its flag only in setRemoteDescription.
+//   Taken as is, an auto-negotiating peer sends several offers for one change and answers an
+//   answer with an offer. The adapter applies the W3C checks (webrtc-pc 4.7.3) and reports only
+//   the events that pass them.
+// - ICE restart (startRestartedIce): werift restarts its ICE agent but never runs connectivity
+//   checks again while DTLS is connected, so media stops. The adapter starts the checks of a
+//   restarted agent once the answer is in force. RTC_HARNESS_WERIFT_RESTART_CHECKS=off: as werift.
+// - Early DTLS (holdEarlyDtls): werift creates its DTLS endpoint only once its own ICE check has
+//   succeeded and drops a ClientHello that arrives before, so the handshake waits for the peer's
+//   retransmission (about 1 s against the webrtc crate). The adapter keeps such records and hands
+//   them to werift's DTLS endpoint when it starts. RTC_HARNESS_WERIFT_EARLY_DTLS=drop: as werift.
+// - werift rejects a remote candidate with `sdpMid: ""` ("Media section for sdpMid was not
+//   found"; some stacks send that): the mid is filled in from sdpMLineIndex and the remote
+//   description's mids.
+// - werift's setLocalDescription() awaits candidate gathering, and its icecandidate events fire
+//   inside it, before the description can be sent: trickled candidates are held back until the
+//   description they belong to has gone to the relay (else the other side would receive a
+//   candidate of an ICE generation it has not seen yet). So a werift description always carries
+//   its (host) candidates, trickled or not.
+// - Remote candidates that arrive before any remote description are queued here, not in werift
+//   (which buffers them silently), so `remote_candidate` is reported when one is really applied.
+// - werift fires `onTrack` again for an existing remote track on every description that keeps it
+//   sending (W3C fires `track` only when the track is new): only the first one per track is a
+//   `track` event here, and the track is watched once.
+// - Video is held at the IVF's first keyframe until the sender's DTLS transport is connected
+//   (werift drops RTP before that), so the first frame the peer gets is a keyframe; a PLI or FIR
+//   from the peer resends from the last keyframe.
+// - bundlePolicy "max-bundle": one ICE/DTLS transport for all m-sections, like browsers against a
+//   BUNDLE-aware peer (werift's default "max-compat" gathers and connects one per m-section).
+//
+// Reported as werift gives them, not worked around: iceConnectionState goes to "completed" as
+// soon as local gathering ends, before any connectivity check (its ICE agent uses that state for
+// "gathered"), then to "checking" and "connected"; a subsequent offer keeps the DTLS role's
+// a=setup (active/passive) instead of actpass; the SCTP association is initiated by the
+// ICE-controlling side (the webrtc crate and pion initiate from the DTLS client), and a werift in
+// the initiating role ignores an incoming INIT.
+
+const path = require('path');
+const fs = require('fs');
+const readline = require('readline');
+const { createRequire } = require('module');
+
+// The Node stacks live in ../node/node_modules (one package.json for every Node adapter).
+const nodeRequire = createRequire(path.join(__dirname, '..', 'node', 'package.json'));
+const werift = nodeRequire('werift');
+const WebSocket = nodeRequire('ws');
+const { RTCPeerConnection, MediaStreamTrack, MediaStream, RtpPacket, RtpHeader } = werift;
+
+// stdout carries the protocol only: anything logged goes to stderr.
+console.log = console.error;
+console.info = console.error;
+console.debug = console.error;
+console.warn = console.error;
+
+function weriftVersion() {
+  let dir = path.dirname(nodeRequire.resolve('werift'));
+  for (;;) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
+      if (pkg.name === 'werift') return pkg.version;
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return 'unknown';
+    dir = up;
+  }
+}
+
+const now = () => performance.timeOrigin + performance.now();
+const errorText = (e) => String((e && (e.message || e.name)) || e);
+
+function writeLine(obj) {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Media files
+
+const fileCache = new Map();
+
+// IVF: a 32-byte file header, then per frame a 12-byte header (size u32le, pts u64le) and the
+// frame. A VP8 frame is a keyframe when bit 0 of its first byte is 0 (RFC 6386 section 9.1).
+function loadIvf(file) {
+  const buf = fs.readFileSync(file);
+  if (buf.length < 32 || buf.toString('ascii', 0, 4) !== 'DKIF') throw new Error(`${file}: not an IVF file`);
+  const headerLen = buf.readUInt16LE(6) || 32;
+  const frames = [];
+  let off = headerLen;
+  while (off + 12 <= buf.length) {
+    const size = buf.readUInt32LE(off);
+    off += 12;
+    if (off + size > buf.length) break;
+    const data = buf.subarray(off, off + size);
+    frames.push({ data, key: (data[0] & 0x01) === 0 });
+    off += size;
+  }
+  if (!frames.length || !frames[0].key) throw new Error(`${file}: no frames, or the first is not a keyframe`);
+  return frames;
+}
+
+// Ogg Opus: packets reassembled from page segments (a lacing value of 255 continues the packet);
+// the first two packets (OpusHead, OpusTags) are headers.
+function loadOggOpus(file) {
+  const buf = fs.readFileSync(file);
+  const packets = [];
+  let partial = [];
+  let off = 0;
+  while (off + 27 <= buf.length) {
+    if (buf.toString('ascii', off, off + 4) !== 'OggS') throw new Error(`${file}: bad Ogg page at ${off}`);
+    const nseg = buf[off + 26];
+    const lacing = buf.subarray(off + 27, off + 27 + nseg);
+    let data = off + 27 + nseg;
+    for (const len of lacing) {
+      partial.push(buf.subarray(data, data + len));
+      data += len;
+      if (len < 255) {
+        packets.push(Buffer.concat(partial));
+        partial = [];
+      }
+    }
+    off = data;
+  }
+  const audio = packets.filter((p) => !(p.toString('ascii', 0, 8) === 'OpusHead' || p.toString('ascii', 0, 8) === 'OpusTags'));
+  if (!audio.length) throw new Error(`${file}: no Opus packets`);
+  return audio.map((data) => ({ data, samples: opusSamples(data) }));
+}
+
+// Samples (48 kHz) in one Opus packet, from its TOC byte (RFC 6716 section 3.1).
+function opusSamples(p) {
+  const config = p[0] >> 3;
+  let frameUs;
+  if (config < 12) frameUs = [10000, 20000, 40000, 60000][config % 4];
+  else if (config < 16) frameUs = [10000, 20000][config % 2];
+  else frameUs = [2500, 5000, 10000, 20000][config % 4];
+  const code = p[0] & 0x03;
+  const frames = code === 0 ? 1 : code === 3 ? (p[1] & 0x3f) : 2;
+  return Math.round((frameUs * frames * 48) / 1000);
+}
+
+function cached(kind, file) {
+  const key = `${kind}:${file}`;
+  if (!fileCache.has(key)) fileCache.set(key, kind === 'video' ? loadIvf(file) : loadOggOpus(file));
+  return fileCache.get(key);
+}
+
+const rand32 = () => Math.floor(Math.random() * 0x100000000) >>> 0;
+const rand16 = () => Math.floor(Math.random() * 0x10000);
+const MAX_RTP_PAYLOAD = 1100;
+
+// A real-time loop: calls `tick` every `periodMs` (or what tick returns), without drift.
+function pacer(tick, periodMs) {
+  let next = performance.now();
+  let timer = null;
+  let stopped = false;
+  const run = () => {
+    if (stopped) return;
+    let period = periodMs;
+    try {
+      period = tick() || periodMs;
+    } catch (e) {
+      console.error('media source:', e);
+    }
+    next += period;
+    timer = setTimeout(run, Math.max(0, next - performance.now()));
+  };
+  timer = setTimeout(run, 0);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+// VP8 frames from the IVF file as RTP, 30 fps, looped. Held at the first keyframe until the
+// sender's DTLS transport is connected; a keyframe request rewinds to the last keyframe sent.
+function videoSource(frames, track, sender) {
+  let cursor = 0;
+  let lastKey = 0;
+  let seq = rand16();
+  let ts = rand32();
+  const connected = () => sender.dtlsTransport && sender.dtlsTransport.state === 'connected' && sender.codec;
+  const stop = pacer(() => {
+    if (!connected()) {
+      cursor = 0;
+    } else {
+      const frame = frames[cursor];
+      if (frame.key) lastKey = cursor;
+      const data = frame.data;
+      for (let off = 0; off < data.length; off += MAX_RTP_PAYLOAD) {
+        const chunk = data.subarray(off, Math.min(off + MAX_RTP_PAYLOAD, data.length));
+        const last = off + MAX_RTP_PAYLOAD >= data.length;
+        // RFC 7741 section 4.2: X=0, N=0, S=1 on the frame's first packet, PID=0.
+        const descriptor = Buffer.from([off === 0 ? 0x10 : 0x00]);
+        const header = new RtpHeader({ payloadType: 96, sequenceNumber: seq, timestamp: ts, marker: last, ssrc: 0 });
+        seq = (seq + 1) & 0xffff;
+        track.writeRtp(new RtpPacket(header, Buffer.concat([descriptor, chunk])));
+      }
+      cursor = (cursor + 1) % frames.length;
+    }
+    ts = (ts + 3000) >>> 0; // 90 kHz / 30 fps
+    return 1000 / 30;
+  }, 1000 / 30);
+  const onPli = () => {
+    cursor = lastKey;
+  };
+  return { stop, onPli };
+}
+
+// Opus packets from the Ogg file as RTP, paced by each packet's duration, looped.
+function audioSource(packets, track) {
+  let i = 0;
+  let seq = rand16();
+  let ts = rand32();
+  let first = true;
+  const stop = pacer(() => {
+    const p = packets[i];
+    i = (i + 1) % packets.length;
+    const header = new RtpHeader({ payloadType: 111, sequenceNumber: seq, timestamp: ts, marker: first, ssrc: 0 });
+    first = false;
+    seq = (seq + 1) & 0xffff;
+    ts = (ts + p.samples) >>> 0;
+    track.writeRtp(new RtpPacket(header, p.data));
+    return p.samples / 48;
+  }, 20);
+  return { stop, onPli() {} };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receiving
+
+// The VP8 payload descriptor (RFC 7741 section 4.2): returns {start, offset} where start means
+// S=1 and PID=0, and offset is where the VP8 payload begins.
+function vp8Descriptor(p) {
+  if (p.length < 1) return null;
+  const x = p[0] & 0x80;
+  const start = (p[0] & 0x10) !== 0 && (p[0] & 0x07) === 0;
+  let off = 1;
+  if (x) {
+    if (p.length < 2) return null;
+    const flags = p[1];
+    off = 2;
+    if (flags & 0x80) off += p.length > off && (p[off] & 0x80) ? 2 : 1; // I: PictureID, M: 15 bits
+    if (flags & 0x40) off += 1; // L: TL0PICIDX
+    if (flags & 0x30) off += 1; // T or K: TID/Y/KEYIDX
+  }
+  if (off > p.length) return null;
+  return { start, offset: off };
+}
+
+// Width and height of a VP8 keyframe: a 3-byte frame tag with bit 0 clear, the start code
+// 9d 01 2a, then two little-endian 14-bit dimensions (RFC 6386 section 9.1).
+function keyframeSize(frame) {
+  if (frame.length < 10 || (frame[0] & 0x01) !== 0) return null;
+  if (frame[3] !== 0x9d || frame[4] !== 0x01 || frame[5] !== 0x2a) return null;
+  return { width: frame.readUInt16LE(6) & 0x3fff, height: frame.readUInt16LE(8) & 0x3fff };
+}
+
+// Reassembles VP8 frames per RTP timestamp: a frame is complete when it has its start packet,
+// its marker packet and every sequence number between them (retransmissions and reordering are
+// fine). The first complete keyframe is the first frame; after it, each complete frame with a new
+// timestamp counts.
+function videoReceiver(emit) {
+  const pending = new Map(); // timestamp -> Map(seq -> {payload, start, marker})
+  let first = false;
+  let count = 0;
+  let lastTs = null;
+  const done = new Set();
+  return (rtp) => {
+    const { timestamp, sequenceNumber, marker } = rtp.header;
+    if (done.has(timestamp)) return;
+    const d = vp8Descriptor(rtp.payload);
+    if (!d) return;
+    let frame = pending.get(timestamp);
+    if (!frame) {
+      frame = new Map();
+      pending.set(timestamp, frame);
+      if (pending.size > 64) pending.delete(pending.keys().next().value);
+    }
+    frame.set(sequenceNumber, { payload: rtp.payload.subarray(d.offset), start: d.start, marker });
+    let startSeq = null;
+    let endSeq = null;
+    for (const [s, p] of frame) {
+      if (p.start) startSeq = s;
+      if (p.marker) endSeq = s;
+    }
+    if (startSeq === null || endSeq === null) return;
+    const parts = [];
+    for (let s = startSeq; ; s = (s + 1) & 0xffff) {
+      const p = frame.get(s);
+      if (!p) return; // a packet is still missing
+      parts.push(p.payload);
+      if (s === endSeq) break;
+      if (parts.length > frame.size) return;
+    }
+    pending.delete(timestamp);
+    done.add(timestamp);
+    if (done.size > 256) done.delete(done.values().next().value);
+    const data = Buffer.concat(parts);
+    if (!first) {
+      const size = keyframeSize(data);
+      if (!size) return;
+      first = true;
+      emit('first_frame', { kind: 'video', width: size.width, height: size.height });
+    }
+    if (timestamp === lastTs) return;
+    lastTs = timestamp;
+    count += 1;
+    if (count % 10 === 0) emit('media_progress', { kind: 'video', count });
+  };
+}
+
+function audioReceiver(emit) {
+  let count = 0;
+  return () => {
+    count += 1;
+    if (count === 1) emit('first_packet', { kind: 'audio' });
+    if (count % 50 === 0) emit('media_progress', { kind: 'audio', count });
+  };
+}
+
+// The mids of a description's m-sections, in order.
+function sdpMids(sdp) {
+  const mids = [];
+  for (const section of sdp.split(/\r?\nm=/).slice(1)) {
+    const m = /\r?\na=mid:(\S+)/.exec(section);
+    mids.push(m ? m[1] : null);
+  }
+  return mids;
+}
+
+// The m-sections of a description: kind, mid, direction.
+function sdpSections(sdp) {
+  return sdp.split(/\r?\nm=/).slice(1).map((section) => {
+    const mid = /\r?\na=mid:(\S+)/.exec(section);
+    const dir = /\r?\na=(sendrecv|sendonly|recvonly|inactive)\b/.exec(section);
+    return { kind: section.split(' ')[0], mid: mid ? mid[1] : null, direction: dir ? dir[1] : 'sendrecv' };
+  });
+}
+
+// The intersection of two transceiver directions (what an answer may use, RFC 8829 5.3.1).
+function intersect(a, b) {
+  const send = a.includes('send') && b.includes('send');
+  const recv = (a === 'sendrecv' || a === 'recvonly') && (b === 'sendrecv' || b === 'recvonly');
+  return send && recv ? 'sendrecv' : send ? 'sendonly' : recv ? 'recvonly' : 'inactive';
+}
+
+// ---------------------------------------------------------------------------------------------
+// One case: a peer connection and its relay socket.
+
+class Case {
+  constructor(cfg) {
+    this.cfg = cfg;
+    this.alive = true;
+    this.pc = null;
+    this.ws = null;
+    this.started = false;
+    this.chain = Promise.resolve();
+    this.channels = new Map();
+    this.sources = [];
+    this.watchedTracks = new Set();
+    this.subscriptions = [];
+    // Trickled candidates wait until the description they belong to has been sent.
+    this.holdCandidates = true;
+    this.heldCandidates = [];
+    this.negotiationFlag = false;
+    this.pendingRemote = [];
+    this.dtlsHeld = new Set();
+  }
+
+  emit(type, fields) {
+    if (!this.alive) return;
+    writeLine({ type: 'event', t: now(), event: Object.assign({ type }, fields || {}) });
+  }
+
+  // Signaling messages, offers and answers are applied strictly in order.
+  serial(what, fn) {
+    this.chain = this.chain.then(fn).catch((e) => {
+      if (this.alive) this.emit('error', { context: what, message: errorText(e) });
+    });
+    return this.chain;
+  }
+
+  send(obj) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
+  }
+
+  sendCandidate(obj) {
+    if (!this.cfg.trickle) return;
+    if (this.holdCandidates) this.heldCandidates.push(obj);
+    else this.send(obj);
+  }
+
+  gatheringComplete() {
+    const pc = this.pc;
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const { unSubscribe } = pc.iceGatheringStateChange.subscribe((state) => {
+        if (state === 'complete') {
+          unSubscribe();
+          resolve();
+        }
+      });
+      this.subscriptions.push(unSubscribe);
+    });
+  }
+
+  // werift creates its DTLS endpoint only when its own ICE agent reports connected; a DTLS
+  // record that arrives before (the peer's ClientHello, sent as soon as the peer's own check
+  // succeeded) has no reader and is dropped, and the handshake waits for the peer's
+  // retransmission (1 s for the webrtc crate). RFC 8445 section 12.2 asks an agent to accept data
+  // on a pair before it selects it. Until werift's DTLS transport starts, DTLS records received on
+  // its ICE connection are kept here and handed to it once it has started.
+  // RTC_HARNESS_WERIFT_EARLY_DTLS=drop turns this off (werift's own behaviour).
+  holdEarlyDtls() {
+    if (process.env.RTC_HARNESS_WERIFT_EARLY_DTLS === 'drop') return;
+    for (const dtls of this.pc.dtlsTransports) {
+      if (this.dtlsHeld.has(dtls) || dtls.state !== 'new') continue;
+      this.dtlsHeld.add(dtls);
+      const conn = dtls.iceTransport.connection;
+      const early = [];
+      const data = conn.onData.subscribe((buf) => {
+        if (dtls.state === 'new' && buf.length > 0 && buf[0] >= 20 && buf[0] <= 63 && early.length < 64) early.push(buf);
+      });
+      const state = dtls.onStateChange.subscribe((s) => {
+        if (s === 'new') return;
+        data.unSubscribe();
+        state.unSubscribe();
+        // `connecting` is set just before werift creates its DTLS endpoint in the same task.
+        const held = early.splice(0);
+        if (s === 'connecting' && held.length) setImmediate(() => held.forEach((b) => conn.onData.execute(b)));
+      });
+      this.subscriptions.push(data.unSubscribe, state.unSubscribe);
+    }
+  }
+
+  // Sends the description in force: now with trickle ICE (then the candidates held back), or
+  // once gathering is complete so that it carries every candidate (RFC 8838 section 3).
+  async sendLocal() {
+    const pc = this.pc;
+    this.holdEarlyDtls();
+    const d = pc.localDescription;
+    this.emit('local_description', { sdp_type: d.type, sdp: d.sdp });
+    if (!this.cfg.trickle) await this.gatheringComplete();
+    const final = pc.localDescription;
+    this.send({ desc: { type: final.type, sdp: final.sdp } });
+    this.holdCandidates = false;
+    const held = this.heldCandidates.splice(0);
+    held.forEach((c) => this.send(c));
+  }
+
+  async offer() {
+    this.emit('create_offer');
+    const o = await this.pc.createOffer();
+    this.holdCandidates = true;
+    await this.pc.setLocalDescription(o);
+    await this.sendLocal();
+  }
+
+  attachMedia(kinds) {
+    if (!kinds.length) return;
+    const stream = new MediaStream();
+    for (const kind of kinds) {
+      const file = this.cfg.media_files && this.cfg.media_files[kind];
+      if (!file) throw new Error(`no media file for ${kind}`);
+      const media = cached(kind, file);
+      const track = new MediaStreamTrack({ kind });
+      stream.addTrack(track);
+      const sender = this.pc.addTrack(track, stream);
+      const source = kind === 'video' ? videoSource(media, track, sender) : audioSource(media, track);
+      this.sources.push(source);
+      // Keyframe requests (PLI, FIR) from the peer: resend from the last keyframe.
+      const pli = sender.onPictureLossIndication.subscribe(() => source.onPli());
+      this.subscriptions.push(pli.unSubscribe);
+      const rtcp = sender.onRtcp.subscribe((p) => {
+        if (p && p.type === 206 && p.feedback && p.feedback.count === 4) source.onPli(); // FIR (RFC 5104)
+      });
+      this.subscriptions.push(rtcp.unSubscribe);
+    }
+  }
+
+  // A remote candidate as werift takes it: an empty sdpMid (werift: "Media section for sdpMid
+  // was not found") is replaced by the mid at sdpMLineIndex in the remote description.
+  fixCandidate(c) {
+    if (c.sdpMid !== '') return c;
+    const fixed = Object.assign({}, c);
+    const mids = this.pc.remoteDescription ? sdpMids(this.pc.remoteDescription.sdp) : [];
+    const mid = typeof c.sdpMLineIndex === 'number' ? mids[c.sdpMLineIndex] : null;
+    if (mid) fixed.sdpMid = mid;
+    else delete fixed.sdpMid;
+    if (typeof fixed.sdpMid !== 'string' && typeof fixed.sdpMLineIndex !== 'number') fixed.sdpMLineIndex = 0;
+    return fixed;
+  }
+
+  async applyCandidate(c) {
+    if (c && c.candidate) {
+      await this.pc.addIceCandidate(this.fixCandidate(c));
+      this.emit('remote_candidate', { candidate: c.candidate });
+    } else {
+      // End-of-candidates (RFC 8838 section 4.4): `null`, or an empty-string candidate.
+      await this.pc.addIceCandidate(c ? this.fixCandidate(c) : null);
+      this.emit('remote_candidate', { candidate: '' });
+    }
+  }
+
+  async onMessage(msg) {
+    const pc = this.pc;
+    if (msg.desc) {
+      const d = msg.desc;
+      await pc.setRemoteDescription({ type: d.type, sdp: d.sdp });
+      this.emit('remote_description', { sdp_type: d.type, sdp: d.sdp });
+      for (const c of this.pendingRemote.splice(0)) {
+        await this.applyCandidate(c).catch((e) => this.emit('error', { context: 'signaling', message: errorText(e) }));
+      }
+      if (d.type === 'answer') this.startRestartedIce();
+      if (d.type !== 'offer') return;
+      if (!this.started) {
+        // The seed's answerer attaches its media when the offer arrives.
+        this.started = true;
+        this.attachMedia(this.cfg.media);
+      }
+      const answer = await pc.createAnswer();
+      this.holdCandidates = true;
+      await pc.setLocalDescription(answer);
+      this.startRestartedIce();
+      await this.sendLocal();
+    } else if ('candidate' in msg) {
+      // Before any remote description a candidate is queued here (werift would buffer it
+      // silently, and the event must say when it was really applied).
+      if (!pc.remoteDescription) this.pendingRemote.push(msg.candidate);
+      else await this.applyCandidate(msg.candidate);
+    } else if (msg.error) {
+      this.emit('error', { context: 'relay', message: JSON.stringify(msg.error) });
+    }
+  }
+
+  // werift's negotiationneeded, with the checks W3C webrtc-pc 4.7.3 ("update the
+  // negotiation-needed flag") makes and werift does not: werift fires once per change made in
+  // the same tick (its flag is set only inside the queued task), fires from a task queued while
+  // stable even when the state is no longer stable when it runs, and fires after an answer or a
+  // remote ICE restart though nothing needs negotiating. Such events are dropped here: without
+  // that, an auto-negotiating peer sends several offers for one change, or answers an answer
+  // with an offer.
+  // A dropped event also clears werift's own flag (`pc.negotiationneeded`, which werift clears
+  // only in setRemoteDescription), as W3C clears it: else werift would never fire again for a
+  // later change, such as a track added after an answer.
+  onNegotiationNeeded() {
+    const pc = this.pc;
+    if (!pc || this.negotiationFlag) return;
+    if (pc.signalingState !== 'stable' || !this.negotiationIsNeeded()) {
+      pc.negotiationneeded = false;
+      return;
+    }
+    this.negotiationFlag = true;
+    this.emit('negotiation_needed');
+    if (this.cfg.auto_negotiate) this.serial('negotiationneeded offer', () => this.offer());
+  }
+
+  // W3C webrtc-pc 4.7.3, "check if negotiation is needed", over werift's transceivers and the
+  // local description in force.
+  negotiationIsNeeded() {
+    const pc = this.pc;
+    if (pc.needRestart) return true; // restartIce() was called
+    const local = pc.localDescription;
+    const sections = local ? sdpSections(local.sdp) : [];
+    if (pc.sctpTransport && !sections.some((m) => m.kind === 'application')) return true;
+    for (const t of pc.getTransceivers()) {
+      if (t.stopped) continue;
+      const m = t.mid != null ? sections.find((x) => x.mid === t.mid) : null;
+      if (!m) return true; // not negotiated yet
+      if (local.type === 'offer' && m.direction !== t.direction) return true;
+      if (local.type === 'answer' && m.direction !== intersect(t.direction, t.offerDirection || 'inactive')) return true;
+    }
+    return false;
+  }
+
+  // werift 0.24.4 restarts its ICE agent (new credentials, candidates gathered again, the
+  // nominated pair dropped) but, once the answer is applied, starts connectivity checks only on a
+  // transport whose DTLS is not connected yet (RTCPeerConnection.connect() returns early): after
+  // an ICE restart no check runs, incoming checks wait forever as "early checks", and media stops.
+  // Here the checks of a restarted agent are started once the answer is in force, as werift does
+  // for a new transport; DTLS and SRTP stay as they are and move to the new pair.
+  // RTC_HARNESS_WERIFT_RESTART_CHECKS=off turns this off (werift's own behaviour).
+  startRestartedIce() {
+    if (process.env.RTC_HARNESS_WERIFT_RESTART_CHECKS === 'off') return;
+    const pc = this.pc;
+    for (const dtls of pc.dtlsTransports) {
+      const ice = dtls.iceTransport;
+      if (dtls.state !== 'connected' || !ice || ice.connection.nominated) continue;
+      if (['checking', 'connected', 'closed', 'failed'].includes(ice.state)) continue;
+      ice.start().catch((e) => this.emit('error', { context: 'ICE restart checks', message: errorText(e) }));
+    }
+  }
+
+  watchChannel(dc, mine) {
+    this.channels.set(dc.label, dc);
+    let opened = false;
+    const onOpen = () => {
+      if (opened) return;
+      opened = true;
+      this.emit('data_channel_open', { label: dc.label });
+      const spec = mine && (this.cfg.data_channels || []).find((c) => c.label === dc.label);
+      if (spec && spec.send) dc.send(spec.send);
+    };
+    const state = dc.stateChanged.subscribe((s) => {
+      if (s === 'open') onOpen();
+      else if (s === 'closed') this.emit('data_channel_close', { label: dc.label });
+    });
+    const message = dc.onMessage.subscribe((data) => {
+      const text = typeof data === 'string' ? data : '[binary]';
+      this.emit('data_channel_message', { label: dc.label, data: text });
+      if (this.cfg.echo && !mine) dc.send(data);
+    });
+    this.subscriptions.push(state.unSubscribe, message.unSubscribe);
+    if (dc.readyState === 'open') onOpen();
+  }
+
+  watchTrack(track) {
+    if (this.watchedTracks.has(track)) return; // werift repeats onTrack on renegotiation
+    this.watchedTracks.add(track);
+    this.emit('track', { kind: track.kind });
+    const emit = this.emit.bind(this);
+    const onRtp = track.kind === 'video' ? videoReceiver(emit) : audioReceiver(emit);
+    const sub = track.onReceiveRtp.subscribe((rtp) => {
+      if (this.alive) onRtp(rtp);
+    });
+    this.subscriptions.push(sub.unSubscribe);
+  }
+
+  wire() {
+    const pc = this.pc;
+    const on = (ev, fn) => this.subscriptions.push(ev.subscribe(fn).unSubscribe);
+    on(pc.onNegotiationneeded, () => this.onNegotiationNeeded());
+    on(pc.onIceCandidate, (c) => {
+      if (c && c.candidate) {
+        this.emit('local_candidate', { candidate: c.candidate });
+        this.sendCandidate({
+          candidate: { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment },
+        });
+      } else {
+        this.emit('end_of_candidates', { form: 'null' });
+        this.sendCandidate({ candidate: null });
+      }
+    });
+    on(pc.signalingStateChange, (state) => {
+      // W3C: negotiation that reached `stable` clears the flag; werift fires again if still needed.
+      if (state === 'stable') this.negotiationFlag = false;
+      this.emit('signaling_state', { state });
+    });
+    on(pc.iceGatheringStateChange, (state) => this.emit('ice_gathering_state', { state }));
+    on(pc.iceConnectionStateChange, (state) => this.emit('ice_connection_state', { state }));
+    on(pc.connectionStateChange, (state) => this.emit('connection_state', { state }));
+    on(pc.onTrack, (track) => this.watchTrack(track));
+    on(pc.onDataChannel, (dc) => this.watchChannel(dc, false));
+  }
+
+  async setup() {
+    const cfg = this.cfg;
+    const iceServers = (cfg.ice_servers || []).map((s) => {
+      const out = { urls: s.urls };
+      if (s.username !== undefined) out.username = s.username;
+      if (s.credential !== undefined) out.credential = s.credential;
+      return out;
+    });
+    this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+    this.wire();
+    await new Promise((resolve, reject) => {
+      const ws = new WebSocket(cfg.signaling_url);
+      this.ws = ws;
+      ws.on('open', resolve);
+      ws.on('error', (e) => {
+        if (ws.readyState !== WebSocket.OPEN) reject(new Error(`cannot reach the relay at ${cfg.signaling_url}: ${errorText(e)}`));
+        else console.error('relay socket:', errorText(e));
+      });
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        this.serial('signaling', () => this.onMessage(JSON.parse(data.toString('utf8'))));
+      });
+    });
+  }
+
+  async perform(a) {
+    switch (a.type) {
+      case 'start':
+        this.started = true;
+        this.attachMedia(this.cfg.media || []);
+        (this.cfg.data_channels || []).forEach((c) => this.watchChannel(this.pc.createDataChannel(c.label), true));
+        return;
+      case 'add_track':
+        return this.attachMedia([a.kind]);
+      case 'create_data_channel':
+        return this.watchChannel(this.pc.createDataChannel(a.label), true);
+      case 'send_offer':
+        return this.serial('send_offer', () => this.offer());
+      case 'restart_ice':
+        return this.pc.restartIce();
+      case 'send_message': {
+        const dc = this.channels.get(a.label);
+        if (!dc) throw new Error(`no data channel '${a.label}'`);
+        return dc.send(a.text);
+      }
+      case 'close':
+        return this.closePeer();
+      default:
+        throw new Error(`unknown action ${JSON.stringify(a)}`);
+    }
+  }
+
+  async collectStats() {
+    const stats = await this.pc.getStats();
+    const summary = { inbound_rtp: [], outbound_rtp: [], candidate_pair: null };
+    stats.forEach((r) => {
+      if (r.type === 'inbound-rtp') {
+        summary.inbound_rtp.push({ kind: r.kind, packetsReceived: r.packetsReceived });
+      } else if (r.type === 'outbound-rtp') {
+        summary.outbound_rtp.push({ kind: r.kind, packetsSent: r.packetsSent });
+      } else if (r.type === 'candidate-pair' && r.state === 'succeeded' && r.nominated) {
+        const l = stats.get(r.localCandidateId);
+        const rc = stats.get(r.remoteCandidateId);
+        summary.candidate_pair = {
+          local: l && `${l.candidateType}/${l.protocol}`,
+          remote: rc && `${rc.candidateType}/${rc.protocol}`,
+        };
+      }
+    });
+    this.emit('stats', { summary });
+  }
+
+  // The `close` action: the peer connection and the media go, the case goes on (as the agent
+  // page does, the relay socket is closed too).
+  async closePeer() {
+    this.sources.forEach((s) => s.stop());
+    this.sources = [];
+    if (this.pc) {
+      const pc = this.pc;
+      await Promise.race([pc.close(), new Promise((r) => setTimeout(r, 2000))]).catch((e) => console.error('close:', e));
+    }
+    if (this.ws) this.ws.close();
+  }
+
+  // The `close` command: everything of the case is released; nothing of it is reported after.
+  async release() {
+    await this.closePeer();
+    this.alive = false;
+    this.subscriptions.forEach((u) => {
+      try {
+        u();
+      } catch (e) {
+        /* already gone */
+      }
+    });
+    this.subscriptions = [];
+    if (this.ws) this.ws.terminate();
+    this.ws = null;
+    this.pc = null;
+    this.channels.clear();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command loop
+
+let current = null;
+let commands = Promise.resolve();
+
+async function handle(cmd) {
+  switch (cmd.type) {
+    case 'setup': {
+      if (current) await current.release();
+      const c = new Case(cmd.config);
+      current = c;
+      try {
+        await c.setup();
+        writeLine({ type: 'ready' });
+      } catch (e) {
+        await c.release().catch(() => {});
+        if (current === c) current = null;
+        writeLine({ type: 'fail', message: errorText(e) });
+      }
+      return;
+    }
+    case 'perform': {
+      const c = current;
+      try {
+        if (!c) throw new Error('no case set up');
+        await c.perform(cmd.action || {});
+        if (c.alive) writeLine({ type: 'done', id: cmd.id });
+      } catch (e) {
+        if (!c || c.alive) writeLine({ type: 'done', id: cmd.id, error: errorText(e) });
+      }
+      return;
+    }
+    case 'collect_stats': {
+      const c = current;
+      try {
+        if (!c) throw new Error('no case set up');
+        await c.collectStats();
+        if (c.alive) writeLine({ type: 'done', id: cmd.id });
+      } catch (e) {
+        if (!c || c.alive) writeLine({ type: 'done', id: cmd.id, error: errorText(e) });
+      }
+      return;
+    }
+    default:
+      console.error('unknown command', JSON.stringify(cmd));
+  }
+}
+
+function main() {
+  writeLine({ type: 'hello', protocol: 1, stack: 'werift', version: weriftVersion() });
+  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  rl.on('line', (line) => {
+    if (!line.trim()) return;
+    let cmd;
+    try {
+      cmd = JSON.parse(line);
+    } catch (e) {
+      console.error('not JSON:', line);
+      return;
+    }
+    // `close` does not wait behind a perform that hangs: the case is released at once, and the
+    // commands after it wait for that release only.
+    if (cmd.type === 'close') {
+      const c = current;
+      current = null;
+      if (c) c.alive = false;
+      commands = (c ? c.release() : Promise.resolve())
+        .catch((e) => console.error('release:', e))
+        .then(() => writeLine({ type: 'closed' }));
+      return;
+    }
+    commands = commands.then(() => handle(cmd)).catch((e) => console.error('command failed:', e));
+  });
+  rl.on('close', () => {
+    const c = current;
+    current = null;
+    const finish = () => process.exit(0);
+    setTimeout(finish, 1500).unref();
+    if (c) c.release().then(finish, finish);
+    else finish();
+  });
+}
+
+process.on('unhandledRejection', (e) => console.error('unhandled rejection:', e));
+process.on('uncaughtException', (e) => console.error('uncaught exception:', e));
+
+if (process.argv.includes('--check')) {
+  // `check` of stacks/kinds.yaml: werift and ws load (the requires above), and the version.
+  console.error(`werift ${weriftVersion()}`);
+  process.exit(0);
+} else {
+  main();
+}
