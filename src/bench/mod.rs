@@ -38,8 +38,16 @@ pub fn scenario(env: &Env) -> Arc<Scenario> {
 }
 
 /// The case for `offerer-receiver`, e.g. `chrome-rust`.
+/// A peer whose kind cannot trickle (aiortc) sends its description once gathering is complete, as
+/// it would in a call; the pair is measured all the same.
 pub fn case(pair: &(PeerKind, PeerKind), env: &Env) -> Case {
-    Case { scenario: scenario(env), kinds: vec![pair.0.clone(), pair.1.clone()], excluded: None }
+    let mut scenario = (*scenario(env)).clone();
+    for (peer, kind) in scenario.peers.iter_mut().zip([&pair.0, &pair.1]) {
+        if env.registry.get(kind).is_some_and(|l| !l.info().capabilities.trickle) {
+            peer.trickle = false;
+        }
+    }
+    Case { scenario: Arc::new(scenario), kinds: vec![pair.0.clone(), pair.1.clone()], excluded: None }
 }
 
 /// Parses `rust-chrome` against the registry's kinds.

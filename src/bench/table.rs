@@ -63,7 +63,7 @@ impl PairResult {
 pub struct BenchReport {
     pub iterations: usize,
     pub pairs: Vec<PairResult>,
-    /// Each browser's floor (two peer connections in one page), median ms.
+    /// Each kind's floor (two peer connections in one page or process), median ms.
     pub floors: BTreeMap<String, f64>,
 }
 
@@ -105,7 +105,7 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
         );
     }
     for (browser, floor) in &report.floors {
-        let _ = writeln!(out, "{:<16} {:>8}   (two peer connections in one page, no relay, no WebDriver)", format!("floor-{browser}"), ms(Some(*floor)));
+        let _ = writeln!(out, "{:<16} {:>8}   (two peer connections in one page or process, no relay, no WebDriver)", format!("floor-{browser}"), ms(Some(*floor)));
     }
     out
 }

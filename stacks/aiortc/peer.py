@@ -19,6 +19,12 @@ How aiortc's API maps onto the protocol
   Received tracks are read with `track.recv()`, which gives decoded frames: the first video frame
   gives `first_frame` with its size, every 10th `media_progress`; the first audio frame (one per
   received Opus packet) gives `first_packet`, every 50th `media_progress`.
+- The floor (`rtc-harness bench`): two RTCPeerConnections in this process, the offerer sending the
+  same PatternVideoTrack as in a case (the request's media_files are not needed: aiortc encodes);
+  each complete description (aiortc gathers in setLocalDescription, no trickle) is handed to the
+  other side in memory; timed from just before createOffer to the answerer's first decoded video
+  frame, read by the same `read_track` loop as a case's `first_frame`. A fresh pair per
+  iteration, closed (source, both connections, reader) after it; no events are written.
 - Stats: `pc.getStats()` gives inbound-rtp / outbound-rtp. aiortc has no candidate-pair stats; the
   selected pair is read from aioice's nominated pair of the transport in use (what the stack uses).
 
@@ -169,6 +175,46 @@ class ToneAudioTrack(MediaStreamTrack):
         return frame
 
 
+def source_track(kind):
+    """The synthetic source a peer sends for a media kind."""
+    return PatternVideoTrack() if kind == "video" else ToneAudioTrack()
+
+
+async def read_track(track, report):
+    """Read a received track until it ends, reporting as `report(name, **fields)`: the first
+    decoded video frame is `first_frame` (with its size), every 10th `media_progress`; the first
+    audio frame is `first_packet`, every 50th `media_progress`. A case reports these as events;
+    the floor only watches for `first_frame`."""
+    count = 0
+    try:
+        while True:
+            frame = await track.recv()
+            count += 1
+            if track.kind == "video":
+                if count == 1:
+                    report("first_frame", kind="video", width=frame.width, height=frame.height)
+                if count % 10 == 0:
+                    report("media_progress", kind="video", count=count)
+            else:
+                if count == 1:
+                    report("first_packet", kind="audio")
+                if count % 50 == 0:
+                    report("media_progress", kind="audio", count=count)
+    except MediaStreamError:
+        pass
+
+
+def ice_configuration(ice_servers):
+    """The RTCConfiguration for a list of ICE servers (strings or {urls, username, credential}).
+    Always an explicit list, even empty: aiortc falls back to a public STUN server on None."""
+    servers = []
+    for s in ice_servers or []:
+        if isinstance(s, str):
+            s = {"urls": s}
+        servers.append(RTCIceServer(urls=s.get("urls"), username=s.get("username"), credential=s.get("credential")))
+    return RTCConfiguration(iceServers=servers)
+
+
 # ---------------------------------------------------------------------------------------------
 # One case: a peer connection and its relay socket
 
@@ -232,15 +278,7 @@ class Case:
     # -- set-up
 
     async def setup(self):
-        servers = []
-        for s in self.cfg.get("ice_servers") or []:
-            if isinstance(s, str):
-                s = {"urls": s}
-            servers.append(
-                RTCIceServer(urls=s.get("urls"), username=s.get("username"), credential=s.get("credential"))
-            )
-        # An explicit list, even empty: aiortc falls back to a public STUN server on None.
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        self.pc = RTCPeerConnection(ice_configuration(self.cfg.get("ice_servers")))
         self.wire()
         self.ws = await asyncio.wait_for(websockets.connect(self.cfg["signaling_url"], max_size=None), 10)
         self.spawn(self.read_relay())
@@ -390,7 +428,7 @@ class Case:
 
     def attach_media(self, kinds):
         for kind in kinds:
-            track = PatternVideoTrack() if kind == "video" else ToneAudioTrack()
+            track = source_track(kind)
             self.tracks.append(track)
             self.pc.addTrack(track)
 
@@ -399,23 +437,7 @@ class Case:
         self.spawn(self.consume(track))
 
     async def consume(self, track):
-        count = 0
-        try:
-            while True:
-                frame = await track.recv()
-                count += 1
-                if track.kind == "video":
-                    if count == 1:
-                        self.event("first_frame", kind="video", width=frame.width, height=frame.height)
-                    if count % 10 == 0:
-                        self.event("media_progress", kind="video", count=count)
-                else:
-                    if count == 1:
-                        self.event("first_packet", kind="audio")
-                    if count % 50 == 0:
-                        self.event("media_progress", kind="audio", count=count)
-        except MediaStreamError:
-            pass
+        await read_track(track, self.event)
 
     def watch_channel(self, dc, mine):
         self.channels[dc.label] = dc
@@ -534,6 +556,65 @@ class Case:
 
 
 # ---------------------------------------------------------------------------------------------
+# The floor (for `rtc-harness bench`): two peer connections in this process, no relay
+
+
+async def floor_once(timeout=30.0):
+    """One offerer/answerer pair: the offerer sends the case's video source; descriptions go across
+    in memory, each complete (aiortc gathers in setLocalDescription and does not trickle). Timed
+    from just before createOffer to the answerer's first decoded video frame (`first_frame` of
+    read_track). Returns milliseconds; everything is closed before returning."""
+    loop = asyncio.get_running_loop()
+    offerer = RTCPeerConnection(ice_configuration([]))
+    answerer = RTCPeerConnection(ice_configuration([]))
+    source = source_track("video")
+    readers = []
+    first = loop.create_future()
+
+    def report(name, **_fields):
+        if name == "first_frame" and not first.done():
+            first.set_result(time.perf_counter())
+
+    def on_track(track):
+        if track.kind == "video":
+            readers.append(asyncio.ensure_future(read_track(track, report)))
+
+    answerer.on("track", on_track)
+    try:
+        offerer.addTrack(source)
+        t0 = time.perf_counter()
+        await offerer.setLocalDescription(await offerer.createOffer())
+        await answerer.setRemoteDescription(offerer.localDescription)
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        await offerer.setRemoteDescription(answerer.localDescription)
+        try:
+            t1 = await asyncio.wait_for(first, timeout)
+        except asyncio.TimeoutError:
+            raise RuntimeError(f"no first video frame within {timeout:.0f} s") from None
+        return (t1 - t0) * 1000.0
+    finally:
+        source.stop()
+        for pc in (offerer, answerer):
+            try:
+                await asyncio.wait_for(pc.close(), 5)
+            except Exception as e:
+                log.warning("floor: closing a peer connection: %s", error_text(e))
+        for r in readers:
+            r.cancel()
+        if readers:
+            await asyncio.wait(readers, timeout=2)
+
+
+async def floor(iterations):
+    """A fresh pair per iteration; the times in milliseconds, in order."""
+    times = []
+    for i in range(iterations):
+        times.append(await floor_once())
+        log.info("floor %d/%d: %.1f ms", i + 1, iterations, times[-1])
+    return times
+
+
+# ---------------------------------------------------------------------------------------------
 # The command loop
 
 
@@ -594,6 +675,15 @@ async def main():
                     await case.stats()
             except Exception as e:
                 log.warning("%s failed: %s", kind, error_text(e))
+                reply["error"] = error_text(e)
+            write(reply)
+        elif kind == "floor":
+            # Not a case: no events; an open case (if any) is left as it is.
+            reply = {"type": "done", "id": cmd.get("id")}
+            try:
+                reply["result"] = {"floor": await floor(int(cmd.get("iterations") or 10))}
+            except Exception as e:
+                log.warning("floor failed: %s", error_text(e))
                 reply["error"] = error_text(e)
             write(reply)
         elif kind == "close":

@@ -43,6 +43,13 @@ changed. Each case is a `Case` object; callbacks of a closed case are dropped.
                      gathering done".
 - states           = notify:: of signaling-state, ice-gathering-state, ice-connection-state,
                      connection-state; the enums are mapped to the W3C strings by value.
+- floor (bench)    = two `Case`s in this process with an in-memory link instead of the relay and
+                     stdout: each one's signaling messages go straight into the other's serial queue,
+                     and their events go to the `Floor` runner, which writes none of them. The
+                     offerer attaches video as in a case (videotestsrc ! vp8enc, before the clock
+                     starts, like the browsers' floor page captures first); the time runs from just
+                     before create-offer to the answerer's `first_frame` (its decoder-output probe).
+                     Both pipelines go to NULL after each iteration; the next pair is fresh.
 
 Pitfalls worked around (verified here, see /work/shared/STACKS.md)
 ------------------------------------------------------------------
@@ -324,9 +331,12 @@ def run_task(gen, on_end):
 
 
 class Case:
-    def __init__(self, app, config, cert_pem):
+    def __init__(self, app, config, cert_pem, link=None):
         self.app = app
         self.cfg = config
+        # In-memory link (the floor): link.signal(msg) instead of the relay, link.event(type, t,
+        # fields) instead of event lines on stdout. None in a case.
+        self.link = link
         self.cert_pem = cert_pem
         self.fingerprint = pem_fingerprint(cert_pem) if cert_pem else None
         self.closed = False  # the case is over (protocol close)
@@ -395,10 +405,16 @@ class Case:
     def event(self, etype, t=None, **fields):
         if self.closed:
             return
+        if self.link is not None:
+            self.link.event(etype, t if t is not None else now_ms(), fields)
+            return
         fields["type"] = etype
         write_line({"type": "event", "t": t if t is not None else now_ms(), "event": fields})
 
     def send(self, obj):
+        if self.link is not None:
+            self.link.signal(obj)
+            return
         if self.ws is not None and self.ws.get_state() == Soup.WebsocketState.OPEN:
             self.ws.send_text(json.dumps(obj))
 
@@ -1091,6 +1107,116 @@ def _structure_dict(s):
     return out
 
 
+# ---------------------------------------------------------------- the floor (bench)
+
+FLOOR_ITERATION_TIMEOUT_MS = 15000
+
+
+class FloorLink:
+    """One side's in-memory link to the other side of a floor pair: its signaling messages are
+    queued on the other case as relay messages would be, its events go to the floor runner."""
+
+    def __init__(self, floor, role):
+        self.floor = floor
+        self.role = role
+        self.peer = None  # the other side's Case
+
+    def signal(self, msg):
+        peer = self.peer
+
+        def deliver():
+            if not peer.closed:
+                peer.serial("signaling", peer.on_message, msg)
+            return False
+
+        GLib.idle_add(deliver)  # asynchronous, in order, like a message off the WebSocket
+
+    def event(self, etype, t, fields):
+        self.floor.on_event(self.role, etype, t, fields)
+
+
+class Floor:
+    """The protocol's `floor` request: `iterations` times, a fresh offerer (video, as in a case) and
+    answerer in this process, timed from just before create-offer to the answerer's first_frame."""
+
+    def __init__(self, app, ident, iterations, on_end):
+        self.app = app
+        self.ident = ident
+        self.iterations = iterations
+        self.on_end = on_end
+        self.times = []
+        self.pair = None  # (offerer, answerer) of the running iteration
+        self.t0 = None
+        self.timer = None
+        self.finished = False
+
+    def start(self):
+        GLib.idle_add(lambda: self._iteration() and False)
+
+    def _iteration(self):
+        if self.finished:
+            return
+        if len(self.times) >= self.iterations:
+            self._end(None)
+            return
+        try:
+            links = (FloorLink(self, "offerer"), FloorLink(self, "answerer"))
+            offerer = Case(self.app, {"media": ["video"], "trickle": True}, self.app.cert_pem, links[0])
+            answerer = Case(self.app, {"media": [], "trickle": True}, self.app.cert_pem, links[1])
+            links[0].peer, links[1].peer = answerer, offerer
+            self.pair = (offerer, answerer)
+            offerer.started = True
+            offerer.attach_media(["video"])
+        except Exception as e:  # noqa: BLE001
+            self._end(f"iteration {len(self.times) + 1}: {e}")
+            return
+        self.timer = GLib.timeout_add(FLOOR_ITERATION_TIMEOUT_MS, self._timeout)
+        self.t0 = now_ms()
+        offerer.serial("floor offer", offerer.offer, False)
+
+    def on_event(self, role, etype, t, fields):
+        if self.finished or self.pair is None:
+            return
+        if etype == "error":
+            self._end(f"iteration {len(self.times) + 1}: {role} {fields.get('context')}: "
+                      f"{fields.get('message')}")
+        elif etype == "first_frame" and role == "answerer":
+            self.times.append(t - self.t0)
+            self._close_pair()
+            GLib.idle_add(lambda: self._iteration() and False)
+
+    def _timeout(self):
+        self.timer = None
+        self._end(f"iteration {len(self.times) + 1}: no first frame within "
+                  f"{FLOOR_ITERATION_TIMEOUT_MS // 1000} s")
+        return False
+
+    def _close_pair(self):
+        if self.timer is not None:
+            GLib.source_remove(self.timer)
+            self.timer = None
+        pair, self.pair = self.pair, None
+        for case in pair or ():
+            case.close()
+
+    def _end(self, error):
+        if self.finished:
+            return
+        self.finished = True
+        self._close_pair()
+        if error is None:
+            write_line({"type": "done", "id": self.ident, "result": {"floor": self.times}})
+        else:
+            log("floor failed:", error)
+            write_line({"type": "done", "id": self.ident, "error": f"floor: {error}"})
+        self.on_end(self)
+
+    def abort(self):
+        """stdin ended: stop without answering."""
+        self.finished = True
+        self._close_pair()
+
+
 # ---------------------------------------------------------------- the process
 
 
@@ -1098,6 +1224,7 @@ class App:
     def __init__(self):
         self.loop = GLib.MainLoop()
         self.case = None
+        self.floor = None  # the running Floor, if any
         self.cert_pem = make_ecdsa_pem()
         # The DTLS elements make webrtcbin's default RSA certificate once per process, on the first
         # dtlssrtpdec (about a second): pay it here, not in the first case's time to connect.
@@ -1117,6 +1244,9 @@ class App:
         GLib.idle_add(self._eof)
 
     def _eof(self):
+        if self.floor is not None:
+            self.floor.abort()
+            self.floor = None
         if self.case is not None:
             self.case.close()
             self.case = None
@@ -1143,6 +1273,8 @@ class App:
             self.perform(msg.get("id"), msg.get("action") or {})
         elif typ == "collect_stats":
             self.collect_stats(msg.get("id"))
+        elif typ == "floor":
+            self.run_floor(msg.get("id"), msg.get("iterations"))
         elif typ == "close":
             if self.case is not None:
                 self.case.close()
@@ -1151,7 +1283,25 @@ class App:
         else:
             log("unknown harness line:", msg)
 
+    def run_floor(self, ident, iterations):
+        if self.floor is not None:
+            write_line({"type": "done", "id": ident, "error": "a floor is already running"})
+            return
+        if not isinstance(iterations, int) or iterations < 0:
+            write_line({"type": "done", "id": ident, "error": f"bad iterations {iterations!r}"})
+            return
+
+        def ended(floor):
+            if self.floor is floor:
+                self.floor = None
+
+        self.floor = Floor(self, ident, iterations, ended)
+        self.floor.start()
+
     def setup(self, config):
+        if self.floor is not None:
+            # A setup while a floor runs: the floor gives way (answered with an error).
+            self.floor._end("interrupted by setup")
         if self.case is not None:
             self.case.close()
             self.case = None

@@ -169,6 +169,38 @@ class Pacer {
   }
 }
 
+// The media of one peer connection, shared by a case and the floor. Sending: a source per kind fed
+// by `pacer`, its track added to `pc` in one stream (same order as getUserMedia's: audio, then
+// video); returns the tracks. Receiving video: an RTCVideoSink on the remote track, each onframe
+// one decoded frame, `onFrame(count, frame)` called with the running count (count 1 is the
+// protocol's first_frame); returns the sink.
+function addSourceTracks(pc, kinds, pacer) {
+  const tracks = [];
+  if (kinds.includes('audio')) {
+    const source = new RTCAudioSource();
+    tracks.push(source.createTrack());
+    pacer.addAudio(source);
+  }
+  if (kinds.includes('video')) {
+    const source = new RTCVideoSource();
+    tracks.push(source.createTrack());
+    pacer.addVideo(source);
+  }
+  const stream = new MediaStream(tracks);
+  for (const track of tracks) pc.addTrack(track, stream);
+  return tracks;
+}
+
+function countVideoFrames(track, onFrame) {
+  const sink = new RTCVideoSink(track);
+  let count = 0;
+  sink.onframe = ({ frame }) => {
+    count += 1;
+    onFrame(count, frame);
+  };
+  return sink;
+}
+
 // ---------------------------------------------------------------------------------------------
 // One case: a peer connection, its relay socket, its media.
 
@@ -246,35 +278,16 @@ class Case {
     if (!kinds || !kinds.length) return;
     // Nothing may start a source (and its timer) once the connection is closed.
     if (this.pcClosed) throw new Error('the peer connection is closed');
-    const tracks = [];
-    // Same order as getUserMedia's stream: audio, then video.
-    if (kinds.includes('audio')) {
-      const source = new RTCAudioSource();
-      tracks.push(source.createTrack());
-      this.pacer.addAudio(source);
-    }
-    if (kinds.includes('video')) {
-      const source = new RTCVideoSource();
-      tracks.push(source.createTrack());
-      this.pacer.addVideo(source);
-    }
-    const stream = new MediaStream(tracks);
-    for (const track of tracks) {
-      this.tracks.push(track);
-      this.pc.addTrack(track, stream);
-    }
+    this.tracks.push(...addSourceTracks(this.pc, kinds, this.pacer));
   }
 
   // Each onframe is one decoded frame handed to the sink, so each counts as a distinct frame.
   watchVideo(track) {
-    const sink = new RTCVideoSink(track);
-    this.sinks.push(sink);
-    let count = 0;
-    sink.onframe = ({ frame }) => {
-      count += 1;
+    const sink = countVideoFrames(track, (count, frame) => {
       if (count === 1) this.push('first_frame', { kind: 'video', width: frame.width, height: frame.height });
       if (count % 10 === 0) this.push('media_progress', { kind: 'video', count });
-    };
+    });
+    this.sinks.push(sink);
   }
 
   // RTCRtpReceiver.getStats() is "not yet implemented" in the binding: one pc.getStats() every
@@ -530,6 +543,94 @@ class Case {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The floor (PROTOCOL.md, last section): the stack's own time to first frame, two peer connections
+// in this process and nothing of the harness in the path. The offerer sends video as a case does
+// (addSourceTracks: the synthetic source, encoded by libwebrtc; media_files is not needed), the
+// answerer counts decoded frames as a case does (countVideoFrames); descriptions and trickled
+// candidates are handed over directly, candidates queued until their side has the remote
+// description. Timed from just before createOffer to the answerer's first decoded frame. No event
+// lines: this is not a case, and it touches no case state.
+
+const FLOOR_LIMIT_MS = 15000;
+
+// Hands `from`'s trickled candidates to `to`; the returned function is called once `to` has its
+// remote description and applies what was queued before. The binding's null candidates are skipped
+// (see the header); end-of-candidates is not needed for two host-candidate peers.
+function handCandidates(from, to, failed) {
+  let queue = [];
+  from.onicecandidate = (e) => {
+    if (!e.candidate || !e.candidate.candidate) return;
+    const c = e.candidate.toJSON();
+    if (queue) queue.push(c);
+    else to.addIceCandidate(c).catch(failed);
+  };
+  return () => {
+    const queued = queue;
+    queue = null;
+    return Promise.all(queued.map((c) => to.addIceCandidate(c)));
+  };
+}
+
+async function floorOnce() {
+  const pacer = new Pacer();
+  const offerer = new RTCPeerConnection({ iceServers: [] });
+  const answerer = new RTCPeerConnection({ iceServers: [] });
+  let tracks = [];
+  const sinks = [];
+  let over = false;
+  let fail;
+  const failed = new Promise((_, reject) => {
+    fail = reject;
+  });
+  failed.catch(() => {}); // awaited through Promise.race; a late failure after the end is moot
+  const timer = setTimeout(() => fail(new Error(`no first frame within ${FLOOR_LIMIT_MS} ms`)), FLOOR_LIMIT_MS);
+  try {
+    const firstFrame = new Promise((resolve) => {
+      answerer.ontrack = (e) => {
+        if (over || e.track.kind !== 'video') return;
+        sinks.push(countVideoFrames(e.track, (count) => {
+          if (count === 1) resolve(now());
+        }));
+      };
+    });
+    const toAnswerer = handCandidates(offerer, answerer, fail);
+    const toOfferer = handCandidates(answerer, offerer, fail);
+    tracks = addSourceTracks(offerer, ['video'], pacer);
+    const exchange = async () => {
+      const t0 = now();
+      const offer = await offerer.createOffer();
+      await offerer.setLocalDescription(offer);
+      await answerer.setRemoteDescription(offer);
+      await toAnswerer();
+      const answer = await answerer.createAnswer();
+      await answerer.setLocalDescription(answer);
+      await offerer.setRemoteDescription(answer);
+      await toOfferer();
+      return t0;
+    };
+    const t0 = await Promise.race([exchange(), failed]);
+    const t1 = await Promise.race([firstFrame, failed]);
+    return t1 - t0;
+  } finally {
+    over = true;
+    clearTimeout(timer);
+    // The order of a case's close: media, sinks, tracks, then the connections.
+    pacer.stop();
+    for (const sink of sinks) if (!sink.stopped) sink.stop();
+    for (const track of tracks) if (track.readyState !== 'ended') track.stop();
+    offerer.close();
+    answerer.close();
+  }
+}
+
+async function floor(iterations) {
+  const n = Number.isInteger(iterations) && iterations >= 0 ? iterations : 1;
+  const times = [];
+  for (let i = 0; i < n; i++) times.push(await floorOnce());
+  return times;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The command loop.
 
 let current = null;
@@ -572,6 +673,13 @@ async function handle(msg) {
       }
       return;
     }
+    case 'floor':
+      try {
+        write({ type: 'done', id: msg.id, result: { floor: await floor(msg.iterations) } });
+      } catch (e) {
+        write({ type: 'done', id: msg.id, error: `floor: ${errorText(e)}` });
+      }
+      return;
     case 'close': {
       const c = current;
       current = null;

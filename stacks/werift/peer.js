@@ -15,6 +15,7 @@
 //                               does not decode
 //   data_channel_*              pc.createDataChannel / pc.onDataChannel, channel.onMessage
 //   restart_ice                 pc.restartIce() (werift then fires negotiationneeded itself)
+//   floor                       two Cases in this process, signaling handed over in memory (floor())
 //
 // werift sends pre-encoded media: a `MediaStreamTrack({kind})` is added with addTrack and fed RTP
 // with `track.writeRtp()`; the sender rewrites SSRC and payload type to the negotiated ones. This
@@ -376,8 +377,11 @@ function intersect(a, b) {
 // One case: a peer connection and its relay socket.
 
 class Case {
-  constructor(cfg) {
+  // `link` (the floor only): {emit(type, fields), send(obj)} replace the event lines and the relay
+  // socket, so two cases can run in this process and hand their signaling over in memory.
+  constructor(cfg, link) {
     this.cfg = cfg;
+    this.link = link || null;
     this.alive = true;
     this.pc = null;
     this.ws = null;
@@ -397,6 +401,7 @@ class Case {
 
   emit(type, fields) {
     if (!this.alive) return;
+    if (this.link) return this.link.emit(type, fields || {});
     writeLine({ type: 'event', t: now(), event: Object.assign({ type }, fields || {}) });
   }
 
@@ -409,6 +414,7 @@ class Case {
   }
 
   send(obj) {
+    if (this.link) return this.link.send(obj);
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
   }
 
@@ -681,7 +687,8 @@ class Case {
     on(pc.onDataChannel, (dc) => this.watchChannel(dc, false));
   }
 
-  async setup() {
+  // The peer connection, wired to the protocol's events (no relay yet).
+  createPeer() {
     const cfg = this.cfg;
     const iceServers = (cfg.ice_servers || []).map((s) => {
       const out = { urls: s.urls };
@@ -691,6 +698,11 @@ class Case {
     });
     this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
     this.wire();
+  }
+
+  async setup() {
+    const cfg = this.cfg;
+    this.createPeer();
     await new Promise((resolve, reject) => {
       const ws = new WebSocket(cfg.signaling_url);
       this.ws = ws;
@@ -785,6 +797,83 @@ class Case {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The floor (PROTOCOL.md, "Optional: the floor"): werift's own time to first frame, werift
+// against werift in this process with nothing of the harness in the path. Each iteration is a
+// fresh pair of the Case above, so the offerer sends video exactly as in a case (videoSource,
+// held at the keyframe until DTLS is up) and the answerer's first frame is the `first_frame` of a
+// case (videoReceiver); their `link` hands the signaling messages to each other in memory (in
+// order, through the same onMessage, trickle on) and turns events into timestamps instead of
+// lines. Timed from the offerer's `create_offer` (just before createOffer) to the answerer's
+// `first_frame`; both cases are released (peer connections closed, sources stopped) after each.
+// Note for reading the bench: both peers share this one JavaScript thread, so their DTLS
+// handshakes (werift's JavaScript crypto, the larger part of the time to first frame) compete
+// for it, while a harness pair runs two processes; and the first iteration of a fresh process
+// pays the JIT warm-up. The floor can therefore come out above a werift pair's median.
+
+const FLOOR_TIMEOUT_MS = 20000;
+
+function floorConfig(name, media, mediaFiles) {
+  return {
+    name, room: 'floor', media, data_channels: [], trickle: true, auto_negotiate: false, echo: false,
+    ice_servers: [], media_files: mediaFiles,
+  };
+}
+
+async function floorOnce(mediaFiles) {
+  let start = null;
+  let settle;
+  const outcome = new Promise((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  const failed = (who) => (type, f) => {
+    if (type === 'error') settle.reject(new Error(`${who}: ${f.context}: ${f.message}`));
+  };
+  // A message goes to the other side's signaling chain, as one from the relay would (a copy, as
+  // if it had been through JSON on the wire).
+  const deliver = (to, obj) => {
+    const msg = JSON.parse(JSON.stringify(obj));
+    to.serial('signaling', () => to.onMessage(msg));
+  };
+  const offererEvents = failed('offerer');
+  const answererEvents = failed('answerer');
+  const offerer = new Case(floorConfig('floor-offerer', ['video'], mediaFiles), {
+    emit: (type, f) => {
+      if (type === 'create_offer' && start === null) start = performance.now();
+      offererEvents(type, f);
+    },
+    send: (obj) => deliver(answerer, obj),
+  });
+  const answerer = new Case(floorConfig('floor-answerer', [], mediaFiles), {
+    emit: (type, f) => {
+      if (type === 'first_frame') settle.resolve(performance.now());
+      answererEvents(type, f);
+    },
+    send: (obj) => deliver(offerer, obj),
+  });
+  const timer = setTimeout(() => settle.reject(new Error(`no first frame within ${FLOOR_TIMEOUT_MS} ms`)), FLOOR_TIMEOUT_MS);
+  try {
+    offerer.createPeer();
+    answerer.createPeer();
+    await offerer.perform({ type: 'start' });
+    offerer.serial('offer', () => offerer.offer());
+    const end = await outcome;
+    return Math.round((end - start) * 1000) / 1000;
+  } finally {
+    clearTimeout(timer);
+    await Promise.all([offerer.release(), answerer.release()]).catch((e) => console.error('floor release:', e));
+  }
+}
+
+async function floor(cmd) {
+  const mediaFiles = cmd.media_files || {};
+  if (!mediaFiles.video) throw new Error('floor: no media_files.video');
+  const iterations = Number.isInteger(cmd.iterations) && cmd.iterations > 0 ? cmd.iterations : 10;
+  const times = [];
+  for (let i = 0; i < iterations; i++) times.push(await floorOnce(mediaFiles));
+  return times;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The command loop
 
 let current = null;
@@ -825,6 +914,14 @@ async function handle(cmd) {
         if (c.alive) writeLine({ type: 'done', id: cmd.id });
       } catch (e) {
         if (!c || c.alive) writeLine({ type: 'done', id: cmd.id, error: errorText(e) });
+      }
+      return;
+    }
+    case 'floor': {
+      try {
+        writeLine({ type: 'done', id: cmd.id, result: { floor: await floor(cmd) } });
+      } catch (e) {
+        writeLine({ type: 'done', id: cmd.id, error: errorText(e) });
       }
       return;
     }
