@@ -43,6 +43,11 @@ impl RunOptions {
         }
         o.run_excluded = var("RTC_HARNESS_RUN_EXCLUDED").is_some();
         o.browsers.grid = var("RTC_HARNESS_WEBDRIVER_URL");
+        for name in ["RTC_HARNESS_CHROME", "RTC_HARNESS_CHROMEDRIVER", "RTC_HARNESS_FIREFOX", "RTC_HARNESS_GECKODRIVER"] {
+            if let Some(path) = var(name) {
+                o.browsers.binaries.insert(name.to_string(), PathBuf::from(path));
+            }
+        }
         o.rust_crate_sockets = var("RTC_HARNESS_RUST_SOCKETS").as_deref() == Some("crate");
         if let Some(dir) = var("RTC_HARNESS_MEDIA_DIR") {
             o.media_dir = PathBuf::from(dir);

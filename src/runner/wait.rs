@@ -4,7 +4,7 @@ use super::{collect, next_change};
 use crate::peer::Peer;
 use crate::relay::MessageKind;
 use crate::scenario::{Condition, Scenario};
-use crate::transcript::{describe, Event, Transcript};
+use crate::transcript::{lines, Entry, Event, Transcript};
 use std::time::Duration;
 
 /// Why a wait ended without its condition.
@@ -43,24 +43,13 @@ pub(crate) async fn until(
 
 /// The events of `peer` since index `from` (or its last few), one per line.
 pub(crate) fn seen(t: &Transcript, peer: &str, from: usize) -> String {
-    let mine: Vec<String> = t.entries[from.min(t.entries.len())..]
-        .iter()
-        .filter(|e| e.peer == peer)
-        .map(|e| format!("  {:>9.1} ms  {}", e.at, describe(&e.event)))
-        .collect();
-    if mine.is_empty() {
-        let last: Vec<String> = t
-            .of(peer)
-            .collect::<Vec<_>>()
-            .iter()
-            .rev()
-            .take(8)
-            .rev()
-            .map(|e| format!("  {:>9.1} ms  {}", e.at, describe(&e.event)))
-            .collect();
-        format!("  (no new events from {peer}; its last ones:)\n{}", last.join("\n"))
+    let new: Vec<&Entry> = t.entries[from.min(t.entries.len())..].iter().filter(|e| e.peer == peer).collect();
+    if new.is_empty() {
+        let mine: Vec<&Entry> = t.of(peer).collect();
+        let last = lines(&mine, false);
+        format!("  (no new events from {peer}; its last ones:)\n{}", last[last.len().saturating_sub(8)..].join("\n"))
     } else {
-        mine.join("\n")
+        lines(&new, false).join("\n")
     }
 }
 

@@ -80,3 +80,29 @@ fn pair_matches(pattern: &str, kinds: &[PeerKind]) -> bool {
 pub fn expand_all(scenarios: &[Arc<Scenario>]) -> Vec<Case> {
     scenarios.iter().flat_map(expand).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exclusion_patterns_match_one_side_or_both() {
+        let k = |a: &str, b: &str| vec![PeerKind::new(a).unwrap(), PeerKind::new(b).unwrap()];
+        assert!(pair_matches("chrome-rust", &k("chrome", "rust")));
+        assert!(!pair_matches("chrome-rust", &k("rust", "chrome")));
+        assert!(pair_matches("*-rust", &k("werift", "rust")));
+        assert!(pair_matches("rust-*", &k("rust", "aiortc")));
+        assert!(!pair_matches("rust-*", &k("aiortc", "rust")));
+        assert!(pair_matches("*-*", &k("a", "b")));
+        assert!(!pair_matches("rust", &k("rust", "rust")));
+    }
+
+    #[test]
+    fn kind_names_are_checked() {
+        assert!(PeerKind::new("libdatachannel").is_ok());
+        assert!(PeerKind::new("my_stack2").is_ok());
+        for bad in ["", "Chrome", "lib-datachannel", "all", "a b"] {
+            assert!(PeerKind::new(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -29,6 +29,21 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action as pages and programs take it (`{"type": "add_track", "kind": "audio"}`): the
+    /// agent page's `agent.perform` and the command-peer protocol's `perform`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Action::Start => json!({"type": "start"}),
+            Action::AddTrack(kind) => json!({"type": "add_track", "kind": kind.as_str()}),
+            Action::CreateDataChannel { label } => json!({"type": "create_data_channel", "label": label}),
+            Action::SendOffer => json!({"type": "send_offer"}),
+            Action::RestartIce => json!({"type": "restart_ice"}),
+            Action::SendMessage { label, text } => json!({"type": "send_message", "label": label, "text": text}),
+            Action::Close => json!({"type": "close"}),
+        }
+    }
+
     pub fn name(&self) -> String {
         match self {
             Action::Start => "start".into(),

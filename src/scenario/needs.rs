@@ -144,6 +144,30 @@ fn offers(scenario: &Scenario) -> usize {
 mod tests {
     use super::*;
 
+    fn load(text: &str) -> Scenario {
+        let kinds = [super::super::PeerKind::new("rust").unwrap()];
+        super::super::load::load_str(text, "t.yaml", "t", "t.yaml".into(), &kinds).expect("valid")
+    }
+
+    #[test]
+    fn needs_follow_the_steps() {
+        let s = load(
+            "peers:\n  - {name: alice, kind: all, media: [video], negotiation: manual}\n  - {name: bob, kind: all, trickle: false}\n\
+             steps:\n  - start: alice\n  - send_offer: alice\n  - restart_ice: alice\n  - send_offer: alice\n  - add_track: {peer: bob, kind: audio}\n",
+        );
+        let alice = Needs::of(&s, "alice");
+        let bob = Needs::of(&s, "bob");
+        assert_eq!(alice.send, vec![MediaKind::Video]);
+        assert_eq!(alice.receive, vec![MediaKind::Audio]);
+        assert_eq!(bob.send, vec![MediaKind::Audio]);
+        assert!(alice.trickle && !bob.trickle);
+        assert!(alice.restart_ice && bob.restart_ice, "both agents take part in a restart");
+        assert!(alice.renegotiation && bob.renegotiation);
+        assert!(!alice.data_channels);
+        let one_offer = load("peers:\n  - {name: a, kind: all, media: [audio]}\n  - {name: b, kind: all}\n");
+        assert!(!Needs::of(&one_offer, "a").renegotiation);
+    }
+
     #[test]
     fn lacks_lists_every_missing_capability() {
         let caps = Capabilities { send: vec![MediaKind::Audio], receive: vec![MediaKind::Audio, MediaKind::Video], data_channels: true, ..Default::default() };

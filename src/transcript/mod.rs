@@ -144,15 +144,47 @@ impl Transcript {
             .join("\n")
     }
 
-    /// A human-readable dump of the last `n` entries (for timeouts and failed expectations).
+    /// A human-readable dump of the last `n` lines (for timeouts and failed expectations), with
+    /// runs of progress events collapsed (see [`lines`]).
     pub fn tail(&self, n: usize) -> String {
-        let skip = self.entries.len().saturating_sub(n);
-        self.entries[skip..]
-            .iter()
-            .map(|e| format!("  {:>9.1} ms  {:<8} {}", e.at, e.peer, describe(&e.event)))
-            .collect::<Vec<_>>()
-            .join("\n")
+        let all = lines(&self.entries.iter().collect::<Vec<_>>(), true);
+        all[all.len().saturating_sub(n)..].join("\n")
     }
+}
+
+/// One line per entry (`  1234.5 ms  alice    {...}`, without the peer column when `with_peer` is
+/// false), except that a run of `media_progress` events of one peer and kind, uninterrupted by that
+/// peer's other events, is one line: `media_progress video x27, 20 -> 290` (a failure's cause is
+/// rarely in the frame counter, and it would push the lines that matter off the screen).
+pub fn lines(entries: &[&Entry], with_peer: bool) -> Vec<String> {
+    let line = |e: &Entry, text: String| {
+        if with_peer {
+            format!("  {:>9.1} ms  {:<8} {text}", e.at, e.peer)
+        } else {
+            format!("  {:>9.1} ms  {text}", e.at)
+        }
+    };
+    let mut out: Vec<String> = Vec::new();
+    // (index in `out`, peer, kind, runs, first count)
+    let mut open: Vec<(usize, &str, &str, u64, u64)> = Vec::new();
+    for e in entries {
+        match &e.event {
+            Event::MediaProgress { kind, count } => {
+                if let Some(run) = open.iter_mut().find(|r| r.1 == e.peer && r.2 == kind) {
+                    run.3 += 1;
+                    out[run.0] = line(e, format!("media_progress {kind} x{}, {} -> {count}", run.3, run.4));
+                    continue;
+                }
+                open.push((out.len(), &e.peer, kind, 1, *count));
+                out.push(line(e, describe(&e.event)));
+            }
+            other => {
+                open.retain(|r| r.1 != e.peer);
+                out.push(line(e, describe(other)));
+            }
+        }
+    }
+    out
 }
 
 impl Transcript {
@@ -168,9 +200,8 @@ impl Transcript {
             .iter()
             .map(|p| {
                 let mine: Vec<&Entry> = self.of(p).collect();
-                let skip = mine.len().saturating_sub(n);
-                let lines: Vec<String> = mine[skip..].iter().map(|e| format!("  {:>9.1} ms  {:<8} {}", e.at, e.peer, describe(&e.event))).collect();
-                lines.join("\n")
+                let all = lines(&mine, true);
+                all[all.len().saturating_sub(n)..].join("\n")
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -184,5 +215,44 @@ pub fn describe(event: &Event) -> String {
         Event::RemoteDescription { sdp_type, .. } => format!("remote_description {sdp_type}"),
         Event::Stats { summary } => format!("stats {summary}"),
         other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at(t: f64, peer: &str, event: Event) -> Entry {
+        Entry { at: t, peer: peer.into(), event }
+    }
+
+    #[test]
+    fn progress_runs_collapse_per_peer_and_kind() {
+        let progress = |n| Event::MediaProgress { kind: "video".into(), count: n };
+        let e = [
+            at(1.0, "bob", progress(10)),
+            at(2.0, "alice", Event::NegotiationNeeded),
+            at(3.0, "bob", progress(20)),
+            at(4.0, "bob", progress(30)),
+            at(5.0, "bob", Event::ConnectionState { state: "failed".into() }),
+            at(6.0, "bob", progress(40)),
+        ];
+        let out = lines(&e.iter().collect::<Vec<_>>(), true);
+        assert_eq!(out.len(), 4, "{out:#?}");
+        assert!(out[0].contains("bob") && out[0].contains("media_progress video x3, 10 -> 30"), "{}", out[0]);
+        assert!(out[2].contains("failed"));
+        assert!(out[3].contains("\"count\":40"), "a run ends at the peer's next other event: {}", out[3]);
+    }
+
+    #[test]
+    fn events_from_peers_are_checked_at_the_edge() {
+        assert!(Event::from_peer(json!({"type": "connection_state", "state": "connected"})).is_ok());
+        let bad = Event::from_peer(json!({"type": "connection_state", "state": "Connected"})).unwrap_err();
+        assert!(bad.contains("'Connected' is not a connection state"), "{bad}");
+        assert!(Event::from_peer(json!({"type": "signaling_state", "state": "have_local_offer"})).is_err());
+        assert!(Event::from_peer(json!({"type": "track", "kind": "data"})).is_err());
+        assert!(Event::from_peer(json!({"type": "no_such_event"})).is_err());
+        assert!(Event::from_peer(json!({"type": "step", "name": "start"})).is_err(), "steps are the runner's");
     }
 }

@@ -31,11 +31,8 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript) -> O
 }
 
 fn lines_of(t: &Transcript, peer: &str, pick: impl Fn(&Event) -> bool) -> Vec<String> {
-    let all: Vec<String> = t
-        .of(peer)
-        .filter(|e| pick(&e.event))
-        .map(|e| format!("{:>9.1} ms  {peer}  {}", e.at, describe(&e.event)))
-        .collect();
+    let picked: Vec<&crate::transcript::Entry> = t.of(peer).filter(|e| pick(&e.event)).collect();
+    let all: Vec<String> = crate::transcript::lines(&picked, true).into_iter().map(|l| l.trim_start().to_string()).collect();
     all[all.len().saturating_sub(12)..].to_vec()
 }
 

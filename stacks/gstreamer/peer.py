@@ -96,9 +96,13 @@ webrtcbin 1.22 bugs left visible (not worked around: they are what the harness i
 - A re-offer with a=setup:actpass is answered a=setup:active even when webrtcbin is the DTLS server
   of the association in place (it only intersects with the offer, RFC 8842 section 5.5): the
   roles flip and the connection fails.
-- An SDP with a=fingerprint at session level and in the m-sections is refused ("No fingerprint
-  lines in sdp for media 0": the existence test in _check_sdp_crypto is inverted; fixed upstream
-  by "webrtcsdp: Fix inverted fingerprint existence logic"). libdatachannel's SDP is such an SDP.
+- Answering an Opus offer with sprop-stereo=1 (libdatachannel's), webrtcbin intersects the offer's
+  caps with its payloader's negotiated sprop-stereo=0 and finds nothing in common, though
+  sprop-stereo only describes what the sender sends (RFC 7587 section 7.1): the audio section is
+  rejected, copied from the offer (its ufrag, candidates and a=setup:actpass, no fingerprint), and
+  webrtcbin then refuses its own answer ("No fingerprint lines in sdp for media 0"). When the
+  payloader's transceiver was fixed to that m-line first, the next create-offer aborts the process
+  (gstwebrtcbin.c: assertion trans->mline == -1 || trans->mline == media_idx).
 - webrtcbin does not check the peer's certificate against its a=fingerprint (upstream added that
   later: "webrtcbin: validate remote fingerprints match peer dtls certificate").
 """
@@ -552,8 +556,11 @@ class Case:
             desc = (f"audiotestsrc is-live=true wave=sine freq=440 ! audioconvert ! audioresample ! "
                     f"queue max-size-buffers=4 leaky=downstream ! opusenc ! "
                     f"rtpopuspay pt={pt} ssrc={ssrc}")
+            # encoding-params=2: when webrtcbin builds an offer before rtpopuspay has set its
+            # caps it reads these, and without it writes `a=rtpmap:111 OPUS/48000`, which RFC
+            # 7587 section 7 forbids (Opus is always /2) and libwebrtc M106 refuses.
             caps = (f"application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,"
-                    f"payload={pt},ssrc=(uint){ssrc}")
+                    f"encoding-params=(string)2,payload={pt},ssrc=(uint){ssrc}")
         # The capsfilter makes the caps webrtcbin reads for the offer specific (payload, SSRC).
         desc += f' ! capsfilter caps="{caps}"'
         return Gst.parse_bin_from_description(desc, True), caps

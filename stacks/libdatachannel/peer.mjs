@@ -292,7 +292,7 @@ function keyframeSize(f) {
 // ---------------------------------------------------------------------------------------------
 // SDP helpers (text only: what the relay carries)
 
-/** The m-sections of an SDP: kind, mid, direction, port-0 rejection and codec payload types. */
+/** The m-sections of an SDP: kind, mid, direction, rejection (port 0 without bundle-only) and codec payload types. */
 function sections(sdp) {
   const out = [];
   let cur = null;
@@ -304,6 +304,9 @@ function sections(sdp) {
       out.push(cur);
     } else if (!cur) {
       continue;
+    } else if (line === 'a=bundle-only') {
+      // Port 0 with bundle-only is a bundled section, not a rejected one (RFC 8843 section 6).
+      cur.rejected = false;
     } else if (line.startsWith('a=mid:')) {
       cur.mid = line.slice(6);
     } else if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line)) {

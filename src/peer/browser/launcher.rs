@@ -42,6 +42,9 @@ pub struct BrowserOptions {
     /// moves in 50 ms steps. Firefox's fake camera has no such switch
     /// (`media.navigator.video.default_fps` did not change its floor).
     pub camera_fps: Option<u32>,
+    /// Binaries given by `RTC_HARNESS_CHROME`, `RTC_HARNESS_CHROMEDRIVER`, `RTC_HARNESS_FIREFOX`,
+    /// `RTC_HARNESS_GECKODRIVER` (keyed by those names); otherwise PATH, then Debian's paths.
+    pub binaries: std::collections::HashMap<String, PathBuf>,
 }
 
 /// Chromium flags verified on these machines (shared/BROWSERS.md): headless, fake media without
@@ -78,25 +81,26 @@ fn on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }
 
-fn locate(var: &str, names: &[&str], fallbacks: &[PathBuf]) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(var) {
-        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+fn locate(given: Option<&PathBuf>, names: &[&str], fallbacks: &[PathBuf]) -> Option<PathBuf> {
+    if let Some(p) = given {
+        return Some(p.clone()).filter(|p| p.is_file());
     }
     names.iter().find_map(|n| on_path(n)).or_else(|| fallbacks.iter().find(|p| p.is_file()).cloned())
 }
 
-/// Finds the browser and driver of `kind` (environment variables, then PATH, then Debian's paths).
-pub fn find(kind: Flavor) -> Result<Binaries, String> {
+/// Finds the browser and driver of `kind` (the options' paths, then PATH, then Debian's paths).
+pub fn find(kind: Flavor, options: &BrowserOptions) -> Result<Binaries, String> {
+    let given = |var: &str| options.binaries.get(var);
     let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
     let (browser, driver, install) = match kind {
         Flavor::Chrome => (
-            locate("RTC_HARNESS_CHROME", &["chromium", "chromium-browser", "google-chrome"], &["/usr/bin/chromium".into()]),
-            locate("RTC_HARNESS_CHROMEDRIVER", &["chromedriver"], &["/usr/bin/chromedriver".into()]),
+            locate(given("RTC_HARNESS_CHROME"), &["chromium", "chromium-browser", "google-chrome"], &["/usr/bin/chromium".into()]),
+            locate(given("RTC_HARNESS_CHROMEDRIVER"), &["chromedriver"], &["/usr/bin/chromedriver".into()]),
             "apt-get install chromium chromium-driver",
         ),
         Flavor::Firefox => (
-            locate("RTC_HARNESS_FIREFOX", &["firefox-esr", "firefox"], &["/usr/bin/firefox-esr".into()]),
-            locate("RTC_HARNESS_GECKODRIVER", &["geckodriver"], &[home.join(".cargo/bin/geckodriver")]),
+            locate(given("RTC_HARNESS_FIREFOX"), &["firefox-esr", "firefox"], &["/usr/bin/firefox-esr".into()]),
+            locate(given("RTC_HARNESS_GECKODRIVER"), &["geckodriver"], &[home.join(".cargo/bin/geckodriver")]),
             "apt-get install firefox-esr && cargo install geckodriver --locked",
         ),
     };
@@ -233,9 +237,9 @@ impl Session {
         let grid = options.grid.as_deref();
         let limit = limits::scaled(limits::BROWSER_START);
         let (driver, bins, url) = match grid {
-            Some(url) => (None, find(kind).ok(), url.to_string()),
+            Some(url) => (None, find(kind, options).ok(), url.to_string()),
             None => {
-                let bins = find(kind)?;
+                let bins = find(kind, options)?;
                 let driver = Driver::spawn(&bins.driver)?;
                 driver.ready(limit).await?;
                 let url = driver.url.clone();

@@ -57,7 +57,7 @@ impl Launcher for BrowserKind {
         if self.pool.options.grid.is_some() {
             return Ok(());
         }
-        launcher::find(self.flavor).map(|_| ())
+        launcher::find(self.flavor, &self.pool.options).map(|_| ())
     }
 
     fn slots(&self) -> Option<Arc<dyn SlotPool>> {
@@ -80,7 +80,7 @@ impl Launcher for BrowserKind {
     }
 
     async fn version(&self) -> Result<String, String> {
-        let bins = launcher::find(self.flavor)?;
+        let bins = launcher::find(self.flavor, &self.pool.options)?;
         let out = tokio::process::Command::new(&bins.browser).arg("--version").output().await.map_err(|e| e.to_string())?;
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
@@ -109,18 +109,6 @@ impl Launcher for BrowserKind {
     }
 }
 
-/// An action as the page's `agent.perform` takes it.
-fn action_json(action: &Action) -> Value {
-    match action {
-        Action::Start => json!({"type": "start"}),
-        Action::AddTrack(kind) => json!({"type": "add_track", "kind": kind.as_str()}),
-        Action::CreateDataChannel { label } => json!({"type": "create_data_channel", "label": label}),
-        Action::SendOffer => json!({"type": "send_offer"}),
-        Action::RestartIce => json!({"type": "restart_ice"}),
-        Action::SendMessage { label, text } => json!({"type": "send_message", "label": label, "text": text}),
-        Action::Close => json!({"type": "close"}),
-    }
-}
 
 /// Calls `window.agent.<call>` with execute-async and resolves with its result, or the error text.
 const CALL: &str = "const [name, arg, done] = arguments;
@@ -218,7 +206,7 @@ impl Peer for BrowserPeer {
     }
 
     async fn perform(&self, action: &Action) -> Result<(), PeerError> {
-        self.call("perform", action_json(action), limits::ACTION).await.map(|_| ())
+        self.call("perform", action.to_json(), limits::ACTION).await.map(|_| ())
     }
 
     async fn drain(&self) -> Result<Vec<Entry>, PeerError> {

@@ -39,18 +39,6 @@ fn config_json(config: &PeerConfig) -> Value {
     })
 }
 
-/// An action as `perform` carries it (the agent page's vocabulary).
-pub fn action_json(action: &Action) -> Value {
-    match action {
-        Action::Start => json!({"type": "start"}),
-        Action::AddTrack(kind) => json!({"type": "add_track", "kind": kind.as_str()}),
-        Action::CreateDataChannel { label } => json!({"type": "create_data_channel", "label": label}),
-        Action::SendOffer => json!({"type": "send_offer"}),
-        Action::RestartIce => json!({"type": "restart_ice"}),
-        Action::SendMessage { label, text } => json!({"type": "send_message", "label": label, "text": text}),
-        Action::Close => json!({"type": "close"}),
-    }
-}
 
 impl CommandPeer {
     pub(crate) async fn setup(idle: Arc<Idle>, process: Process, config: PeerConfig, clock: Clock, hello: Option<Hello>) -> Result<CommandPeer, PeerError> {
@@ -98,7 +86,7 @@ impl Peer for CommandPeer {
         let guard = self.process.lock().await;
         let process = guard.as_ref().ok_or_else(|| PeerError::failed(&self.name, &action.name(), "the peer was shut down"))?;
         let limit = limits::scaled(limits::ACTION);
-        let r = process.request("perform", json!({"action": action_json(action)}), limit).await;
+        let r = process.request("perform", json!({"action": action.to_json()}), limit).await;
         match r {
             Ok(()) => Ok(()),
             Err(e) => Err(self.fail(&action.name(), e, process).await),
