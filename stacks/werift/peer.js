@@ -443,7 +443,12 @@ class Case {
   // succeeded) has no reader and is dropped, and the handshake waits for the peer's
   // retransmission (1 s for the webrtc crate). RFC 8445 section 12.2 asks an agent to accept data
   // on a pair before it selects it. Until werift's DTLS transport starts, DTLS records received on
-  // its ICE connection are kept here and handed to it once it has started.
+  // its ICE connection are kept here and handed to its DTLS endpoint as soon as that exists,
+  // before any record received later, so the endpoint sees every record in arrival order, as if
+  // it had been listening from the start. (Handed over later, say from setImmediate, records
+  // received meanwhile overtake them: werift then answers a stale cookie-less ClientHello after
+  // its flight 4 and regenerates its random and ECDHE key (flight2.js), or mixes the fragments
+  // of two ClientHellos (Chrome's are fragmented) into one; either way the handshake never ends.)
   // RTC_HARNESS_WERIFT_EARLY_DTLS=drop turns this off (werift's own behaviour).
   holdEarlyDtls() {
     if (process.env.RTC_HARNESS_WERIFT_EARLY_DTLS === 'drop') return;
@@ -452,16 +457,31 @@ class Case {
       this.dtlsHeld.add(dtls);
       const conn = dtls.iceTransport.connection;
       const early = [];
+      let done = false;
+      // werift's endpoint (`dtls.dtls`) is created in start(), in the same task that sets
+      // `connecting`, and from then on reads the ICE connection's onData itself.
+      const flush = () => {
+        if (done) return;
+        done = true;
+        if (!dtls.dtls) return; // closed or failed before starting: nothing reads them
+        early.splice(0).forEach((b) => conn.onData.execute(b));
+      };
       const data = conn.onData.subscribe((buf) => {
-        if (dtls.state === 'new' && buf.length > 0 && buf[0] >= 20 && buf[0] <= 63 && early.length < 64) early.push(buf);
+        if (done || buf.length === 0 || buf[0] < 20 || buf[0] > 63) return;
+        // Runs before werift's own reader (subscribed later): a record arriving once the
+        // endpoint exists is preceded by the held ones.
+        if (dtls.dtls) flush();
+        else if (early.length < 64) early.push(buf);
       });
       const state = dtls.onStateChange.subscribe((s) => {
         if (s === 'new') return;
-        data.unSubscribe();
-        state.unSubscribe();
-        // `connecting` is set just before werift creates its DTLS endpoint in the same task.
-        const held = early.splice(0);
-        if (s === 'connecting' && held.length) setImmediate(() => held.forEach((b) => conn.onData.execute(b)));
+        // Called from setState('connecting'), just before start() creates the endpoint: the
+        // microtask runs once start() has returned to its first await, before any I/O callback.
+        queueMicrotask(() => {
+          flush();
+          data.unSubscribe();
+          state.unSubscribe();
+        });
       });
       this.subscriptions.push(data.unSubscribe, state.unSubscribe);
     }
