@@ -77,20 +77,22 @@ fn ms(v: Option<f64>) -> String {
 /// The table: pair, median, p90, min, max, floor, ratio, then the phase medians.
 pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
     let mut out = String::new();
+    // The first column fits the longest pair or floor name (`libdatachannel-libdatachannel`).
+    let w = report.pairs.iter().map(|p| p.pair.len()).chain(report.floors.keys().map(|k| k.len() + 6)).max().unwrap_or(0).max(16);
     let _ = writeln!(
         out,
-        "{:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}   {:>7} {:>7} {:>7}  {}",
+        "{:<w$} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}   {:>7} {:>7} {:>7}  {}",
         "pair", "median", "p90", "min", "max", "floor", "ratio", "answer", "ice", "dtls", "vs baseline"
     );
     for p in &report.pairs {
         if let Some(why) = &p.skipped {
-            let _ = writeln!(out, "{:<16} skipped: {why}", p.pair);
+            let _ = writeln!(out, "{:<w$} skipped: {why}", p.pair);
             continue;
         }
         let cmp = baseline.and_then(|b| b.pairs.iter().find(|q| q.pair == p.pair && q.skipped.is_none())).map(|b| compare(p, b));
         let _ = writeln!(
             out,
-            "{:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}   {:>7} {:>7} {:>7}  {}",
+            "{:<w$} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}   {:>7} {:>7} {:>7}  {}",
             p.pair,
             ms(Some(p.median)),
             ms(Some(p.p90)),
@@ -105,7 +107,7 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
         );
     }
     for (browser, floor) in &report.floors {
-        let _ = writeln!(out, "{:<16} {:>8}   (two peer connections in one page or process, no relay, no WebDriver)", format!("floor-{browser}"), ms(Some(*floor)));
+        let _ = writeln!(out, "{:<w$} {:>8}   (two peer connections in one page or process, no relay, no WebDriver)", format!("floor-{browser}"), ms(Some(*floor)));
     }
     out
 }
