@@ -49,6 +49,26 @@ pub struct PeerConfig {
     pub ice_servers: Vec<serde_json::Value>,
 }
 
+impl PeerConfig {
+    /// The configuration as pages and programs take it: the agent page's `agent.setup` and the
+    /// command-peer protocol's `setup` (README: the command-peer protocol).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        json!({
+            "name": self.name,
+            "room": self.room,
+            "signaling_url": self.signaling_url,
+            "media": self.media.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+            "data_channels": self.data_channels.iter().map(|c| json!({"label": c.label, "send": c.send})).collect::<Vec<_>>(),
+            "trickle": self.trickle,
+            "auto_negotiate": self.auto_negotiate,
+            "echo": self.echo,
+            "ice_servers": self.ice_servers,
+            "media_files": {"video": self.media_files.video, "audio": self.media_files.audio},
+        })
+    }
+}
+
 /// The media fixtures (`fixtures/media`, or `RTC_HARNESS_MEDIA_DIR` read into the run's options).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MediaFiles {

@@ -132,14 +132,7 @@ impl BrowserPeer {
     pub(crate) async fn load(pool: Arc<BrowserPool>, session: Session, config: PeerConfig, clock: Clock) -> Result<BrowserPeer, (Session, PeerError)> {
         let peer = BrowserPeer { name: config.name.clone(), clock, pool, session: Mutex::new(Some(session)), failed: AtomicBool::new(false), gone: std::sync::Mutex::new(None) };
         let url = format!("{}/agent", config.relay_base);
-        let setup = json!({
-            "signaling_url": config.signaling_url,
-            "media": config.media.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
-            "data_channels": config.data_channels.iter().map(|c| json!({"label": c.label, "send": c.send})).collect::<Vec<_>>(),
-            "trickle": config.trickle,
-            "auto_negotiate": config.auto_negotiate,
-            "echo": config.echo,
-        });
+        let setup = config.to_json();
         let loaded = async {
             let guard = peer.session.lock().await;
             let client = &guard.as_ref().expect("session present").client;

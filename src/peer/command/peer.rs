@@ -8,7 +8,7 @@ use crate::limits;
 use crate::peer::{Action, Peer, PeerConfig, PeerError};
 use crate::transcript::{Entry, Event};
 use async_trait::async_trait;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -23,21 +23,6 @@ pub struct CommandPeer {
     program: String,
 }
 
-/// A case's configuration as the program takes it (`stacks/PROTOCOL.md`).
-fn config_json(config: &PeerConfig) -> Value {
-    json!({
-        "name": config.name,
-        "room": config.room,
-        "signaling_url": config.signaling_url,
-        "media": config.media.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
-        "data_channels": config.data_channels.iter().map(|c| json!({"label": c.label, "send": c.send})).collect::<Vec<_>>(),
-        "trickle": config.trickle,
-        "auto_negotiate": config.auto_negotiate,
-        "echo": config.echo,
-        "ice_servers": config.ice_servers,
-        "media_files": {"video": config.media_files.video, "audio": config.media_files.audio},
-    })
-}
 
 
 impl CommandPeer {
@@ -47,7 +32,7 @@ impl CommandPeer {
         while process.events.lock().await.try_recv().is_ok() {}
         let program = process.program.clone();
         let ready = async {
-            process.send(&json!({"type": "setup", "case": config.room, "config": config_json(&config)})).await?;
+            process.send(&json!({"type": "setup", "case": config.room, "config": config.to_json()})).await?;
             match process.expect_control(limits::scaled(limits::PEER_START), "ready").await? {
                 Control::Ready => Ok(()),
                 Control::Fail(m) => Err(format!("setup failed: {m}")),
