@@ -137,33 +137,33 @@ pub fn matrix_markdown(cells: &[(Case, Outcome)]) -> String {
     out
 }
 
-/// `PASS negotiation::basic::rust-rust  connected 31.2 ms  first frame 45.0 ms`.
+/// `PASS negotiation::basic::rust-rust  connected 31.2 ms  first frame 45.0 ms`; the label comes
+/// from the case's [`Outcome`].
 pub fn case_line(name: &str, result: &Result<CaseRun, RunError>) -> String {
+    let outcome = Outcome::of(result);
+    let label = outcome.label();
+    if let Some(why) = outcome.reason() {
+        return format!("{label} {name}  ({why})");
+    }
     match result {
         Ok(run) => {
             let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "-".into());
             let stacks = run.stacks();
             let stacks = if stacks.is_empty() { String::new() } else { format!("  [{}]", stacks.join("; ")) };
-            format!(
-                "{} {name}  connected {}  first frame {}{stacks}",
-                if run.passed() { "PASS" } else { "FAIL" },
-                ms(run.timings.to_connected),
-                ms(run.timings.to_first_frame)
-            )
+            format!("{label} {name}  connected {}  first frame {}{stacks}", ms(run.timings.to_connected), ms(run.timings.to_first_frame))
         }
-        Err(RunError::Unavailable(why)) => format!("SKIP {name}  ({why})"),
-        Err(RunError::Unsupported(why)) => format!("IGNORED {name}  ({why})"),
-        Err(RunError::Excluded(why)) => format!("EXCLUDED {name}  ({why})"),
-        Err(e) => format!("FAIL {name}  {}", first_line(&e.to_string())),
+        Err(e) => format!("{label} {name}  {}", first_line(&e.to_string())),
     }
 }
 
 /// The details printed under a failed case: the verdict's EXPECTED / ACTUAL blocks, or the error
-/// with the transcript's last events.
+/// with the transcript's last events; `None` unless the case's [`Outcome`] is a failure.
 pub fn failure_details(result: &Result<CaseRun, RunError>) -> Option<String> {
+    if !matches!(Outcome::of(result), Outcome::Failed(_)) {
+        return None;
+    }
     match result {
-        Ok(run) if !run.passed() => Some(run.verdict.to_string()),
-        Ok(_) | Err(RunError::Unavailable(_)) | Err(RunError::Unsupported(_)) | Err(RunError::Excluded(_)) => None,
+        Ok(run) => Some(run.verdict.to_string()),
         Err(RunError::Step { message, transcript, .. }) => {
             Some(format!("{message}\nlast events of each peer:\n{}\n", transcript.tail_by_peer(15)))
         }

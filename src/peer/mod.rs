@@ -64,7 +64,7 @@ impl PeerConfig {
             "auto_negotiate": self.auto_negotiate,
             "echo": self.echo,
             "ice_servers": self.ice_servers,
-            "media_files": {"video": self.media_files.video, "audio": self.media_files.audio},
+            "media_files": self.media_files.to_json(),
         })
     }
 }
@@ -79,6 +79,11 @@ pub struct MediaFiles {
 impl MediaFiles {
     pub fn in_dir(dir: &std::path::Path) -> MediaFiles {
         MediaFiles { video: dir.join("video.ivf"), audio: dir.join("audio.ogg") }
+    }
+
+    /// `{"video": path, "audio": path}`, as `setup` and `floor` carry it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"video": self.video, "audio": self.audio})
     }
 }
 

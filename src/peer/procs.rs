@@ -7,6 +7,12 @@ use std::process::{Child, Command};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// The first file called `name` in a PATH directory.
+pub fn on_path(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
 /// Who started a process group: each launcher kills its own at shutdown, the signal handler all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Owner {

@@ -76,16 +76,11 @@ pub struct Binaries {
     pub driver: PathBuf,
 }
 
-fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
-}
-
 fn locate(given: Option<&PathBuf>, names: &[&str], fallbacks: &[PathBuf]) -> Option<PathBuf> {
     if let Some(p) = given {
         return Some(p.clone()).filter(|p| p.is_file());
     }
-    names.iter().find_map(|n| on_path(n)).or_else(|| fallbacks.iter().find(|p| p.is_file()).cloned())
+    names.iter().find_map(|n| procs::on_path(n)).or_else(|| fallbacks.iter().find(|p| p.is_file()).cloned())
 }
 
 /// Finds the browser and driver of `kind` (the options' paths, then PATH, then Debian's paths).

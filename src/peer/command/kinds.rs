@@ -80,8 +80,7 @@ pub fn check_installed(decl: &KindDecl) -> Result<(), String> {
     let missing = |why: String| Err(format!("{}: {why}; install with `{}`", decl.kind, decl.install));
     if decl.check.is_none() {
         // Without a check, the program itself must exist.
-        let program = Path::new(&cmd[0]);
-        let found = program.is_file() || std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join(program).is_file());
+        let found = Path::new(&cmd[0]).is_file() || crate::peer::procs::on_path(&cmd[0]).is_some();
         return if found { Ok(()) } else { missing(format!("{} not found", cmd[0])) };
     }
     let status = std::process::Command::new(&cmd[0])

@@ -117,10 +117,9 @@ impl Launcher for CommandKind {
             Ok(p) => p,
             Err(e) => return Some(Err(e)),
         };
-        let files = serde_json::json!({"video": self.media.video, "audio": self.media.audio});
         // Each iteration is a whole call set-up; allow a start-up's worth per iteration.
         let limit = limits::scaled(limits::PEER_START) * (iterations.max(1) as u32);
-        let result = process.request_result("floor", serde_json::json!({"iterations": iterations, "media_files": files}), limit).await;
+        let result = process.request_result("floor", serde_json::json!({"iterations": iterations, "media_files": self.media.to_json()}), limit).await;
         let floor = match result {
             Err(e) if e.contains("no floor") => None,
             Err(e) => Some(Err(process.report(&format!("floor: {e}")))),

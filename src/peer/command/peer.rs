@@ -23,8 +23,6 @@ pub struct CommandPeer {
     program: String,
 }
 
-
-
 impl CommandPeer {
     pub(crate) async fn setup(idle: Arc<Idle>, process: Process, config: PeerConfig, clock: Clock, hello: Option<Hello>) -> Result<CommandPeer, PeerError> {
         let name = config.name.clone();
@@ -54,10 +52,16 @@ impl CommandPeer {
     async fn fail(&self, what: &str, message: String, process: &Process) -> PeerError {
         if process.gone().is_some() {
             process.settle().await;
-            let why = process.gone().unwrap_or_default();
-            return PeerError::Gone { peer: self.name.clone(), message: process.report(&format!("{} is gone: {why}", self.program)) };
+            if let Some(report) = self.gone_report(process) {
+                return PeerError::Gone { peer: self.name.clone(), message: report };
+            }
         }
         PeerError::failed(&self.name, what, process.report(&message))
+    }
+
+    /// `<program> is gone: <why>` with its exit status and stderr, once the program is gone.
+    fn gone_report(&self, process: &Process) -> Option<String> {
+        process.gone().map(|why| process.report(&format!("{} is gone: {why}", self.program)))
     }
 }
 
@@ -117,7 +121,7 @@ impl Peer for CommandPeer {
     fn gone(&self) -> Option<String> {
         let guard = self.process.try_lock().ok()?;
         let process = guard.as_ref()?;
-        process.gone().map(|why| process.report(&format!("{} is gone: {why}", self.program)))
+        self.gone_report(process)
     }
 
     async fn shutdown(&self) {
