@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use rtc_harness::report;
-use rtc_harness::runner::{self, Env, RunOptions};
+use rtc_harness::runner::{Env, RunOptions};
 use rtc_harness::scenario::{self, Case};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +19,29 @@ struct Cli {
     command: Command,
 }
 
+/// Where `run` writes its reports besides the terminal.
+#[derive(clap::Args)]
+struct Outputs {
+    /// Write the matrix of outcomes (pair x scenario) as a Markdown table to this file.
+    #[arg(long)]
+    matrix: Option<PathBuf>,
+    /// Write JUnit XML (one testcase per case, classname = area) to this file.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write every case's outcome, timings, checks, peers and transcript as JSON (schema:
+    /// docs/results.md) to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write a self-contained HTML report (matrix, per-case timelines) into this directory
+    /// (index.html); failure artifacts go to DIR/artifacts unless --artifacts says otherwise.
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Write each failed attempt's artifacts (transcript, failure, stats, console logs,
+    /// screenshots, stderr) under this directory. Default: RTC_HARNESS_ARTIFACTS.
+    #[arg(long)]
+    artifacts: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run scenarios (files or directories; default: scenarios/) and print a verdict per case.
@@ -31,15 +54,19 @@ enum Command {
         /// skipped with the reason).
         #[arg(long, value_delimiter = ',')]
         kinds: Option<Vec<String>>,
-        /// Write the matrix of outcomes (pair x scenario) as a Markdown table to this file.
+        /// Run each case this many times: a pass rate per case (all passed: passed; some: flaky;
+        /// none: failed); timings are medians. Default: RTC_HARNESS_REPEAT or 1.
         #[arg(long)]
-        matrix: Option<PathBuf>,
-        /// Run each case this many times (timings are reported as medians).
-        #[arg(long, default_value_t = 1)]
-        repeat: usize,
+        repeat: Option<usize>,
+        /// Rerun a failed case up to this many times; one that passes on a retry is reported as
+        /// flaky, not passed. Default: RTC_HARNESS_RETRIES or 0.
+        #[arg(long)]
+        retries: Option<usize>,
         /// Print every case's full transcript.
         #[arg(long)]
         transcript: bool,
+        #[command(flatten)]
+        out: Outputs,
     },
     /// Time to first frame per peer pair, against each browser's floor.
     Bench {
@@ -92,6 +119,13 @@ fn main() -> ExitCode {
         options.browsers.camera_fps = Some(*fps);
         println!("Chrome's fake camera runs at {fps} fps");
     }
+    if let Command::Run { repeat, retries, out, .. } = &cli.command {
+        options.repeat = repeat.unwrap_or(options.repeat).max(1);
+        options.retries = retries.unwrap_or(options.retries);
+        if let Some(dir) = out.artifacts.clone().or_else(|| out.html.as_ref().map(|h| h.join("artifacts"))) {
+            options.artifacts = Some(dir);
+        }
+    }
     let env = match rt.block_on(async { Env::new(options) }) {
         Ok(env) => env,
         Err(e) => {
@@ -101,7 +135,7 @@ fn main() -> ExitCode {
     };
     let code = rt.block_on(async {
         match cli.command {
-            Command::Run { paths, filter, kinds, repeat, transcript, matrix } => run(paths, filter, kinds, repeat, transcript, matrix, &env).await,
+            Command::Run { paths, filter, kinds, transcript, out, .. } => run(paths, filter, kinds, transcript, out, &env).await,
             Command::List { kinds: true, .. } => kinds_table(&env).await,
             Command::List { paths, .. } => list(paths, &env),
             Command::Kinds => kinds_table(&env).await,
@@ -178,58 +212,87 @@ async fn relay(host: &str, port: u16, env: &Env) -> ExitCode {
     }
 }
 
-async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<String>>, repeat: usize, show: bool, matrix: Option<PathBuf>, env: &Env) -> ExitCode {
+async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<String>>, show: bool, out: Outputs, env: &Env) -> ExitCode {
     let Some(scenarios) = load(paths, env) else { return ExitCode::FAILURE };
     let selected = |c: &Case| {
         filter.as_ref().is_none_or(|f| c.name().contains(f.as_str()))
             && kinds.as_ref().is_none_or(|ks| c.kinds.iter().all(|k| ks.iter().any(|s| s == k.as_str())))
     };
-    let mut tally = report::Tally::default();
-    let mut cells: Vec<(Case, report::Outcome)> = Vec::new();
+    let started = std::time::SystemTime::now();
+    let clock = std::time::Instant::now();
+    let several = env.options.repeat > 1 || env.options.retries > 0;
+    let mut reports: Vec<report::CaseReport> = Vec::new();
     for case in scenario::expand_all(&scenarios).into_iter().filter(selected) {
-        let mut ttff = Vec::new();
-        let mut conn = Vec::new();
-        let mut last = None;
-        for _ in 0..repeat.max(1) {
-            let result = runner::run_case(&case, env).await;
-            let outcome = report::Outcome::of(&result);
-            println!("{}", report::case_line(&case.name(), &result));
-            if let (true, Ok(r)) = (show, &result) {
-                println!("{}\n{}", r.transcript.tail(usize::MAX), r.transcript.relay_lines());
+        let name = case.name();
+        let r = report::run(&case, env, |attempt| {
+            println!("{}", report::attempt_line(&name, attempt));
+            if let (true, Some(t)) = (show, &attempt.transcript) {
+                println!("{}\n{}", t.tail(usize::MAX), t.relay_lines());
             }
-            if let Some(details) = report::failure_details(&result) {
+            if let Some(details) = &attempt.details {
                 println!("{details}");
             }
-            tally.add(&outcome);
-            if let Ok(r) = &result {
-                if r.passed() {
-                    ttff.extend(r.timings.to_first_frame);
-                    conn.extend(r.timings.to_connected);
-                }
+            if let Some(dir) = &attempt.artifacts {
+                println!("     artifacts: {}", dir.display());
             }
-            let stop = !outcome.ran();
-            last = Some(outcome);
-            if stop {
-                break;
-            }
+        })
+        .await;
+        if several && r.attempts.len() > 1 {
+            println!("{}", report::summary_line(&r));
         }
-        if repeat > 1 && !conn.is_empty() {
-            let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "-".into());
-            println!("     median of {}: connected {}  first frame {}", conn.len(), ms(report::median(&conn)), ms(report::median(&ttff)));
-        }
-        if let Some(o) = last {
-            cells.push((case, o));
-        }
+        reports.push(r);
     }
+    let tally = report::Tally::of(reports.iter().map(|r| &r.outcome));
     println!("\n{tally}");
-    if let Some(path) = matrix {
-        if let Err(e) = std::fs::write(&path, report::matrix_markdown(&cells)) {
-            eprintln!("error: {}: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
-        println!("matrix written to {}", path.display());
+    if let Err(e) = write_reports(&out, &reports, started, clock.elapsed()) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     if tally.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Writes the reports `out` asks for.
+fn write_reports(out: &Outputs, reports: &[report::CaseReport], started: std::time::SystemTime, took: std::time::Duration) -> Result<(), String> {
+    let write = |path: &std::path::Path, text: &str, what: &str| -> Result<(), String> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("{what} written to {}", path.display());
+        Ok(())
+    };
+    if let Some(path) = &out.matrix {
+        let cells: Vec<(Case, report::Outcome)> = reports.iter().map(|r| (r.case.clone(), r.outcome.clone())).collect();
+        write(path, &report::matrix_markdown(&cells), "matrix")?;
+    }
+    if let Some(path) = &out.junit {
+        write(path, &report::junit::render(reports, started)?, "JUnit XML")?;
+    }
+    let doc = (out.json.is_some() || out.html.is_some()).then(|| report::json::document(reports, started, took));
+    if let (Some(path), Some(doc)) = (&out.json, &doc) {
+        write(path, &serde_json::to_string_pretty(doc).map_err(|e| e.to_string())?, "JSON results")?;
+    }
+    if let (Some(dir), Some(doc)) = (&out.html, &doc) {
+        write(&dir.join("index.html"), &report::html::render(&relative_to(doc.clone(), dir)), "HTML report")?;
+    }
+    Ok(())
+}
+
+/// The document with artifact paths relative to `dir` where they lie inside it, so that the
+/// report's links work wherever the directory is copied (a CI artifact).
+fn relative_to(mut doc: serde_json::Value, dir: &std::path::Path) -> serde_json::Value {
+    let fix = |v: &mut serde_json::Value| {
+        if let Some(rel) = v.as_str().and_then(|p| std::path::Path::new(p).strip_prefix(dir).ok().map(|r| r.display().to_string())) {
+            *v = serde_json::Value::String(rel);
+        }
+    };
+    for case in doc["cases"].as_array_mut().into_iter().flatten() {
+        fix(&mut case["artifacts"]);
+        for attempt in case["attempts"].as_array_mut().into_iter().flatten() {
+            fix(&mut attempt["artifacts"]);
+        }
+    }
+    doc
 }
 
 /// `rtc-harness kinds`: every kind with its stack, version, install state and capabilities.

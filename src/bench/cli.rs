@@ -3,8 +3,8 @@
 use super::table::{regressed, render, BenchReport, PairResult};
 use super::{default_pairs, measure, parse_pair, Phases};
 use crate::scenario::PeerKind;
-use crate::report::median;
-use crate::runner::{Env, RunError};
+use crate::report::{median, Outcome};
+use crate::runner::Env;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,14 +55,16 @@ pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<Pat
             bar.set_message(name.clone());
             match measure(&pair, &env).await {
                 Ok(p) => samples.push(p),
-                Err(RunError::Unavailable(why) | RunError::Unsupported(why)) => {
-                    skipped = Some(why);
-                    break;
-                }
-                Err(e) => {
-                    bar.println(format!("{name}: {e}"));
-                    failed = true;
-                }
+                Err(e) => match Outcome::of(&Err(e)) {
+                    left_out if !left_out.ran() => {
+                        skipped = left_out.reason().map(str::to_string);
+                        break;
+                    }
+                    failed_run => {
+                        bar.println(format!("{name}: {}", failed_run.failure().map(|f| f.to_string()).unwrap_or_default()));
+                        failed = true;
+                    }
+                },
             }
             bar.inc(1);
         }

@@ -134,6 +134,13 @@ pub trait Peer: Send + Sync {
         None
     }
 
+    /// Writes what this peer can tell about a failed case into `dir` (a browser's console log and
+    /// screenshot, a program's stderr) and returns the files written. Called before `shutdown`;
+    /// best effort: a peer that is gone writes what it still can.
+    async fn save_artifacts(&self, _dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
+
     /// Closes the peer connection and releases everything the peer holds. Never fails: errors are
     /// logged. Idempotent.
     async fn shutdown(&self);

@@ -1,6 +1,7 @@
 //! Runs one case: relay, peers, steps, the settle phase, the verdict, and teardown that always
 //! happens (success, failure, timeout; peers also release everything on drop, for panics).
 
+mod artifacts;
 mod wait;
 
 pub use wait::{condition_met, settled};
@@ -17,6 +18,7 @@ use crate::relay::Relay;
 use crate::scenario::{Case, Negotiation, StepKind};
 use crate::transcript::{Entry, Event, Transcript};
 use crate::verdict::{self, Verdict};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,12 +152,27 @@ async fn reserve(launchers: &[Arc<dyn Launcher>]) -> Result<Vec<tokio::sync::Own
     Ok(permits)
 }
 
-/// Runs `case` on its own relay and clock.
+/// Runs `case` on its own relay and clock (no artifacts).
 pub async fn run_case(case: &Case, env: &Env) -> Result<CaseRun, RunError> {
-    let launchers = admit(case, env)?;
-    let _slots = reserve(&launchers).await?;
+    run_attempt(case, env, None).await.0
+}
+
+/// Runs `case` once; when it fails and `artifacts` is given, writes the failure's artifacts there
+/// (see [`artifacts::save`]) before the peers close, and returns the directory with the result.
+pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> (Result<CaseRun, RunError>, Option<PathBuf>) {
+    let launchers = match admit(case, env) {
+        Ok(l) => l,
+        Err(e) => return (Err(e), None),
+    };
+    let _slots = match reserve(&launchers).await {
+        Ok(s) => s,
+        Err(e) => return (Err(e), None),
+    };
     let clock = Clock::start();
-    let relay = Relay::start(clock, env.registry.pages()).await.map_err(|e| RunError::Setup(format!("relay: {e}")))?;
+    let relay = match Relay::start(clock, env.registry.pages()).await {
+        Ok(r) => r,
+        Err(e) => return (Err(RunError::Setup(format!("relay: {e}"))), None),
+    };
     let room = case.name().replace("::", ".");
     let names: Vec<String> = case.scenario.peers.iter().map(|p| p.name.clone()).collect();
     relay.rooms.open_room(&room, &names);
@@ -176,14 +193,25 @@ pub async fn run_case(case: &Case, env: &Env) -> Result<CaseRun, RunError> {
         Ok::<Transcript, RunError>(transcript)
     }
     .await;
+    let result = result.map(|transcript| {
+        let verdict = verdict::check(&case.scenario, &transcript);
+        let timings = timings(case, &transcript);
+        CaseRun { name: case.name(), transcript, verdict, timings }
+    });
+    // Artifacts are taken while the browsers still show the page and the programs still run.
+    let failed = match &result {
+        Ok(run) => !run.passed(),
+        Err(e) => matches!(e, RunError::Step { .. } | RunError::Setup(_)),
+    };
+    let saved = match artifacts.filter(|_| failed) {
+        Some(dir) => artifacts::save(&dir, &result, &peers).await,
+        None => None,
+    };
     for p in &peers {
         p.shutdown().await;
     }
     relay.stop().await;
-    let transcript = result?;
-    let verdict = verdict::check(&case.scenario, &transcript);
-    let timings = timings(case, &transcript);
-    Ok(CaseRun { name: case.name(), transcript, verdict, timings })
+    (result, saved)
 }
 
 fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, room: &str, env: &Env) -> PeerConfig {

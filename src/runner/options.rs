@@ -18,6 +18,14 @@ pub struct RunOptions {
     pub media_dir: PathBuf,
     /// Kinds files: `stacks/kinds.yaml`, then `RTC_HARNESS_KINDS` (`:`-separated) and `--kinds-file`.
     pub kinds_files: Vec<PathBuf>,
+    /// Where a failed attempt's artifacts go (`RTC_HARNESS_ARTIFACTS`, `--artifacts`): one
+    /// directory per case and attempt; none are written without it.
+    pub artifacts: Option<PathBuf>,
+    /// Runs of each case (`RTC_HARNESS_REPEAT`, `--repeat`; at least 1): a per-case pass rate.
+    pub repeat: usize,
+    /// Reruns of a failed run (`RTC_HARNESS_RETRIES`, `--retries`): a case that passes on a
+    /// retry is flaky, not passed.
+    pub retries: usize,
 }
 
 impl Default for RunOptions {
@@ -29,6 +37,9 @@ impl Default for RunOptions {
             rust_crate_sockets: false,
             media_dir: crate::peer::rust::media::default_media_dir(),
             kinds_files: vec![crate::peer::command::default_kinds_file()],
+            artifacts: None,
+            repeat: 1,
+            retries: 0,
         }
     }
 }
@@ -55,6 +66,10 @@ impl RunOptions {
         if let Some(files) = var("RTC_HARNESS_KINDS") {
             o.kinds_files.extend(std::env::split_paths(&files));
         }
+        o.artifacts = var("RTC_HARNESS_ARTIFACTS").map(PathBuf::from);
+        let count = |name: &str| var(name).and_then(|v| v.trim().parse::<usize>().ok());
+        o.repeat = count("RTC_HARNESS_REPEAT").unwrap_or(1).max(1);
+        o.retries = count("RTC_HARNESS_RETRIES").unwrap_or(0);
         o
     }
 

@@ -3,15 +3,10 @@
 use super::{block_on, env};
 use libtest_mimic::{Completion, Failed, Trial};
 use rtc_harness::report::{self, Outcome};
-use rtc_harness::runner::run_case;
 use rtc_harness::scenario::{self, Case};
 use rtc_harness::transcript::normalize::normalize;
 use std::path::Path;
 use std::sync::Arc;
-
-fn repeat() -> usize {
-    std::env::var("RTC_HARNESS_REPEAT").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1)
-}
 
 pub fn trials() -> Vec<Trial> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -34,25 +29,34 @@ pub fn trials() -> Vec<Trial> {
     out
 }
 
+/// Runs the case as the options say (`RTC_HARNESS_REPEAT`, `RTC_HARNESS_RETRIES`), each passed
+/// attempt against the same snapshot. A flaky case fails here (libtest has no flaky outcome;
+/// nextest's retries report it as such).
 fn run(case: &Case) -> Result<Completion, Failed> {
-    for _ in 0..repeat() {
-        let result = block_on(async { Ok(run_case(case, env()).await) })?;
-        match Outcome::of(&result) {
-            Outcome::Passed => {}
-            Outcome::Failed(_) => {
-                let details = report::failure_details(&result).unwrap_or_default();
-                return Err(Failed::from(details));
+    let mut mismatches: Vec<String> = Vec::new();
+    let report = block_on(async {
+        Ok(report::run(case, env(), |attempt| {
+            if let (Outcome::Passed, Some(t)) = (&attempt.outcome, &attempt.transcript) {
+                let text = normalize(case, t, &attempt.checks);
+                if let Err(e) = snapshot(&case.name().replace("::", "__"), &text) {
+                    mismatches.push(e.message().unwrap_or("snapshot mismatch").to_string());
+                }
             }
-            left_out => {
-                let reason = left_out.reason().unwrap_or_default();
-                return Ok(Completion::ignored_with(format!("{}: {reason}", left_out.label().to_lowercase())));
-            }
-        }
-        let run = result.expect("a passed case ran");
-        let text = normalize(case, &run.transcript, &run.verdict.summary());
-        snapshot(&case.name().replace("::", "__"), &text)?;
+        })
+        .await)
+    })?;
+    let details = || {
+        let shown = report.shown();
+        let artifacts = shown.and_then(|a| a.artifacts.as_ref()).map(|d| format!("artifacts: {}\n", d.display())).unwrap_or_default();
+        format!("{}{artifacts}", shown.and_then(|a| a.details.clone()).unwrap_or_default())
+    };
+    match &report.outcome {
+        Outcome::Passed if mismatches.is_empty() => Ok(Completion::Completed),
+        Outcome::Passed => Err(Failed::from(mismatches.join("\n"))),
+        Outcome::Failed(_) => Err(Failed::from(details())),
+        Outcome::Flaky { passed, runs, .. } => Err(Failed::from(format!("FLAKY: passed {passed} of {runs}\n{}", details()))),
+        left_out => Ok(Completion::ignored_with(format!("{}: {}", left_out.label().to_lowercase(), left_out.reason().unwrap_or_default()))),
     }
-    Ok(Completion::Completed)
 }
 
 /// Compares `text` with `tests/snapshots/<name>.snap` (insta; `INSTA_UPDATE=always` records).

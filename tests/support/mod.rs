@@ -24,7 +24,11 @@ pub fn env() -> &'static Env {
     ENV.get_or_init(|| {
         // Ctrl-C or a kill: no browser, driver or program may outlive the run.
         runtime().spawn(rtc_harness::peer::procs::kill_all_on_signal());
-        let options = RunOptions::from_env();
+        let mut options = RunOptions::from_env();
+        // A failed case's artifacts land in target/ unless RTC_HARNESS_ARTIFACTS says otherwise.
+        if options.artifacts.is_none() {
+            options.artifacts = Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("artifacts"));
+        }
         runtime().block_on(async { Env::new(options) }).unwrap_or_else(|e| panic!("peer kinds: {e}"))
     })
 }

@@ -223,6 +223,37 @@ impl Peer for BrowserPeer {
         self.gone.lock().unwrap().clone()
     }
 
+    /// The page's console (on the case clock) and a screenshot of the page as it was at the end.
+    async fn save_artifacts(&self, dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut written = Vec::new();
+        if let Ok(lines) = self.call("consoleLog", Value::Null, limits::ACTION).await {
+            let text: String = lines
+                .as_array()
+                .map(|v| v.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .map(|l| {
+                    let at = l["t"].as_f64().map(|t| self.clock.from_epoch_ms(t)).unwrap_or(f64::NAN);
+                    format!("{at:>9.1} ms  {:<8} {}\n", l["level"].as_str().unwrap_or(""), l["text"].as_str().unwrap_or(""))
+                })
+                .collect();
+            let path = dir.join(format!("{}-console.log", self.name));
+            if std::fs::write(&path, text).is_ok() {
+                written.push(path);
+            }
+        }
+        let guard = self.session.lock().await;
+        if let Some(session) = guard.as_ref() {
+            if let Ok(Ok(png)) = tokio::time::timeout(limits::scaled(limits::ACTION), session.client.screenshot()).await {
+                let path = dir.join(format!("{}-screenshot.png", self.name));
+                if std::fs::write(&path, png).is_ok() {
+                    written.push(path);
+                }
+            }
+        }
+        written
+    }
+
     async fn shutdown(&self) {
         let _ = self.call("close", Value::Null, limits::TEARDOWN).await;
         if let Some(session) = self.session.lock().await.take() {

@@ -124,6 +124,20 @@ impl Peer for CommandPeer {
         self.gone_report(process)
     }
 
+    /// The program's last stderr lines (it may have served earlier cases: the lines are those
+    /// kept at the end of this one).
+    async fn save_artifacts(&self, dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let guard = self.process.lock().await;
+        let Some(process) = guard.as_ref() else { return Vec::new() };
+        let path = dir.join(format!("{}-stderr.log", self.name));
+        let mut text = process.stderr_tail(usize::MAX).join("\n");
+        text.push('\n');
+        match std::fs::write(&path, text) {
+            Ok(()) => vec![path],
+            Err(_) => Vec::new(),
+        }
+    }
+
     async fn shutdown(&self) {
         if let Some(process) = self.process.lock().await.take() {
             self.idle.release(process).await;

@@ -1,0 +1,78 @@
+//! `--junit FILE`: JUnit XML (written by `quick-junit`) as GitLab, GitHub's JUnit actions, Jenkins
+//! and Buildkite read it. One `<testsuite>` per area (the scenario's directory) and one
+//! `<testcase>` per case with `classname` = area; a failure's `message` is the first failed check
+//! with EXPECTED / ACTUAL (or the step that errored), its body the full details; `system-out` is
+//! the condensed transcript; cases left out are `<skipped>` with their reason. A flaky case is a
+//! success whose `system-out` starts with `FLAKY`: the schema CI systems validate against has no
+//! element for it (surefire's `flakyFailure` is an extension Jenkins' schema rejects).
+
+use super::{CaseReport, Outcome};
+use crate::transcript;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+/// The XML for the run.
+pub fn render(cases: &[CaseReport], started: SystemTime) -> Result<String, String> {
+    let mut suites: BTreeMap<&str, Vec<&CaseReport>> = BTreeMap::new();
+    for c in cases {
+        suites.entry(c.area()).or_default().push(c);
+    }
+    let mut report = Report::new("rtc-harness");
+    report.set_timestamp(chrono::DateTime::<chrono::Utc>::from(started));
+    report.set_time(cases.iter().map(|c| c.duration()).sum());
+    for (area, cases) in suites {
+        let mut suite = TestSuite::new(area);
+        suite.set_timestamp(chrono::DateTime::<chrono::Utc>::from(started));
+        suite.set_time(cases.iter().map(|c| c.duration()).sum());
+        suite.add_test_cases(cases.into_iter().map(test_case));
+        report.add_test_suite(suite);
+    }
+    report.to_string().map_err(|e| e.to_string())
+}
+
+fn test_case(c: &CaseReport) -> TestCase {
+    let name = c.case.name();
+    let short = name.strip_prefix(&format!("{}::", c.area())).unwrap_or(&name).to_string();
+    let status = match &c.outcome {
+        Outcome::Passed | Outcome::Flaky { .. } => TestCaseStatus::success(),
+        Outcome::Failed(f) => {
+            let mut s = TestCaseStatus::non_success(match f {
+                super::Failure::Checks(_) => NonSuccessKind::Failure,
+                super::Failure::Error { .. } => NonSuccessKind::Error,
+            });
+            s.set_message(f.summary());
+            s.set_type(if matches!(f, super::Failure::Checks(_)) { "check" } else { "error" });
+            if let Some(details) = c.shown().and_then(|a| a.details.as_ref()) {
+                s.set_description(details.as_str());
+            }
+            s
+        }
+        left_out => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!("{}: {}", left_out.status(), left_out.reason().unwrap_or("")));
+            s
+        }
+    };
+    let mut tc = TestCase::new(short, status);
+    tc.set_classname(c.area());
+    tc.set_time(c.duration());
+    let mut out = String::new();
+    if let Outcome::Flaky { failure, passed, runs } = &c.outcome {
+        out.push_str(&format!("FLAKY: passed {passed} of {runs} attempts; a failing attempt: {}\n\n", failure.summary()));
+    }
+    if let Some(dir) = c.shown().and_then(|a| a.artifacts.as_ref()) {
+        out.push_str(&format!("artifacts: {}\n", dir.display()));
+    }
+    if let Some(t) = c.shown().and_then(|a| a.transcript.as_ref()) {
+        let entries: Vec<&transcript::Entry> = t.entries.iter().collect();
+        out.push_str(&transcript::lines(&entries, true).join("\n"));
+        out.push('\n');
+        out.push_str(&t.relay_lines());
+        out.push('\n');
+    }
+    if !out.is_empty() {
+        tc.set_system_out(out);
+    }
+    tc
+}

@@ -1,0 +1,110 @@
+//! What the terminal shows of outcomes: a line per attempt, failure details (the failed check or
+//! error first, then the transcript lines that matter), and the pair x scenario matrix.
+
+use super::{Attempt, CaseReport, Outcome};
+use crate::transcript::Event;
+use crate::runner::{CaseRun, RunError};
+use crate::scenario::Case;
+use std::fmt::Write as _;
+
+/// The matrix as Markdown: one row per pair, one column per scenario, a cell per case
+/// (`pass`, `FAIL`, `flaky`, `skip`, `n/a` for a capability the kind lacks, `excl` for an
+/// exclusion), and the reasons below the table.
+pub fn matrix_markdown(cells: &[(Case, Outcome)]) -> String {
+    let mut scenarios: Vec<String> = Vec::new();
+    let mut pairs: Vec<String> = Vec::new();
+    for (case, _) in cells {
+        if !scenarios.contains(&case.scenario.id) {
+            scenarios.push(case.scenario.id.clone());
+        }
+        if !pairs.contains(&case.pair()) {
+            pairs.push(case.pair());
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "| pair | {} |", scenarios.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(scenarios.len()));
+    let mut reasons: Vec<String> = Vec::new();
+    for pair in &pairs {
+        let row: Vec<String> = scenarios
+            .iter()
+            .map(|id| match cells.iter().find(|(c, _)| &c.scenario.id == id && &c.pair() == pair) {
+                None => " ".to_string(),
+                Some((_, o)) => {
+                    let cell = match o {
+                        Outcome::Passed => "pass",
+                        Outcome::Failed(_) => "FAIL",
+                        Outcome::Flaky { .. } => "flaky",
+                        Outcome::Skipped(_) => "skip",
+                        Outcome::Ignored(_) => "n/a",
+                        Outcome::Excluded(_) => "excl",
+                    };
+                    let why = o.failure().map(|f| f.summary()).or_else(|| matches!(o, Outcome::Excluded(_)).then(|| o.reason().unwrap_or("").to_string()));
+                    match why {
+                        Some(why) => {
+                            reasons.push(format!("{id}::{pair}: {} {why}", o.label()));
+                            format!("{cell} [{}]", reasons.len())
+                        }
+                        None => cell.to_string(),
+                    }
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "| {pair} | {} |", row.join(" | "));
+    }
+    if !reasons.is_empty() {
+        let _ = writeln!(out);
+        for (i, r) in reasons.iter().enumerate() {
+            let _ = writeln!(out, "[{}] {r}", i + 1);
+        }
+    }
+    out
+}
+
+/// `PASS negotiation::basic::rust-rust  connected 31.2 ms  first frame 45.0 ms  [alice: ...]`:
+/// one attempt, labelled by its [`Outcome`].
+pub fn attempt_line(name: &str, attempt: &Attempt) -> String {
+    let outcome = &attempt.outcome;
+    let label = outcome.label();
+    if let Some(why) = outcome.reason() {
+        return format!("{label} {name}  ({why})");
+    }
+    if let (Some(f), None) = (outcome.failure(), &attempt.timings) {
+        return format!("{label} {name}  {}", f.summary());
+    }
+    let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "-".into());
+    let t = attempt.timings.clone().unwrap_or_default();
+    let stacks: Vec<String> = attempt
+        .transcript
+        .iter()
+        .flat_map(|t| &t.entries)
+        .filter_map(|e| match &e.event {
+            Event::Hello { stack, version } => Some(format!("{}: {stack} {version}", e.peer)),
+            _ => None,
+        })
+        .collect();
+    let stacks = if stacks.is_empty() { String::new() } else { format!("  [{}]", stacks.join("; ")) };
+    format!("{label} {name}  connected {}  first frame {}{stacks}", ms(t.to_connected), ms(t.to_first_frame))
+}
+
+/// The line under a case's attempts when there were several: `FLAKY negotiation::basic::rust-chrome
+/// passed 7 of 8; median connected 31.2 ms, first frame 45.0 ms`.
+pub fn summary_line(report: &CaseReport) -> String {
+    let (passed, ran) = report.pass_rate();
+    let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "-".into());
+    let (c, f) = report.median_timings();
+    format!("{} {}  passed {passed} of {ran}; median connected {}, first frame {}", report.outcome.label(), report.case.name(), ms(c), ms(f))
+}
+
+/// The details printed under a failed attempt: the verdict's EXPECTED / ACTUAL blocks, or the
+/// error with each peer's last events (progress runs collapsed); `None` unless it failed.
+pub fn failure_details(result: &Result<CaseRun, RunError>) -> Option<String> {
+    if !Outcome::of(result).is_failure() {
+        return None;
+    }
+    match result {
+        Ok(run) => Some(run.verdict.to_string()),
+        Err(RunError::Step { message, transcript, .. }) => Some(format!("{message}\nlast events of each peer:\n{}\n", transcript.tail_by_peer(15))),
+        Err(e) => Some(format!("{e}\n")),
+    }
+}
