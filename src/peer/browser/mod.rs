@@ -124,13 +124,26 @@ pub struct BrowserPeer {
     failed: AtomicBool,
     /// Set when WebDriver itself fails (the browser or its driver died): see [`Peer::gone`].
     gone: std::sync::Mutex<Option<String>>,
+    /// The browser's name and version from the session's capabilities, drained first.
+    hello: std::sync::Mutex<Option<Entry>>,
 }
 
 impl BrowserPeer {
     /// Loads the agent page in `session` and sets the peer up; on failure the session is handed
     /// back for disposal.
     pub(crate) async fn load(pool: Arc<BrowserPool>, session: Session, config: PeerConfig, clock: Clock) -> Result<BrowserPeer, (Session, PeerError)> {
-        let peer = BrowserPeer { name: config.name.clone(), clock, pool, session: Mutex::new(Some(session)), failed: AtomicBool::new(false), gone: std::sync::Mutex::new(None) };
+        let caps = session.client.capabilities();
+        let cap = |key: &str| caps.and_then(|c| c.get(key)).and_then(Value::as_str).unwrap_or("unknown").to_string();
+        let hello = Entry { at: clock.now(), peer: config.name.clone(), event: Event::Hello { stack: cap("browserName"), version: cap("browserVersion") } };
+        let peer = BrowserPeer {
+            name: config.name.clone(),
+            clock,
+            pool,
+            session: Mutex::new(Some(session)),
+            failed: AtomicBool::new(false),
+            gone: std::sync::Mutex::new(None),
+            hello: std::sync::Mutex::new(Some(hello)),
+        };
         let url = format!("{}/agent", config.relay_base);
         let setup = config.to_json();
         let loaded = async {
@@ -204,7 +217,8 @@ impl Peer for BrowserPeer {
 
     async fn drain(&self) -> Result<Vec<Entry>, PeerError> {
         let events = self.call("drain", Value::Null, limits::ACTION).await?;
-        Ok(events.as_array().cloned().unwrap_or_default().into_iter().map(|e| self.entry(e)).collect())
+        let hello = self.hello.lock().unwrap().take();
+        Ok(hello.into_iter().chain(events.as_array().cloned().unwrap_or_default().into_iter().map(|e| self.entry(e))).collect())
     }
 
     fn pushes_events(&self) -> bool {

@@ -34,6 +34,9 @@ pub(crate) struct Sink {
     notify: Arc<Notify>,
 }
 
+/// The `webrtc` crate's version this peer is built on (Cargo.toml pins `0.21`).
+const WEBRTC_VERSION: &str = "0.21";
+
 impl Sink {
     pub(crate) fn emit(&self, event: Event) {
         let _ = self.tx.send(Entry { at: self.clock.now(), peer: self.peer.clone(), event });
@@ -72,6 +75,7 @@ impl RustPeer {
         let (tx, rx) = mpsc::unbounded_channel();
         let notify = Arc::new(Notify::new());
         let sink = Sink { peer: config.name.clone(), clock, tx, notify: Arc::clone(&notify) };
+        sink.emit(Event::Hello { stack: "webrtc-rs".into(), version: WEBRTC_VERSION.into() });
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ws_out, reader) = tokio::time::timeout(
             limits::scaled(limits::PEER_START),
@@ -202,7 +206,7 @@ impl super::Launcher for RustKind {
         Ok(Box::new(RustPeer::start(config, clock, self.crate_sockets).await?))
     }
     async fn version(&self) -> Result<String, String> {
-        Ok("webrtc 0.21".into())
+        Ok(format!("webrtc {WEBRTC_VERSION}"))
     }
     async fn shutdown(&self) {}
 }
