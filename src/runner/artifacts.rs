@@ -17,14 +17,26 @@ pub(super) async fn save(dir: &Path, result: &Result<CaseRun, RunError>, peers: 
     }
     let (transcript, failure) = match result {
         Ok(run) => (Some(&run.transcript), run.verdict.to_string()),
-        Err(RunError::Step { transcript, .. }) => (Some(transcript.as_ref()), result.as_ref().err().map(|e| e.to_string()).unwrap_or_default()),
+        Err(e @ RunError::Step { transcript, .. }) => (Some(transcript.as_ref()), format!("{e}\n\nlast events of each peer:\n{}\n", transcript.tail_by_peer(40))),
         Err(e) => (None, e.to_string()),
     };
     let mut written = vec![write(dir, "failure.txt", failure.as_bytes())];
     if let Some(t) = transcript {
         written.push(write(dir, "transcript.json", &serde_json::to_vec_pretty(t).unwrap_or_default()));
-        written.push(write(dir, "stats.json", &serde_json::to_vec_pretty(&last_stats(t)).unwrap_or_default()));
     }
+    // The last getStats() is taken now: a case that stopped at a step never reached the end-of-case
+    // collection, and what the stacks report at the moment of failure is what one wants to see.
+    let mut now = Transcript::default();
+    for p in peers {
+        if p.collect_stats().await.is_ok() {
+            now.entries.extend(p.drain().await.unwrap_or_default());
+        }
+    }
+    let mut stats = transcript.map(last_stats).unwrap_or_else(|| Value::Object(Map::new()));
+    if let (Value::Object(all), Value::Object(fresh)) = (&mut stats, last_stats(&now)) {
+        all.extend(fresh);
+    }
+    written.push(write(dir, "stats.json", &serde_json::to_vec_pretty(&stats).unwrap_or_default()));
     for p in peers {
         written.extend(p.save_artifacts(dir).await.into_iter().map(Some));
     }
