@@ -23,6 +23,9 @@ pub const TEARDOWN: Duration = Duration::from_secs(5);
 pub const GATHERING: Duration = Duration::from_secs(10);
 /// How often the runner drains browser event queues while it waits.
 pub const BROWSER_POLL: Duration = Duration::from_millis(20);
+/// How often the runner samples every peer's `getStats()` while it waits (the figures over the
+/// call in the transcript and the HTML report's plots).
+pub const STATS_SAMPLE: Duration = Duration::from_secs(1);
 /// How often the runner re-checks a condition fed only by Rust peers (they push, so this is a
 /// backstop; the runner is woken as soon as an event arrives).
 pub const RUST_POLL: Duration = Duration::from_millis(50);

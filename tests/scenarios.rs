@@ -17,6 +17,7 @@ fn main() {
     trials.extend(support::invalid::trials());
     trials.extend(support::relay::trials());
     trials.extend(support::broken::trials());
+    trials.extend(support::html::trials());
     let conclusion = libtest_mimic::run(&args, trials);
     support::shutdown();
     conclusion.exit();

@@ -183,8 +183,9 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
             peers.push(launcher.open(config, clock).await.map_err(setup_error)?);
         }
         let mut transcript = Transcript::default();
-        run_steps(case, &peers, &clock, &mut transcript).await?;
-        settle(case, &peers, &relay, &room, &mut transcript).await?;
+        let mut sampler = wait::Sampler::new();
+        run_steps(case, &peers, &clock, &mut transcript, &mut sampler).await?;
+        settle(case, &peers, &relay, &room, &mut transcript, &mut sampler).await?;
         for p in &peers {
             let _ = p.collect_stats().await;
         }
@@ -267,7 +268,7 @@ pub(crate) async fn next_change(peers: &[Box<dyn Peer>]) {
     }
 }
 
-async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcript: &mut Transcript) -> Result<(), RunError> {
+async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcript: &mut Transcript, sampler: &mut wait::Sampler) -> Result<(), RunError> {
     let scenario = &case.scenario;
     let peer = |name: &str| peers.iter().find(|p| p.name() == name).expect("validated peer name");
     for step in &scenario.steps {
@@ -294,7 +295,7 @@ async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcri
             StepKind::Sleep(d) => tokio::time::sleep(limits::scaled(*d)).await,
             StepKind::Wait { peer: name, condition, within } => {
                 let limit = limits::scaled(*within);
-                match wait::until(peers, transcript, limit, |t| condition_met(t, name, condition)).await {
+                match wait::until(peers, transcript, sampler, limit, |t| condition_met(t, name, condition)).await {
                     Ok(()) => {}
                     Err(Stop::Timeout(seen)) => {
                         let message = format!(
@@ -315,7 +316,7 @@ async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcri
 /// After the last step: wait until every expectation holds and the exchange has settled (see
 /// [`settled`]), or until the longest expectation limit runs out. What did not happen by then is
 /// for the verdict to report.
-async fn settle(case: &Case, peers: &[Box<dyn Peer>], relay: &Relay, room: &str, transcript: &mut Transcript) -> Result<(), RunError> {
+async fn settle(case: &Case, peers: &[Box<dyn Peer>], relay: &Relay, room: &str, transcript: &mut Transcript, sampler: &mut wait::Sampler) -> Result<(), RunError> {
     let limit = case
         .scenario
         .expect
@@ -324,7 +325,7 @@ async fn settle(case: &Case, peers: &[Box<dyn Peer>], relay: &Relay, room: &str,
         .max()
         .unwrap_or(limits::EXPECTATION_WAIT);
     let limit = limits::scaled(limit.max(Duration::from_secs(1)));
-    let waited = wait::until(peers, transcript, limit, |t| {
+    let waited = wait::until(peers, transcript, sampler, limit, |t| {
         let mut t = t.clone();
         t.relay = relay.rooms.records(room);
         settled(&case.scenario, &t) && verdict::check(&case.scenario, &t).passed()

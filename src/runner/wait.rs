@@ -1,6 +1,7 @@
 //! Named, bounded waits over the transcript, and what "settled" means for a snapshot.
 
 use super::{collect, next_change};
+use crate::limits;
 use crate::peer::Peer;
 use crate::relay::MessageKind;
 use crate::scenario::{Condition, Scenario};
@@ -17,16 +18,41 @@ pub(crate) enum Stop {
     Gone(String),
 }
 
+/// Takes a `getStats()` summary of every peer once per [`limits::STATS_SAMPLE`] while the runner
+/// waits, so that the transcript holds the figures over the call (round-trip time, packets, frames),
+/// not only at its end. A peer that cannot answer yet (or any more) is simply not sampled.
+pub(crate) struct Sampler {
+    next: tokio::time::Instant,
+}
+
+impl Sampler {
+    pub(crate) fn new() -> Sampler {
+        Sampler { next: tokio::time::Instant::now() + limits::STATS_SAMPLE }
+    }
+
+    async fn tick(&mut self, peers: &[Box<dyn Peer>]) {
+        if tokio::time::Instant::now() < self.next {
+            return;
+        }
+        for p in peers.iter().filter(|p| p.gone().is_none()) {
+            let _ = p.collect_stats().await;
+        }
+        self.next = tokio::time::Instant::now() + limits::STATS_SAMPLE;
+    }
+}
+
 /// Collects events until `done` holds, `limit` passes, or a peer is gone.
 pub(crate) async fn until(
     peers: &[Box<dyn Peer>],
     transcript: &mut Transcript,
+    sampler: &mut Sampler,
     limit: Duration,
     done: impl Fn(&Transcript) -> bool,
 ) -> Result<(), Stop> {
     let began = transcript.entries.len();
     let deadline = tokio::time::Instant::now() + limit;
     loop {
+        sampler.tick(peers).await;
         collect(peers, transcript).await;
         if done(transcript) {
             return Ok(());
