@@ -6,7 +6,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rtc_harness::bench::{default_pairs, measure};
-use rtc_harness::runner::{Env, RunError, RunOptions};
+use rtc_harness::report::Outcome;
+use rtc_harness::runner::{Env, RunOptions};
 use std::time::Duration;
 
 fn ms(v: f64) -> Duration {
@@ -20,9 +21,13 @@ fn ttff(c: &mut Criterion) {
     group.sample_size(10).measurement_time(Duration::from_secs(10)).warm_up_time(Duration::from_secs(1));
     for pair in default_pairs(&env) {
         let name = format!("{}-{}", pair.0, pair.1);
-        if let Err(RunError::Unavailable(why) | RunError::Unsupported(why)) = rt.block_on(measure(&pair, &env)) {
-            println!("ttff/{name}: skipped: {why}");
-            continue;
+        // The case's outcome decides, as everywhere: a pair left out is skipped with its reason.
+        if let Err(e) = rt.block_on(measure(&pair, &env)) {
+            let outcome = Outcome::of(&Err(e));
+            if let Some(why) = outcome.reason() {
+                println!("ttff/{name}: {}: {why}", outcome.status());
+                continue;
+            }
         }
         group.bench_function(&name, |b| {
             b.to_async(&rt).iter_custom(|iters| {

@@ -206,7 +206,8 @@
     const after = [];
     redraw = null;
     detail.setAttribute('data-case', str(c.name));
-    detail.replaceChildren(
+    detail.replaceChildren();
+    kids(detail, [
       h('div', { class: 'detail-head' }, h('span', { class: 'badge big', 'data-outcome': o }, o), h('h2', {}, str(c.name))),
       c.description ? h('p', { class: 'description' }, str(c.description)) : null,
       facts(c),
@@ -215,7 +216,7 @@
       section('Timeline', timelineBlock(c, after)),
       plots(c),
       section('Peers', peersTable(c)),
-      section('Attempts', attemptsBlock(c)));
+      section('Attempts', attemptsBlock(c))]);
     after.forEach((f) => f());
   }
 
