@@ -12,7 +12,8 @@ gst_pkgs=(gstreamer1.0-plugins-bad gstreamer1.0-nice gstreamer1.0-plugins-good g
   gstreamer1.0-libav python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-soup-3.0)
 missing=()
 for p in "${gst_pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  # No `| grep -q`: under pipefail it can close the pipe on dpkg-query (SIGPIPE) and fail the test.
+  [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *"install ok installed"* ]] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-stacks: apt-get install ${missing[*]}"

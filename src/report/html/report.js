@@ -412,19 +412,21 @@
     return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
   }
 
-  function drawTimeline(c, m, W, onPick) {
+  // Draws the window [va, vb] ms of the case in W px; what falls outside is clipped by the SVG.
+  function drawTimeline(c, m, W, [va, vb], onPick) {
     const H = TOP + m.lanes.length * LANE_H + 4;
-    const x = (t) => PAD_L + ((t - m.t0) / (m.t1 - m.t0)) * (W - PAD_L - PAD_R);
+    const x = (t) => PAD_L + ((t - va) / (vb - va)) * (W - PAD_L - PAD_R);
+    const shown = (t) => t >= va - (vb - va) * 0.03 && t <= vb + (vb - va) * 0.03;
     const svg = s('svg', { class: 'timeline', width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `timeline of ${str(c.name)}` },
       s('defs', {}, s('marker', { id: 'tl-arrow', viewBox: '0 0 8 8', refX: 7, refY: 4, markerWidth: 6, markerHeight: 6, orient: 'auto' },
         s('path', { d: 'M0,0 L8,4 L0,8 Z', class: 'arrow-head' }))));
     svg.append(s('g', { class: 'lane-bgs' }, m.lanes.map((l, i) =>
       s('rect', { class: `lane-bg${i % 2 ? ' odd' : ''}${l.relay ? ' relay' : ''}`, x: 0, y: l.y, width: W, height: LANE_H }))));
     // Axis: ms ticks and grid lines.
-    const step = niceStep((m.t1 - m.t0) / Math.max(2, (W - PAD_L - PAD_R) / 90));
+    const step = niceStep((vb - va) / Math.max(2, (W - PAD_L - PAD_R) / 90));
     const axis = s('g', { class: 'axis' }, s('line', { class: 'axis-line', x1: 0, x2: W, y1: TOP, y2: TOP }));
     const digits = step >= 1 ? 0 : Math.min(3, Math.ceil(-Math.log10(step)));
-    for (let k = Math.ceil(m.t0 / step), n = 0; k * step <= m.t1 + 1e-9 && n < 400; k += 1, n += 1) {
+    for (let k = Math.ceil(va / step), n = 0; k * step <= vb + 1e-9 && n < 400; k += 1, n += 1) {
       const tx = x(k * step);
       axis.append(s('line', { class: 'grid', x1: tx, x2: tx, y1: TOP - 4, y2: H }),
         s('text', { class: 'tick', x: tx, y: TOP - 8, 'text-anchor': 'middle' }, (k * step).toFixed(digits)));
@@ -435,6 +437,7 @@
     const end = (from, to) => to.y + MARK_Y + (from.y < to.y ? -8 : 8);
     const links = s('g', { class: 'relay-links' });
     for (const r of m.relay) {
+      if (!shown(r.at)) continue;
       const rx = x(r.at);
       const cls = `relay-link${r.kind === 'desc' ? ' desc' : r.kind === 'rejected' ? ' rejected' : ''}`;
       const from = m.laneByName.get(str(r.from));
@@ -457,7 +460,7 @@
         const max = Math.max(1, ...pts.map((p) => p[1]));
         const yy = (v) => lane.y + MEDIA_BOTTOM - (v / max) * MEDIA_H;
         const [first, last] = [pts[0], pts[pts.length - 1]];
-        const lx = x(last[0]);
+        const lx = Math.min(x(last[0]), W - 4);
         groups.get(lane).append(s('g', { class: `media-plot ${kind === 'audio' ? 'audio' : 'video'}`, 'data-kind': kind },
           s('polyline', { points: pts.map(([t, v]) => `${x(t).toFixed(1)},${yy(v).toFixed(1)}`).join(' ') }),
           s('circle', { cx: lx, cy: yy(last[1]), r: 2 }),
@@ -467,6 +470,7 @@
     });
     const labels = [];
     const mark = (lane, t, look, tip, type, pick) => {
+      if (!shown(t)) return;
       const g = s('g', { class: `mark mark-${look.shape}`, transform: `translate(${x(t).toFixed(1)},${lane.y + MARK_Y})`, 'data-type': type, tabindex: 0 },
         s('circle', { class: 'hit', r: 9 }), shape(look.shape, look.color), s('title', {}, tip));
       g.addEventListener('click', pick);
