@@ -1,5 +1,7 @@
 //! The one test target: every scenario x peer pair as its own test (`negotiation::basic::rust-chrome`),
-//! the invalid-scenario fixtures (`invalid::<file>`), and the relay's bad-input tests (`relay::...`).
+//! the invalid-scenario fixtures (`invalid::<file>`), the relay's bad-input tests (`relay::...`), the
+//! broken command peers (`broken::...`), and the HTML report in headless Chromium
+//! (`report::html_in_chromium`).
 //! A `harness = false` target on libtest-mimic, so `cargo test -- basic::rust` filters as usual.
 //!
 //! Environment: `RTC_HARNESS_REQUIRE=chrome,firefox` turns a missing browser into a failure;

@@ -86,7 +86,7 @@ async fn open_case(client: &Client, case: &str) -> Result<fantoccini::elements::
 }
 
 async fn check(client: &Client, url: &str, doc: &Value) -> Result<(), Failed> {
-    client.set_window_size(1440, 2700).await.map_err(wd("set the window size"))?;
+    client.set_window_size(1440, 1000).await.map_err(wd("set the window size"))?;
     client.goto(url).await.map_err(wd("open the report"))?;
 
     // The matrix: exactly one cell per case, each in its case's outcome.

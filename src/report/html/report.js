@@ -177,7 +177,7 @@
       h('span', { class: 'case-name' }, str(c.name)),
       msg ? h('span', { class: 'case-msg', title: clip(msg, 600) }, clip(msg, 160)) : null);
     }));
-    listCount.textContent = shown.length === cases.length ? `${cases.length} cases` : `${shown.length} of ${cases.length} cases`;
+    listCount.textContent = shown.length === cases.length ? `${cases.length} case${cases.length === 1 ? '' : 's'}` : `${shown.length} of ${cases.length} cases`;
     if (!shown.length) listBody.append(h('li', { class: 'empty-note' }, 'No case matches.'));
   }
 
@@ -230,7 +230,7 @@
       row('pair', str(c.pair)),
       row('pass rate', runs ? `${num(c.passes) ?? 0} of ${runs} attempt${runs === 1 ? '' : 's'} passed${rate === null ? '' : ` (${Math.round(rate * 100)}%)`}` : 'did not run'),
       row('duration', ms(c.duration_ms)),
-      row('connected', ms(t.connected_ms), h('span', { class: 'muted' }, ' median of passed attempts')),
+      row('connected', ms(t.connected_ms), num(t.connected_ms) === null ? null : h('span', { class: 'muted' }, ' median of passed attempts')),
       row('first frame', ms(t.first_frame_ms)),
       row('artifacts', pathLink(c.artifacts)));
   }
@@ -241,7 +241,7 @@
     if (f.kind === 'checks') {
       const checks = list(f.checks);
       return h('div', { class: 'failure' },
-        h('h3', {}, checks.length === 1 ? 'Failed check' : `Failed checks (${checks.length})`),
+        h('h3', {}, checks.length === 1 ? 'Failed check' : `Failed checks (${checks.length})`, c.outcome === 'flaky' ? ' (in a failing attempt)' : ''),
         checks.length ? null : h('pre', {}, str(f.message)),
         checks.map((ch) => {
           const excerpt = Array.isArray(ch.excerpt) ? ch.excerpt.map(str) : [];
@@ -255,7 +255,7 @@
         }));
     }
     return h('div', { class: 'failure failed-step' },
-      h('h3', {}, f.at === 'setup' ? 'Setup failed' : 'Step failed'),
+      h('h3', {}, f.at === 'setup' ? 'Setup failed' : 'Step failed', c.outcome === 'flaky' ? ' (in a failing attempt)' : ''),
       h('div', { class: 'check-name' }, '\u2717 ', h('b', {}, str(f.at) || 'error')),
       h('pre', { class: 'actual' }, str(f.error) || str(f.message)));
   }
@@ -460,11 +460,12 @@
         const max = Math.max(1, ...pts.map((p) => p[1]));
         const yy = (v) => lane.y + MEDIA_BOTTOM - (v / max) * MEDIA_H;
         const [first, last] = [pts[0], pts[pts.length - 1]];
-        const lx = Math.min(x(last[0]), W - 4);
+        const lx = x(last[0]);
+        const tail = shown(last[0]);
         groups.get(lane).append(s('g', { class: `media-plot ${kind === 'audio' ? 'audio' : 'video'}`, 'data-kind': kind },
           s('polyline', { points: pts.map(([t, v]) => `${x(t).toFixed(1)},${yy(v).toFixed(1)}`).join(' ') }),
-          s('circle', { cx: lx, cy: yy(last[1]), r: 2 }),
-          s('text', { class: 'media-label', x: lx > W - 70 ? lx - 4 : lx + 4, y: yy(last[1]) + 3, 'text-anchor': lx > W - 70 ? 'end' : 'start' }, `${kind} ${last[1]}`),
+          tail ? s('circle', { cx: lx, cy: yy(last[1]), r: 2 }) : null,
+          tail ? s('text', { class: 'media-label', x: lx > W - 70 ? lx - 4 : lx + 4, y: yy(last[1]) + 3, 'text-anchor': lx > W - 70 ? 'end' : 'start' }, `${kind} ${last[1]}`) : null,
           s('title', {}, `${peer}: media_progress ${kind} \u00d7${pts.length}, ${first[1]} \u2192 ${last[1]} ${unit(kind)} from ${at(first[0])} to ${at(last[0])}`)));
       });
     });
@@ -552,33 +553,79 @@
       return h('p', { class: 'empty-note' }, c.transcript ? 'The transcript is empty.' : 'No transcript: the case did not run.');
     }
     const m = timelineModel(c, entries, relay);
-    const scroller = h('div', { class: 'timeline-scroll' });
+    const box = h('div', { class: 'timeline-box' });
     const info = h('pre', { class: 'event-detail', hidden: true });
-    const zoomText = h('span', { class: 'muted' });
-    let zoom = 1;
+    const rangeText = h('span', { class: 'range' });
+    const full = m.t1 - m.t0;
+    let view = [m.t0, m.t1];
     const onPick = (head, obj) => {
       const { sdp, ...rest } = obj;
       info.hidden = false;
       info.textContent = `${head}\n${JSON.stringify(rest, null, 2)}${sdp ? `\n\nSDP:\n${str(sdp)}` : ''}`;
     };
+    const width = () => Math.max(360, box.clientWidth || 700);
     const draw = () => {
-      const fit = Math.max(360, scroller.clientWidth || 700);
-      const center = scroller.scrollWidth ? (scroller.scrollLeft + scroller.clientWidth / 2) / scroller.scrollWidth : 0;
-      const svg = drawTimeline(c, m, Math.round(fit * zoom), onPick);
-      scroller.replaceChildren(svg);
-      scroller.scrollLeft = Math.max(0, center * svg.width.baseVal.value - scroller.clientWidth / 2);
-      zoomText.textContent = zoom === 1 ? ' whole case' : ` \u00d7${zoom}`;
+      const W = width();
+      const svg = drawTimeline(c, m, W, view, onPick);
+      box.replaceChildren(svg);
+      brush(svg, W);
+      const [a, b] = view;
+      rangeText.textContent = a === m.t0 && b === m.t1 ? `whole case, ${ms(full)}` : `${a.toFixed(1)} \u2013 ${b.toFixed(1)} ms`;
     };
-    const zoomTo = (z) => { zoom = Math.min(256, Math.max(1, z)); draw(); };
+    // A window of at least 1/2000 of the case (and 0.5 ms), kept inside the case.
+    const setView = (a, b) => {
+      const min = Math.max(0.5, full / 2000);
+      if (b - a < min) { const mid = (a + b) / 2; a = mid - min / 2; b = mid + min / 2; }
+      if (b - a >= full) { a = m.t0; b = m.t1; }
+      if (a < m.t0) { b += m.t0 - a; a = m.t0; }
+      if (b > m.t1) { a -= b - m.t1; b = m.t1; }
+      view = [a, b];
+      draw();
+    };
+    const zoom = (f) => { const [a, b] = view, mid = (a + b) / 2, half = ((b - a) * f) / 2; setView(mid - half, mid + half); };
+    const pan = (f) => { const [a, b] = view, d = (b - a) * f; setView(a + d, b + d); };
+    // Drag across the timeline to look at that stretch.
+    function brush(svg, W) {
+      const toT = (px) => view[0] + ((px - PAD_L) / (W - PAD_L - PAD_R)) * (view[1] - view[0]);
+      let start = null, rect = null;
+      const px = (e) => e.clientX - svg.getBoundingClientRect().left;
+      svg.addEventListener('pointerdown', (e) => {
+        if (e.button !== 0) return;
+        start = px(e);
+        rect = null;
+      });
+      svg.addEventListener('pointermove', (e) => {
+        if (start === null || Math.abs(px(e) - start) < 4) return;
+        if (!rect) { rect = s('rect', { class: 'brush', y: 0, height: svg.height.baseVal.value }); svg.append(rect); try { svg.setPointerCapture(e.pointerId); } catch (_) { /* a synthetic pointer */ } }
+        rect.setAttribute('x', Math.min(start, px(e)));
+        rect.setAttribute('width', Math.abs(px(e) - start));
+      });
+      svg.addEventListener('pointerup', (e) => {
+        const from = start;
+        start = null;
+        if (from !== null && rect) setView(toT(Math.min(from, px(e))), toT(Math.max(from, px(e))));
+      });
+    }
+    // The setup: until every peer connected and the first frame or packet arrived.
+    const firsts = new Map();
+    for (const e of entries) {
+      const ev = e.event;
+      const key = ev.type === 'connection_state' && ev.state === 'connected' ? `c ${str(e.peer)}`
+        : ev.type === 'first_frame' || ev.type === 'first_packet' ? `m ${str(e.peer)}` : null;
+      if (key && !firsts.has(key)) firsts.set(key, e.at);
+    }
+    const setupEnd = firsts.size ? Math.max(...firsts.values()) : null;
+    const setup = setupEnd !== null && setupEnd - m.t0 < full * 0.5
+      ? h('button', { type: 'button', title: 'zoom to the setup: until connected and the first media', onclick: () => setView(m.t0, m.t0 + (setupEnd - m.t0) * 1.15 + 1) }, 'setup') : null;
     after.push(() => { draw(); redraw = draw; });
+    const button = (label, title, onclick) => h('button', { type: 'button', title, onclick }, label);
     return [
       h('div', { class: 'tools' },
-        h('button', { type: 'button', title: 'zoom out', onclick: () => zoomTo(zoom / 2) }, '\u2212'),
-        h('button', { type: 'button', title: 'fit the whole case', onclick: () => zoomTo(1) }, 'fit'),
-        h('button', { type: 'button', title: 'zoom in', onclick: () => zoomTo(zoom * 2) }, '+'),
-        zoomText,
-        h('span', { class: 'muted hint' }, ' \u00b7 hover a mark for its time and event, click it for the whole event')),
-      h('div', { class: 'timeline-wrap' }, laneLabels(c, m), scroller),
+        button('\u25c0', 'earlier', () => pan(-0.4)), button('\u2212', 'zoom out', () => zoom(2)),
+        button('+', 'zoom in', () => zoom(0.5)), button('\u25b6', 'later', () => pan(0.4)),
+        button('fit', 'the whole case', () => setView(m.t0, m.t1)), setup, rangeText,
+        h('span', { class: 'muted hint' }, 'drag across the timeline to zoom; hover a mark for its time and event, click it for all of it')),
+      h('div', { class: 'timeline-wrap' }, laneLabels(c, m), box),
       timelineLegend(),
       info,
     ];
@@ -663,7 +710,7 @@
           rows.length ? h('table', { class: 'grid-table stats' },
             h('tbody', {}, rows.map(([k, v]) => h('tr', {},
               h('td', { class: 'stat-name' }, k), h('td', { class: 'stat-value' }, str(v)),
-              d.stats.length > 1 ? h('td', {}, (series.get(k) || []).length > 1 ? sparkline(series.get(k), 120, 22) : null) : null)))) : h('p', { class: 'empty-note' }, 'empty summary'));
+              d.stats.length > 1 ? h('td', {}, (series.get(k) || []).length > 1 ? sparkline(series.get(k), 80, 20) : null) : null)))) : h('p', { class: 'empty-note' }, 'empty summary'));
       }
       return h('div', { class: 'peer-plots' }, h('h4', {}, p), media, stats);
     })));
