@@ -371,9 +371,15 @@ impl Actor {
 
     async fn stats_summary(&self) -> Value {
         let report = self.pc.get_stats(std::time::Instant::now(), webrtc::peer_connection::StatsSelector::None).await;
-        let inbound: Vec<Value> = report.inbound_rtp_streams().filter_map(|s| serde_json::to_value(s).ok()).collect();
-        let outbound: Vec<Value> = report.outbound_rtp_streams().filter_map(|s| serde_json::to_value(s).ok()).collect();
-        let pairs: Vec<Value> = report.candidate_pairs().filter_map(|s| serde_json::to_value(s).ok()).collect();
+        // The figures the browsers' agent page reports too (same names, W3C webrtc-stats), so that
+        // a transcript sampled once a second stays small and comparable across kinds.
+        let pick = |v: Value, keys: &[&str]| -> Value { keys.iter().filter_map(|k| v.get(*k).map(|x| (k.to_string(), x.clone()))).collect::<serde_json::Map<_, _>>().into() };
+        const INBOUND: &[&str] = &["kind", "packetsReceived", "bytesReceived", "packetsLost", "jitter", "framesDecoded", "frameWidth", "frameHeight", "framesPerSecond"];
+        const OUTBOUND: &[&str] = &["kind", "packetsSent", "bytesSent"];
+        const PAIR: &[&str] = &["state", "nominated", "currentRoundTripTime", "availableOutgoingBitrate", "packetsSent", "packetsReceived"];
+        let inbound: Vec<Value> = report.inbound_rtp_streams().filter_map(|s| serde_json::to_value(s).ok()).map(|v| pick(v, INBOUND)).collect();
+        let outbound: Vec<Value> = report.outbound_rtp_streams().filter_map(|s| serde_json::to_value(s).ok()).map(|v| pick(v, OUTBOUND)).collect();
+        let pairs: Vec<Value> = report.candidate_pairs().filter_map(|s| serde_json::to_value(s).ok()).map(|v| pick(v, PAIR)).collect();
         json!({ "inbound_rtp": inbound, "outbound_rtp": outbound, "candidate_pairs": pairs })
     }
 }
