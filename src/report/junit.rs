@@ -61,7 +61,7 @@ mod tests {
         let cases: Vec<_> = scenario::expand(&s).into_iter().take(4).collect();
         let failure = Failure::Checks(vec![FailedCheck { name: "media(bob, video)".into(), line: 18, expected: "10 frames".into(), actual: "none".into(), excerpt: vec![] }]);
         let outcomes = [
-            vec![Outcome::Passed],
+            vec![Outcome::Passed, Outcome::Passed],
             vec![Outcome::Failed(failure.clone())],
             vec![Outcome::Skipped("chrome: not installed".into())],
             vec![Outcome::Failed(failure), Outcome::Passed],
@@ -73,6 +73,7 @@ mod tests {
         assert!(xml.contains(r#"message="check failed: media(bob, video): EXPECTED 10 frames ACTUAL none""#), "{xml}");
         assert!(xml.contains(r#"<skipped message="skipped: chrome: not installed"/>"#), "{xml}");
         assert!(xml.contains("FLAKY: passed 1 of 2 attempts"), "{xml}");
+        assert!(xml.contains("passed 2 of 2 attempts"), "a repeated case shows its pass rate: {xml}");
         assert!(xml.contains(r#"classname="negotiation""#));
         let head = &xml[xml.find("<testsuites").unwrap()..];
         assert!(!head[..head.find('>').unwrap()].contains("skipped="), "no skipped on <testsuites>: {xml}");
@@ -112,8 +113,10 @@ fn test_case(c: &CaseReport) -> TestCase {
     tc.set_classname(c.area());
     tc.set_time(c.duration());
     let mut out = String::new();
-    if let Outcome::Flaky { failure, passed, runs } = &c.outcome {
-        out.push_str(&format!("FLAKY: passed {passed} of {runs} attempts; a failing attempt: {}\n\n", failure.summary()));
+    match (&c.outcome, c.pass_rate()) {
+        (Outcome::Flaky { failure, passed, runs }, _) => out.push_str(&format!("FLAKY: passed {passed} of {runs} attempts; a failing attempt: {}\n\n", failure.summary())),
+        (_, (passed, runs)) if runs > 1 => out.push_str(&format!("passed {passed} of {runs} attempts\n\n")),
+        _ => {}
     }
     if let Some(dir) = c.shown().and_then(|a| a.artifacts.as_ref()) {
         out.push_str(&format!("artifacts: {}\n", dir.display()));
