@@ -21,11 +21,13 @@
 //!   and [`peer::command`] (any program; `stacks/kinds.yaml`); [`peer::procs`] kills and reaps
 //!   every process they start.
 //! - [`runner`]: the run's [`runner::Env`] (registry and options read at the edge) and one case:
-//!   admission (installed, capable, not excluded), slots, relay, peers, steps, waits, teardown.
+//!   admission (installed, capable, not excluded), slots, relay, peers, steps, waits (with
+//!   `getStats()` sampled once a second), a failed attempt's artifacts, teardown.
 //! - [`transcript`]: the timestamped record of a case and its normalized, snapshot-stable form.
 //! - [`verdict`]: invariants and expectations, reported as EXPECTED / ACTUAL.
-//! - [`report`]: a case's [`report::Outcome`] (decided once) and what is printed of it: case lines,
-//!   failure details, the summary, the matrix table.
+//! - [`report`]: a case's [`report::Outcome`], decided once from its attempts (`--repeat`,
+//!   `--retries`; flaky), and every rendering of it: terminal lines and failure details, the matrix
+//!   table, JSON results (`docs/results.md`), JUnit XML, the self-contained HTML report.
 //! - [`limits`]: every named wait's default limit and the one variable that scales them all.
 //! - [`clock`]: the shared clock that Rust and browser events are stamped on.
 //! - [`bench`]: time-to-first-frame measurement, its phases, and the bench table.
