@@ -158,7 +158,7 @@ pub async fn run_case(case: &Case, env: &Env) -> Result<CaseRun, RunError> {
 }
 
 /// Runs `case` once; when it fails and `artifacts` is given, writes the failure's artifacts there
-/// (see [`artifacts::save`]) before the peers close, and returns the directory with the result.
+/// (see `runner/artifacts.rs`) before the peers close, and returns the directory with the result.
 pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> (Result<CaseRun, RunError>, Option<PathBuf>) {
     let launchers = match admit(case, env) {
         Ok(l) => l,
