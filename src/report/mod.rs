@@ -11,7 +11,7 @@ pub use terminal::{attempt_line, failure_details, matrix_markdown, summary_line}
 
 use crate::runner::{CaseRun, RunError};
 use crate::scenario::Case;
-use crate::transcript::{Event, Transcript};
+use crate::transcript::Transcript;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -254,13 +254,8 @@ impl CaseReport {
             .iter()
             .zip(&self.case.kinds)
             .map(|(p, k)| {
-                let hello = transcript.and_then(|t| {
-                    t.of(&p.name).find_map(|e| match &e.event {
-                        Event::Hello { stack, version } => Some((stack.clone(), version.clone())),
-                        _ => None,
-                    })
-                });
-                (p.name.clone(), k.to_string(), hello.as_ref().map(|h| h.0.clone()), hello.map(|h| h.1))
+                let hello = transcript.and_then(|t| t.hello(&p.name));
+                (p.name.clone(), k.to_string(), hello.map(|h| h.0.to_string()), hello.map(|h| h.1.to_string()))
             })
             .collect()
     }

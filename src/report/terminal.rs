@@ -2,7 +2,6 @@
 //! error first, then the transcript lines that matter), and the pair x scenario matrix.
 
 use super::{Attempt, CaseReport, Outcome};
-use crate::transcript::Event;
 use crate::runner::{CaseRun, RunError};
 use crate::scenario::Case;
 use std::fmt::Write as _;
@@ -74,15 +73,7 @@ pub fn attempt_line(name: &str, attempt: &Attempt) -> String {
     }
     let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "-".into());
     let t = attempt.timings.clone().unwrap_or_default();
-    let stacks: Vec<String> = attempt
-        .transcript
-        .iter()
-        .flat_map(|t| &t.entries)
-        .filter_map(|e| match &e.event {
-            Event::Hello { stack, version } => Some(format!("{}: {stack} {version}", e.peer)),
-            _ => None,
-        })
-        .collect();
+    let stacks = attempt.transcript.as_ref().map(|t| t.stacks()).unwrap_or_default();
     let stacks = if stacks.is_empty() { String::new() } else { format!("  [{}]", stacks.join("; ")) };
     format!("{label} {name}  connected {}  first frame {}{stacks}", ms(t.to_connected), ms(t.to_first_frame))
 }

@@ -94,17 +94,6 @@ impl CaseRun {
         self.verdict.passed()
     }
 
-    /// `alice: aiortc 1.16.0` per peer that said which stack it is.
-    pub fn stacks(&self) -> Vec<String> {
-        self.transcript
-            .entries
-            .iter()
-            .filter_map(|e| match &e.event {
-                Event::Hello { stack, version } => Some(format!("{}: {stack} {version}", e.peer)),
-                _ => None,
-            })
-            .collect()
-    }
 }
 
 /// Whether the case can run here: excluded, a kind missing (or required and missing), a

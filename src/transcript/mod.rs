@@ -125,6 +125,25 @@ impl Transcript {
             .sort_by(|a, b| a.at.partial_cmp(&b.at).unwrap_or(std::cmp::Ordering::Equal));
     }
 
+    /// The stack and version `peer` said it is (its `hello`), if it said.
+    pub fn hello<'a>(&'a self, peer: &'a str) -> Option<(&'a str, &'a str)> {
+        self.of(peer).find_map(|e| match &e.event {
+            Event::Hello { stack, version } => Some((stack.as_str(), version.as_str())),
+            _ => None,
+        })
+    }
+
+    /// `alice: aiortc 1.16.0` per peer that said which stack it is, in the order they said it.
+    pub fn stacks(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Hello { stack, version } => Some(format!("{}: {stack} {version}", e.peer)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The first entry of `peer` matching `pred`.
     pub fn first<'a>(&'a self, peer: &str, pred: impl Fn(&Event) -> bool) -> Option<&'a Entry> {
         self.entries.iter().find(|e| e.peer == peer && pred(&e.event))
