@@ -35,6 +35,7 @@
 pub mod bench;
 pub mod clock;
 pub mod limits;
+pub mod net;
 pub mod peer;
 pub mod relay;
 pub mod report;

@@ -47,6 +47,8 @@ pub struct PeerConfig {
     /// ICE servers (`RTCIceServer` as JSON: `urls`, `username`, `credential`); empty: host
     /// candidates only.
     pub ice_servers: Vec<serde_json::Value>,
+    /// `all` or `relay` (W3C webrtc-pc section 4.2.1): with `relay`, only TURN candidates.
+    pub ice_transport_policy: crate::scenario::IcePolicy,
 }
 
 impl PeerConfig {
@@ -64,6 +66,7 @@ impl PeerConfig {
             "auto_negotiate": self.auto_negotiate,
             "echo": self.echo,
             "ice_servers": self.ice_servers,
+            "ice_transport_policy": self.ice_transport_policy.as_str(),
             "media_files": self.media_files.to_json(),
         })
     }

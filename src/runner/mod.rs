@@ -165,20 +165,34 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
     let room = case.name().replace("::", ".");
     let names: Vec<String> = case.scenario.peers.iter().map(|p| p.name.clone()).collect();
     relay.rooms.open_room(&room, &names);
+    let net = match crate::net::CaseNetwork::start(&case.scenario, env.options.ice_ip, clock).await {
+        Ok(n) => n,
+        Err(e) => {
+            relay.stop().await;
+            return (Err(RunError::Setup(e)), None);
+        }
+    };
     let mut peers: Vec<Box<dyn Peer>> = Vec::new();
     let result = async {
         for (spec, launcher) in case.scenario.peers.iter().zip(&launchers) {
-            let config = peer_config(case, spec, &relay, &room, env);
+            let mut config = peer_config(case, spec, &relay, &room, env);
+            if let Some(net) = &net {
+                config.ice_servers = net.ice_servers(&case.scenario, &spec.name);
+            }
             peers.push(launcher.open(config, clock).await.map_err(setup_error)?);
         }
         let mut transcript = Transcript::default();
-        let mut sampler = wait::Sampler::new();
+        let mut sampler = wait::Sampler::new(net.as_ref());
         run_steps(case, &peers, &clock, &mut transcript, &mut sampler).await?;
         settle(case, &peers, &relay, &room, &mut transcript, &mut sampler).await?;
         for p in &peers {
             let _ = p.collect_stats().await;
         }
         collect(&peers, &mut transcript).await;
+        sampler.drain_network(&mut transcript);
+        if let Some(net) = &net {
+            transcript.entries.extend(net.records());
+        }
         transcript.relay = relay.rooms.records(&room);
         Ok::<Transcript, RunError>(transcript)
     }
@@ -200,6 +214,9 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
     for p in &peers {
         p.shutdown().await;
     }
+    if let Some(net) = net {
+        net.stop().await;
+    }
     relay.stop().await;
     (result, saved)
 }
@@ -218,6 +235,7 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
         room: room.to_string(),
         media_files: crate::peer::MediaFiles::in_dir(&env.options.media_dir),
         ice_servers: Vec::new(),
+        ice_transport_policy: spec.ice_transport_policy,
     }
 }
 
@@ -257,7 +275,7 @@ pub(crate) async fn next_change(peers: &[Box<dyn Peer>]) {
     }
 }
 
-async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcript: &mut Transcript, sampler: &mut wait::Sampler) -> Result<(), RunError> {
+async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcript: &mut Transcript, sampler: &mut wait::Sampler<'_>) -> Result<(), RunError> {
     let scenario = &case.scenario;
     let peer = |name: &str| peers.iter().find(|p| p.name() == name).expect("validated peer name");
     for step in &scenario.steps {
@@ -265,6 +283,8 @@ async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcri
             StepKind::Do { peer, action } => (peer.clone(), action.name()),
             StepKind::Wait { peer, condition, .. } => (peer.clone(), format!("wait({condition})")),
             StepKind::Sleep(d) => ("runner".to_string(), format!("sleep({d:?})")),
+            StepKind::Network { peer, path } => (peer.clone(), format!("network({})", path.describe())),
+            StepKind::Blackout { peer, length } => (peer.clone(), format!("blackout({length:?})")),
         };
         transcript.push(Entry { at: clock.now(), peer: who.clone(), event: Event::Step { name: label.clone() } });
         let fail = |message: String, transcript: &Transcript| RunError::Step {
@@ -282,6 +302,17 @@ async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcri
                 }
             }
             StepKind::Sleep(d) => tokio::time::sleep(limits::scaled(*d)).await,
+            // Validated: only peers with ice servers and relay-only ICE have these steps, and
+            // such a peer always has a path.
+            StepKind::Network { peer: name, path } => match sampler.net.and_then(|n| n.path(name)) {
+                Some(p) => p.set(path),
+                None => return Err(fail(format!("{name} has no network path"), transcript)),
+            },
+            // Not scaled: the length is the condition under test, not a wait.
+            StepKind::Blackout { peer: name, length } => match sampler.net.and_then(|n| n.path(name)) {
+                Some(p) => p.blackout(*length),
+                None => return Err(fail(format!("{name} has no network path"), transcript)),
+            },
             StepKind::Wait { peer: name, condition, within } => {
                 let limit = limits::scaled(*within);
                 match wait::until(peers, transcript, sampler, limit, |t| condition_met(t, name, condition)).await {
@@ -298,6 +329,7 @@ async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcri
             }
         }
         collect(peers, transcript).await;
+        sampler.drain_network(transcript);
     }
     Ok(())
 }
@@ -305,7 +337,7 @@ async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcri
 /// After the last step: wait until every expectation holds and the exchange has settled (see
 /// [`settled`]), or until the longest expectation limit runs out. What did not happen by then is
 /// for the verdict to report.
-async fn settle(case: &Case, peers: &[Box<dyn Peer>], relay: &Relay, room: &str, transcript: &mut Transcript, sampler: &mut wait::Sampler) -> Result<(), RunError> {
+async fn settle(case: &Case, peers: &[Box<dyn Peer>], relay: &Relay, room: &str, transcript: &mut Transcript, sampler: &mut wait::Sampler<'_>) -> Result<(), RunError> {
     let limit = case
         .scenario
         .expect
@@ -314,9 +346,13 @@ async fn settle(case: &Case, peers: &[Box<dyn Peer>], relay: &Relay, room: &str,
         .max()
         .unwrap_or(limits::EXPECTATION_WAIT);
     let limit = limits::scaled(limit.max(Duration::from_secs(1)));
+    let net = sampler.net;
     let waited = wait::until(peers, transcript, sampler, limit, |t| {
         let mut t = t.clone();
         t.relay = relay.rooms.records(room);
+        if let Some(net) = net {
+            t.entries.extend(net.records());
+        }
         settled(&case.scenario, &t) && verdict::check(&case.scenario, &t).passed()
     })
     .await;

@@ -26,6 +26,9 @@ pub struct RunOptions {
     /// Reruns of a failed run (`RTC_HARNESS_RETRIES`, `--retries`): a case that passes on a
     /// retry is flaky, not passed.
     pub retries: usize,
+    /// The address the built-in STUN/TURN server and the peers' network paths listen on
+    /// (`RTC_HARNESS_ICE_IP`; default: this host's first non-loopback IPv4 address).
+    pub ice_ip: std::net::IpAddr,
 }
 
 impl Default for RunOptions {
@@ -40,6 +43,7 @@ impl Default for RunOptions {
             artifacts: None,
             repeat: 1,
             retries: 0,
+            ice_ip: crate::net::host_ip(),
         }
     }
 }
@@ -70,6 +74,9 @@ impl RunOptions {
         let count = |name: &str| var(name).and_then(|v| v.trim().parse::<usize>().ok());
         o.repeat = count("RTC_HARNESS_REPEAT").unwrap_or(1).max(1);
         o.retries = count("RTC_HARNESS_RETRIES").unwrap_or(0);
+        if let Some(ip) = var("RTC_HARNESS_ICE_IP").and_then(|v| v.trim().parse().ok()) {
+            o.ice_ip = ip;
+        }
         o
     }
 

@@ -21,13 +21,28 @@ pub(crate) enum Stop {
 /// Takes a `getStats()` summary of every peer once per [`limits::STATS_SAMPLE`] while the runner
 /// waits, so that the transcript holds the figures over the call (round-trip time, packets, frames),
 /// not only at its end. A peer that cannot answer yet (or any more) is simply not sampled.
-pub(crate) struct Sampler {
+///
+/// It also carries the case's network, whose changes (conditions, a blackout's start and end)
+/// are drained into the transcript with the peers' events.
+pub(crate) struct Sampler<'n> {
     next: tokio::time::Instant,
+    pub(crate) net: Option<&'n crate::net::CaseNetwork>,
 }
 
-impl Sampler {
-    pub(crate) fn new() -> Sampler {
-        Sampler { next: tokio::time::Instant::now() + limits::STATS_SAMPLE }
+impl<'n> Sampler<'n> {
+    pub(crate) fn new(net: Option<&'n crate::net::CaseNetwork>) -> Sampler<'n> {
+        Sampler { next: tokio::time::Instant::now() + limits::STATS_SAMPLE, net }
+    }
+
+    /// The network's changes since the last look, into the transcript.
+    pub(crate) fn drain_network(&self, transcript: &mut Transcript) {
+        if let Some(net) = self.net {
+            let fresh = net.drain();
+            if !fresh.is_empty() {
+                transcript.entries.extend(fresh);
+                transcript.sort();
+            }
+        }
     }
 
     async fn tick(&mut self, peers: &[Box<dyn Peer>]) {
@@ -45,7 +60,7 @@ impl Sampler {
 pub(crate) async fn until(
     peers: &[Box<dyn Peer>],
     transcript: &mut Transcript,
-    sampler: &mut Sampler,
+    sampler: &mut Sampler<'_>,
     limit: Duration,
     done: impl Fn(&Transcript) -> bool,
 ) -> Result<(), Stop> {
@@ -54,6 +69,7 @@ pub(crate) async fn until(
     loop {
         sampler.tick(peers).await;
         collect(peers, transcript).await;
+        sampler.drain_network(transcript);
         if done(transcript) {
             return Ok(());
         }
@@ -111,7 +127,46 @@ pub fn condition_met(t: &Transcript, peer: &str, condition: &Condition) -> bool 
         }
         Condition::ChannelOpen(label) => any(&|e| matches!(e, Event::DataChannelOpen { label: l } if l == label)),
         Condition::Message(label) => any(&|e| matches!(e, Event::DataChannelMessage { label: l, .. } if l == label)),
+        Condition::Disconnected => connection_was(t, peer, "disconnected"),
+        Condition::Failed => connection_was(t, peer, "failed"),
+        Condition::Closed => connection_was(t, peer, "closed"),
+        Condition::Reconnected => {
+            let mut lost = false;
+            t.of(peer).any(|e| match &e.event {
+                Event::ConnectionState { state } if state == "disconnected" || state == "failed" => {
+                    lost = true;
+                    false
+                }
+                Event::ConnectionState { state } => lost && state == "connected",
+                _ => false,
+            })
+        }
+        Condition::MediaResumed(kind) => media_resumed(t, peer, *kind),
     }
+}
+
+/// The connection state reached `state` at some point (a state passed through counts: a wait
+/// for `disconnected` is not missed because `failed` came before the next look).
+fn connection_was(t: &Transcript, peer: &str, state: &str) -> bool {
+    t.of(peer).any(|e| matches!(&e.event, Event::ConnectionState { state: s } if s == state))
+}
+
+/// After the last blackout (on any peer's path) ended, `peer` counted more frames or packets of
+/// `kind` than it had when that blackout began: media flows again, not merely resumed reporting.
+pub(crate) fn media_resumed(t: &Transcript, peer: &str, kind: crate::scenario::MediaKind) -> bool {
+    let last_mark = |text: &str| -> Option<f64> {
+        t.entries.iter().filter(|e| matches!(&e.event, Event::Network { change } if change.starts_with(text))).map(|e| e.at).last()
+    };
+    let (Some(began), Some(ended)) = (last_mark("blackout begins"), last_mark("blackout ends")) else { return false };
+    if ended < began {
+        return false;
+    }
+    let count = |e: &Entry| match &e.event {
+        Event::MediaProgress { kind: k, count } if k == kind.as_str() => Some(*count),
+        _ => None,
+    };
+    let before = t.of(peer).filter(|e| e.at <= began).filter_map(count).max().unwrap_or(0);
+    t.of(peer).filter(|e| e.at >= ended).filter_map(count).any(|c| c > before)
 }
 
 /// The exchange is over: every peer is `stable`, every trickling peer has signalled the end of its

@@ -1,8 +1,8 @@
 //! Validation of the `expect:` section: peer references, order phrases, and flows that cannot happen.
 
 use super::load::{LoadError, Validator};
-use super::model::ExpectDecl;
-use super::{ExpectKind, Expectation, MediaKind, OrderPoint, OrderWhat, PeerSpec, Step, StepKind};
+use super::model::{ExpectDecl, StatsArg};
+use super::{ExpectKind, Expectation, IceServer, MediaKind, Metric, OrderPoint, OrderWhat, PeerSpec, Step, StepKind};
 use crate::limits;
 use crate::scenario::Action;
 use serde_saphyr::Spanned;
@@ -101,8 +101,66 @@ impl Validator<'_> {
                 }
                 ExpectKind::IceRestart { by }
             }
+            ExpectDecl::Relayed(a) => ExpectKind::Relayed { peer: self.served_peer(&a.peer, names, peers, true)? },
+            ExpectDecl::Gathered(g) => {
+                let peer = self.peer_ref(&g.peer, names)?;
+                let mut types = Vec::new();
+                for t in &g.types {
+                    if !["host", "srflx", "prflx", "relay"].contains(&t.value.as_str()) {
+                        return Err(self.err(&t.referenced, format!("unknown candidate type '{}' (expected host, srflx, prflx or relay; RFC 8445 section 5.1.1)", t.value)));
+                    }
+                    types.push(t.value.clone());
+                }
+                ExpectKind::Gathered { peer, types, only: g.only }
+            }
+            ExpectDecl::ServerSaw(a) => ExpectKind::ServerSaw {
+                peer: self.served_peer(&a.peer, names, peers, false)?,
+                binding_requests: a.binding_requests,
+                allocated: a.allocated,
+                error: a.error,
+            },
+            ExpectDecl::CandidateError(a) => ExpectKind::CandidateError { peer: self.served_peer(&a.peer, names, peers, false)?, code: a.code },
+            ExpectDecl::NotConnected(a) => ExpectKind::NotConnected { peer: self.peer_ref(&a.peer, names)? },
+            ExpectDecl::Stats(a) => self.stats(a, names, peers, steps, e)?,
         };
         Ok(Expectation { line, kind })
+    }
+
+    /// A peer that has the harness's ICE servers (and, for `relayed`, a TURN server).
+    fn served_peer(&self, r: &Spanned<String>, names: &[String], peers: &[PeerSpec], turn: bool) -> Result<String, LoadError> {
+        let peer = self.peer_ref(r, names)?;
+        let servers = &peers.iter().find(|p| p.name == peer).expect("known peer").ice_servers;
+        let ok = if turn { servers.iter().any(|s| matches!(s, IceServer::Turn { .. })) } else { !servers.is_empty() };
+        if !ok {
+            let what = if turn { "a TURN server" } else { "an ICE server" };
+            return Err(self.err(&r.referenced, format!("{peer} is given no {what} (add it to {peer}'s ice_servers)")));
+        }
+        Ok(peer)
+    }
+
+    fn stats(&self, a: &StatsArg, names: &[String], peers: &[PeerSpec], steps: &[Step], e: &Spanned<ExpectDecl>) -> Result<ExpectKind, LoadError> {
+        let at = self.peer_ref(&a.at, names)?;
+        let metric = Metric::parse(&a.metric.value).ok_or_else(|| {
+            self.err(&a.metric.referenced, format!("unknown metric '{}' (expected one of: {})", a.metric.value, Metric::NAMES))
+        })?;
+        let kind = match (metric, a.kind) {
+            (Metric::Rtt, k) => k,
+            (Metric::Fps, None | Some(MediaKind::Video)) => Some(MediaKind::Video),
+            (Metric::Fps, Some(MediaKind::Audio)) => return Err(self.err(&a.metric.referenced, "fps is a video metric")),
+            (_, Some(k)) => Some(k),
+            (m, None) => return Err(self.err(&a.metric.referenced, format!("{} is measured on a received stream: add kind: audio or video", m.as_str()))),
+        };
+        if let (Some(k), false) = (kind, metric == Metric::Rtt) {
+            self.check_sent(&at, k, peers, steps, e)?;
+        }
+        let bound = |b: &Option<Spanned<String>>| -> Result<Option<f64>, LoadError> {
+            b.as_ref().map(|v| metric.parse_value(&v.value).map_err(|m| self.err(&v.referenced, m))).transpose()
+        };
+        let (min, max) = (bound(&a.min)?, bound(&a.max)?);
+        if min.is_none() && max.is_none() {
+            return Err(self.err(&e.referenced, "a stats expectation needs min, max or both"));
+        }
+        Ok(ExpectKind::Stats { at, metric, kind, min, max })
     }
 
     fn order_point(&self, p: &Spanned<String>, names: &[String]) -> Result<OrderPoint, LoadError> {

@@ -5,7 +5,7 @@
 //! points at the offending node through its [`Spanned`] position.
 
 use super::model::{KindSpec, ScenarioDoc, StepDecl};
-use super::{Action, Condition, PeerKind, PeerSpec, Scenario, Step, StepKind};
+use super::{Action, Condition, IcePolicy, IceServer, PeerKind, PeerSpec, Scenario, Step, StepKind};
 use crate::limits;
 use serde_saphyr::{Location, Spanned};
 use std::fmt;
@@ -137,7 +137,12 @@ impl Validator<'_> {
             None => names[0].clone(),
         };
         let steps = match &doc.steps {
-            Some(steps) => steps.iter().map(|s| self.step(s, &names)).collect::<Result<Vec<_>, _>>()?,
+            Some(steps) => {
+                // Conditions a `network` step changes are those in force at that point.
+                let mut paths: std::collections::HashMap<String, super::network::Path> =
+                    peers.iter().map(|p| (p.name.clone(), p.network.clone())).collect();
+                steps.iter().map(|s| self.step(s, &names, &peers, &mut paths)).collect::<Result<Vec<_>, _>>()?
+            }
             None => vec![Step { line: 0, kind: StepKind::Do { peer: offerer.clone(), action: Action::Start } }],
         };
         let mut expect = Vec::new();
@@ -166,7 +171,22 @@ impl Validator<'_> {
             steps,
             expect,
             exclude,
+            turn_port: self.turn_port(&doc)?,
+            seed: doc.seed.unwrap_or(1),
         })
+    }
+
+    /// A fixed TURN port must be free now: a port in use is reported here, at its line, rather
+    /// than as a setup failure of every case.
+    fn turn_port(&self, doc: &ScenarioDoc) -> Result<Option<u16>, LoadError> {
+        let Some(port) = &doc.turn_port else { return Ok(None) };
+        if port.value == 0 {
+            return Err(self.err(&port.referenced, "turn_port 0 is not a port (leave turn_port out for any free port)"));
+        }
+        if let Err(e) = std::net::UdpSocket::bind(("0.0.0.0", port.value)) {
+            return Err(self.err(&port.referenced, format!("turn_port {}: the port is in use ({e})", port.value)));
+        }
+        Ok(Some(port.value))
     }
 
     fn peers(&self, doc: &ScenarioDoc) -> Result<Vec<PeerSpec>, LoadError> {
@@ -191,7 +211,11 @@ impl Validator<'_> {
                 return Err(self.err(&p.name.referenced, format!("peer '{name}' is declared twice")));
             }
             let kinds = self.kinds_of(&p.kind)?;
+            let (ice_servers, ice_transport_policy, network) = self.ice(p)?;
             out.push(PeerSpec {
+                ice_servers,
+                ice_transport_policy,
+                network,
                 name: name.clone(),
                 kinds,
                 media: p.media.clone(),
@@ -241,7 +265,13 @@ impl Validator<'_> {
         }
     }
 
-    fn step(&self, s: &Spanned<StepDecl>, names: &[String]) -> Result<Step, LoadError> {
+    fn step(
+        &self,
+        s: &Spanned<StepDecl>,
+        names: &[String],
+        peers: &[PeerSpec],
+        paths: &mut std::collections::HashMap<String, super::network::Path>,
+    ) -> Result<Step, LoadError> {
         let line = s.referenced.line();
         let act = |r: &Spanned<String>, action: Action| -> Result<StepKind, LoadError> {
             Ok(StepKind::Do { peer: self.peer_ref(r, names)?, action })
@@ -257,6 +287,16 @@ impl Validator<'_> {
             }
             StepDecl::Close(p) => act(p, Action::Close)?,
             StepDecl::Sleep(d) => StepKind::Sleep(*d),
+            StepDecl::Network(n) => {
+                let peer = self.routed_peer(&n.peer, names, peers, "network")?;
+                let path = self.network_step(n, &paths[&peer]).map_err(|m| self.err(&s.referenced, m))?;
+                paths.insert(peer.clone(), path.clone());
+                StepKind::Network { peer, path }
+            }
+            StepDecl::Blackout(b) => {
+                let peer = self.routed_peer(&b.peer, names, peers, "blackout")?;
+                StepKind::Blackout { peer, length: b.length }
+            }
             StepDecl::Wait(w) => {
                 let peer = self.peer_ref(&w.peer, names)?;
                 let condition = Condition::parse(&w.condition.value).ok_or_else(|| {
@@ -270,5 +310,90 @@ impl Validator<'_> {
             }
         };
         Ok(Step { line, kind })
+    }
+}
+
+/// `ice_servers`, `ice_transport_policy` and `network` of a peer.
+impl Validator<'_> {
+    fn ice(&self, p: &super::model::PeerDecl) -> Result<(Vec<IceServer>, IcePolicy, super::network::Path), LoadError> {
+        use super::model::IceServerDecl;
+        let mut servers = Vec::new();
+        for s in &p.ice_servers {
+            let (name, username, credential) = match &s.value {
+                IceServerDecl::Name(n) => (n.as_str(), None, None),
+                IceServerDecl::Full(f) => (f.server.as_str(), f.username.clone(), f.credential.clone()),
+            };
+            servers.push(match name {
+                "stun" if username.is_none() && credential.is_none() => IceServer::Stun,
+                "stun" => return Err(self.err(&s.referenced, "a STUN server takes no username or credential")),
+                "turn" => IceServer::Turn { username, credential },
+                "turn_tcp" | "turns" | "turn_tls" => {
+                    return Err(self.err(&s.referenced, format!(
+                        "'{name}': the built-in server (turn crate 0.17) serves TURN over UDP only; use 'turn'"
+                    )))
+                }
+                other => return Err(self.err(&s.referenced, format!("unknown ICE server '{other}' (expected stun or turn)"))),
+            });
+        }
+        let has_turn = servers.iter().any(|s| matches!(s, IceServer::Turn { .. }));
+        let policy = match &p.ice_transport_policy {
+            None => IcePolicy::All,
+            Some(v) => match v.value.as_str() {
+                "all" => IcePolicy::All,
+                "relay" if has_turn => IcePolicy::Relay,
+                "relay" => {
+                    return Err(self.err(&v.referenced, format!(
+                        "ice_transport_policy: relay leaves {} no candidate without a TURN server (add 'turn' to its ice_servers)",
+                        p.name.value
+                    )))
+                }
+                other => return Err(self.err(&v.referenced, format!("unknown ice_transport_policy '{other}' (expected all or relay)"))),
+            },
+        };
+        let network = match &p.network {
+            None => super::network::Path::default(),
+            Some(n) => {
+                let path = n.value.resolve(&Default::default()).map_err(|m| self.err(&n.referenced, m))?;
+                if policy != IcePolicy::Relay {
+                    return Err(self.err(&n.referenced, format!(
+                        "network conditions act on the path between {0} and the TURN server, which only carries all of {0}'s traffic \
+                         with ice_servers: [turn] and ice_transport_policy: relay",
+                        p.name.value
+                    )));
+                }
+                path
+            }
+        };
+        Ok((servers, policy, network))
+    }
+
+    /// A peer named by a `network` or `blackout` step, which must have a path to act on.
+    fn routed_peer(&self, r: &Spanned<String>, names: &[String], peers: &[PeerSpec], step: &str) -> Result<String, LoadError> {
+        let peer = self.peer_ref(r, names)?;
+        let relayed = peers.iter().any(|p| p.name == peer && p.ice_transport_policy == IcePolicy::Relay);
+        if !relayed {
+            return Err(self.err(&r.referenced, format!(
+                "{step}: {peer}'s traffic does not all cross its network path; give {peer} ice_servers: [turn] and ice_transport_policy: relay"
+            )));
+        }
+        Ok(peer)
+    }
+
+    fn network_step(&self, n: &super::model::NetworkStepArg, base: &super::network::Path) -> Result<super::network::Path, String> {
+        if n.clear {
+            return Ok(super::network::Path::default());
+        }
+        let decl = super::network::NetworkDecl::Custom(Box::new(super::network::CustomNetworkDecl {
+            profile: n.profile.clone(),
+            latency: n.latency.clone(),
+            jitter: n.jitter.clone(),
+            loss: n.loss.clone(),
+            burst: n.burst,
+            bandwidth: n.bandwidth.clone(),
+            queue: n.queue.clone(),
+            uplink: n.uplink.clone(),
+            downlink: n.downlink.clone(),
+        }));
+        decl.resolve(base)
     }
 }

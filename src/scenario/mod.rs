@@ -5,6 +5,7 @@ pub mod load;
 pub mod matrix;
 pub mod model;
 mod needs;
+pub mod network;
 
 pub use load::{load_dir, load_file, load_paths, LoadError};
 pub use matrix::Case;
@@ -67,6 +68,36 @@ pub struct PeerSpec {
     pub trickle: bool,
     pub negotiation: Negotiation,
     pub echo: bool,
+    /// The harness's STUN/TURN server as this peer is given it (through its own network path).
+    pub ice_servers: Vec<IceServer>,
+    pub ice_transport_policy: IcePolicy,
+    /// The conditions of the path between the peer and the TURN server at the start.
+    pub network: network::Path,
+}
+
+/// One ICE server a peer is given: the harness's own, reached through the peer's network path.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IceServer {
+    Stun,
+    /// `username` / `credential` override the peer's real credentials (a scenario of refusal).
+    Turn { username: Option<String>, credential: Option<String> },
+}
+
+/// RTCIceTransportPolicy (W3C webrtc-pc section 4.2.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IcePolicy {
+    #[default]
+    All,
+    Relay,
+}
+
+impl IcePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IcePolicy::All => "all",
+            IcePolicy::Relay => "relay",
+        }
+    }
 }
 
 /// A validated scenario.
@@ -82,11 +113,19 @@ pub struct Scenario {
     pub expect: Vec<Expectation>,
     /// `(pair, reason)`: pairs such as `firefox-rust` left out of the matrix.
     pub exclude: Vec<(String, String)>,
+    /// A fixed port for the built-in STUN/TURN server.
+    pub turn_port: Option<u16>,
+    /// The seed of the network conditions' random choices.
+    pub seed: u64,
 }
 
 impl Scenario {
     pub fn peer(&self, name: &str) -> Option<&PeerSpec> {
         self.peers.iter().find(|p| p.name == name)
+    }
+    /// Whether a case of this scenario needs the built-in STUN/TURN server.
+    pub fn uses_ice_servers(&self) -> bool {
+        self.peers.iter().any(|p| !p.ice_servers.is_empty())
     }
     pub fn answerer(&self) -> &str {
         self.peers.iter().map(|p| p.name.as_str()).find(|n| *n != self.offerer).unwrap_or("")
@@ -105,6 +144,10 @@ pub enum StepKind {
     Do { peer: String, action: Action },
     Wait { peer: String, condition: Condition, within: Duration },
     Sleep(Duration),
+    /// New conditions on the peer's path from now on.
+    Network { peer: String, path: network::Path },
+    /// Nothing crosses the peer's path for this long (the step returns at once).
+    Blackout { peer: String, length: Duration },
 }
 
 /// What a `wait` step waits for, as seen in the peer's own events.
@@ -121,11 +164,21 @@ pub enum Condition {
     Frames(u64),
     ChannelOpen(String),
     Message(String),
+    /// `connectionState` (W3C webrtc-pc section 4.3.3) reached one of these.
+    Disconnected,
+    Failed,
+    Closed,
+    /// `connected` again after a `disconnected` or `failed`.
+    Reconnected,
+    /// Frames (video) or packets (audio) counted past what had arrived when the last blackout
+    /// began, after it ended.
+    MediaResumed(MediaKind),
 }
 
 impl Condition {
     pub const SYNTAX: &'static str = "connected, ice_connected, stable, gathering_complete, \
-        track(audio|video), first_frame, first_packet, frames(N), channel_open(LABEL), message(LABEL)";
+        track(audio|video), first_frame, first_packet, frames(N), channel_open(LABEL), message(LABEL), \
+        disconnected, failed, closed, reconnected, media_resumed(audio|video)";
 
     pub fn parse(s: &str) -> Option<Condition> {
         let s = s.trim();
@@ -139,6 +192,10 @@ impl Condition {
             "gathering_complete" => Condition::GatheringComplete,
             "first_frame" => Condition::FirstFrame,
             "first_packet" => Condition::FirstPacket,
+            "disconnected" => Condition::Disconnected,
+            "failed" => Condition::Failed,
+            "closed" => Condition::Closed,
+            "reconnected" => Condition::Reconnected,
             _ => {
                 if let Some(k) = arg("track") {
                     Condition::Track(MediaKind::parse(&k)?)
@@ -148,6 +205,8 @@ impl Condition {
                     Condition::ChannelOpen(l)
                 } else if let Some(l) = arg("message") {
                     Condition::Message(l)
+                } else if let Some(k) = arg("media_resumed") {
+                    Condition::MediaResumed(MediaKind::parse(&k)?)
                 } else {
                     return None;
                 }
@@ -169,6 +228,11 @@ impl std::fmt::Display for Condition {
             Condition::Frames(n) => write!(f, "frames({n})"),
             Condition::ChannelOpen(l) => write!(f, "channel_open({l})"),
             Condition::Message(l) => write!(f, "message({l})"),
+            Condition::Disconnected => write!(f, "disconnected"),
+            Condition::Failed => write!(f, "failed"),
+            Condition::Closed => write!(f, "closed"),
+            Condition::Reconnected => write!(f, "reconnected"),
+            Condition::MediaResumed(k) => write!(f, "media_resumed({k})"),
         }
     }
 }
@@ -228,6 +292,79 @@ pub enum ExpectKind {
     Connection { peer: String, state: String, within: Duration },
     Timing { connected: Option<Duration>, first_frame: Option<(String, Duration)> },
     IceRestart { by: String },
+    Relayed { peer: String },
+    Gathered { peer: String, types: Vec<String>, only: bool },
+    ServerSaw { peer: String, binding_requests: Option<u64>, allocated: Option<bool>, error: Option<u16> },
+    CandidateError { peer: String, code: Option<u16> },
+    NotConnected { peer: String },
+    Stats { at: String, metric: Metric, kind: Option<MediaKind>, min: Option<f64>, max: Option<f64> },
+}
+
+/// A getStats figure over the call (W3C webrtc-stats), from the samples the runner takes once a
+/// second; values are in the unit [`Metric::unit`] names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// The selected candidate pair's `currentRoundTripTime`, median of the samples, ms.
+    Rtt,
+    /// `packetsLost / (packetsReceived + packetsLost)` of the inbound stream at the last sample.
+    Loss,
+    /// The inbound stream's `jitter`, median of the samples, ms.
+    Jitter,
+    /// The inbound video's `framesPerSecond`, median of the samples.
+    Fps,
+    /// The inbound stream's `bytesReceived` over the sampled span, bits per second.
+    Bitrate,
+}
+
+impl Metric {
+    pub const NAMES: &'static str = "rtt, loss, jitter, fps, bitrate";
+    pub fn parse(s: &str) -> Option<Metric> {
+        Some(match s {
+            "rtt" => Metric::Rtt,
+            "loss" => Metric::Loss,
+            "jitter" => Metric::Jitter,
+            "fps" => Metric::Fps,
+            "bitrate" => Metric::Bitrate,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Rtt => "rtt",
+            Metric::Loss => "loss",
+            Metric::Jitter => "jitter",
+            Metric::Fps => "fps",
+            Metric::Bitrate => "bitrate",
+        }
+    }
+    /// How a value of this metric is written and shown.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::Rtt | Metric::Jitter => "ms",
+            Metric::Loss => "%",
+            Metric::Fps => "fps",
+            Metric::Bitrate => "kbps",
+        }
+    }
+    /// A bound as written (`200ms`, `5%`, `20`, `1200kbps`) in this metric's internal unit (ms,
+    /// fraction, frames per second, bits per second).
+    pub fn parse_value(self, s: &str) -> Result<f64, String> {
+        match self {
+            Metric::Rtt | Metric::Jitter => model::parse_duration(s).map(|d| d.as_secs_f64() * 1000.0),
+            Metric::Loss => network::parse_percent(s),
+            Metric::Fps => s.trim().parse::<f64>().map_err(|_| format!("'{s}' is not a number of frames per second")),
+            Metric::Bitrate => network::parse_rate(s).map(|b| b as f64),
+        }
+    }
+    /// A value in the internal unit, as shown (`212 ms`, `4.8%`, `1180 kbps`).
+    pub fn show(self, v: f64) -> String {
+        match self {
+            Metric::Rtt | Metric::Jitter => format!("{v:.0} ms"),
+            Metric::Loss => format!("{:.1}%", v * 100.0),
+            Metric::Fps => format!("{v:.1} fps"),
+            Metric::Bitrate => format!("{:.0} kbps", v / 1000.0),
+        }
+    }
 }
 
 impl ExpectKind {
@@ -248,6 +385,20 @@ impl ExpectKind {
             ExpectKind::Connection { peer, state, .. } => format!("connection({peer}, {state})"),
             ExpectKind::Timing { .. } => "timing".to_string(),
             ExpectKind::IceRestart { by } => format!("ice_restart(by {by})"),
+            ExpectKind::Relayed { peer } => format!("relayed({peer})"),
+            ExpectKind::Gathered { peer, types, only } => {
+                format!("gathered({peer}, {}{})", if *only { "only " } else { "" }, if types.is_empty() { "none".to_string() } else { types.join(", ") })
+            }
+            ExpectKind::ServerSaw { peer, .. } => format!("server_saw({peer})"),
+            ExpectKind::CandidateError { peer, code } => match code {
+                Some(c) => format!("candidate_error({peer}, {c})"),
+                None => format!("candidate_error({peer})"),
+            },
+            ExpectKind::NotConnected { peer } => format!("not_connected({peer})"),
+            ExpectKind::Stats { at, metric, kind, .. } => match kind {
+                Some(k) => format!("stats({at}, {k} {})", metric.as_str()),
+                None => format!("stats({at}, {})", metric.as_str()),
+            },
         }
     }
 }

@@ -130,6 +130,52 @@ pub struct PeerDecl {
     pub negotiation: Negotiation,
     #[serde(default = "yes")]
     pub echo: bool,
+    /// The harness's own servers: `stun`, `turn`, or `{server: turn, username: .., credential: ..}`
+    /// (a wrong credential is how a scenario pins what a stack does when TURN refuses it).
+    #[serde(default)]
+    pub ice_servers: Vec<Spanned<IceServerDecl>>,
+    /// `all` (default) or `relay` (W3C webrtc-pc section 4.2.1, RTCIceTransportPolicy).
+    #[serde(default)]
+    pub ice_transport_policy: Option<Spanned<String>>,
+    /// Conditions on the path between the peer and the TURN server (`3g`, or a mapping).
+    #[serde(default)]
+    pub network: Option<Spanned<super::network::NetworkDecl>>,
+}
+
+/// One entry of `ice_servers:` as written.
+#[derive(Clone, Debug)]
+pub enum IceServerDecl {
+    Name(String),
+    Full(IceServerFull),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServerFull {
+    pub server: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub credential: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for IceServerDecl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = IceServerDecl;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("stun, turn, or a mapping {server, username, credential}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<IceServerDecl, E> {
+                Ok(IceServerDecl::Name(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<IceServerDecl, A::Error> {
+                IceServerFull::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(IceServerDecl::Full)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn yes() -> bool {
@@ -151,6 +197,12 @@ pub struct ScenarioDoc {
     pub steps: Option<Vec<Spanned<StepDecl>>>,
     #[serde(default)]
     pub expect: Vec<Spanned<ExpectDecl>>,
+    /// A fixed UDP port for the built-in STUN/TURN server (default: any free port).
+    #[serde(default)]
+    pub turn_port: Option<Spanned<u16>>,
+    /// The seed of the network conditions' random choices (default 1).
+    #[serde(default)]
+    pub seed: Option<u64>,
     /// Pairs (`<first>-<second>` kinds) left out of the matrix, with a reason shown in listings.
     #[serde(default)]
     pub exclude: Vec<Exclusion>,
@@ -195,6 +247,43 @@ pub struct WaitArg {
     pub within: Option<Duration>,
 }
 
+/// `network: {peer: alice, profile: 3g}` or `{peer: alice, uplink: {loss: 5%}}`: new conditions
+/// mid-call, relative to those in force.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkStepArg {
+    pub peer: PeerRef,
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default)]
+    pub latency: Option<String>,
+    #[serde(default)]
+    pub jitter: Option<String>,
+    #[serde(default)]
+    pub loss: Option<String>,
+    #[serde(default)]
+    pub burst: Option<f64>,
+    #[serde(default)]
+    pub bandwidth: Option<String>,
+    #[serde(default)]
+    pub queue: Option<String>,
+    #[serde(default)]
+    pub uplink: Option<super::network::ConditionsDecl>,
+    #[serde(default)]
+    pub downlink: Option<super::network::ConditionsDecl>,
+    /// Back to a perfect path.
+    #[serde(default)]
+    pub clear: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlackoutArg {
+    pub peer: PeerRef,
+    #[serde(rename = "for", deserialize_with = "duration")]
+    pub length: Duration,
+}
+
 /// One step, as written.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -206,6 +295,8 @@ pub enum StepDecl {
     RestartIce(PeerRef),
     SendMessage(SendMessageArg),
     Close(PeerRef),
+    Network(NetworkStepArg),
+    Blackout(BlackoutArg),
     Wait(WaitArg),
     #[serde(deserialize_with = "duration")]
     Sleep(Duration),
@@ -291,6 +382,60 @@ pub struct IceRestartArg {
     pub by: PeerRef,
 }
 
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerArg {
+    pub peer: PeerRef,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatheredArg {
+    pub peer: PeerRef,
+    /// Candidate types (`host`, `srflx`, `prflx`, `relay`) that must each be gathered.
+    #[serde(default)]
+    pub types: Vec<Spanned<String>>,
+    /// No other type is gathered (with `types: []`: none at all).
+    #[serde(default)]
+    pub only: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSawArg {
+    pub peer: PeerRef,
+    /// At least this many STUN Binding requests from the peer.
+    #[serde(default)]
+    pub binding_requests: Option<u64>,
+    /// Whether the server granted the peer an allocation.
+    #[serde(default)]
+    pub allocated: Option<bool>,
+    /// An Allocate error response with this code was sent to the peer (401, 438, ...).
+    #[serde(default)]
+    pub error: Option<u16>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateErrorArg {
+    pub peer: PeerRef,
+    #[serde(default)]
+    pub code: Option<u16>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsArg {
+    pub at: PeerRef,
+    pub metric: Spanned<String>,
+    #[serde(default)]
+    pub kind: Option<MediaKind>,
+    #[serde(default)]
+    pub min: Option<Spanned<String>>,
+    #[serde(default)]
+    pub max: Option<Spanned<String>>,
+}
+
 /// One expectation, as written.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -304,6 +449,13 @@ pub enum ExpectDecl {
     Connection(ConnectionArg),
     Timing(TimingArg),
     IceRestart(IceRestartArg),
+    /// The selected candidate pair's local candidate is a relay candidate (getStats).
+    Relayed(PeerArg),
+    Gathered(GatheredArg),
+    ServerSaw(ServerSawArg),
+    CandidateError(CandidateErrorArg),
+    NotConnected(PeerArg),
+    Stats(StatsArg),
 }
 
 fn one() -> u32 {

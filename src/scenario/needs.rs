@@ -26,6 +26,12 @@ pub struct Capabilities {
     /// A second offer/answer on a connection (RFC 8829 section 5.2.2 / 5.3.2).
     #[serde(default)]
     pub renegotiation: bool,
+    /// TURN over UDP with credentials and `iceTransportPolicy: relay` (RFC 8656; webrtc-pc 4.2.1).
+    #[serde(default)]
+    pub turn: bool,
+    /// Reports `icecandidateerror` (webrtc-pc section 4.8.3) when a STUN or TURN server fails.
+    #[serde(default)]
+    pub candidate_error: bool,
     /// Codec names it negotiates (informational: shown in `rtc-harness kinds`).
     #[serde(default)]
     pub codecs: Vec<String>,
@@ -41,6 +47,8 @@ impl Capabilities {
             trickle: true,
             restart_ice: true,
             renegotiation: true,
+            turn: true,
+            candidate_error: true,
             codecs: codecs.iter().map(|c| c.to_string()).collect(),
         }
     }
@@ -63,6 +71,8 @@ impl Capabilities {
             (needs.trickle && !self.trickle, "trickle ICE"),
             (needs.restart_ice && !self.restart_ice, "restartIce"),
             (needs.renegotiation && !self.renegotiation, "renegotiation"),
+            (needs.turn && !self.turn, "TURN with relay-only ICE"),
+            (needs.candidate_error && !self.candidate_error, "icecandidateerror"),
         ];
         out.extend(flags.iter().filter(|(missing, _)| *missing).map(|(_, what)| what.to_string()));
         out
@@ -78,6 +88,8 @@ pub struct Needs {
     pub trickle: bool,
     pub restart_ice: bool,
     pub renegotiation: bool,
+    pub turn: bool,
+    pub candidate_error: bool,
 }
 
 impl Needs {
@@ -108,6 +120,8 @@ impl Needs {
             restart_ice: actions(scenario).any(|(_, a)| *a == Action::RestartIce),
             // Both sides of a second offer/answer take part in it.
             renegotiation: offers(scenario) > 1,
+            turn: spec.is_some_and(|p| p.ice_servers.iter().any(|s| matches!(s, super::IceServer::Turn { .. }))),
+            candidate_error: scenario.expect.iter().any(|e| matches!(&e.kind, super::ExpectKind::CandidateError { peer, .. } if peer == name)),
         }
     }
 }

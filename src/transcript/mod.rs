@@ -54,6 +54,12 @@ pub enum Event {
     Stats { summary: serde_json::Value },
     /// Something failed inside the peer (a rejected promise, a failed API call).
     Error { context: String, message: String },
+    /// An `icecandidateerror` (W3C webrtc-pc section 4.8.3: RTCPeerConnectionIceErrorEvent).
+    CandidateError { url: String, error_code: u16, error_text: String },
+    /// The runner changed the peer's network path (conditions, a blackout's start and end).
+    Network { change: String },
+    /// What crossed the peer's network path (the runner's record: STUN/TURN requests, counts).
+    NetRecord { record: serde_json::Value },
 }
 
 /// The W3C enum values a state event may carry (webrtc-pc sections 4.3.1-4.3.3: RTCSignalingState,
@@ -87,7 +93,7 @@ impl Event {
                 check(kind, MEDIA, "media kind")?
             }
             Event::LocalDescription { sdp_type, .. } | Event::RemoteDescription { sdp_type, .. } => check(sdp_type, SDP_TYPES, "description type")?,
-            Event::Step { .. } => return Err("'step' events are the runner's own".into()),
+            Event::Step { .. } | Event::Network { .. } | Event::NetRecord { .. } => return Err("'step', 'network' and 'net_record' events are the runner's own".into()),
             _ => {}
         }
         Ok(event)

@@ -27,6 +27,12 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript) -> O
         ExpectKind::Connection { peer, state, .. } => every(peer).iter().map(|p| connection(p, state, t)).collect(),
         ExpectKind::Timing { connected, first_frame } => timing(scenario, *connected, first_frame.as_ref(), t),
         ExpectKind::IceRestart { by } => ice_restart(scenario, by, t),
+        ExpectKind::Relayed { peer } => super::network::relayed(peer, t),
+        ExpectKind::Gathered { peer, types, only } => super::network::gathered(peer, types, *only, t),
+        ExpectKind::ServerSaw { peer, binding_requests, allocated, error } => super::network::server_saw(peer, *binding_requests, *allocated, *error, t),
+        ExpectKind::CandidateError { peer, code } => super::network::candidate_error(peer, *code, t),
+        ExpectKind::NotConnected { peer } => super::network::not_connected(peer, t),
+        ExpectKind::Stats { at, metric, kind, min, max } => super::network::stats(at, *metric, *kind, *min, *max, t),
     }
 }
 

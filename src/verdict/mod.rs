@@ -3,6 +3,7 @@
 
 mod expectations;
 mod invariants;
+pub mod network;
 
 use crate::scenario::{ExpectKind, Scenario};
 use crate::transcript::Transcript;

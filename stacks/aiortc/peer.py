@@ -56,6 +56,7 @@ aiortc behaviours this adapter works around, and why
 
 import array
 import asyncio
+import collections
 import fractions
 import json
 import logging
@@ -71,12 +72,16 @@ sys.stdout = sys.stderr
 
 import aiortc  # noqa: E402
 import websockets  # noqa: E402
+import aioice.ice  # noqa: E402
+import aioice.stun  # noqa: E402
 from aiortc import (  # noqa: E402
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.rtcconfiguration import RTCIceTransportPolicy  # noqa: E402
+from aiortc.rtcicetransport import parse_stun_turn_uri  # noqa: E402
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack  # noqa: E402
 from aiortc.sdp import candidate_from_sdp  # noqa: E402
 from av import AudioFrame, VideoFrame  # noqa: E402
@@ -180,16 +185,41 @@ def source_track(kind):
     return PatternVideoTrack() if kind == "video" else ToneAudioTrack()
 
 
-async def read_track(track, report):
+class FrameCount:
+    """Decoded video frames of one received track, as aiortc's decoder hands them out: the total
+    (W3C framesDecoded) and those of the last second (W3C framesPerSecond). aiortc's getStats has
+    neither, so they are counted where its decoded frames come out (track.recv())."""
+
+    def __init__(self):
+        self.decoded = 0
+        self.recent = collections.deque()
+
+    def add(self):
+        self.decoded += 1
+        t = time.monotonic()
+        self.recent.append(t)
+        while self.recent and self.recent[0] < t - 1.0:
+            self.recent.popleft()
+
+    def per_second(self):
+        t = time.monotonic()
+        while self.recent and self.recent[0] < t - 1.0:
+            self.recent.popleft()
+        return len(self.recent)
+
+
+async def read_track(track, report, frames=None):
     """Read a received track until it ends, reporting as `report(name, **fields)`: the first
     decoded video frame is `first_frame` (with its size), every 10th `media_progress`; the first
     audio frame is `first_packet`, every 50th `media_progress`. A case reports these as events;
-    the floor only watches for `first_frame`."""
+    the floor only watches for `first_frame`. `frames` (a FrameCount) counts decoded video frames."""
     count = 0
     try:
         while True:
             frame = await track.recv()
             count += 1
+            if frames is not None:
+                frames.add()
             if track.kind == "video":
                 if count == 1:
                     report("first_frame", kind="video", width=frame.width, height=frame.height)
@@ -204,15 +234,100 @@ async def read_track(track, report):
         pass
 
 
-def ice_configuration(ice_servers):
-    """The RTCConfiguration for a list of ICE servers (strings or {urls, username, credential}).
-    Always an explicit list, even empty: aiortc falls back to a public STUN server on None."""
+ICE_TRANSPORT_POLICIES = {"all": RTCIceTransportPolicy.ALL, "relay": RTCIceTransportPolicy.RELAY}
+
+
+def ice_configuration(ice_servers, policy=None):
+    """The RTCConfiguration for a list of ICE servers (strings or {urls, username, credential}) and
+    an ice_transport_policy ("all" when absent; "relay": aioice then gathers relay candidates only
+    and hides their related address, RFC 9429 section 3.5.3). Always an explicit list, even empty:
+    aiortc falls back to a public STUN server on None. aiortc uses the first STUN URL and the
+    first TURN URL (udp or tcp; turns over tcp) it can use and ignores the others."""
+    if policy is None:
+        policy = "all"
+    if policy not in ICE_TRANSPORT_POLICIES:
+        raise ValueError(f"ice_transport_policy {policy!r} is neither 'all' nor 'relay'")
     servers = []
     for s in ice_servers or []:
         if isinstance(s, str):
             s = {"urls": s}
         servers.append(RTCIceServer(urls=s.get("urls"), username=s.get("username"), credential=s.get("credential")))
-    return RTCConfiguration(iceServers=servers)
+    return RTCConfiguration(iceServers=servers, iceTransportPolicy=ICE_TRANSPORT_POLICIES[policy])
+
+
+def server_urls(ice_servers):
+    """The configured URL of each server as aioice knows it: ("stun", host, port) or ("turn",
+    host, port, transport) -> URL, for the `url` of candidate_error."""
+    urls = {}
+    for s in ice_servers or []:
+        u = s if isinstance(s, str) else s.get("urls")
+        for url in [u] if isinstance(u, str) else (u or []):
+            try:
+                p = parse_stun_turn_uri(url)
+            except ValueError:
+                continue
+            if p["scheme"].startswith("stun"):
+                urls.setdefault(("stun", p["host"], p["port"]), url)
+            else:
+                urls.setdefault(("turn", p["host"], p["port"], p["transport"]), url)
+    return urls
+
+
+# candidate_error: aioice gathers server-reflexive and relayed candidates in tasks whose exceptions
+# it drops (Connection.get_component_candidates keeps the results without an exception and cancels
+# the tasks still pending after 5 s); aiortc has no icecandidateerror. The two module functions
+# those tasks run are wrapped so that the stack's own failure is seen: a STUN/TURN error response
+# (aioice's TransactionFailed, with the server's ERROR-CODE, e.g. 401 after the authenticated retry)
+# is reported with its code and reason; no response (TransactionTimeout, or aioice giving up at its
+# 5 s gathering timeout) or a socket error reaching the server is W3C's 701. The exception then goes
+# on to aioice unchanged. Events go to the case in progress (one per process at a time).
+CURRENT_CASE = None
+_aioice_relayed_candidate = aioice.ice.relayed_candidate
+_aioice_server_reflexive_candidate = aioice.ice.server_reflexive_candidate
+
+
+def _gathering_failed(key, e):
+    case = CURRENT_CASE
+    if case is None or not case.active or case.closing:
+        return
+    url = case.server_urls.get(key)
+    if url is None:
+        return
+    if isinstance(e, aioice.stun.TransactionFailed):
+        code, reason = e.response.attributes.get("ERROR-CODE", (None, ""))
+        if code is None:
+            return
+        case.event("candidate_error", url=url, error_code=code, error_text=reason or str(e))
+    elif isinstance(e, aioice.stun.TransactionTimeout):
+        case.event("candidate_error", url=url, error_code=701, error_text=f"aioice: {e}")
+    elif isinstance(e, asyncio.CancelledError):
+        case.event("candidate_error", url=url, error_code=701,
+                   error_text="aioice: no answer from the server within its 5 s gathering timeout")
+    elif isinstance(e, OSError):
+        case.event("candidate_error", url=url, error_code=701, error_text=f"aioice: {error_text(e)}")
+    else:
+        log.warning("gathering from %s failed: %s", url, error_text(e))
+
+
+async def _relayed_candidate(**kwargs):
+    try:
+        return await _aioice_relayed_candidate(**kwargs)
+    except BaseException as e:
+        host, port = kwargs["turn_server"]
+        _gathering_failed(("turn", host, port, kwargs["turn_transport"]), e)
+        raise
+
+
+async def _server_reflexive_candidate(protocol, stun_server):
+    try:
+        return await _aioice_server_reflexive_candidate(protocol, stun_server)
+    except BaseException as e:
+        _gathering_failed(("stun", stun_server[0], stun_server[1]), e)
+        raise
+
+
+aioice.ice.relayed_candidate = _relayed_candidate
+aioice.ice.server_reflexive_candidate = _server_reflexive_candidate
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,6 +338,9 @@ class Case:
     def __init__(self, config):
         self.cfg = config
         self.active = True  # events are reported while the case is active
+        self.closing = False  # the peer connection is being closed (gathering tasks get cancelled)
+        self.server_urls = server_urls(config.get("ice_servers"))
+        self.frames = {}  # received video track -> FrameCount (framesDecoded, framesPerSecond)
         self.started = False
         self.pc = None
         self.ws = None
@@ -278,7 +396,9 @@ class Case:
     # -- set-up
 
     async def setup(self):
-        self.pc = RTCPeerConnection(ice_configuration(self.cfg.get("ice_servers")))
+        global CURRENT_CASE
+        self.pc = RTCPeerConnection(ice_configuration(self.cfg.get("ice_servers"), self.cfg.get("ice_transport_policy")))
+        CURRENT_CASE = self
         self.wire()
         self.ws = await asyncio.wait_for(websockets.connect(self.cfg["signaling_url"], max_size=None), 10)
         self.spawn(self.read_relay())
@@ -437,7 +557,10 @@ class Case:
         self.spawn(self.consume(track))
 
     async def consume(self, track):
-        await read_track(track, self.event)
+        frames = None
+        if track.kind == "video":
+            frames = self.frames[track] = FrameCount()
+        await read_track(track, self.event, frames)
 
     def watch_channel(self, dc, mine):
         self.channels[dc.label] = dc
@@ -495,19 +618,37 @@ class Case:
             raise RuntimeError(f"unknown action {json.dumps(action)}")
 
     async def close_pc(self):
+        self.closing = True
         for t in self.tracks:
             t.stop()
         if self.pc is not None:
             await self.pc.close()
 
     async def stats(self):
-        report = await self.pc.getStats()
+        """The summary from aiortc's own figures: each receiver's and sender's getStats()
+        (inbound-rtp packetsReceived, packetsLost, jitter; outbound-rtp packetsSent, bytesSent),
+        the decoded video frames its tracks hand out, and aioice's nominated pair. aiortc has no
+        bytesReceived, no RTT or available bitrate for the pair: those are left out."""
         summary = {"inbound_rtp": [], "outbound_rtp": [], "candidate_pair": None}
-        for s in report.values():
-            if s.type == "inbound-rtp":
-                summary["inbound_rtp"].append({"kind": s.kind, "packetsReceived": s.packetsReceived})
-            elif s.type == "outbound-rtp":
-                summary["outbound_rtp"].append({"kind": s.kind, "packetsSent": s.packetsSent})
+        for t in self.pc.getTransceivers():
+            receiver, sender = t.receiver, t.sender
+            report = await receiver.getStats()
+            streams = getattr(receiver, "_RTCRtpReceiver__remote_streams", {})
+            for s in report.values():
+                if s.type != "inbound-rtp":
+                    continue
+                item = {"kind": s.kind, "packetsReceived": s.packetsReceived, "packetsLost": s.packetsLost}
+                clockrate = getattr(streams.get(s.ssrc), "_clockrate", None)
+                if clockrate:
+                    item["jitter"] = s.jitter / clockrate  # aiortc gives RTP timestamp units
+                frames = self.frames.get(receiver.track)
+                if s.kind == "video" and frames is not None:
+                    item["framesDecoded"] = frames.decoded
+                    item["framesPerSecond"] = frames.per_second()
+                summary["inbound_rtp"].append(item)
+            for s in (await sender.getStats()).values():
+                if s.type == "outbound-rtp":
+                    summary["outbound_rtp"].append({"kind": s.kind, "packetsSent": s.packetsSent, "bytesSent": s.bytesSent})
         summary["candidate_pair"] = self.selected_pair()
         self.event("stats", summary=summary)
 
@@ -531,7 +672,11 @@ class Case:
     # -- teardown
 
     async def close(self):
+        global CURRENT_CASE
         self.active = False
+        self.closing = True
+        if CURRENT_CASE is self:
+            CURRENT_CASE = None
         for t in self.tracks:
             t.stop()
         if self.ws is not None:
@@ -551,6 +696,7 @@ class Case:
             await asyncio.wait(tasks, timeout=2)
         self.channels.clear()
         self.tracks.clear()
+        self.frames.clear()
         self.pc = None
         self.ws = None
 

@@ -89,8 +89,18 @@ console.info = (...a) => console.error(...a);
 console.warn = (...a) => console.error(...a);
 const log = (...a) => console.error('[libdatachannel]', ...a);
 
-// LDC_LOG=Verbose|Debug|Info|Warning|Error: libdatachannel's own log, on stderr.
-if (process.env.LDC_LOG) ndc.initLogger(process.env.LDC_LOG, (level, message) => console.error(`[rtc ${level}] ${message}`));
+// libdatachannel's log: LDC_LOG=Verbose|Debug|Info|Warning|Error writes it to stderr. It is always
+// read at Info level at least (a few dozen lines a case), because libjuice reports the failures of
+// its STUN/TURN servers there and nowhere else (see Case.onIceLog): libdatachannel has no
+// icecandidateerror.
+const LOG_LEVELS = ['Verbose', 'Debug', 'Info', 'Warning', 'Error', 'Fatal'];
+const userLogLevel = LOG_LEVELS.includes(process.env.LDC_LOG) ? process.env.LDC_LOG : null;
+const readLogLevel = userLogLevel && LOG_LEVELS.indexOf(userLogLevel) < LOG_LEVELS.indexOf('Info') ? userLogLevel : 'Info';
+let iceLogSink = null; // the case in progress: (message) => void
+ndc.initLogger(readLogLevel, (level, message) => {
+  if (userLogLevel && LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(userLogLevel)) console.error(`[rtc ${level}] ${message}`);
+  if (iceLogSink) iceLogSink(String(message));
+});
 
 const now = () => performance.timeOrigin + performance.now();
 const write = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
@@ -336,24 +346,49 @@ const ptFor = (section, codec) => {
   return null;
 };
 
-function iceServerUrls(servers) {
+/**
+ * The W3C RTCIceServer list in node-datachannel's form: a STUN URL as the string libdatachannel
+ * parses ("stun:host:port"); a TURN URL as an IceServer object (hostname, port, username,
+ * password, relayType), so that no username or credential has to be escaped into a URL.
+ * libdatachannel 0.24 over libjuice uses one STUN server and up to two TURN servers, TURN over
+ * UDP only ("TURN transports TCP and TLS are not supported with libjuice"): the TURN URLs it cannot
+ * use are returned apart (`unusable`), with the reason.
+ */
+function iceServers(servers) {
   const out = [];
+  const turn = [];
+  const unusable = [];
   for (const s of servers || []) {
-    if (typeof s === 'string') {
-      out.push(s);
-      continue;
-    }
-    const urls = Array.isArray(s.urls) ? s.urls : [s.urls || s.url].filter(Boolean);
+    const entry = typeof s === 'string' ? { urls: [s] } : s;
+    const urls = Array.isArray(entry.urls) ? entry.urls : [entry.urls || entry.url].filter(Boolean);
     for (const u of urls) {
-      const m = /^(turns?):(.*)$/.exec(u);
-      if (m && s.username) {
-        out.push(`${m[1]}:${encodeURIComponent(s.username)}:${encodeURIComponent(s.credential || '')}@${m[2]}`);
-      } else {
-        out.push(u);
+      const m = /^(stuns?|turns?):(\[[^\]]+\]|[^:?\/]+)(?::(\d+))?(?:\?transport=(\w+))?$/i.exec(String(u));
+      if (!m) {
+        unusable.push(`${u}: not a STUN/TURN URL libdatachannel parses`);
+        continue;
       }
+      const scheme = m[1].toLowerCase();
+      if (scheme === 'stun' || scheme === 'stuns') {
+        out.push(u);
+        continue;
+      }
+      const transport = (m[4] || (scheme === 'turns' ? 'tcp' : 'udp')).toLowerCase();
+      if (scheme === 'turns' || transport !== 'udp') {
+        unusable.push(`${u}: libjuice, libdatachannel's ICE agent here, relays over UDP only`);
+        continue;
+      }
+      const server = {
+        hostname: m[2].replace(/^\[|\]$/g, ''),
+        port: Number(m[3] || 3478),
+        username: entry.username || '',
+        password: entry.credential || '',
+        relayType: 'TurnUdp',
+      };
+      out.push(server);
+      turn.push({ url: u, server });
     }
   }
-  return out;
+  return { servers: out, turn, unusable };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,16 +444,38 @@ class Case {
   }
 
   createPc() {
-    this.pc = new ndc.PeerConnection(this.cfg.name || 'peer', {
-      iceServers: iceServerUrls(this.cfg.ice_servers),
+    const ice = iceServers(this.cfg.ice_servers);
+    for (const u of ice.unusable) log('ICE server left out:', u);
+    this.turnServers = ice.turn;
+    const config = {
+      iceServers: ice.servers,
       disableAutoNegotiation: true,
       forceMediaTransport: true,
-    });
+    };
+    const policy = this.cfg.ice_transport_policy;
+    if (policy !== undefined && policy !== null) {
+      if (policy !== 'all' && policy !== 'relay') throw new Error(`ice_transport_policy '${policy}' is neither 'all' nor 'relay'`);
+      if (policy === 'relay' && process.env.RTC_HARNESS_LIBDATACHANNEL_RELAY !== 'filter') {
+        // libdatachannel's iceTransportPolicy 'relay' only keeps it from signalling its host and
+        // server-reflexive candidates (PeerConnection::processLocalCandidate); its libjuice agent
+        // still pairs them and checks from them, and in a relay-only call through a TURN server on
+        // this machine it selects host/udp -> prflx/udp: the media bypass the relay.
+        // RTC_HARNESS_LIBDATACHANNEL_RELAY=filter passes the policy anyway (to see that).
+        throw new Error(
+          "libdatachannel cannot honour ice_transport_policy 'relay': with libjuice (node-datachannel's ICE agent) the policy only filters the signalled candidates, libjuice still checks from its host candidates and selects a host/udp -> prflx/udp pair",
+        );
+      }
+      config.iceTransportPolicy = policy;
+    }
+    this.pc = new ndc.PeerConnection(this.cfg.name || 'peer', config);
     this.wire();
   }
 
   async setup() {
     const cfg = this.cfg;
+    this.iceLog = { stun: null, turnCode: null };
+    this.iceLogSink = (m) => this.onIceLog(m);
+    iceLogSink = this.iceLogSink;
     this.createPc();
     await new Promise((resolve, reject) => {
       const ws = new WebSocket(cfg.signaling_url);
@@ -757,11 +814,76 @@ class Case {
     throw new Error('libdatachannel 0.24.5 has no ICE restart (its libjuice agent keeps one ufrag/pwd for the connection)');
   }
 
+  /**
+   * candidate_error from libjuice's own log lines, the only place libdatachannel reports a STUN or
+   * TURN server failure (libjuice agent.c): "TURN authentication failed" (a 401 answered to the
+   * Allocate that carried the credentials) is 401; "Got TURN Allocate error response, code=N"
+   * then "TURN allocation failed" is N; "TURN allocation failed" alone (no answer after its
+   * retransmissions) and "STUN server binding failed" are W3C's 701. The lines do not name the
+   * server: the STUN URL is the one libdatachannel logged as "Using STUN server", a TURN URL is
+   * reported only when a single usable TURN URL was configured.
+   */
+  onIceLog(message) {
+    if (!this.alive) return;
+    const stun = /Using STUN server "([^"]+)"/.exec(message);
+    if (stun) {
+      this.iceLog.stun = stun[1];
+      return;
+    }
+    const m = /\bjuice: (?:\S+\.c:\d+: )?(.*)$/.exec(message);
+    if (!m) return;
+    const text = m[1];
+    const code = /^Got TURN Allocate error response, code=(\d+)/.exec(text);
+    if (code) {
+      this.iceLog.turnCode = Number(code[1]);
+      return;
+    }
+    if (text.startsWith('TURN authentication failed')) {
+      this.turnError(401, `libjuice: ${text}`);
+    } else if (text.startsWith('TURN allocation failed')) {
+      const c = this.iceLog.turnCode;
+      this.iceLog.turnCode = null;
+      if (c) this.turnError(c, `libjuice: Got TURN Allocate error response, code=${c}`);
+      else this.turnError(701, `libjuice: ${text} (no response)`);
+    } else if (text.startsWith('STUN server binding failed')) {
+      const url = this.stunUrl(this.iceLog.stun);
+      if (url) this.push({ type: 'candidate_error', url, error_code: 701, error_text: `libjuice: ${text}` });
+    }
+  }
+
+  turnError(code, text) {
+    const turn = this.turnServers || [];
+    if (turn.length !== 1) {
+      log(`TURN failure not reported (${turn.length} TURN URLs, libjuice does not say which):`, text);
+      return;
+    }
+    this.push({ type: 'candidate_error', url: turn[0].url, error_code: code, error_text: text });
+  }
+
+  /** The configured STUN URL for libdatachannel's "host:port". */
+  stunUrl(hostport) {
+    if (!hostport) return null;
+    for (const s of this.cfg.ice_servers || []) {
+      for (const u of Array.isArray(s.urls) ? s.urls : [s.urls]) {
+        const m = /^stuns?:(\[[^\]]+\]|[^:?]+)(?::(\d+))?/i.exec(String(u || ''));
+        if (m && `${m[1].replace(/^\[|\]$/g, '')}:${m[2] || 3478}` === hostport) return u;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * libdatachannel hands RTP to this adapter raw (no media handler), so the RTP figures are this
+   * adapter's, as the RTP endpoint: packets and payload bytes sent and received on each Track,
+   * and packetsLost and jitter of the received stream computed as RFC 3550 (A.3, A.8) receivers
+   * do. Nothing is decoded (no framesDecoded / framesPerSecond). The pair is libdatachannel's
+   * selected candidate pair (libjuice); it has no RTT or bitrate for it.
+   */
   collectStats() {
     const summary = { inbound_rtp: [], outbound_rtp: [], candidate_pair: null };
     for (const m of this.tracks.values()) {
-      if (m.received > 0 || (m.remote && sends(m.remote.direction))) summary.inbound_rtp.push({ kind: m.kind, packetsReceived: m.received });
-      if (m.packetsSent > 0 || m.sending) summary.outbound_rtp.push({ kind: m.kind, packetsSent: m.packetsSent });
+      if (m.received > 0 || (m.remote && sends(m.remote.direction))) summary.inbound_rtp.push(m.inboundStats());
+      if (m.packetsSent > 0 || m.sending) summary.outbound_rtp.push({ kind: m.kind, packetsSent: m.packetsSent, bytesSent: m.bytesSent });
     }
     try {
       const pair = this.pc.getSelectedCandidatePair();
@@ -796,6 +918,7 @@ class Case {
   }
 
   shutdown() {
+    if (iceLogSink && iceLogSink === this.iceLogSink) iceLogSink = null;
     if (!this.alive) return;
     this.closePc();
     this.alive = false;
@@ -828,7 +951,10 @@ class Media {
     this.open = false;
     this.sender = null;
     this.packetsSent = 0;
+    this.bytesSent = 0; // RTP payload bytes (W3C bytesSent: no headers, no padding)
     this.received = 0;
+    this.bytesReceived = 0; // RTP payload bytes of every stream received on this Track
+    this.rx = null; // RFC 3550 receiver state of the stream received
     this.frames = 0;
     this.seenKeyframe = false;
     this.assembler = new Vp8Assembler();
@@ -938,7 +1064,10 @@ class Media {
   }
 
   sendPacket(...parts) {
-    if (this.track && this.track.sendMessageBinary(Buffer.concat(parts))) this.packetsSent += 1;
+    if (this.track && this.track.sendMessageBinary(Buffer.concat(parts))) {
+      this.packetsSent += 1;
+      for (let i = 1; i < parts.length; i++) this.bytesSent += parts[i].length; // parts[0] is the header
+    }
   }
 
   stop() {
@@ -960,6 +1089,7 @@ class Media {
     if (this.remote && pkt.pt !== this.pt && this.remote.rtpmap.get(pkt.pt) !== (this.kind === 'video' ? 'vp8' : 'opus')) return;
     this.remoteSsrc = pkt.ssrc;
     this.received += 1;
+    this.account(pkt);
     if (this.kind === 'audio') {
       if (this.received === 1) c.push({ type: 'first_packet', kind: 'audio' });
       if (this.received % AUDIO_PROGRESS_EVERY === 0) c.push({ type: 'media_progress', kind: 'audio', count: this.received });
@@ -981,6 +1111,43 @@ class Media {
     this.lastTs = frame.ts;
     this.frames += 1;
     if (this.frames % VIDEO_PROGRESS_EVERY === 0) c.push({ type: 'media_progress', kind: 'video', count: this.frames });
+  }
+
+  /** RFC 3550 A.3 (extended highest sequence number, expected - received) and A.8 (interarrival
+   * jitter in RTP timestamp units), per received SSRC; a new SSRC starts over. */
+  account(pkt) {
+    const rate = this.kind === 'video' ? 90000 : 48000;
+    const arrival = (performance.now() / 1000) * rate;
+    let rx = this.rx;
+    if (!rx || rx.ssrc !== pkt.ssrc) {
+      rx = this.rx = { ssrc: pkt.ssrc, base: pkt.seq, maxExt: pkt.seq, received: 0, jitter: 0, transit: null };
+    }
+    rx.received += 1;
+    this.bytesReceived += pkt.payload.length;
+    const maxSeq = rx.maxExt & 0xffff;
+    const delta = (pkt.seq - maxSeq + 0x10000) & 0xffff;
+    if (delta > 0 && delta < 0x8000) rx.maxExt += delta; // in order, or a wrap
+    const transit = arrival - pkt.ts;
+    if (rx.transit !== null) {
+      let d = transit - rx.transit;
+      // RTP timestamps wrap at 2^32
+      if (d > 2 ** 31) d -= 2 ** 32;
+      else if (d < -(2 ** 31)) d += 2 ** 32;
+      rx.jitter += (Math.abs(d) - rx.jitter) / 16;
+    }
+    rx.transit = transit;
+  }
+
+  inboundStats() {
+    const out = { kind: this.kind, packetsReceived: this.received };
+    const rx = this.rx;
+    if (rx) {
+      const rate = this.kind === 'video' ? 90000 : 48000;
+      out.bytesReceived = this.bytesReceived;
+      out.packetsLost = rx.maxExt - rx.base + 1 - rx.received;
+      out.jitter = rx.jitter / rate;
+    }
+    return out;
   }
 
   /** Until the first keyframe: a PLI (RFC 4585 section 6.3.1), at most every 500 ms. */

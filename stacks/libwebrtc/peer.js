@@ -398,6 +398,12 @@ class Case {
       this.push('local_candidate', { candidate: e.candidate.candidate });
       if (this.cfg.trickle) this.send({ candidate: e.candidate.toJSON() });
     };
+    // libwebrtc's own icecandidateerror (a STUN/TURN server's error response, or 701 when no
+    // host candidate could reach the server), as the binding dispatches it.
+    pc.onicecandidateerror = (e) => {
+      if (this.pcClosed) return;
+      this.push('candidate_error', { url: String(e.url || ''), error_code: Number(e.errorCode), error_text: String(e.errorText || '') });
+    };
     pc.onicegatheringstatechange = () => {
       const s = pc.iceGatheringState;
       this.state('gathering', 'ice_gathering_state', s);
@@ -417,8 +423,16 @@ class Case {
   }
 
   async setup() {
+    // The W3C configuration as it comes: libwebrtc takes RTCIceServer objects (urls, username,
+    // credential) and iceTransportPolicy ('relay': only relay candidates are gathered and used).
     const servers = Array.isArray(this.cfg.ice_servers) ? this.cfg.ice_servers : [];
-    this.pc = new RTCPeerConnection({ iceServers: servers });
+    const config = { iceServers: servers };
+    const policy = this.cfg.ice_transport_policy;
+    if (policy !== undefined && policy !== null) {
+      if (policy !== 'all' && policy !== 'relay') throw new Error(`ice_transport_policy '${policy}' is neither 'all' nor 'relay'`);
+      config.iceTransportPolicy = policy;
+    }
+    this.pc = new RTCPeerConnection(config);
     this.wire();
     await new Promise((resolve, reject) => {
       const ws = new WebSocket(this.cfg.signaling_url);
@@ -462,25 +476,27 @@ class Case {
     }
   }
 
+  // libwebrtc's getStats as the agent page reads it (W3C names): inbound-rtp, outbound-rtp and the
+  // transport's selected candidate pair. Fields libwebrtc does not give for a kind are left out.
   async collectStats() {
     const stats = await this.pc.getStats();
     const summary = { inbound_rtp: [], outbound_rtp: [], candidate_pair: null };
     const byId = new Map();
     stats.forEach((r) => byId.set(r.id, r));
+    const pick = (r, keys) => {
+      const out = {};
+      for (const k of keys) if (r[k] !== undefined) out[k] = r[k];
+      return out;
+    };
     let selected = null;
     stats.forEach((r) => {
       if (r.type === 'inbound-rtp') {
-        const entry = { kind: r.kind, packetsReceived: r.packetsReceived };
-        if (r.kind === 'video') {
-          entry.framesDecoded = r.framesDecoded;
-          entry.frameWidth = r.frameWidth;
-          entry.frameHeight = r.frameHeight;
-        } else if (r.totalAudioEnergy !== undefined) {
-          entry.totalAudioEnergy = r.totalAudioEnergy;
-        }
-        summary.inbound_rtp.push(entry);
+        const keys = ['kind', 'packetsReceived', 'packetsLost', 'jitter', 'bytesReceived'];
+        if (r.kind === 'video') keys.push('framesDecoded', 'framesPerSecond', 'frameWidth', 'frameHeight');
+        else keys.push('totalAudioEnergy');
+        summary.inbound_rtp.push(pick(r, keys));
       } else if (r.type === 'outbound-rtp') {
-        summary.outbound_rtp.push({ kind: r.kind, packetsSent: r.packetsSent });
+        summary.outbound_rtp.push(pick(r, ['kind', 'packetsSent', 'bytesSent']));
       } else if (r.type === 'transport' && r.selectedCandidatePairId && !selected) {
         selected = byId.get(r.selectedCandidatePairId) || null;
       }
@@ -496,6 +512,7 @@ class Case {
       summary.candidate_pair = {
         local: l ? `${l.candidateType}/${l.protocol}` : undefined,
         remote: rc ? `${rc.candidateType}/${rc.protocol}` : undefined,
+        ...pick(selected, ['currentRoundTripTime', 'availableOutgoingBitrate']),
       };
     }
     this.push('stats', { summary });

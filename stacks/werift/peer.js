@@ -75,6 +75,10 @@ const nodeRequire = createRequire(path.join(__dirname, '..', 'node', 'package.js
 const werift = nodeRequire('werift');
 const WebSocket = nodeRequire('ws');
 const { RTCPeerConnection, MediaStreamTrack, MediaStream, RtpPacket, RtpHeader } = werift;
+// werift's TURN client module and STUN exceptions (see turnGatheringErrors below).
+const weriftIceDir = path.join(path.dirname(nodeRequire.resolve('werift')), '..', '..', 'ice', 'src');
+const weriftTurn = require(path.join(weriftIceDir, 'turn', 'protocol.js'));
+const weriftIceErrors = require(path.join(weriftIceDir, 'exceptions.js'));
 
 // stdout carries the protocol only: anything logged goes to stderr.
 console.log = console.error;
@@ -101,6 +105,51 @@ const errorText = (e) => String((e && (e.message || e.name)) || e);
 
 function writeLine(obj) {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// candidate_error: werift 0.24.4 declares onicecandidateerror but never fires it, and drops the
+// failure of its TURN allocation (RTCIceGatherer.getCandidatePromises catches it and logs
+// "query TURN server" under DEBUG). The module function it calls for that allocation,
+// createStunOverTurnClient (looked up on the module's exports at each call), is wrapped here so
+// that its own failure is seen and then passed on unchanged: a TURN error response (werift's
+// TransactionFailed, e.g. 401 once werift has retried with the realm and nonce) is reported with
+// the server's ERROR-CODE and reason; no response (TransactionTimeout) or a socket error is W3C's
+// 701. werift retries a failed UDP allocation over TCP by itself: that attempt is reported too,
+// with its transport in the text. STUN binding failures are swallowed inside werift
+// (serverReflexiveCandidate returns nothing, with no code): not reported. Events go to the case in
+// progress (the floor configures no servers).
+let turnErrorSink = null; // (address [host, port], transport, error) => void
+
+function turnGatheringErrors() {
+  const original = weriftTurn.createStunOverTurnClient;
+  weriftTurn.createStunOverTurnClient = async function createStunOverTurnClient(server, options) {
+    try {
+      return await original.call(this, server, options);
+    } catch (e) {
+      if (turnErrorSink) {
+        try {
+          turnErrorSink(server && server.address, (options && options.transport) || 'udp', e);
+        } catch (err) {
+          console.error('candidate_error:', err);
+        }
+      }
+      throw e;
+    }
+  };
+}
+turnGatheringErrors();
+
+/** W3C errorCode / errorText for a failure of werift's TURN client, or null when not a server error. */
+function turnErrorFields(e) {
+  if (e instanceof weriftIceErrors.TransactionFailed && e.response) {
+    const ec = e.response.getAttributeValue('ERROR-CODE');
+    if (Array.isArray(ec) && typeof ec[0] === 'number') return { code: ec[0], text: String(ec[1] || '') };
+    return null;
+  }
+  if (e instanceof weriftIceErrors.TransactionTimeout) return { code: 701, text: 'werift: TURN transaction timed out' };
+  if (e && (e.code || e.syscall)) return { code: 701, text: `werift: ${errorText(e)}` };
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -708,6 +757,9 @@ class Case {
   }
 
   // The peer connection, wired to the protocol's events (no relay yet).
+  // werift takes W3C RTCIceServer objects (it uses the first STUN and the first TURN URL, with
+  // ?transport=udp|tcp) and iceTransportPolicy ('relay': werift's forceTurn, which gathers only the
+  // TURN relay candidate when a TURN server with username and credential is configured).
   createPeer() {
     const cfg = this.cfg;
     const iceServers = (cfg.ice_servers || []).map((s) => {
@@ -716,12 +768,47 @@ class Case {
       if (s.credential !== undefined) out.credential = s.credential;
       return out;
     });
-    this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+    const config = { iceServers, bundlePolicy: 'max-bundle' };
+    const policy = cfg.ice_transport_policy;
+    if (policy !== undefined && policy !== null) {
+      if (policy !== 'all' && policy !== 'relay') throw new Error(`ice_transport_policy '${policy}' is neither 'all' nor 'relay'`);
+      config.iceTransportPolicy = policy;
+    }
+    this.pc = new RTCPeerConnection(config);
     this.wire();
+  }
+
+  // The configured TURN URL for an address werift's TURN client used (candidate_error's `url`).
+  turnUrl(address) {
+    if (!Array.isArray(address)) return null;
+    for (const s of this.cfg.ice_servers || []) {
+      for (const u of Array.isArray(s.urls) ? s.urls : [s.urls]) {
+        const m = /^turns?:(\[[^\]]+\]|[^:?]+)(?::(\d+))?/i.exec(String(u || ''));
+        if (!m) continue;
+        const host = m[1].replace(/^\[|\]$/g, '');
+        const port = Number(m[2] || (/^turns/i.test(u) ? 5349 : 3478));
+        if (host === String(address[0]) && port === Number(address[1])) return u;
+      }
+    }
+    return null;
+  }
+
+  onTurnError(address, transport, e) {
+    const url = this.turnUrl(address);
+    const f = turnErrorFields(e);
+    if (!url || !f) {
+      console.error('TURN allocation failed:', errorText(e));
+      return;
+    }
+    const configured = (/[?&]transport=(\w+)/i.exec(url) || [])[1] || 'udp';
+    const text = transport !== configured ? `${f.text} (werift's retry over ${transport})` : f.text;
+    this.emit('candidate_error', { url, error_code: f.code, error_text: text });
   }
 
   async setup() {
     const cfg = this.cfg;
+    this.turnSink = (address, transport, e) => this.onTurnError(address, transport, e);
+    turnErrorSink = this.turnSink;
     this.createPeer();
     await new Promise((resolve, reject) => {
       const ws = new WebSocket(cfg.signaling_url);
@@ -765,20 +852,30 @@ class Case {
     }
   }
 
+  // werift's getStats, in W3C names: inbound-rtp packetsReceived, packetsLost, jitter (werift
+  // converts to seconds), bytesReceived; outbound-rtp packetsSent, bytesSent; the nominated,
+  // succeeded pair with its currentRoundTripTime (werift's STUN check RTT, seconds). werift does
+  // not decode (no framesDecoded / framesPerSecond) and estimates no availableOutgoingBitrate.
   async collectStats() {
     const stats = await this.pc.getStats();
     const summary = { inbound_rtp: [], outbound_rtp: [], candidate_pair: null };
+    const pick = (r, keys) => {
+      const out = {};
+      for (const k of keys) if (r[k] !== undefined && r[k] !== null) out[k] = r[k];
+      return out;
+    };
     stats.forEach((r) => {
       if (r.type === 'inbound-rtp') {
-        summary.inbound_rtp.push({ kind: r.kind, packetsReceived: r.packetsReceived });
+        summary.inbound_rtp.push(pick(r, ['kind', 'packetsReceived', 'packetsLost', 'jitter', 'bytesReceived']));
       } else if (r.type === 'outbound-rtp') {
-        summary.outbound_rtp.push({ kind: r.kind, packetsSent: r.packetsSent });
-      } else if (r.type === 'candidate-pair' && r.state === 'succeeded' && r.nominated) {
+        summary.outbound_rtp.push(pick(r, ['kind', 'packetsSent', 'bytesSent']));
+      } else if (r.type === 'candidate-pair' && r.state === 'succeeded' && r.nominated && !summary.candidate_pair) {
         const l = stats.get(r.localCandidateId);
         const rc = stats.get(r.remoteCandidateId);
         summary.candidate_pair = {
           local: l && `${l.candidateType}/${l.protocol}`,
           remote: rc && `${rc.candidateType}/${rc.protocol}`,
+          ...pick(r, ['currentRoundTripTime']),
         };
       }
     });
@@ -799,6 +896,7 @@ class Case {
 
   // The `close` command: everything of the case is released; nothing of it is reported after.
   async release() {
+    if (this.turnSink && turnErrorSink === this.turnSink) turnErrorSink = null;
     await this.closePeer();
     this.alive = false;
     this.subscriptions.forEach((u) => {

@@ -38,6 +38,26 @@ fn setting_engine() -> SettingEngine {
         .build()
 }
 
+/// ICE servers and policy as the runner gave them (RTCIceServer JSON, webrtc-pc section 4.2.2).
+fn configuration(config: &PeerConfig) -> webrtc::peer_connection::RTCConfiguration {
+    use webrtc::peer_connection::{RTCIceServer, RTCIceTransportPolicy};
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let servers = config
+        .ice_servers
+        .iter()
+        .map(|s| RTCIceServer {
+            urls: s.get("urls").and_then(Value::as_array).map(|u| u.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default(),
+            username: text(s, "username"),
+            credential: text(s, "credential"),
+        })
+        .collect();
+    let policy = match config.ice_transport_policy {
+        crate::scenario::IcePolicy::Relay => RTCIceTransportPolicy::Relay,
+        crate::scenario::IcePolicy::All => RTCIceTransportPolicy::All,
+    };
+    RTCConfigurationBuilder::new().with_ice_servers(servers).with_ice_transport_policy(policy).build()
+}
+
 pub(super) struct Actor {
     config: PeerConfig,
     sink: Sink,
@@ -81,7 +101,7 @@ impl Actor {
             builder = builder.with_runtime(runtime);
         }
         let pc = builder
-            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_configuration(configuration(&config))
             .with_setting_engine(setting_engine())
             .with_media_engine(engine)
             .with_interceptor_registry(registry)
@@ -376,10 +396,34 @@ impl Actor {
         let pick = |v: Value, keys: &[&str]| -> Value { keys.iter().filter_map(|k| v.get(*k).map(|x| (k.to_string(), x.clone()))).collect::<serde_json::Map<_, _>>().into() };
         const INBOUND: &[&str] = &["kind", "packetsReceived", "bytesReceived", "packetsLost", "jitter", "framesDecoded", "frameWidth", "frameHeight", "framesPerSecond"];
         const OUTBOUND: &[&str] = &["kind", "packetsSent", "bytesSent"];
-        const PAIR: &[&str] = &["state", "nominated", "currentRoundTripTime", "availableOutgoingBitrate", "packetsSent", "packetsReceived"];
         let inbound: Vec<Value> = report.inbound_rtp_streams().filter_map(|s| serde_json::to_value(s).ok()).map(|v| pick(v, INBOUND)).collect();
         let outbound: Vec<Value> = report.outbound_rtp_streams().filter_map(|s| serde_json::to_value(s).ok()).map(|v| pick(v, OUTBOUND)).collect();
-        let pairs: Vec<Value> = report.candidate_pairs().filter_map(|s| serde_json::to_value(s).ok()).map(|v| pick(v, PAIR)).collect();
-        json!({ "inbound_rtp": inbound, "outbound_rtp": outbound, "candidate_pairs": pairs })
+        // The nominated, succeeded pair as the other kinds report it: `relay/udp` and its RTT.
+        let selected = report
+            .candidate_pairs()
+            .filter_map(|s| serde_json::to_value(s).ok())
+            .find(|v| v.get("nominated") == Some(&Value::Bool(true)) && v.get("state").and_then(Value::as_str) == Some("succeeded"));
+        // rtc 0.21 names a candidate's stats `RTCLocalIceCandidate_<id>` (or `RTCRemote...`) while
+        // the pair's localCandidateId / remoteCandidateId carry the bare `<id>` (webrtc-stats
+        // says they are the candidate stats' ids), so both forms are looked up.
+        let candidate = |id: Option<&Value>| -> Option<String> {
+            use rtc::statistics::report::RTCStatsReportEntry as E;
+            let id = id?.as_str()?;
+            let entry = report
+                .get(id)
+                .or_else(|| report.get(&format!("RTCLocalIceCandidate_{id}")))
+                .or_else(|| report.get(&format!("RTCRemoteIceCandidate_{id}")))?;
+            match entry {
+                E::LocalCandidate(c) | E::RemoteCandidate(c) => Some(format!("{}/{}", c.candidate_type, c.protocol.to_lowercase())),
+                _ => None,
+            }
+        };
+        let pair = selected.map(|p| json!({
+            "local": candidate(p.get("localCandidateId")),
+            "remote": candidate(p.get("remoteCandidateId")),
+            "currentRoundTripTime": p.get("currentRoundTripTime"),
+            "availableOutgoingBitrate": p.get("availableOutgoingBitrate"),
+        }));
+        json!({ "inbound_rtp": inbound, "outbound_rtp": outbound, "candidate_pair": pair })
     }
 }

@@ -37,6 +37,10 @@ impl PeerConnectionEventHandler for Handler {
         }
     }
 
+    async fn on_ice_candidate_error(&self, event: webrtc::peer_connection::RTCPeerConnectionIceErrorEvent) {
+        self.sink.emit(Event::CandidateError { url: event.url, error_code: event.error_code, error_text: event.error_text });
+    }
+
     async fn on_signaling_state_change(&self, state: RTCSignalingState) {
         self.sink.emit(Event::SignalingState { state: state.to_string() });
     }
