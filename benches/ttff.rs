@@ -59,7 +59,7 @@ fn ttff(c: &mut Criterion) {
                 let kind = kind.clone();
                 async move {
                     let samples = rtc_harness::bench::floor::measure(&kind, iters as usize, &env).await.expect("kind has a floor").expect("floor runs");
-                    samples.into_iter().map(ms).sum()
+                    samples.into_iter().map(|r| ms(r.first_frame)).sum()
                 }
             })
         });

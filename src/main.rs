@@ -107,7 +107,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("RTC_HARNESS_LOG")).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt().with_env_filter(log_filter()).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     // Ctrl-C or a kill: no browser, driver or stack program may outlive the run.
@@ -313,4 +313,14 @@ async fn kinds_table(env: &Env) -> ExitCode {
         println!("{:<15} {}\n{:<15} version: {state}\n{:<15} sends {}, receives {}; {}; codecs {}", info.kind, info.stack, "", "", list(&c.send), list(&c.receive), flags.join(", "), c.codecs.join(", "));
     }
     ExitCode::SUCCESS
+}
+
+/// `RTC_HARNESS_LOG` (tracing's filter syntax); by default errors, without the TURN server's
+/// per-datagram errors (a retransmitted Allocate is "relay already allocated": normal traffic)
+/// and webrtc's RTP-before-track errors (the crate logs every early packet of a new track).
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    match std::env::var("RTC_HARNESS_LOG") {
+        Ok(v) if !v.trim().is_empty() => tracing_subscriber::EnvFilter::new(v),
+        _ => tracing_subscriber::EnvFilter::new("error,turn=off,webrtc::peer_connection::driver=off"),
+    }
 }

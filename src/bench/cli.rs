@@ -41,8 +41,13 @@ pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<Pat
         bar.set_message(format!("floor-{kind}"));
         match super::floor::measure(&kind, iterations, &env).await {
             None => {}
-            Some(Ok(samples)) => {
-                report.floors.insert(kind.to_string(), median(&samples).unwrap_or(f64::NAN));
+            Some(Ok(runs)) => {
+                let first: Vec<f64> = runs.iter().map(|r| r.first_frame).collect();
+                report.floors.insert(kind.to_string(), median(&first).unwrap_or(f64::NAN));
+                let phase = |f: fn(&crate::peer::FloorRun) -> Option<f64>| median(&runs.iter().filter_map(f).collect::<Vec<_>>());
+                if let (Some(a), Some(i), Some(d)) = (phase(|r| r.answer_applied), phase(|r| r.ice_connected), phase(|r| r.dtls_connected)) {
+                    report.floor_phases.insert(kind.to_string(), Phases { answer_applied: a, ice_connected: i, dtls_connected: d, first_frame: median(&first).unwrap_or(f64::NAN) });
+                }
             }
             Some(Err(why)) => bar.println(format!("floor-{kind}: not measured: {why}")),
         }
@@ -69,10 +74,11 @@ pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<Pat
             bar.inc(1);
         }
         let floor = report.floors.get(pair.1.as_str()).copied();
+        let floor_phases = report.floor_phases.get(pair.1.as_str()).cloned();
         report.pairs.push(match (skipped, samples.is_empty()) {
             (Some(why), _) => PairResult::skipped(&name, &why),
             (None, true) => PairResult::skipped(&name, "every iteration failed"),
-            (None, false) => PairResult::from_samples(&name, &samples, floor),
+            (None, false) => PairResult::from_samples(&name, &samples, floor, floor_phases.as_ref()),
         });
     }
     bar.finish_and_clear();

@@ -10,8 +10,8 @@ use crate::scenario::PeerKind;
 /// The browsers' floor page (served at `/floor`); `window.floor(n)` resolves with n times in ms.
 pub const FLOOR_PAGE: &str = include_str!("floor.html");
 
-/// `iterations` floor samples (ms) for `kind`; `None` when the kind has no floor.
-pub async fn measure(kind: &PeerKind, iterations: usize, env: &Env) -> Option<Result<Vec<f64>, String>> {
+/// `iterations` floor runs for `kind`; `None` when the kind has no floor.
+pub async fn measure(kind: &PeerKind, iterations: usize, env: &Env) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
     let launcher = env.registry.get(kind)?;
     if let Err(why) = launcher.availability() {
         return Some(Err(why));

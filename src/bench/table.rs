@@ -25,12 +25,19 @@ pub struct PairResult {
     /// The receiving browser's floor, measured in the same run.
     pub floor: Option<f64>,
     pub ratio: Option<f64>,
+    /// The pair's median time to DTLS connected minus its receiver's floor's: what the harness
+    /// (relay, signaling, a second process or browser) costs before media, free of the camera
+    /// tick that makes first-frame ratios jump by a whole frame interval.
+    #[serde(default)]
+    pub dtls_overhead: Option<f64>,
+    #[serde(default)]
+    pub dtls_ratio: Option<f64>,
     /// Why the pair was not measured.
     pub skipped: Option<String>,
 }
 
 impl PairResult {
-    pub fn from_samples(pair: &str, samples: &[Phases], floor: Option<f64>) -> PairResult {
+    pub fn from_samples(pair: &str, samples: &[Phases], floor: Option<f64>, floor_phases: Option<&Phases>) -> PairResult {
         let ttff: Vec<f64> = samples.iter().map(|p| p.first_frame).collect();
         let m = |f: fn(&Phases) -> f64| median(&samples.iter().map(f).collect::<Vec<_>>()).unwrap_or(f64::NAN);
         let med = median(&ttff).unwrap_or(f64::NAN);
@@ -48,6 +55,8 @@ impl PairResult {
             },
             floor,
             ratio: floor.map(|f| med / f),
+            dtls_overhead: floor_phases.map(|f| m(|p| p.dtls_connected) - f.dtls_connected).filter(|v| v.is_finite()),
+            dtls_ratio: floor_phases.map(|f| m(|p| p.dtls_connected) / f.dtls_connected).filter(|v| v.is_finite()),
             ttff,
             skipped: None,
         }
@@ -65,6 +74,12 @@ pub struct BenchReport {
     pub pairs: Vec<PairResult>,
     /// Each kind's floor (two peer connections in one page or process), median ms.
     pub floors: BTreeMap<String, f64>,
+    /// Each floor's phase medians, where the floor reports them (the browsers' floor page).
+    #[serde(default)]
+    pub floor_phases: BTreeMap<String, Phases>,
+    /// The network profile both peers' paths had (`bench --profile`), if any.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 fn ms(v: Option<f64>) -> String {
@@ -81,8 +96,8 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
     let w = report.pairs.iter().map(|p| p.pair.len()).chain(report.floors.keys().map(|k| k.len() + 6)).max().unwrap_or(0).max(16);
     let _ = writeln!(
         out,
-        "{:<w$} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}   {:>7} {:>7} {:>7}  {}",
-        "pair", "median", "p90", "min", "max", "floor", "ratio", "answer", "ice", "dtls", "vs baseline"
+        "{:<w$} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}   {:>7} {:>7} {:>7} {:>9} {:>6}  {}",
+        "pair", "median", "p90", "min", "max", "floor", "ratio", "answer", "ice", "dtls", "dtls-over", "dtls-x", "vs baseline"
     );
     for p in &report.pairs {
         if let Some(why) = &p.skipped {
@@ -92,7 +107,7 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
         let cmp = baseline.and_then(|b| b.pairs.iter().find(|q| q.pair == p.pair && q.skipped.is_none())).map(|b| compare(p, b));
         let _ = writeln!(
             out,
-            "{:<w$} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}   {:>7} {:>7} {:>7}  {}",
+            "{:<w$} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}   {:>7} {:>7} {:>7} {:>9} {:>6}  {}",
             p.pair,
             ms(Some(p.median)),
             ms(Some(p.p90)),
@@ -103,11 +118,27 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
             ms(Some(p.phases.answer_applied)),
             ms(Some(p.phases.ice_connected)),
             ms(Some(p.phases.dtls_connected)),
+            p.dtls_overhead.map(|v| format!("{v:+.1}")).unwrap_or_else(|| "-".into()),
+            p.dtls_ratio.map(|r| format!("{r:.2}x")).unwrap_or_else(|| "-".into()),
             cmp.unwrap_or_default()
         );
     }
     for (browser, floor) in &report.floors {
-        let _ = writeln!(out, "{:<w$} {:>8}   (two peer connections in one page or process, no relay, no WebDriver)", format!("floor-{browser}"), ms(Some(*floor)));
+        match report.floor_phases.get(browser) {
+            Some(f) => {
+                let _ = writeln!(
+                    out,
+                    "{:<w$} {:>8} {:>44}   {:>7} {:>7} {:>7}   (two peer connections in one page, no relay, no WebDriver)",
+                    format!("floor-{browser}"), ms(Some(*floor)), "", ms(Some(f.answer_applied)), ms(Some(f.ice_connected)), ms(Some(f.dtls_connected))
+                );
+            }
+            None => {
+                let _ = writeln!(out, "{:<w$} {:>8}   (two peer connections in one process, no relay)", format!("floor-{browser}"), ms(Some(*floor)));
+            }
+        }
+    }
+    if let Some(p) = &report.profile {
+        let _ = writeln!(out, "network profile on both peers' paths (relay-only through the harness's TURN server): {p}");
     }
     out
 }
@@ -138,13 +169,15 @@ mod tests {
 
     #[test]
     fn summarizes_and_flags_regressions() {
-        let p = PairResult::from_samples("rust-rust", &[phases(10.0), phases(30.0), phases(20.0)], Some(10.0));
+        let floor = Phases { answer_applied: 1.0, ice_connected: 1.5, dtls_connected: 2.0, first_frame: 10.0 };
+        let p = PairResult::from_samples("rust-rust", &[phases(10.0), phases(30.0), phases(20.0)], Some(10.0), Some(&floor));
         assert_eq!((p.median, p.min, p.max, p.p90), (20.0, 10.0, 30.0, 30.0));
         assert_eq!(p.ratio, Some(2.0));
-        let base = PairResult::from_samples("rust-rust", &[phases(12.0)], None);
+        assert_eq!((p.dtls_overhead, p.dtls_ratio), (Some(1.0), Some(1.5)), "3 ms to DTLS against the floor's 2");
+        let base = PairResult::from_samples("rust-rust", &[phases(12.0)], None, None);
         assert!(regressed(&p, &base), "20 ms vs 12 ms is a regression");
-        let near = PairResult::from_samples("rust-rust", &[phases(15.0)], None);
+        let near = PairResult::from_samples("rust-rust", &[phases(15.0)], None, None);
         assert!(!regressed(&near, &base), "3 ms is under the noise floor");
-        assert!(render(&BenchReport { iterations: 3, pairs: vec![p], floors: Default::default() }, Some(&BenchReport { iterations: 1, pairs: vec![base], floors: Default::default() })).contains("REGRESSION"));
+        assert!(render(&BenchReport { iterations: 3, pairs: vec![p], ..Default::default() }, Some(&BenchReport { iterations: 1, pairs: vec![base], ..Default::default() })).contains("REGRESSION"));
     }
 }

@@ -77,6 +77,15 @@ impl Link {
         self.blackouts.push((from, until));
     }
 
+    /// Ends every blackout at `now` (new conditions restore the path); true if one was active.
+    pub fn end_blackouts(&mut self, now: Duration) -> bool {
+        let active = self.in_blackout(now);
+        for b in &mut self.blackouts {
+            b.1 = b.1.min(now);
+        }
+        active
+    }
+
     pub fn in_blackout(&self, now: Duration) -> bool {
         self.blackouts.iter().any(|(from, until)| (*from..*until).contains(&now))
     }
@@ -253,6 +262,9 @@ mod tests {
         assert_eq!(link.send(ms(8999), 10), Fate::Blackout);
         assert_eq!(link.send(ms(9000), 10), Fate::Deliver(ms(9000)));
         assert_eq!(link.counters.blackout, 2);
+        link.blackout(ms(10_000), ms(40_000));
+        assert!(link.end_blackouts(ms(12_000)));
+        assert_eq!(link.send(ms(12_000), 10), Fate::Deliver(ms(12_000)));
     }
 
     #[test]

@@ -34,13 +34,19 @@ pub struct PathRecord {
     /// TURN Allocate requests the peer sent, and the server's answers (RFC 8656 section 7).
     pub allocate_requests: u64,
     pub allocate_success: u64,
-    /// Error codes of Allocate error responses (401 Unauthorized, 438 Stale Nonce, ...).
+    /// 401 answers to Allocate requests without credentials: the long-term credential
+    /// mechanism's challenge (RFC 8489 section 9.2.4), part of every successful allocation.
+    pub challenges: u64,
+    /// Error codes of Allocate error responses to requests that carried credentials (401
+    /// Unauthorized here is a refused credential; 438 Stale Nonce, ...).
     pub allocate_errors: BTreeMap<u16, u64>,
     pub uplink: Counters,
     pub downlink: Counters,
 }
 
 struct State {
+    /// Transaction ids of Allocate requests that carried a USERNAME.
+    authenticated: std::collections::HashSet<[u8; 12]>,
     up: Link,
     down: Link,
     record: PathRecord,
@@ -57,6 +63,8 @@ struct Inner {
     listener: Arc<UdpSocket>,
     state: Mutex<State>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The task that notes the end of the current blackout.
+    blackout_end: Mutex<Option<JoinHandle<()>>>,
     up_tx: mpsc::UnboundedSender<(Instant, Vec<u8>, Arc<UdpSocket>)>,
     down_tx: mpsc::UnboundedSender<(Instant, Vec<u8>, SocketAddr)>,
 }
@@ -81,6 +89,7 @@ impl PeerPath {
             clock,
             listener: Arc::new(listener),
             state: Mutex::new(State {
+                authenticated: Default::default(),
                 up: Link::new(path.uplink.clone(), seed),
                 down: Link::new(path.downlink.clone(), seed ^ 0x5DEE_CE66_D1CE_5EED),
                 record: PathRecord::default(),
@@ -88,6 +97,7 @@ impl PeerPath {
                 events: Vec::new(),
             }),
             tasks: Mutex::new(Vec::new()),
+            blackout_end: Mutex::new(None),
             up_tx,
             down_tx,
         });
@@ -112,12 +122,20 @@ impl PeerPath {
         &self.inner.peer
     }
 
-    /// New conditions from now on (a `network` step).
+    /// New conditions from now on (a `network` step); a blackout in progress ends here.
     pub fn set(&self, path: &Path) {
-        {
+        let now = self.inner.epoch.elapsed();
+        let cut = {
             let mut s = self.inner.state.lock().unwrap();
             s.up.set(path.uplink.clone());
             s.down.set(path.downlink.clone());
+            s.up.end_blackouts(now) | s.down.end_blackouts(now)
+        };
+        if cut {
+            if let Some(t) = self.inner.blackout_end.lock().unwrap().take() {
+                t.abort();
+            }
+            self.inner.note("blackout ends (new conditions)".into());
         }
         self.inner.note(format!("network: {}", path.describe()));
     }
@@ -137,7 +155,9 @@ impl PeerPath {
             tokio::time::sleep(length).await;
             inner.note("blackout ends".into());
         });
-        self.inner.tasks.lock().unwrap().push(end);
+        if let Some(previous) = self.inner.blackout_end.lock().unwrap().replace(end) {
+            previous.abort();
+        }
     }
 
     /// Changes and notes since the last drain.
@@ -153,7 +173,8 @@ impl PeerPath {
     /// Ends every task (listener, deliveries, upstream readers, a pending blackout end) and waits
     /// for them, so that every socket is closed when this returns.
     pub async fn stop(self) {
-        let tasks = std::mem::take(&mut *self.inner.tasks.lock().unwrap());
+        let mut tasks = std::mem::take(&mut *self.inner.tasks.lock().unwrap());
+        tasks.extend(self.inner.blackout_end.lock().unwrap().take());
         for t in &tasks {
             t.abort();
         }
@@ -181,7 +202,7 @@ async fn listen(inner: Arc<Inner>) {
         let now = inner.epoch.elapsed();
         let (fate, upstream) = {
             let mut s = inner.state.lock().unwrap();
-            observe_up(&mut s.record, &packet);
+            observe_up(&mut s, &packet);
             let fate = s.up.send(now, n);
             (fate, s.mappings.get(&from).cloned())
         };
@@ -219,7 +240,7 @@ async fn read_upstream(inner: Arc<Inner>, sock: Arc<UdpSocket>, client: SocketAd
         let now = inner.epoch.elapsed();
         let fate = {
             let mut s = inner.state.lock().unwrap();
-            observe_down(&mut s.record, &packet);
+            observe_down(&mut s, &packet);
             s.down.send(now, n)
         };
         if let Fate::Deliver(at) = fate {
@@ -251,8 +272,8 @@ pub fn stun_type(packet: &[u8]) -> Option<u16> {
     (packet.len() >= 20 && packet[0] & 0xC0 == 0 && packet[4..8] == MAGIC_COOKIE).then(|| u16::from_be_bytes([packet[0], packet[1]]))
 }
 
-/// The ERROR-CODE attribute (0x0009) of a STUN error response: class * 100 + number.
-pub fn stun_error_code(packet: &[u8]) -> Option<u16> {
+/// The value of the first attribute of type `wanted` in a STUN message.
+fn stun_attribute(packet: &[u8], wanted: u16) -> Option<&[u8]> {
     let len = u16::from_be_bytes([packet[2], packet[3]]) as usize;
     let body = packet.get(20..20 + len)?;
     let mut i = 0;
@@ -260,12 +281,21 @@ pub fn stun_error_code(packet: &[u8]) -> Option<u16> {
         let kind = u16::from_be_bytes([body[i], body[i + 1]]);
         let alen = u16::from_be_bytes([body[i + 2], body[i + 3]]) as usize;
         let value = body.get(i + 4..i + 4 + alen)?;
-        if kind == 0x0009 && value.len() >= 4 {
-            return Some((value[2] & 0x07) as u16 * 100 + value[3] as u16);
+        if kind == wanted {
+            return Some(value);
         }
         i += 4 + alen.div_ceil(4) * 4;
     }
     None
+}
+
+/// The ERROR-CODE attribute (0x0009) of a STUN error response: class * 100 + number.
+pub fn stun_error_code(packet: &[u8]) -> Option<u16> {
+    stun_attribute(packet, 0x0009).filter(|v| v.len() >= 4).map(|v| (v[2] & 0x07) as u16 * 100 + v[3] as u16)
+}
+
+fn transaction(packet: &[u8]) -> [u8; 12] {
+    packet[8..20].try_into().expect("a STUN message has a transaction id")
 }
 
 const BINDING_REQUEST: u16 = 0x0001;
@@ -273,22 +303,30 @@ const ALLOCATE_REQUEST: u16 = 0x0003;
 const ALLOCATE_SUCCESS: u16 = 0x0103;
 const ALLOCATE_ERROR: u16 = 0x0113;
 
-fn observe_up(record: &mut PathRecord, packet: &[u8]) {
+const USERNAME: u16 = 0x0006;
+
+fn observe_up(s: &mut State, packet: &[u8]) {
     match stun_type(packet) {
-        Some(BINDING_REQUEST) => record.binding_requests += 1,
-        Some(ALLOCATE_REQUEST) => record.allocate_requests += 1,
+        Some(BINDING_REQUEST) => s.record.binding_requests += 1,
+        Some(ALLOCATE_REQUEST) => {
+            s.record.allocate_requests += 1;
+            if stun_attribute(packet, USERNAME).is_some() {
+                s.authenticated.insert(transaction(packet));
+            }
+        }
         _ => {}
     }
 }
 
-fn observe_down(record: &mut PathRecord, packet: &[u8]) {
+fn observe_down(s: &mut State, packet: &[u8]) {
     match stun_type(packet) {
-        Some(ALLOCATE_SUCCESS) => record.allocate_success += 1,
-        Some(ALLOCATE_ERROR) => {
-            if let Some(code) = stun_error_code(packet) {
-                *record.allocate_errors.entry(code).or_default() += 1;
-            }
-        }
+        Some(ALLOCATE_SUCCESS) => s.record.allocate_success += 1,
+        Some(ALLOCATE_ERROR) => match stun_error_code(packet) {
+            Some(code) if s.authenticated.contains(&transaction(packet)) => *s.record.allocate_errors.entry(code).or_default() += 1,
+            Some(401) => s.record.challenges += 1,
+            Some(code) => *s.record.allocate_errors.entry(code).or_default() += 1,
+            None => {}
+        },
         _ => {}
     }
 }
@@ -306,9 +344,19 @@ mod tests {
         m.extend([0x00, 0x09, 0x00, 0x04, 0x00, 0x00, 0x04, 0x01]);
         assert_eq!(stun_type(&m), Some(ALLOCATE_ERROR));
         assert_eq!(stun_error_code(&m), Some(401));
-        let mut r = PathRecord::default();
-        observe_down(&mut r, &m);
-        assert_eq!(r.allocate_errors.get(&401), Some(&1));
+        let mut s = State {
+            authenticated: Default::default(),
+            up: Link::new(Default::default(), 1),
+            down: Link::new(Default::default(), 1),
+            record: PathRecord::default(),
+            mappings: HashMap::new(),
+            events: Vec::new(),
+        };
+        observe_down(&mut s, &m);
+        assert_eq!((s.record.challenges, s.record.allocate_errors.get(&401)), (1, None), "a 401 to a request without credentials is the challenge");
+        s.authenticated.insert([0u8; 12]);
+        observe_down(&mut s, &m);
+        assert_eq!(s.record.allocate_errors.get(&401), Some(&1), "a 401 to a request with a USERNAME is a refusal");
         // RTP (version 2: first bits 10) is not STUN.
         assert_eq!(stun_type(&[0x80; 40]), None);
     }

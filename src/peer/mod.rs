@@ -13,7 +13,7 @@ pub mod procs;
 mod registry;
 pub mod rust;
 
-pub use registry::{KindInfo, Launcher, Registry, SlotPool};
+pub use registry::{FloorRun, KindInfo, Launcher, Registry, SlotPool};
 
 pub use crate::scenario::Action;
 use crate::scenario::{DataChannelSpec, MediaKind, PeerKind};

@@ -51,10 +51,10 @@ pub trait Launcher: Send + Sync {
     /// The stack's own name and version, as a running peer reports it (`aiortc 1.16.0`).
     async fn version(&self) -> Result<String, String>;
 
-    /// The kind's time-to-first-frame floor: `iterations` samples (ms) of two peer connections
-    /// inside one process of the stack, no relay in the path. `pages_base` serves the bench's
-    /// pages (`/floor`). `None` when the stack has no floor.
-    async fn floor(&self, _iterations: usize, _pages_base: &str) -> Option<Result<Vec<f64>, String>> {
+    /// The kind's time-to-first-frame floor: `iterations` runs of two peer connections inside one
+    /// process of the stack, no relay in the path. `pages_base` serves the bench's pages
+    /// (`/floor`). `None` when the stack has no floor.
+    async fn floor(&self, _iterations: usize, _pages_base: &str) -> Option<Result<Vec<FloorRun>, String>> {
         None
     }
 
@@ -111,5 +111,33 @@ impl Registry {
         for l in &self.launchers {
             l.shutdown().await;
         }
+    }
+}
+
+/// One floor run, in ms from `createOffer`: the first frame, and the phases where the floor
+/// reports them (the browsers' floor page does; a command peer may answer times only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FloorRun {
+    pub first_frame: f64,
+    pub answer_applied: Option<f64>,
+    pub ice_connected: Option<f64>,
+    pub dtls_connected: Option<f64>,
+}
+
+impl FloorRun {
+    /// A run as a page or program reports it: a number (the first frame), or an object with
+    /// `first_frame` and the phases.
+    pub fn from_json(v: &serde_json::Value) -> Option<FloorRun> {
+        if let Some(ms) = v.as_f64() {
+            return Some(FloorRun { first_frame: ms, ..FloorRun::default() });
+        }
+        let f = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
+        Some(FloorRun { first_frame: f("first_frame")?, answer_applied: f("answer_applied"), ice_connected: f("ice_connected"), dtls_connected: f("dtls_connected") })
+    }
+
+    /// Runs from a JSON array of `expected` entries.
+    pub fn list(v: Option<&serde_json::Value>, expected: usize) -> Option<Vec<FloorRun>> {
+        let runs: Vec<FloorRun> = v?.as_array()?.iter().filter_map(FloorRun::from_json).collect();
+        (runs.len() == expected).then_some(runs)
     }
 }

@@ -103,6 +103,14 @@ pub fn admit(case: &Case, env: &Env) -> Result<Vec<Arc<dyn Launcher>>, RunError>
     if let Some(why) = case.excluded.as_ref().filter(|_| !env.options.run_excluded) {
         return Err(RunError::Excluded(why.clone()));
     }
+    if let (true, Some(kinds)) = (case.scenario.extended, &env.options.extended_kinds) {
+        if case.kinds.iter().any(|k| !kinds.iter().any(|x| x == k.as_str())) {
+            return Err(RunError::Unsupported(format!(
+                "an extended-suite scenario, run here for pairs of {} only (RTC_HARNESS_SUITE=all runs every pair)",
+                kinds.join(", ")
+            )));
+        }
+    }
     let mut launchers = Vec::new();
     for kind in &case.kinds {
         let launcher = env.registry.get(kind).ok_or_else(|| {

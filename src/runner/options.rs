@@ -29,6 +29,9 @@ pub struct RunOptions {
     /// The address the built-in STUN/TURN server and the peers' network paths listen on
     /// (`RTC_HARNESS_ICE_IP`; default: this host's first non-loopback IPv4 address).
     pub ice_ip: std::net::IpAddr,
+    /// The kinds whose pairs run the extended suite's scenarios (`None`: every pair). The test
+    /// harness sets the first three kinds unless `RTC_HARNESS_SUITE=all`; the CLI runs them all.
+    pub extended_kinds: Option<Vec<String>>,
 }
 
 impl Default for RunOptions {
@@ -44,6 +47,7 @@ impl Default for RunOptions {
             repeat: 1,
             retries: 0,
             ice_ip: crate::net::host_ip(),
+            extended_kinds: None,
         }
     }
 }

@@ -122,6 +122,7 @@ impl Validator<'_> {
             ExpectDecl::CandidateError(a) => ExpectKind::CandidateError { peer: self.served_peer(&a.peer, names, peers, false)?, code: a.code },
             ExpectDecl::NotConnected(a) => ExpectKind::NotConnected { peer: self.peer_ref(&a.peer, names)? },
             ExpectDecl::Stats(a) => self.stats(a, names, peers, steps, e)?,
+            ExpectDecl::Offers(n) => ExpectKind::Offers(*n),
         };
         Ok(Expectation { line, kind })
     }

@@ -172,6 +172,12 @@ impl Validator<'_> {
             expect,
             exclude,
             turn_port: self.turn_port(&doc)?,
+            extended: match &doc.suite {
+                None => false,
+                Some(s) if s.value == "default" => false,
+                Some(s) if s.value == "extended" => true,
+                Some(s) => return Err(self.err(&s.referenced, format!("unknown suite '{}' (expected default or extended)", s.value))),
+            },
             seed: doc.seed.unwrap_or(1),
         })
     }

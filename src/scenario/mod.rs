@@ -113,6 +113,8 @@ pub struct Scenario {
     pub expect: Vec<Expectation>,
     /// `(pair, reason)`: pairs such as `firefox-rust` left out of the matrix.
     pub exclude: Vec<(String, String)>,
+    /// In the extended suite (long cases; see `RunOptions::extended_kinds`).
+    pub extended: bool,
     /// A fixed port for the built-in STUN/TURN server.
     pub turn_port: Option<u16>,
     /// The seed of the network conditions' random choices.
@@ -297,6 +299,7 @@ pub enum ExpectKind {
     ServerSaw { peer: String, binding_requests: Option<u64>, allocated: Option<bool>, error: Option<u16> },
     CandidateError { peer: String, code: Option<u16> },
     NotConnected { peer: String },
+    Offers(u32),
     Stats { at: String, metric: Metric, kind: Option<MediaKind>, min: Option<f64>, max: Option<f64> },
 }
 
@@ -395,6 +398,7 @@ impl ExpectKind {
                 None => format!("candidate_error({peer})"),
             },
             ExpectKind::NotConnected { peer } => format!("not_connected({peer})"),
+            ExpectKind::Offers(n) => format!("offers({n})"),
             ExpectKind::Stats { at, metric, kind, .. } => match kind {
                 Some(k) => format!("stats({at}, {k} {})", metric.as_str()),
                 None => format!("stats({at}, {})", metric.as_str()),

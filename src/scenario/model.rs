@@ -197,6 +197,10 @@ pub struct ScenarioDoc {
     pub steps: Option<Vec<Spanned<StepDecl>>>,
     #[serde(default)]
     pub expect: Vec<Spanned<ExpectDecl>>,
+    /// `default`, or `extended`: long cases (blackouts, slow profiles) that `cargo test` runs for
+    /// the first three kinds' pairs only unless `RTC_HARNESS_SUITE=all`.
+    #[serde(default)]
+    pub suite: Option<Spanned<String>>,
     /// A fixed UDP port for the built-in STUN/TURN server (default: any free port).
     #[serde(default)]
     pub turn_port: Option<Spanned<u16>>,
@@ -456,6 +460,8 @@ pub enum ExpectDecl {
     CandidateError(CandidateErrorArg),
     NotConnected(PeerArg),
     Stats(StatsArg),
+    /// Exactly this many offers were relayed (1: no renegotiation and no ICE restart).
+    Offers(u32),
 }
 
 fn one() -> u32 {

@@ -32,6 +32,7 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript) -> O
         ExpectKind::ServerSaw { peer, binding_requests, allocated, error } => super::network::server_saw(peer, *binding_requests, *allocated, *error, t),
         ExpectKind::CandidateError { peer, code } => super::network::candidate_error(peer, *code, t),
         ExpectKind::NotConnected { peer } => super::network::not_connected(peer, t),
+        ExpectKind::Offers(n) => offers(*n, t),
         ExpectKind::Stats { at, metric, kind, min, max } => super::network::stats(at, *metric, *kind, *min, *max, t),
     }
 }
@@ -246,6 +247,15 @@ fn timing(scenario: &Scenario, connected: Option<std::time::Duration>, first_fra
 
 /// An ICE restart (RFC 8445 section 9, RFC 8829 section 5.2.1): `by` sends a later offer with new
 /// ICE credentials, the answer to it has new ones too, and media keeps arriving afterwards.
+fn offers(n: u32, t: &Transcript) -> Outcome {
+    let sent = t.relay.iter().filter(|r| matches!(&r.kind, MessageKind::Desc { sdp_type } if sdp_type == "offer")).count();
+    if sent == n as usize {
+        Ok(())
+    } else {
+        mismatch(format!("{n} offer(s) in the call"), format!("{sent} offer(s)"), relay_lines(t, |r| matches!(r.kind, MessageKind::Desc { .. })))
+    }
+}
+
 fn ice_restart(scenario: &Scenario, by: &str, t: &Transcript) -> Outcome {
     let other = scenario.peers.iter().map(|p| p.name.as_str()).find(|n| *n != by).unwrap_or("");
     let ufrags = |from: &str, typ: &str| -> Vec<(Millis, String)> {

@@ -25,8 +25,18 @@ How aiortc's API maps onto the protocol
   other side in memory; timed from just before createOffer to the answerer's first decoded video
   frame, read by the same `read_track` loop as a case's `first_frame`. A fresh pair per
   iteration, closed (source, both connections, reader) after it; no events are written.
-- Stats: `pc.getStats()` gives inbound-rtp / outbound-rtp. aiortc has no candidate-pair stats; the
-  selected pair is read from aioice's nominated pair of the transport in use (what the stack uses).
+- Stats: each receiver's / sender's getStats() gives inbound-rtp (packetsReceived, packetsLost,
+  jitter in RTP units, converted to seconds with the stream's clock rate) and outbound-rtp
+  (packetsSent, bytesSent); framesDecoded / framesPerSecond are counted where aiortc's decoded
+  frames come out (track.recv()). aiortc has no bytesReceived and no candidate-pair stats; the
+  selected pair is read from aioice's nominated pair of the transport in use (what the stack uses),
+  which has no RTT or bitrate.
+- ICE servers and policy: RTCConfiguration(iceServers=[RTCIceServer(urls, username, credential)],
+  iceTransportPolicy). aiortc uses the first STUN URL and the first TURN URL (udp or tcp) only;
+  'relay' makes aioice gather relay candidates only (related address hidden).
+- candidate_error: aiortc has no icecandidateerror and aioice drops the failures of its STUN/TURN
+  gathering tasks; the two aioice functions those tasks run are wrapped to see them (see
+  _gathering_failed): the server's ERROR-CODE (e.g. 401), or 701 for no answer.
 
 aiortc behaviours this adapter works around, and why
 - No negotiationneeded event. With `auto_negotiate`, the adapter offers itself when the spec's

@@ -86,6 +86,14 @@ Pitfalls worked around (verified here, see /work/shared/STACKS.md)
 - webrtcbin 1.22 stats give every bundled RTP stream the kind and codec-id of one pad: the kind in
   the stats summary is found by SSRC instead.
 - libnice gathers link-local fe80:: and TCP candidates and no 127.0.0.1; they are passed on as is.
+- ICE servers: `stun-server` = stun://host:port (webrtcbin has one), `add-turn-server` =
+  turn(s)://user:credential@host:port?transport=... per TURN URL (escaped); ice_transport_policy
+  'relay' = ice-transport-policy RELAY (libnice force-relay). webrtcbin 1.22 and libnice 0.1.21 have
+  no candidate error of any kind (no signal; libnice drops a TURN error response after logging
+  "stun_turn_process/disc for %p res %d" at debug level), so no `candidate_error` is reported.
+- Stats: webrtcbin's inbound-rtp packets-received / packets-lost / jitter (seconds) / bytes-received
+  and outbound-rtp packets-sent / bytes-sent; framesDecoded and framesPerSecond are counted at our
+  vp8dec's output; its candidate-pair has no RTT or bitrate.
 
 Not supported by webrtcbin 1.22 (declared absent in kinds.yaml, answered with an error here)
 - ICE restart: webrtcbin reuses the previous ufrag/pwd in every later offer and answer ("FIXME:
@@ -365,12 +373,13 @@ class Case:
         self.session = None
         self.cancel = None
         self.video_frames = 0
+        self.video_frame_times = collections.deque(maxlen=256)  # monotonic times of decoded frames
         self.rx_kinds = {}  # SSRC -> kind of the streams received (from webrtcbin's src pad caps)
 
         self.pipeline = Gst.Pipeline.new("pc")
         self.webrtc = Gst.ElementFactory.make("webrtcbin", "webrtc")
         self.webrtc.set_property("bundle-policy", GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE)
-        self._ice_servers(config.get("ice_servers") or [])
+        self._ice_servers(config.get("ice_servers") or [], config.get("ice_transport_policy"))
         self.pipeline.add(self.webrtc)
         self.handlers = []
         w = self.webrtc
@@ -477,7 +486,14 @@ class Case:
 
     # ---- setup pieces
 
-    def _ice_servers(self, servers):
+    def _ice_servers(self, servers, policy):
+        """W3C RTCIceServer objects in webrtcbin's form: the first STUN URL as `stun-server`
+        (stun://host:port: webrtcbin has one), every TURN URL through `add-turn-server` as
+        turn(s)://user:credential@host:port[?transport=udp|tcp] (user and credential URL-escaped;
+        webrtcbin hands the transport to libnice as a TURN UDP / TCP / TLS relay). The policy
+        `relay` is webrtcbin's ice-transport-policy RELAY, which sets libnice's force-relay: the
+        agent then gathers and checks relayed candidates only."""
+        stun_set = False
         for server in servers:
             urls = server.get("urls") or server.get("url") or []
             if isinstance(urls, str):
@@ -485,14 +501,25 @@ class Case:
             for url in urls:
                 m = re.match(r"(stuns?|turns?):([^?]+)(\?.*)?$", url)
                 if not m:
+                    log(f"ICE server URL not understood, left out: {url}")
                     continue
-                scheme, hostport = m.group(1), m.group(2)
+                scheme, hostport, query = m.group(1), m.group(2), m.group(3) or ""
                 if scheme.startswith("stun"):
-                    self.webrtc.set_property("stun-server", f"{scheme}://{hostport}")
+                    if not stun_set:
+                        self.webrtc.set_property("stun-server", f"{scheme}://{hostport}")
+                        stun_set = True
+                    else:
+                        log(f"webrtcbin has one STUN server, left out: {url}")
                 else:
                     user = GLib.Uri.escape_string(server.get("username", ""), None, False)
                     cred = GLib.Uri.escape_string(server.get("credential", ""), None, False)
-                    self.webrtc.emit("add-turn-server", f"{scheme}://{user}:{cred}@{hostport}")
+                    if not self.webrtc.emit("add-turn-server", f"{scheme}://{user}:{cred}@{hostport}{query}"):
+                        log(f"webrtcbin refused the TURN server {url}")
+        if policy is None or policy == "all":
+            return
+        if policy != "relay":
+            raise RuntimeError(f"ice_transport_policy {policy!r} is neither 'all' nor 'relay'")
+        self.webrtc.set_property("ice-transport-policy", GstWebRTC.WebRTCICETransportPolicy.RELAY)
 
     def connect_relay(self, on_ready):
         """Opens the relay WebSocket; on_ready(error or None)."""
@@ -683,6 +710,7 @@ class Case:
     def _count_video(self, pad):
         def probe(pad, info):
             self.video_frames += 1
+            self.video_frame_times.append(time.monotonic())
             n = self.video_frames
             t = now_ms()
             if n == 1:
@@ -1030,17 +1058,30 @@ class Case:
         def kind_of(e):
             return kinds.get(e.get("ssrc"), e.get("kind"))
 
+        def pick(e, names):
+            return {w3c: e[gst] for gst, w3c in names if e.get(gst) is not None}
+
         for e in entries.values():
             typ = e.get("type")
             if typ == "inbound-rtp":
                 kind = kind_of(e)
                 item = {"kind": kind, "packetsReceived": e.get("packets-received", 0)}
+                # webrtcbin's rtpsource figures; its jitter is already in seconds
+                item.update(pick(e, (("packets-lost", "packetsLost"), ("jitter", "jitter"), ("bytes-received", "bytesReceived"))))
                 if kind == "video":
-                    item["framesDecoded"] = self.video_frames  # counted at our decoder's output
+                    # counted at our decoder's output (vp8dec in this pipeline): webrtcbin does not decode
+                    item["framesDecoded"] = self.video_frames
+                    recent = time.monotonic() - 1.0
+                    item["framesPerSecond"] = sum(1 for t in list(self.video_frame_times) if t >= recent)
                 summary["inbound_rtp"].append(item)
             elif typ == "outbound-rtp":
-                summary["outbound_rtp"].append({"kind": kind_of(e), "packetsSent": e.get("packets-sent", 0)})
+                item = {"kind": kind_of(e), "packetsSent": e.get("packets-sent", 0)}
+                item.update(pick(e, (("bytes-sent", "bytesSent"),)))
+                summary["outbound_rtp"].append(item)
             elif typ == "transport" and e.get("selected-candidate-pair-id"):
+                # webrtcbin 1.22's candidate-pair entry has only the two candidate ids (no RTT, no
+                # bitrate); its candidate entries carry swapped "type" fields (local-candidate /
+                # remote-candidate), so the ids are what is followed.
                 pair = entries.get(e["selected-candidate-pair-id"]) or {}
                 local = entries.get(pair.get("local-candidate-id")) or {}
                 remote = entries.get(pair.get("remote-candidate-id")) or {}

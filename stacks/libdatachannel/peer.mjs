@@ -45,6 +45,12 @@
 // - ICE restart: libdatachannel 0.24 (libjuice) can set ICE credentials only before gathering
 //   (juice_set_local_ice_attributes), so `restart_ice` answers with an error; see restartIce().
 // - The binding's threads keep the event loop alive: the process exits on stdin EOF.
+// - ICE servers: STUN as a URL string, TURN as node-datachannel IceServer objects (no escaping);
+//   libjuice relays over UDP only, so TURN over TCP/TLS URLs are left out (logged).
+// - ice_transport_policy 'relay' is refused at setup (createPc): libdatachannel only filters the
+//   candidates it signals, its libjuice agent still checks from host candidates and selects them.
+// - candidate_error: libdatachannel has no such event; libjuice's log lines about its STUN/TURN
+//   servers are read (onIceLog), so libdatachannel's log is always read at Info level.
 //
 // Stack behaviour seen with this adapter (findings, not worked around):
 // - libdatachannel drops DTLS records that arrive before its own ICE agent is connected (its DTLS
@@ -911,7 +917,7 @@ class Case {
       }
     }
     try {
-      this.pc.close();
+      if (this.pc) this.pc.close();
     } catch (e) {
       log('pc.close:', errorText(e));
     }

@@ -48,6 +48,13 @@
 //   without error (non_trickle passes with TCP candidates in the SDP); aiortc and werift connected
 //   with the trickled UDP ones.
 //
+// ICE servers, policy, errors, stats: the W3C configuration is passed as it comes (iceServers,
+// iceTransportPolicy 'relay': libwebrtc gathers and pairs relay candidates only); icecandidateerror
+// is libwebrtc's own (the TURN server's 401, or 701 "STUN server address is incompatible" from
+// its IPv6 sockets towards an IPv4 server) and becomes `candidate_error`; the stats summary takes
+// getStats' inbound-rtp / outbound-rtp figures and the transport's selected pair (with its
+// currentRoundTripTime and availableOutgoingBitrate) by their W3C names.
+//
 // stdout carries protocol lines only; console output of any library is sent to stderr.
 
 const path = require('path');

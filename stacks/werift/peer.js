@@ -57,6 +57,15 @@
 //   from the peer resends from the last keyframe.
 // - bundlePolicy "max-bundle": one ICE/DTLS transport for all m-sections, like browsers against a
 //   BUNDLE-aware peer (werift's default "max-compat" gathers and connects one per m-section).
+// - candidate_error: werift never fires its onicecandidateerror; the failure of its TURN
+//   allocation is seen by wrapping werift's createStunOverTurnClient (turnGatheringErrors). werift
+//   0.24.4 drops a 401 answered to its authenticated Allocate ("TURN STUN response failed
+//   MESSAGE-INTEGRITY check": it requires MESSAGE-INTEGRITY on that error response, which a server
+//   that rejected the credentials cannot add, RFC 8489 section 9.2.4), so wrong credentials end in
+//   its transaction timeout (701, about 7 s), then the same again over TCP (its own retry).
+// - ice_transport_policy 'relay' is werift's iceTransportPolicy (forceTurn): relay candidates only
+//   when a TURN server with username and credential is configured. Its relay candidates still
+//   carry the TURN mapped address as raddr/rport (RFC 9429 section 3.5.3 says to hide it).
 //
 // Reported as werift gives them, not worked around: iceConnectionState goes to "completed" as
 // soon as local gathering ends, before any connectivity check (its ICE agent uses that state for

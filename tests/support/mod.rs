@@ -26,6 +26,11 @@ pub fn env() -> &'static Env {
         // Ctrl-C or a kill: no browser, driver or program may outlive the run.
         runtime().spawn(rtc_harness::peer::procs::kill_all_on_signal());
         let mut options = RunOptions::from_env();
+        // Long network cases run for the core pairs in `cargo test`; RTC_HARNESS_SUITE=all runs
+        // every pair (the CLI always does).
+        if std::env::var("RTC_HARNESS_SUITE").as_deref() != Ok("all") {
+            options.extended_kinds = Some(["rust", "chrome", "firefox"].map(String::from).to_vec());
+        }
         // A failed case's artifacts land in target/ unless RTC_HARNESS_ARTIFACTS says otherwise.
         if options.artifacts.is_none() {
             options.artifacts = Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("artifacts"));

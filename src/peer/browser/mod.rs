@@ -85,7 +85,7 @@ impl Launcher for BrowserKind {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
-    async fn floor(&self, iterations: usize, pages_base: &str) -> Option<Result<Vec<f64>, String>> {
+    async fn floor(&self, iterations: usize, pages_base: &str) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
         let url = format!("{pages_base}/floor");
         let value = match self.pool.run_script(self.flavor, &url, FLOOR_SCRIPT, vec![json!(iterations)]).await {
             Ok(v) => v,
@@ -94,14 +94,7 @@ impl Launcher for BrowserKind {
         if let Some(e) = value.get("error") {
             return Some(Err(format!("floor page: {e}")));
         }
-        Some(
-            value
-                .get("ok")
-                .and_then(|v| v.as_array())
-                .map(|a| a.iter().filter_map(|x| x.as_f64()).collect::<Vec<f64>>())
-                .filter(|v| v.len() == iterations)
-                .ok_or_else(|| format!("floor page returned {value}")),
-        )
+        Some(crate::peer::FloorRun::list(value.get("ok"), iterations).ok_or_else(|| format!("floor page returned {value}")))
     }
 
     async fn shutdown(&self) {

@@ -112,7 +112,7 @@ impl Launcher for CommandKind {
         Ok(format!("{} {}", h.stack, h.version))
     }
 
-    async fn floor(&self, iterations: usize, _pages_base: &str) -> Option<Result<Vec<f64>, String>> {
+    async fn floor(&self, iterations: usize, _pages_base: &str) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
         let process = match self.process().await {
             Ok(p) => p,
             Err(e) => return Some(Err(e)),
@@ -123,13 +123,7 @@ impl Launcher for CommandKind {
         let floor = match result {
             Err(e) if e.contains("no floor") => None,
             Err(e) => Some(Err(process.report(&format!("floor: {e}")))),
-            Ok(v) => Some(
-                v.get("floor")
-                    .and_then(|f| f.as_array())
-                    .map(|a| a.iter().filter_map(|x| x.as_f64()).collect::<Vec<f64>>())
-                    .filter(|f| f.len() == iterations)
-                    .ok_or_else(|| format!("floor: expected {iterations} times, got {v}")),
-            ),
+            Ok(v) => Some(crate::peer::FloorRun::list(v.get("floor"), iterations).ok_or_else(|| format!("floor: expected {iterations} times, got {v}"))),
         };
         if process.gone().is_none() {
             self.idle.0.lock().unwrap().push(process);
