@@ -22,7 +22,7 @@ fn ttff(c: &mut Criterion) {
     for pair in default_pairs(&env) {
         let name = format!("{}-{}", pair.0, pair.1);
         // The case's outcome decides, as everywhere: a pair left out is skipped with its reason.
-        if let Err(e) = rt.block_on(measure(&pair, &env)) {
+        if let Err(e) = rt.block_on(measure(&pair, &env, None)) {
             let outcome = Outcome::of(&Err(e));
             if let Some(why) = outcome.reason() {
                 println!("ttff/{name}: {}: {why}", outcome.status());
@@ -36,7 +36,7 @@ fn ttff(c: &mut Criterion) {
                 async move {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        total += ms(measure(&pair, &env).await.expect("bench case runs").first_frame);
+                        total += ms(measure(&pair, &env, None).await.expect("bench case runs").first_frame);
                     }
                     total
                 }

@@ -86,7 +86,13 @@ enum Command {
         /// capture tick quantizes a Chrome sender's TTFF; Firefox's camera is not changed).
         #[arg(long)]
         camera_fps: Option<u32>,
+        /// Measure under a network profile (`4g`, `3g`, ...: `rtc-harness profiles`): both peers
+        /// relay-only through the built-in TURN server, each path with the profile's conditions.
+        #[arg(long)]
+        profile: Option<String>,
     },
+    /// The named network profiles and their figures (for `network:` and `bench --profile`).
+    Profiles,
     /// List the cases of the scenarios (with --kinds: the peer kinds instead, as `kinds` does).
     List {
         paths: Vec<PathBuf>,
@@ -139,13 +145,24 @@ fn main() -> ExitCode {
             Command::List { kinds: true, .. } => kinds_table(&env).await,
             Command::List { paths, .. } => list(paths, &env),
             Command::Kinds => kinds_table(&env).await,
-            Command::Bench { pairs, iterations, json, baseline, .. } => rtc_harness::bench::cli::run(pairs, iterations, json, baseline, env.clone()).await,
+            Command::Bench { pairs, iterations, json, baseline, profile, .. } => rtc_harness::bench::cli::run(pairs, iterations, json, baseline, profile, env.clone()).await,
+            Command::Profiles => profiles(),
             Command::Check { paths } => check(paths, &env),
             Command::Relay { port, host } => relay(&host, port, &env).await,
         }
     });
     rt.block_on(env.shutdown());
     code
+}
+
+fn profiles() -> ExitCode {
+    use rtc_harness::scenario::network::{profile, profile_names};
+    println!("{:<14} conditions (one-way latency applies to each direction; uplink is what the peer sends)", "profile");
+    for name in profile_names() {
+        let p = profile(name).expect("listed");
+        println!("{name:<14} {}", p.describe());
+    }
+    ExitCode::SUCCESS
 }
 
 fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {

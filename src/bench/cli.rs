@@ -10,7 +10,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Runs the bench; exit code 1 on a regression against `baseline` or a failed pair.
-pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<PathBuf>, baseline: Option<PathBuf>, env: Env) -> ExitCode {
+pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<PathBuf>, baseline: Option<PathBuf>, profile: Option<String>, env: Env) -> ExitCode {
+    let network = match profile.as_deref().map(|p| crate::scenario::network::profile(p).ok_or(p)) {
+        None => None,
+        Some(Ok(path)) => Some(path),
+        Some(Err(bad)) => {
+            eprintln!("error: unknown network profile '{bad}' (profiles: {})", crate::scenario::network::profile_names().join(", "));
+            return ExitCode::FAILURE;
+        }
+    };
     let pairs: Vec<(PeerKind, PeerKind)> = match pairs {
         None => default_pairs(&env),
         Some(list) => match list.iter().map(|p| parse_pair(p, &env).ok_or(p)).collect::<Result<Vec<_>, _>>() {
@@ -32,7 +40,7 @@ pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<Pat
     let iterations = iterations.max(1);
     let bar = ProgressBar::new((pairs.len() * iterations) as u64);
     bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("template"));
-    let mut report = BenchReport { iterations, ..BenchReport::default() };
+    let mut report = BenchReport { iterations, profile: profile.clone(), ..BenchReport::default() };
     let mut failed = false;
     let mut receivers: Vec<PeerKind> = pairs.iter().map(|p| p.1.clone()).collect();
     receivers.sort();
@@ -58,7 +66,7 @@ pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<Pat
         let mut skipped = None;
         for _ in 0..iterations {
             bar.set_message(name.clone());
-            match measure(&pair, &env).await {
+            match measure(&pair, &env, network.as_ref()).await {
                 Ok(p) => samples.push(p),
                 Err(e) => match Outcome::of(&Err(e)) {
                     left_out if !left_out.ran() => {

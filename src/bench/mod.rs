@@ -40,11 +40,19 @@ pub fn scenario(env: &Env) -> Arc<Scenario> {
 /// The case for `offerer-receiver`, e.g. `chrome-rust`.
 /// A peer whose kind cannot trickle (aiortc) sends its description once gathering is complete, as
 /// it would in a call; the pair is measured all the same.
-pub fn case(pair: &(PeerKind, PeerKind), env: &Env) -> Case {
+///
+/// With `network`, both peers are relay-only through the harness's TURN server and each one's
+/// path has those conditions (`bench --profile`).
+pub fn case(pair: &(PeerKind, PeerKind), env: &Env, network: Option<&crate::scenario::network::Path>) -> Case {
     let mut scenario = (*scenario(env)).clone();
     for (peer, kind) in scenario.peers.iter_mut().zip([&pair.0, &pair.1]) {
         if env.registry.get(kind).is_some_and(|l| !l.info().capabilities.trickle) {
             peer.trickle = false;
+        }
+        if let Some(path) = network {
+            peer.ice_servers = vec![crate::scenario::IceServer::Turn { username: None, credential: None }];
+            peer.ice_transport_policy = crate::scenario::IcePolicy::Relay;
+            peer.network = path.clone();
         }
     }
     Case { scenario: Arc::new(scenario), kinds: vec![pair.0.clone(), pair.1.clone()], excluded: None }
@@ -92,8 +100,8 @@ pub fn phases(t: &Transcript) -> Option<Phases> {
 }
 
 /// Runs the bench case once and returns its phases.
-pub async fn measure(pair: &(PeerKind, PeerKind), env: &Env) -> Result<Phases, RunError> {
-    let case = case(pair, env);
+pub async fn measure(pair: &(PeerKind, PeerKind), env: &Env, network: Option<&crate::scenario::network::Path>) -> Result<Phases, RunError> {
+    let case = case(pair, env, network);
     let run = run_case(&case, env).await?;
     if !run.passed() {
         return Err(RunError::Setup(format!("{}: the bench case failed:\n{}", case.name(), run.verdict)));

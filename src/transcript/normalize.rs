@@ -123,6 +123,12 @@ fn sequence(t: &Transcript, peer: &str, pick: impl Fn(&Event) -> Option<&str>) -
 }
 
 fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool) {
+    // What the runner did to the peer's network path (conditions, blackouts), in order.
+    for e in t.of(peer) {
+        if let Event::Network { change } = &e.event {
+            let _ = writeln!(out, "  network: {change}");
+        }
+    }
     let _ = writeln!(out, "  signaling: {}", sequence(t, peer, |e| match e {
         Event::SignalingState { state } => Some(state),
         _ => None,
@@ -131,10 +137,13 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool) 
     // (seen with Firefox during renegotiation), which the snapshot does not pin; the last state does.
     // `new` and `connecting` are not pinned: they always come before `connected`, and a stack
     // that reads its state when the event is dispatched (@roamhq/wrtc) skips them in some runs.
+    // Nor is `disconnected`: whether a consent check lapses during a short outage or an ICE
+    // restart is timing (RFC 7675; Firefox takes 8-10 s, Chrome about 5), and the scenarios that
+    // care wait for it by name.
     let mut reached: Vec<&str> = Vec::new();
     for e in t.of(peer) {
         if let Event::ConnectionState { state } = &e.event {
-            if state != "new" && state != "connecting" && !reached.contains(&state.as_str()) {
+            if !["new", "connecting", "disconnected"].contains(&state.as_str()) && !reached.contains(&state.as_str()) {
                 reached.push(state);
             }
         }
