@@ -479,7 +479,22 @@ class Case {
   sendCandidate(obj) {
     if (!this.cfg.trickle) return;
     if (this.holdCandidates) this.heldCandidates.push(obj);
-    else this.send(obj);
+    else this.send(this.withUfrag(obj));
+  }
+
+  // werift builds its server-reflexive candidates without the ICE ufrag (no "ufrag" in the line,
+  // no usernameFragment), unlike its host and relay ones: such a candidate gets the ufrag of the
+  // description in force when it is sent (the one it was gathered for: held ones go right after
+  // their description), as a W3C stack's RTCIceCandidate.usernameFragment would.
+  withUfrag(obj) {
+    const c = obj && obj.candidate;
+    if (!c || !c.candidate || c.usernameFragment || / ufrag \S+/.test(c.candidate)) return obj;
+    const d = this.pc && this.pc.localDescription;
+    const sdp = (d && d.sdp) || '';
+    const sections = sdp.split(/\r?\nm=/);
+    const section = sections.slice(1).find((x) => (/\r?\na=mid:(\S+)/.exec(x) || [])[1] === c.sdpMid) || sdp;
+    const ufrag = (/a=ice-ufrag:(\S+)/.exec(section) || /a=ice-ufrag:(\S+)/.exec(sdp) || [])[1];
+    return ufrag ? { candidate: { ...c, usernameFragment: ufrag } } : obj;
   }
 
   gatheringComplete() {
@@ -557,7 +572,7 @@ class Case {
     this.send({ desc: { type: final.type, sdp: final.sdp } });
     this.holdCandidates = false;
     const held = this.heldCandidates.splice(0);
-    held.forEach((c) => this.send(c));
+    held.forEach((c) => this.send(this.withUfrag(c)));
   }
 
   async offer() {

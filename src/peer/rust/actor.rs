@@ -31,10 +31,18 @@ pub const ICE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_mi
 /// Browsers nominate such pairs at once.
 pub const PRFLX_NOMINATION_WAIT: std::time::Duration = std::time::Duration::ZERO;
 
+/// How long the controlling agent waits before it nominates a pair whose local candidate is a
+/// relay one. The crate waits 2 s (pion's `relayAcceptanceMinWait`) in case a direct pair
+/// succeeds; on a relay-only connection (iceTransportPolicy relay) no other pair can come, and the
+/// wait was the whole 2 s between the first successful check and ICE connected, where browsers
+/// nominate at once.
+pub const RELAY_NOMINATION_WAIT: std::time::Duration = std::time::Duration::ZERO;
+
 fn setting_engine() -> SettingEngine {
     SettingEngineBuilder::new()
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(280))
         .with_prflx_acceptance_min_wait(Some(PRFLX_NOMINATION_WAIT))
+        .with_relay_acceptance_min_wait(Some(RELAY_NOMINATION_WAIT))
         .build()
 }
 

@@ -145,11 +145,18 @@ fn is_dtls_handshake(datagram: &[u8]) -> bool {
 }
 
 /// The payload of a TURN ChannelData message (RFC 8656 section 12; first byte 64-79 in RFC 7983's
-/// demultiplexing): another agent's traffic relayed by our TURN server. It is never held: the
-/// selection it may carry is inside it, where this socket does not look, and holding it delayed
-/// every relayed packet by [`EARLY_DATA_HOLD`] (a relay-only call measured +100 ms per TURN leg).
+/// demultiplexing): the other agent's traffic relayed by a TURN server.
 fn channel_data(datagram: &[u8]) -> Option<&[u8]> {
     (datagram.len() >= 4 && (0x40..=0x4F).contains(&datagram[0])).then(|| &datagram[4..])
+}
+
+/// What the ICE agent sees of a datagram: a ChannelData message's payload, else the datagram.
+/// The two races above happen the same way on a relayed pair, one layer in: a relayed
+/// connectivity check, its response and an early DTLS ClientHello all arrive as ChannelData, so
+/// selection is read and data is held there too (not looking inside held every relayed packet
+/// for [`EARLY_DATA_HOLD`]; not holding lost the first ClientHello to a 1 s retransmission).
+fn inner(datagram: &[u8]) -> &[u8] {
+    channel_data(datagram).unwrap_or(datagram)
 }
 
 impl Order {
@@ -196,7 +203,7 @@ impl AsyncUdpSocket for OrderedSocket {
     }
 
     fn poll_send(&self, cx: &mut Context<'_>, transmit: &Transmit<'_>) -> Poll<io::Result<usize>> {
-        if let Some((BINDING_REQUEST, tid, true)) = stun(transmit.contents) {
+        if let Some((BINDING_REQUEST, tid, true)) = stun(inner(transmit.contents)) {
             self.state.lock().unwrap().nominations.insert(tid);
         }
         self.io.poll_send_to(cx, transmit.contents, transmit.destination)
@@ -210,7 +217,7 @@ impl AsyncUdpSocket for OrderedSocket {
         }
         if let Some((datagram, from)) = st.release(Instant::now()) {
             st.timer_armed = false;
-            st.yield_next = is_dtls_handshake(&datagram);
+            st.yield_next = is_dtls_handshake(inner(&datagram));
             return Poll::Ready(Ok(deliver(&datagram, from, bufs, meta)));
         }
         // Received straight into the driver's buffer; only a datagram held back is copied.
@@ -234,14 +241,13 @@ impl AsyncUdpSocket for OrderedSocket {
             };
             let datagram = buf.filled();
             let len = datagram.len();
-            match stun(datagram) {
+            match stun(inner(datagram)) {
                 Some((kind, tid, use_candidate)) => st.saw_stun(kind, &tid, use_candidate),
-                None if channel_data(datagram).is_some() => st.yield_next = channel_data(datagram).is_some_and(is_dtls_handshake),
                 None if !st.selected && st.held.len() < EARLY_DATA_MAX => {
                     st.held.push_back((datagram.to_vec(), from, Instant::now()));
                     continue;
                 }
-                None => st.yield_next = is_dtls_handshake(datagram),
+                None => st.yield_next = is_dtls_handshake(inner(datagram)),
             }
             meta[0] = recv_meta(from, len);
             return Poll::Ready(Ok(1));
@@ -288,6 +294,9 @@ mod tests {
         assert_eq!(channel_data(&[0x40, 0x00, 0x00, 0x02, 22, 254]), Some(&[22u8, 254][..]));
         assert_eq!(channel_data(&[22, 254, 253, 0]), None, "DTLS is not ChannelData");
         assert_eq!(channel_data(&[0x80, 0x60, 0, 0]), None, "RTP is not ChannelData");
+        let mut relayed = vec![0x40, 0x00, 0x00, 0x1c];
+        relayed.extend(binding(BINDING_REQUEST, 3, true));
+        assert_eq!(stun(inner(&relayed)), Some((BINDING_REQUEST, [3; 12], true)), "a relayed nomination is seen");
     }
 
     #[test]
