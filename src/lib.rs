@@ -11,8 +11,8 @@
 //!
 //! # Layout
 //!
-//! - [`scenario`]: the scenario language: model, the actions peers perform, strict loading with
-//!   file:line:column errors, the expansion of peer-kind lists into a matrix of cases, and what a
+//! - [`scenario`]: the scenario language: model, the actions peers perform, network conditions
+//!   and profiles, strict loading with file:line:column errors, the expansion of peer-kind lists into a matrix of cases, and what a
 //!   case needs of each peer against what a kind can do.
 //! - [`relay`]: the axum WebSocket signaling relay (rooms, forwarding, the message record, the
 //!   pages its starter hands it).
@@ -20,6 +20,9 @@
 //!   [`peer::Launcher`] each), and the kinds: [`peer::rust`], [`peer::browser`] (Chrome, Firefox)
 //!   and [`peer::command`] (any program; `stacks/kinds.yaml`); [`peer::procs`] kills and reaps
 //!   every process they start.
+//! - [`net`]: a case's network: the built-in STUN/TURN server (the `turn` crate), a UDP path per
+//!   peer in front of it that records what crossed it, and the impairment engine (latency, jitter,
+//!   loss, bandwidth, blackouts) those paths apply, a pure function of packets on a clock.
 //! - [`runner`]: the run's [`runner::Env`] (registry and options read at the edge) and one case:
 //!   admission (installed, capable, not excluded), slots, relay, peers, steps, waits (with
 //!   `getStats()` sampled once a second), a failed attempt's artifacts, teardown.

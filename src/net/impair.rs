@@ -1,6 +1,6 @@
 //! The impairment engine: what a network does to one direction of one peer's traffic, as a pure
 //! function of packet arrivals on a clock (sans-I/O, like the relay's `classify`; the UDP proxy in
-//! [`super::proxy`] is its I/O shell, and the tests below run it on a virtual clock).
+//! [`super::path`] is its I/O shell, and the tests below run it on a virtual clock).
 //!
 //! A packet that arrives at `now` meets, in this order: a blackout (dropped), loss (a Gilbert
 //! model: random loss when the mean burst is 1 packet, bursts otherwise), the bandwidth limit (it

@@ -124,3 +124,72 @@ pub fn host_ip() -> IpAddr {
     }
     found.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load::load_str;
+    use crate::scenario::PeerKind;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    const SCENARIO: &str = "
+peers:
+  - name: alice
+    kind: all
+    ice_servers: [stun, turn]
+    ice_transport_policy: relay
+    network: {latency: 30ms}
+  - name: bob
+    kind: all
+    ice_servers: [stun]
+";
+
+    /// A STUN Binding request (RFC 8489 section 5) with transaction id `tid`.
+    fn binding(tid: u8) -> Vec<u8> {
+        let mut m = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
+        m.extend([tid; 12]);
+        m
+    }
+
+    /// The server answers a Binding through each peer's path (alice's 30 ms slower each way), the
+    /// paths record it, and stopping the case leaves no task and no socket behind.
+    #[test]
+    fn a_case_network_serves_stun_through_each_path_and_leaves_nothing_behind() {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let kinds = [PeerKind::new("rust").unwrap()];
+            let scenario = load_str(SCENARIO, "t.yaml", "t", PathBuf::from("t.yaml"), &kinds).unwrap();
+            let baseline = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+            let ip = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+            let net = CaseNetwork::start(&scenario, ip, Clock::start()).await.unwrap().expect("peers have servers");
+            let servers = net.ice_servers(&scenario, "alice");
+            assert_eq!(servers.len(), 2);
+            assert_eq!(servers[1]["username"], "alice");
+            let mut ports = vec![net.server.addr()];
+            let mut rtt = Vec::new();
+            for peer in ["alice", "bob"] {
+                let path = net.path(peer).unwrap().addr();
+                ports.push(path);
+                let client = tokio::net::UdpSocket::bind((ip, 0)).await.unwrap();
+                let sent = std::time::Instant::now();
+                client.send_to(&binding(7), path).await.unwrap();
+                let mut buf = [0u8; 1500];
+                let (n, from) = tokio::time::timeout(Duration::from_secs(2), client.recv_from(&mut buf)).await.expect("an answer").unwrap();
+                rtt.push(sent.elapsed());
+                assert_eq!((from, path::stun_type(&buf[..n])), (path, Some(0x0101)), "a Binding success response, through the path");
+            }
+            assert!(rtt[0] >= Duration::from_millis(60), "alice's path adds 30 ms each way: {:?}", rtt[0]);
+            assert!(rtt[1] < Duration::from_millis(60), "bob's path is perfect: {:?}", rtt[1]);
+            let records = net.records();
+            assert_eq!(records.len(), 2);
+            assert!(records.iter().all(|e| matches!(&e.event, Event::NetRecord { record } if record["binding_requests"] == 1)));
+            net.stop().await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(tokio::runtime::Handle::current().metrics().num_alive_tasks(), baseline, "every task of the case ended");
+            for port in ports {
+                std::net::UdpSocket::bind(port).unwrap_or_else(|e| panic!("{port} is still held: {e}"));
+            }
+        });
+    }
+}
