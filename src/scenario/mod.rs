@@ -4,6 +4,7 @@ mod expect;
 pub mod load;
 pub mod matrix;
 pub mod model;
+mod net_decl;
 mod needs;
 pub mod network;
 
