@@ -273,7 +273,7 @@ pub fn stun_type(packet: &[u8]) -> Option<u16> {
 }
 
 /// The value of the first attribute of type `wanted` in a STUN message.
-fn stun_attribute(packet: &[u8], wanted: u16) -> Option<&[u8]> {
+pub(super) fn stun_attribute(packet: &[u8], wanted: u16) -> Option<&[u8]> {
     let len = u16::from_be_bytes([packet[2], packet[3]]) as usize;
     let body = packet.get(20..20 + len)?;
     let mut i = 0;
@@ -294,7 +294,7 @@ pub fn stun_error_code(packet: &[u8]) -> Option<u16> {
     stun_attribute(packet, 0x0009).filter(|v| v.len() >= 4).map(|v| (v[2] & 0x07) as u16 * 100 + v[3] as u16)
 }
 
-fn transaction(packet: &[u8]) -> [u8; 12] {
+pub(super) fn transaction(packet: &[u8]) -> [u8; 12] {
     packet[8..20].try_into().expect("a STUN message has a transaction id")
 }
 

@@ -187,7 +187,10 @@ impl RustKind {
         let info = super::KindInfo {
             kind: crate::scenario::PeerKind::new(name).expect("valid kind name"),
             stack: "webrtc crate 0.21 (Rust, in process)".into(),
-            capabilities: crate::scenario::Capabilities::full(&["VP8", "opus"]),
+            // webrtc 0.21 declares `on_ice_candidate_error` and its event type, but nothing in
+            // the crate (rtc or webrtc) ever constructs `OnIceCandidateErrorEvent`: a refused TURN
+            // credential leaves no trace but the missing relay candidate.
+            capabilities: crate::scenario::Capabilities { candidate_error: false, ..crate::scenario::Capabilities::full(&["VP8", "opus"]) },
             install: "nothing to install".into(),
         };
         RustKind { info, crate_sockets }
