@@ -295,12 +295,19 @@ async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcri
             StepKind::Blackout { peer, length } => (peer.clone(), format!("blackout({length:?})")),
         };
         transcript.push(Entry { at: clock.now(), peer: who.clone(), event: Event::Step { name: label.clone() } });
+        let net = sampler.net;
+        // A failed step's transcript carries the network paths' records as they stand, so that
+        // its artifacts show what crossed each path until then.
         let fail = |message: String, transcript: &Transcript| RunError::Step {
             file: scenario.path.display().to_string(),
             line: step.line,
             step: format!("{who}: {label}"),
             message,
-            transcript: Box::new(transcript.clone()),
+            transcript: Box::new({
+                let mut t = transcript.clone();
+                t.entries.extend(net.map(|n| n.records()).unwrap_or_default());
+                t
+            }),
         };
         match &step.kind {
             StepKind::Do { peer: name, action } => {
