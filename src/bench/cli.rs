@@ -10,7 +10,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Runs the bench; exit code 1 on a regression against `baseline` or a failed pair.
-pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<PathBuf>, baseline: Option<PathBuf>, profile: Option<String>, env: Env) -> ExitCode {
+/// `runs` > 1 repeats the whole measurement and prints how far the runs agree (see
+/// `table::agreement`).
+#[allow(clippy::too_many_arguments)]
+pub async fn run(pairs: Option<Vec<String>>, iterations: usize, runs: usize, json: Option<PathBuf>, baseline: Option<PathBuf>, profile: Option<String>, env: Env) -> ExitCode {
     let network = match profile.as_deref().map(|p| crate::scenario::network::profile(p).ok_or(p)) {
         None => None,
         Some(Ok(path)) => Some(path),
@@ -38,35 +41,58 @@ pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<Pat
         }
     };
     let iterations = iterations.max(1);
-    let bar = ProgressBar::new((pairs.len() * iterations) as u64);
+    let runs = runs.max(1);
+    let bar = ProgressBar::new((pairs.len() * iterations * runs) as u64);
     bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("template"));
-    let mut report = BenchReport { iterations, profile: profile.clone(), ..BenchReport::default() };
+    let mut reports = Vec::new();
     let mut failed = false;
-    let mut receivers: Vec<PeerKind> = pairs.iter().map(|p| p.1.clone()).collect();
-    receivers.sort();
-    receivers.dedup();
-    for kind in receivers {
-        bar.set_message(format!("floor-{kind}"));
-        match super::floor::measure(&kind, iterations, &env).await {
-            None => {}
-            Some(Ok(runs)) => {
-                let first: Vec<f64> = runs.iter().map(|r| r.first_frame).collect();
-                report.floors.insert(kind.to_string(), median(&first).unwrap_or(f64::NAN));
-                let phase = |f: fn(&crate::peer::FloorRun) -> Option<f64>| median(&runs.iter().filter_map(f).collect::<Vec<_>>());
-                if let (Some(a), Some(i), Some(d)) = (phase(|r| r.answer_applied), phase(|r| r.ice_connected), phase(|r| r.dtls_connected)) {
-                    report.floor_phases.insert(kind.to_string(), Phases { answer_applied: a, ice_connected: i, dtls_connected: d, first_frame: median(&first).unwrap_or(f64::NAN) });
-                }
-            }
-            Some(Err(why)) => bar.println(format!("floor-{kind}: not measured: {why}")),
+    for _ in 0..runs {
+        let (report, run_failed) = measure_all(&pairs, iterations, network.as_ref(), profile.clone(), &env, &bar).await;
+        failed |= run_failed;
+        reports.push(report);
+    }
+    bar.finish_and_clear();
+    for (i, report) in reports.iter().enumerate() {
+        if runs > 1 {
+            println!("run {} of {runs}:", i + 1);
+        }
+        println!("{}", render(report, baseline.as_ref()));
+    }
+    if runs > 1 {
+        println!("{}", super::table::agreement(&reports));
+    }
+    let report = reports.pop().expect("at least one run");
+    if let Some(path) = json {
+        if let Err(e) = std::fs::write(&path, serde_json::to_string_pretty(&report).expect("serializable")) {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::FAILURE;
         }
     }
-    for pair in pairs {
+    let regressions = baseline.map(|b| {
+        report.pairs.iter().filter(|p| p.skipped.is_none()).filter(|p| b.pairs.iter().any(|q| q.pair == p.pair && q.skipped.is_none() && regressed(p, q))).count()
+    });
+    if failed || regressions.unwrap_or(0) > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// One run of the bench: every receiver's floor, then every pair `iterations` times.
+async fn measure_all(
+    pairs: &[(PeerKind, PeerKind)],
+    iterations: usize,
+    network: Option<&crate::scenario::network::Path>,
+    profile: Option<String>,
+    env: &Env,
+    bar: &ProgressBar,
+) -> (BenchReport, bool) {
+    let mut report = BenchReport { iterations, profile, ..BenchReport::default() };
+    let mut failed = false;
+    measure_floors(pairs, iterations, env, bar, &mut report).await;
+    for pair in pairs.iter().cloned() {
         let name = format!("{}-{}", pair.0, pair.1);
         let mut samples: Vec<Phases> = Vec::new();
         let mut skipped = None;
         for _ in 0..iterations {
             bar.set_message(name.clone());
-            match measure(&pair, &env, network.as_ref()).await {
+            match measure(&pair, env, network).await {
                 Ok(p) => samples.push(p),
                 Err(e) => match Outcome::of(&Err(e)) {
                     left_out if !left_out.ran() => {
@@ -89,16 +115,27 @@ pub async fn run(pairs: Option<Vec<String>>, iterations: usize, json: Option<Pat
             (None, false) => PairResult::from_samples(&name, &samples, floor, floor_phases.as_ref()),
         });
     }
-    bar.finish_and_clear();
-    println!("{}", render(&report, baseline.as_ref()));
-    if let Some(path) = json {
-        if let Err(e) = std::fs::write(&path, serde_json::to_string_pretty(&report).expect("serializable")) {
-            eprintln!("error: {}: {e}", path.display());
-            return ExitCode::FAILURE;
+    (report, failed)
+}
+
+/// Each receiver's floor (median first frame, and its phases where the floor reports them).
+async fn measure_floors(pairs: &[(PeerKind, PeerKind)], iterations: usize, env: &Env, bar: &ProgressBar, report: &mut BenchReport) {
+    let mut receivers: Vec<PeerKind> = pairs.iter().map(|p| p.1.clone()).collect();
+    receivers.sort();
+    receivers.dedup();
+    for kind in receivers {
+        bar.set_message(format!("floor-{kind}"));
+        match super::floor::measure(&kind, iterations, env).await {
+            None => {}
+            Some(Ok(runs)) => {
+                let first: Vec<f64> = runs.iter().map(|r| r.first_frame).collect();
+                report.floors.insert(kind.to_string(), median(&first).unwrap_or(f64::NAN));
+                let phase = |f: fn(&crate::peer::FloorRun) -> Option<f64>| median(&runs.iter().filter_map(f).collect::<Vec<_>>());
+                if let (Some(a), Some(i), Some(d)) = (phase(|r| r.answer_applied), phase(|r| r.ice_connected), phase(|r| r.dtls_connected)) {
+                    report.floor_phases.insert(kind.to_string(), Phases { answer_applied: a, ice_connected: i, dtls_connected: d, first_frame: median(&first).unwrap_or(f64::NAN) });
+                }
+            }
+            Some(Err(why)) => bar.println(format!("floor-{kind}: not measured: {why}")),
         }
     }
-    let regressions = baseline.map(|b| {
-        report.pairs.iter().filter(|p| p.skipped.is_none()).filter(|p| b.pairs.iter().any(|q| q.pair == p.pair && q.skipped.is_none() && regressed(p, q))).count()
-    });
-    if failed || regressions.unwrap_or(0) > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }

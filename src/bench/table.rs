@@ -143,6 +143,42 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
     out
 }
 
+/// Runs agree on a pair when its ratio to the floor differs by at most this much between them...
+pub const AGREE_RATIO: f64 = 0.05;
+/// ...and its overhead up to DTLS connected by at most this many ms.
+pub const AGREE_DTLS_MS: f64 = 10.0;
+
+/// How far several runs of the bench agree, pair by pair: each run's ratio and DTLS overhead, and
+/// whether the spread is within [`AGREE_RATIO`] and [`AGREE_DTLS_MS`].
+pub fn agreement(runs: &[BenchReport]) -> String {
+    let mut out = String::new();
+    let names: Vec<&str> = runs.first().map(|r| r.pairs.iter().filter(|p| p.skipped.is_none()).map(|p| p.pair.as_str()).collect()).unwrap_or_default();
+    let w = names.iter().map(|n| n.len()).max().unwrap_or(0).max(16);
+    let _ = writeln!(out, "{:<w$} {:>24}   {:>30}   agree", "pair", "ratio per run", "dtls overhead per run (ms)");
+    let mut all = true;
+    for name in names {
+        let of_runs: Vec<&PairResult> = runs.iter().filter_map(|r| r.pairs.iter().find(|p| p.pair == name && p.skipped.is_none())).collect();
+        let ratios: Vec<f64> = of_runs.iter().filter_map(|p| p.ratio).collect();
+        let overheads: Vec<f64> = of_runs.iter().filter_map(|p| p.dtls_overhead).collect();
+        let spread = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max) - v.iter().copied().fold(f64::INFINITY, f64::min);
+        let agree = of_runs.len() == runs.len()
+            && (ratios.is_empty() || spread(&ratios) <= AGREE_RATIO)
+            && (overheads.is_empty() || spread(&overheads) <= AGREE_DTLS_MS);
+        all &= agree;
+        let show = |v: &[f64], f: &dyn Fn(f64) -> String| if v.is_empty() { "-".to_string() } else { v.iter().map(|x| f(*x)).collect::<Vec<_>>().join(" ") };
+        let _ = writeln!(
+            out,
+            "{:<w$} {:>24}   {:>30}   {}",
+            name,
+            show(&ratios, &|r| format!("{r:.2}x")),
+            show(&overheads, &|o| format!("{o:+.1}")),
+            if agree { "yes" } else { "NO" }
+        );
+    }
+    let _ = writeln!(out, "{} runs {} (ratio within {AGREE_RATIO}, DTLS overhead within {AGREE_DTLS_MS} ms)", runs.len(), if all { "agree" } else { "do not agree" });
+    out
+}
+
 /// `+12.0% REGRESSION` or `-3.1%`.
 pub fn compare(now: &PairResult, base: &PairResult) -> String {
     let delta = now.median - base.median;
@@ -174,6 +210,12 @@ mod tests {
         assert_eq!((p.median, p.min, p.max, p.p90), (20.0, 10.0, 30.0, 30.0));
         assert_eq!(p.ratio, Some(2.0));
         assert_eq!((p.dtls_overhead, p.dtls_ratio), (Some(1.0), Some(1.5)), "3 ms to DTLS against the floor's 2");
+        let run = |p: PairResult| BenchReport { iterations: 3, pairs: vec![p], ..Default::default() };
+        let mut q = p.clone();
+        q.ratio = Some(2.03);
+        assert!(agreement(&[run(p.clone()), run(q.clone())]).contains("2 runs agree"));
+        q.ratio = Some(2.2);
+        assert!(agreement(&[run(p.clone()), run(q)]).contains("do not agree"));
         let base = PairResult::from_samples("rust-rust", &[phases(12.0)], None, None);
         assert!(regressed(&p, &base), "20 ms vs 12 ms is a regression");
         let near = PairResult::from_samples("rust-rust", &[phases(15.0)], None, None);
