@@ -345,15 +345,27 @@ function keyframeSize(frame) {
 // Reassembles VP8 frames per RTP timestamp: a frame is complete when it has its start packet,
 // its marker packet and every sequence number between them (retransmissions and reordering are
 // fine). The first complete keyframe is the first frame; after it, each complete frame with a new
-// timestamp counts.
-function videoReceiver(emit) {
+// timestamp counts. Until that first keyframe is complete, a keyframe is requested (PLI, RFC 4585
+// section 6.3.1) every 500 ms from 500 ms after the first packet: werift sends none itself, and a
+// sender that lost its first keyframe on a lossy path (Firefox over 3G) otherwise sends none again.
+function videoReceiver(emit, requestKeyframe) {
   const pending = new Map(); // timestamp -> Map(seq -> {payload, start, marker})
   let first = false;
+  let firstPacketAt = null;
+  let lastRequest = 0;
   let count = 0;
   let lastTs = null;
   const done = new Set();
   return (rtp) => {
     const { timestamp, sequenceNumber, marker } = rtp.header;
+    if (!first && requestKeyframe) {
+      const now = Date.now();
+      if (firstPacketAt === null) firstPacketAt = now;
+      if (now - firstPacketAt >= 500 && now - lastRequest >= 500) {
+        lastRequest = now;
+        requestKeyframe(rtp.header.ssrc);
+      }
+    }
     if (done.has(timestamp)) return;
     const d = vp8Descriptor(rtp.payload);
     if (!d) return;
@@ -746,7 +758,11 @@ class Case {
     this.watchedTracks.add(track);
     this.emit('track', { kind: track.kind });
     const emit = this.emit.bind(this);
-    const onRtp = track.kind === 'video' ? videoReceiver(emit) : audioReceiver(emit);
+    const requestKeyframe = (ssrc) => {
+      const t = this.pc.getTransceivers().find((x) => x.receiver && (x.receiver.tracks || []).includes(track));
+      if (t) t.receiver.sendRtcpPLI(ssrc).catch(() => {});
+    };
+    const onRtp = track.kind === 'video' ? videoReceiver(emit, requestKeyframe) : audioReceiver(emit);
     const sub = track.onReceiveRtp.subscribe((rtp) => {
       if (this.alive) onRtp(rtp);
     });
