@@ -5,6 +5,7 @@
 
 pub mod impair;
 pub mod path;
+pub mod stun;
 pub mod turn;
 
 use crate::clock::Clock;

@@ -13,6 +13,8 @@
 //! that needs the packets' real destinations (a TUN device or a kernel NAT, root-only here).
 
 use super::impair::{Counters, Fate, Link};
+pub use super::stun::{stun_error_code, stun_type};
+use super::stun::{stun_attribute, transaction, USERNAME};
 use crate::clock::Clock;
 use crate::scenario::network::Path;
 use crate::transcript::{Entry, Event};
@@ -264,46 +266,10 @@ async fn deliver_down(mut rx: mpsc::UnboundedReceiver<(Instant, Vec<u8>, SocketA
     }
 }
 
-const MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
-
-/// The STUN message type of `packet`, if it is a STUN message (RFC 8489 section 5: first two
-/// bits zero, the magic cookie at bytes 4-7).
-pub fn stun_type(packet: &[u8]) -> Option<u16> {
-    (packet.len() >= 20 && packet[0] & 0xC0 == 0 && packet[4..8] == MAGIC_COOKIE).then(|| u16::from_be_bytes([packet[0], packet[1]]))
-}
-
-/// The value of the first attribute of type `wanted` in a STUN message.
-pub(super) fn stun_attribute(packet: &[u8], wanted: u16) -> Option<&[u8]> {
-    let len = u16::from_be_bytes([packet[2], packet[3]]) as usize;
-    let body = packet.get(20..20 + len)?;
-    let mut i = 0;
-    while i + 4 <= body.len() {
-        let kind = u16::from_be_bytes([body[i], body[i + 1]]);
-        let alen = u16::from_be_bytes([body[i + 2], body[i + 3]]) as usize;
-        let value = body.get(i + 4..i + 4 + alen)?;
-        if kind == wanted {
-            return Some(value);
-        }
-        i += 4 + alen.div_ceil(4) * 4;
-    }
-    None
-}
-
-/// The ERROR-CODE attribute (0x0009) of a STUN error response: class * 100 + number.
-pub fn stun_error_code(packet: &[u8]) -> Option<u16> {
-    stun_attribute(packet, 0x0009).filter(|v| v.len() >= 4).map(|v| (v[2] & 0x07) as u16 * 100 + v[3] as u16)
-}
-
-pub(super) fn transaction(packet: &[u8]) -> [u8; 12] {
-    packet[8..20].try_into().expect("a STUN message has a transaction id")
-}
-
 const BINDING_REQUEST: u16 = 0x0001;
 const ALLOCATE_REQUEST: u16 = 0x0003;
 const ALLOCATE_SUCCESS: u16 = 0x0103;
 const ALLOCATE_ERROR: u16 = 0x0113;
-
-const USERNAME: u16 = 0x0006;
 
 fn observe_up(s: &mut State, packet: &[u8]) {
     match stun_type(packet) {
@@ -334,6 +300,7 @@ fn observe_down(s: &mut State, packet: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::stun::MAGIC_COOKIE;
 
     #[test]
     fn stun_messages_and_error_codes_are_read_from_the_wire_format() {

@@ -5,7 +5,7 @@
 //! (`ConnConfig` takes a `Conn`), and a framing shim for RFC 8656 section 6.2's TCP transport is
 //! more than the harness should carry. A scenario that asks for them gets a load-time error.
 
-use super::path::{stun_attribute, stun_error_code, stun_type, transaction};
+use super::stun::{attribute, is_error, is_request, stun_attribute, stun_error_code, stun_type, transaction, NONCE, REALM_ATTR, USERNAME};
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -90,27 +90,6 @@ struct AuthState {
     authenticated: HashSet<[u8; 12]>,
     /// The last NONCE the server gave each client in a challenge.
     nonces: HashMap<SocketAddr, Vec<u8>>,
-}
-
-const USERNAME: u16 = 0x0006;
-const REALM_ATTR: u16 = 0x0014;
-const NONCE: u16 = 0x0015;
-
-/// A request (class bits 0b00, RFC 8489 section 5) and an error response (0b11).
-fn is_request(kind: u16) -> bool {
-    kind & 0x0110 == 0
-}
-fn is_error(kind: u16) -> bool {
-    kind & 0x0110 == 0x0110
-}
-
-fn attribute(kind: u16, value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + value.len() + 3);
-    out.extend(kind.to_be_bytes());
-    out.extend((value.len() as u16).to_be_bytes());
-    out.extend(value);
-    out.resize(out.len().next_multiple_of(4), 0);
-    out
 }
 
 /// A 401 error response for `kind` and `tid` with REALM and NONCE (RFC 8489 section 9.2.4).
