@@ -11,6 +11,8 @@ pub const STEP_WAIT: Duration = Duration::from_secs(10);
 pub const EXPECTATION_WAIT: Duration = Duration::from_secs(10);
 /// One peer action (create/apply a description, add a track, run a page script).
 pub const ACTION: Duration = Duration::from_secs(10);
+/// A `glare` step: both peers' offers reach the relay's gate.
+pub const GLARE: Duration = Duration::from_secs(10);
 /// Starting a peer: building a peer connection, or loading the agent page.
 pub const PEER_START: Duration = Duration::from_secs(20);
 /// Starting a browser and its WebDriver session.

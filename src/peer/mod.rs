@@ -49,6 +49,10 @@ pub struct PeerConfig {
     pub ice_servers: Vec<serde_json::Value>,
     /// `all` or `relay` (W3C webrtc-pc section 4.2.1): with `relay`, only TURN candidates.
     pub ice_transport_policy: crate::scenario::IcePolicy,
+    /// Perfect negotiation's role (W3C webrtc-pc section 10.7); `None`: the seed's flow.
+    pub polite: Option<bool>,
+    /// `setCodecPreferences` per kind, in order (`{"video": ["VP9"]}`).
+    pub codec_preferences: crate::scenario::flows::CodecPreferences,
 }
 
 impl PeerConfig {
@@ -61,13 +65,15 @@ impl PeerConfig {
             "room": self.room,
             "signaling_url": self.signaling_url,
             "media": self.media.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
-            "data_channels": self.data_channels.iter().map(|c| json!({"label": c.label, "send": c.send})).collect::<Vec<_>>(),
+            "data_channels": self.data_channels.iter().map(|c| c.to_json()).collect::<Vec<_>>(),
             "trickle": self.trickle,
             "auto_negotiate": self.auto_negotiate,
             "echo": self.echo,
             "ice_servers": self.ice_servers,
             "ice_transport_policy": self.ice_transport_policy.as_str(),
             "media_files": self.media_files.to_json(),
+            "polite": self.polite,
+            "codec_preferences": self.codec_preferences,
         })
     }
 }

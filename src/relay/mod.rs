@@ -10,6 +10,7 @@
 //! Whoever starts the relay hands it the pages it serves ([`Pages`]: the browser agent page at
 //! `/agent`, the bench's floor page at `/floor`); the relay itself knows nothing of browsers.
 
+pub mod faults;
 mod message;
 mod room;
 

@@ -1,6 +1,8 @@
 //! Rooms: who is in each, forwarding to the other members, and the per-room message record.
 
+use super::faults::Injector;
 use super::message::{classify, error_frame, MessageKind, RelayRecord};
+use crate::scenario::flows::FaultRule;
 use crate::clock::Clock;
 use axum::extract::ws::{Message, Utf8Bytes};
 use serde_json::Value;
@@ -19,6 +21,8 @@ struct Room {
     records: VecDeque<RelayRecord>,
     /// Created by a join in open mode: removed when its last member leaves.
     ephemeral: bool,
+    /// The scenario's signaling faults and the glare gate.
+    faults: Injector,
 }
 
 /// Every room of a relay.
@@ -47,6 +51,59 @@ impl Rooms {
         self.rooms.write().unwrap().insert(room.to_string(), Arc::new(Mutex::new(r)));
     }
 
+    /// The fault rules the room applies to what its members send (see [`super::faults`]).
+    pub fn set_faults(&self, room: &str, rules: Vec<FaultRule>) {
+        if let Some(r) = self.room(room) {
+            r.lock().unwrap().faults = Injector::new(rules);
+        }
+    }
+
+    /// Glare: from now, hold what `peers` send until each has sent an offer.
+    pub fn arm_glare(&self, room: &str, peers: Vec<String>) {
+        if let Some(r) = self.room(room) {
+            r.lock().unwrap().faults.arm_glare(peers);
+        }
+    }
+
+    /// Whether the glare gate still waits for an offer.
+    pub fn glare_pending(&self, room: &str) -> bool {
+        self.room(room).is_some_and(|r| r.lock().unwrap().faults.glare_pending())
+    }
+
+    /// Gives up on glare: delivers what the gate held.
+    pub fn open_gate(&self, room: &str) {
+        let Some(r) = self.room(room) else { return };
+        let mut r = r.lock().unwrap();
+        let out = r.faults.open_gate();
+        Self::deliver(&r, "", out);
+    }
+
+    /// Sends each delivery to every member but its sender (delayed ones from a task of their
+    /// own); returns who `from`'s own message reached.
+    fn deliver(r: &Room, from: &str, deliveries: Vec<super::faults::Delivery>) -> Vec<String> {
+        let mut to: Vec<String> = Vec::new();
+        for d in deliveries {
+            for (name, tx) in r.members.iter().filter(|(n, _)| **n != d.from) {
+                let msg = Message::Text(d.text.clone().into());
+                let sent = if d.delay.is_zero() {
+                    tx.send(msg).is_ok()
+                } else {
+                    let (tx, delay) = (tx.clone(), d.delay);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        let _ = tx.send(msg);
+                    });
+                    true
+                };
+                if sent && d.from == from && !to.contains(name) {
+                    to.push(name.clone());
+                }
+            }
+        }
+        to.sort();
+        to
+    }
+
     /// Forgets a room and its record.
     pub fn close_room(&self, room: &str) {
         self.rooms.write().unwrap().remove(room);
@@ -55,6 +112,12 @@ impl Rooms {
     /// The record of a room so far.
     pub fn records(&self, room: &str) -> Vec<RelayRecord> {
         self.room(room).map(|r| r.lock().unwrap().records.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Whether `peer` is in `room` now. A WebSocket client's handshake completes before the
+    /// relay's upgrade task registers it, so a sender that must not race a join asks this.
+    pub fn is_member(&self, room: &str, peer: &str) -> bool {
+        self.room(room).is_some_and(|r| r.lock().unwrap().members.contains_key(peer))
     }
 
     fn room(&self, room: &str) -> Option<Arc<Mutex<Room>>> {
@@ -109,22 +172,17 @@ impl Rooms {
         let Some(r) = self.room(room) else { return };
         let at = self.clock.now();
         let mut r = r.lock().unwrap();
-        let (kind, body, to) = match classify(text.as_str()) {
+        let (kind, body, to, fault) = match classify(text.as_str()) {
             Ok((kind, body)) => {
-                let mut to = Vec::with_capacity(r.members.len().saturating_sub(1));
-                for (name, tx) in r.members.iter().filter(|(n, _)| n.as_str() != from) {
-                    if tx.send(Message::Text(text.clone())).is_ok() {
-                        to.push(name.clone());
-                    }
-                }
-                to.sort();
-                (kind, body, to)
+                let decision = r.faults.on_message(from, &kind, text.as_str());
+                let to = Self::deliver(&r, from, decision.deliveries);
+                (kind, body, to, decision.fault)
             }
             Err((code, message)) => {
                 if let Some(tx) = r.members.get(from) {
                     let _ = tx.send(Message::Text(error_frame(code, &message).into()));
                 }
-                (MessageKind::Rejected { code: code.to_string() }, Value::Null, vec![])
+                (MessageKind::Rejected { code: code.to_string() }, Value::Null, vec![], None)
             }
         };
         if r.records.len() >= MAX_RECORDS_PER_ROOM {
@@ -137,6 +195,7 @@ impl Rooms {
             to,
             kind,
             body: Arc::new(body),
+            fault,
         });
     }
 
@@ -155,6 +214,7 @@ impl Rooms {
             to: vec![],
             kind: MessageKind::Rejected { code: code.to_string() },
             body: Arc::new(Value::Null),
+            fault: None,
         });
     }
 }

@@ -15,7 +15,7 @@ use crate::clock::{Clock, Millis};
 use crate::limits;
 use crate::peer::{Launcher, Peer, PeerConfig, PeerError, Registry};
 use crate::relay::Relay;
-use crate::scenario::{Case, Negotiation, StepKind};
+use crate::scenario::{Action, Case, Negotiation, StepKind};
 use crate::transcript::{Entry, Event, Transcript};
 use crate::verdict::{self, Verdict};
 use std::path::PathBuf;
@@ -173,6 +173,7 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
     let room = case.name().replace("::", ".");
     let names: Vec<String> = case.scenario.peers.iter().map(|p| p.name.clone()).collect();
     relay.rooms.open_room(&room, &names);
+    relay.rooms.set_faults(&room, case.scenario.faults.clone());
     let net = match crate::net::CaseNetwork::start(&case.scenario, env.options.ice_ip, clock).await {
         Ok(n) => n,
         Err(e) => {
@@ -191,7 +192,8 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
         }
         let mut transcript = Transcript::default();
         let mut sampler = wait::Sampler::new(net.as_ref());
-        run_steps(case, &peers, &clock, &mut transcript, &mut sampler).await?;
+        let signaling = Signaling { relay: &relay, room: &room };
+        run_steps(case, &peers, &clock, &mut transcript, &mut sampler, signaling).await?;
         settle(case, &peers, &relay, &room, &mut transcript, &mut sampler).await?;
         for p in &peers {
             let _ = p.collect_stats().await;
@@ -244,6 +246,8 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
         media_files: crate::peer::MediaFiles::in_dir(&env.options.media_dir),
         ice_servers: Vec::new(),
         ice_transport_policy: spec.ice_transport_policy,
+        polite: spec.polite,
+        codec_preferences: spec.codecs.clone(),
     }
 }
 
@@ -283,7 +287,35 @@ pub(crate) async fn next_change(peers: &[Box<dyn Peer>]) {
     }
 }
 
-async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcript: &mut Transcript, sampler: &mut wait::Sampler<'_>) -> Result<(), RunError> {
+/// The case's relay room, for the steps that act on signaling (glare).
+#[derive(Clone, Copy)]
+struct Signaling<'a> {
+    relay: &'a Relay,
+    room: &'a str,
+}
+
+/// Glare (RFC 8829 section 4.1.8.1 calls it an offer collision): the relay holds what both peers
+/// send until each has offered, so neither sees the other's offer before making its own.
+async fn glare(peers: &[Box<dyn Peer>], signaling: Signaling<'_>) -> Result<(), String> {
+    let names: Vec<String> = peers.iter().map(|p| p.name().to_string()).collect();
+    signaling.relay.rooms.arm_glare(signaling.room, names.clone());
+    let offers = futures::future::join_all(peers.iter().map(|p| p.perform(&Action::SendOffer))).await;
+    if let Some((name, e)) = names.iter().zip(offers).find_map(|(n, r)| r.err().map(|e| (n, e))) {
+        signaling.relay.rooms.open_gate(signaling.room);
+        return Err(format!("{name}: send_offer: {e}"));
+    }
+    let deadline = tokio::time::Instant::now() + limits::scaled(limits::GLARE);
+    while signaling.relay.rooms.glare_pending(signaling.room) {
+        if tokio::time::Instant::now() > deadline {
+            signaling.relay.rooms.open_gate(signaling.room);
+            return Err(format!("both peers were asked to offer, but within {:?} not both offers reached the relay", limits::scaled(limits::GLARE)));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcript: &mut Transcript, sampler: &mut wait::Sampler<'_>, signaling: Signaling<'_>) -> Result<(), RunError> {
     let scenario = &case.scenario;
     let peer = |name: &str| peers.iter().find(|p| p.name() == name).expect("validated peer name");
     for step in &scenario.steps {
@@ -293,6 +325,7 @@ async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcri
             StepKind::Sleep(d) => ("runner".to_string(), format!("sleep({d:?})")),
             StepKind::Network { peer, path } => (peer.clone(), format!("network({})", path.describe())),
             StepKind::Blackout { peer, length } => (peer.clone(), format!("blackout({length:?})")),
+            StepKind::Glare => ("runner".to_string(), "glare".to_string()),
         };
         transcript.push(Entry { at: clock.now(), peer: who.clone(), event: Event::Step { name: label.clone() } });
         let net = sampler.net;
@@ -310,6 +343,19 @@ async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcri
             }),
         };
         match &step.kind {
+            StepKind::Glare => {
+                if let Err(e) = glare(peers, signaling).await {
+                    collect(peers, transcript).await;
+                    return Err(fail(e, transcript));
+                }
+            }
+            // A binary message the sender's stack refuses is the outcome under test (webrtc-pc
+            // section 6.2: over the remote's maximum message size), not a broken step.
+            StepKind::Do { peer: name, action: Action::SendBinary { label, size } } => {
+                if let Err(e) = peer(name).perform(&Action::SendBinary { label: label.clone(), size: *size }).await {
+                    transcript.push(Entry { at: clock.now(), peer: name.clone(), event: Event::SendRefused { label: label.clone(), size: *size, error: e.to_string() } });
+                }
+            }
             StepKind::Do { peer: name, action } => {
                 if let Err(e) = peer(name).perform(action).await {
                     collect(peers, transcript).await;

@@ -125,7 +125,8 @@ pub fn condition_met(t: &Transcript, peer: &str, condition: &Condition) -> bool 
         Condition::Frames(n) => {
             any(&|e| matches!(e, Event::MediaProgress { kind, count } if kind == "video" && count >= n))
         }
-        Condition::ChannelOpen(label) => any(&|e| matches!(e, Event::DataChannelOpen { label: l } if l == label)),
+        Condition::ChannelOpen(label) => any(&|e| matches!(e, Event::DataChannelOpen { label: l, .. } if l == label)),
+        Condition::ChannelClosed(label) => any(&|e| matches!(e, Event::DataChannelClose { label: l } if l == label)),
         Condition::Message(label) => any(&|e| matches!(e, Event::DataChannelMessage { label: l, .. } if l == label)),
         Condition::Disconnected => connection_was(t, peer, "disconnected"),
         Condition::Failed => connection_was(t, peer, "failed"),

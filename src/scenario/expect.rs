@@ -21,7 +21,13 @@ impl Validator<'_> {
     ) -> Result<Expectation, LoadError> {
         let line = e.referenced.line();
         let within = |w: Option<std::time::Duration>| w.unwrap_or(limits::EXPECTATION_WAIT);
+        if let Some(kind) = self.flow_expectation(e, names, peers, steps)? {
+            return Ok(Expectation { line, kind });
+        }
         let kind = match &e.value {
+            ExpectDecl::RolledBack(_) | ExpectDecl::IgnoredOffer(_) | ExpectDecl::Direction(_) | ExpectDecl::Codec(_)
+            | ExpectDecl::Received(_) | ExpectDecl::MaxMessageSize(_) | ExpectDecl::ChannelOptions(_) | ExpectDecl::Channels(_)
+            | ExpectDecl::Hangup(_) | ExpectDecl::PeerError(_) => unreachable!("flow_expectation took it"),
             ExpectDecl::Order(points) => {
                 let points = points.iter().map(|p| self.order_point(p, names)).collect::<Result<Vec<_>, _>>()?;
                 self.check_order(&points, e, offerer, peers, steps)?;

@@ -138,6 +138,7 @@ impl Validator<'_> {
         };
         let steps = match &doc.steps {
             Some(steps) => {
+                self.check_channel_steps(steps, &peers)?;
                 // Conditions a `network` step changes are those in force at that point.
                 let mut paths: std::collections::HashMap<String, super::network::Path> =
                     peers.iter().map(|p| (p.name.clone(), p.network.clone())).collect();
@@ -179,6 +180,7 @@ impl Validator<'_> {
                 Some(s) => return Err(self.err(&s.referenced, format!("unknown suite '{}' (expected default or extended)", s.value))),
             },
             seed: doc.seed.unwrap_or(1),
+            faults: self.fault_rules(&doc.signaling, &names)?,
         })
     }
 
@@ -218,14 +220,23 @@ impl Validator<'_> {
             }
             let kinds = self.kinds_of(&p.kind)?;
             let (ice_servers, ice_transport_policy, network) = self.ice(p)?;
+            let codecs = match &p.codecs {
+                Some(c) if c.value.values().any(|v| v.is_empty() || v.iter().any(|n| n.trim().is_empty())) => {
+                    return Err(self.err(&c.referenced, "codecs: each kind lists one or more codec names (e.g. video: [VP9, VP8])"))
+                }
+                Some(c) => c.value.clone(),
+                None => Default::default(),
+            };
             out.push(PeerSpec {
+                polite: p.polite,
+                codecs,
                 ice_servers,
                 ice_transport_policy,
                 network,
                 name: name.clone(),
                 kinds,
                 media: p.media.clone(),
-                data_channels: p.data_channels.clone(),
+                data_channels: self.data_channels(p)?,
                 trickle: p.trickle,
                 negotiation: p.negotiation,
                 echo: p.echo,
@@ -288,10 +299,14 @@ impl Validator<'_> {
             StepDecl::CreateDataChannel(a) => act(&a.peer, Action::CreateDataChannel { label: a.label.clone() })?,
             StepDecl::SendOffer(p) => act(p, Action::SendOffer)?,
             StepDecl::RestartIce(p) => act(p, Action::RestartIce)?,
-            StepDecl::SendMessage(a) => {
-                act(&a.peer, Action::SendMessage { label: a.label.clone(), text: a.text.clone() })?
-            }
+            StepDecl::SendMessage(a) => act(&a.peer, self.send_message(s, a)?)?,
             StepDecl::Close(p) => act(p, Action::Close)?,
+            StepDecl::Glare => StepKind::Glare,
+            StepDecl::Rollback(p) => act(p, Action::Rollback)?,
+            StepDecl::SetDirection(a) => act(&a.peer, Action::SetDirection { kind: a.kind, direction: a.direction })?,
+            StepDecl::RemoveTrack(a) => act(&a.peer, Action::RemoveTrack(a.kind))?,
+            StepDecl::ReplaceTrack(a) => act(&a.peer, Action::ReplaceTrack(a.kind))?,
+            StepDecl::CloseChannel(a) => act(&a.peer, Action::CloseChannel { label: a.label.clone() })?,
             StepDecl::Sleep(d) => StepKind::Sleep(*d),
             StepDecl::Network(n) => {
                 let peer = self.routed_peer(&n.peer, names, peers, "network")?;

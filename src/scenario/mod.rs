@@ -1,6 +1,8 @@
 //! Scenarios: the validated model ([`Scenario`]), strict loading ([`load`]) and the matrix of cases.
 
 mod expect;
+pub mod flows;
+mod flows_check;
 pub mod load;
 pub mod matrix;
 pub mod model;
@@ -27,7 +29,14 @@ pub enum Action {
     SendOffer,
     RestartIce,
     SendMessage { label: String, text: String },
+    /// One binary message of `size` bytes, byte i = i % 251.
+    SendBinary { label: String, size: u32 },
     Close,
+    Rollback,
+    SetDirection { kind: MediaKind, direction: flows::Direction },
+    RemoveTrack(MediaKind),
+    ReplaceTrack(MediaKind),
+    CloseChannel { label: String },
 }
 
 impl Action {
@@ -42,7 +51,13 @@ impl Action {
             Action::SendOffer => json!({"type": "send_offer"}),
             Action::RestartIce => json!({"type": "restart_ice"}),
             Action::SendMessage { label, text } => json!({"type": "send_message", "label": label, "text": text}),
+            Action::SendBinary { label, size } => json!({"type": "send_message", "label": label, "size": size}),
             Action::Close => json!({"type": "close"}),
+            Action::Rollback => json!({"type": "rollback"}),
+            Action::SetDirection { kind, direction } => json!({"type": "set_direction", "kind": kind.as_str(), "direction": direction.as_str()}),
+            Action::RemoveTrack(kind) => json!({"type": "remove_track", "kind": kind.as_str()}),
+            Action::ReplaceTrack(kind) => json!({"type": "replace_track", "kind": kind.as_str()}),
+            Action::CloseChannel { label } => json!({"type": "close_channel", "label": label}),
         }
     }
 
@@ -54,7 +69,13 @@ impl Action {
             Action::SendOffer => "send_offer".into(),
             Action::RestartIce => "restart_ice".into(),
             Action::SendMessage { label, .. } => format!("send_message({label})"),
+            Action::SendBinary { label, size } => format!("send_message({label}, {size} bytes)"),
             Action::Close => "close".into(),
+            Action::Rollback => "rollback".into(),
+            Action::SetDirection { kind, direction } => format!("set_direction({kind}, {direction})"),
+            Action::RemoveTrack(k) => format!("remove_track({k})"),
+            Action::ReplaceTrack(k) => format!("replace_track({k})"),
+            Action::CloseChannel { label } => format!("close_channel({label})"),
         }
     }
 }
@@ -74,6 +95,9 @@ pub struct PeerSpec {
     pub ice_transport_policy: IcePolicy,
     /// The conditions of the path between the peer and the TURN server at the start.
     pub network: network::Path,
+    /// Perfect negotiation's role (webrtc-pc section 10.7); `None`: the seed's flow.
+    pub polite: Option<bool>,
+    pub codecs: flows::CodecPreferences,
 }
 
 /// One ICE server a peer is given: the harness's own, reached through the peer's network path.
@@ -120,6 +144,8 @@ pub struct Scenario {
     pub turn_port: Option<u16>,
     /// The seed of the network conditions' random choices.
     pub seed: u64,
+    /// The relay's signaling fault rules, in file order.
+    pub faults: Vec<flows::FaultRule>,
 }
 
 impl Scenario {
@@ -151,6 +177,8 @@ pub enum StepKind {
     Network { peer: String, path: network::Path },
     /// Nothing crosses the peer's path for this long (the step returns at once).
     Blackout { peer: String, length: Duration },
+    /// Both peers offer at once; the relay delivers neither offer until both are in.
+    Glare,
 }
 
 /// What a `wait` step waits for, as seen in the peer's own events.
@@ -166,6 +194,9 @@ pub enum Condition {
     /// At least this many distinct video frames.
     Frames(u64),
     ChannelOpen(String),
+    /// The channel's `close` event (webrtc-pc section 6.2: the other side closed it, or the
+    /// connection went away).
+    ChannelClosed(String),
     Message(String),
     /// `connectionState` (W3C webrtc-pc section 4.3.3) reached one of these.
     Disconnected,
@@ -180,7 +211,7 @@ pub enum Condition {
 
 impl Condition {
     pub const SYNTAX: &'static str = "connected, ice_connected, stable, gathering_complete, \
-        track(audio|video), first_frame, first_packet, frames(N), channel_open(LABEL), message(LABEL), \
+        track(audio|video), first_frame, first_packet, frames(N), channel_open(LABEL), channel_closed(LABEL), message(LABEL), \
         disconnected, failed, closed, reconnected, media_resumed(audio|video)";
 
     pub fn parse(s: &str) -> Option<Condition> {
@@ -206,6 +237,8 @@ impl Condition {
                     Condition::Frames(n.parse().ok().filter(|n| *n > 0)?)
                 } else if let Some(l) = arg("channel_open") {
                     Condition::ChannelOpen(l)
+                } else if let Some(l) = arg("channel_closed") {
+                    Condition::ChannelClosed(l)
                 } else if let Some(l) = arg("message") {
                     Condition::Message(l)
                 } else if let Some(k) = arg("media_resumed") {
@@ -230,6 +263,7 @@ impl std::fmt::Display for Condition {
             Condition::FirstPacket => write!(f, "first_packet"),
             Condition::Frames(n) => write!(f, "frames({n})"),
             Condition::ChannelOpen(l) => write!(f, "channel_open({l})"),
+            Condition::ChannelClosed(l) => write!(f, "channel_closed({l})"),
             Condition::Message(l) => write!(f, "message({l})"),
             Condition::Disconnected => write!(f, "disconnected"),
             Condition::Failed => write!(f, "failed"),
@@ -302,6 +336,16 @@ pub enum ExpectKind {
     NotConnected { peer: String },
     Offers(u32),
     Stats { at: String, metric: Metric, kind: Option<MediaKind>, min: Option<f64>, max: Option<f64> },
+    RolledBack { peer: String },
+    IgnoredOffer { peer: String },
+    Direction { peer: String, kind: MediaKind, is: flows::Direction },
+    Codec { at: String, kind: MediaKind, is: String },
+    Received { at: String, label: String, size: Option<u32>, text: Option<String> },
+    MaxMessageSize { from: String, to: String, label: String, size: u32 },
+    ChannelOptions { at: String, label: String, want: flows::ChannelOptionsWant },
+    Channels { at: String, open: u32 },
+    Hangup { by: String, noticed_by: String, within: Duration },
+    PeerError { peer: String },
 }
 
 /// A getStats figure over the call (W3C webrtc-stats), from the samples the runner takes once a
@@ -404,6 +448,19 @@ impl ExpectKind {
                 Some(k) => format!("stats({at}, {k} {})", metric.as_str()),
                 None => format!("stats({at}, {})", metric.as_str()),
             },
+            ExpectKind::RolledBack { peer } => format!("rolled_back({peer})"),
+            ExpectKind::IgnoredOffer { peer } => format!("ignored_offer({peer})"),
+            ExpectKind::Direction { peer, kind, is } => format!("direction({peer}, {kind} {is})"),
+            ExpectKind::Codec { at, kind, is } => format!("codec({at}, {kind} {is})"),
+            ExpectKind::Received { at, label, size, .. } => match size {
+                Some(n) => format!("received({at}, {label}, {n} bytes)"),
+                None => format!("received({at}, {label})"),
+            },
+            ExpectKind::MaxMessageSize { from, label, size, .. } => format!("max_message_size({from}, {label}, {size} bytes)"),
+            ExpectKind::ChannelOptions { at, label, .. } => format!("channel_options({at}, {label})"),
+            ExpectKind::Channels { at, open } => format!("channels({at}, {open} open)"),
+            ExpectKind::Hangup { by, noticed_by, .. } => format!("hangup({by} closes, {noticed_by} notices)"),
+            ExpectKind::PeerError { peer } => format!("peer_error({peer})"),
         }
     }
 }

@@ -9,6 +9,7 @@ use serde_saphyr::Spanned;
 use std::fmt;
 use std::time::Duration;
 
+pub use super::flows::*;
 pub use super::net_decl::*;
 
 /// A peer implementation: a name in the peer-kind registry (`rust`, `chrome`, `aiortc`, ...).
@@ -105,6 +106,42 @@ pub struct DataChannelSpec {
     /// A text message the creator sends as soon as the channel opens.
     #[serde(default)]
     pub send: Option<String>,
+    /// RTCDataChannelInit (W3C webrtc-pc section 6.2; RFC 8831 section 6.4 reliability): absent
+    /// means the stack's default (ordered, reliable).
+    #[serde(default)]
+    pub ordered: Option<bool>,
+    #[serde(default)]
+    pub max_retransmits: Option<u16>,
+    #[serde(default)]
+    pub max_packet_life_time: Option<u16>,
+    /// Negotiated out of band (no DCEP, RFC 8832): both peers declare it with the same `id`.
+    #[serde(default)]
+    pub negotiated: bool,
+    #[serde(default)]
+    pub id: Option<u16>,
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// This many channels, labelled `<label>-1` .. `<label>-N` (expanded by the loader).
+    #[serde(default)]
+    pub count: Option<u16>,
+}
+
+impl DataChannelSpec {
+    /// The init dictionary as pages and programs take it (W3C names; absent fields left out).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut o = serde_json::json!({"label": self.label, "send": self.send});
+        let m = o.as_object_mut().expect("an object");
+        let mut put = |k: &str, v: serde_json::Value| {
+            m.insert(k.to_string(), v);
+        };
+        if let Some(v) = self.ordered { put("ordered", v.into()) }
+        if let Some(v) = self.max_retransmits { put("maxRetransmits", v.into()) }
+        if let Some(v) = self.max_packet_life_time { put("maxPacketLifeTime", v.into()) }
+        if self.negotiated { put("negotiated", true.into()) }
+        if let Some(v) = self.id { put("id", v.into()) }
+        if let Some(v) = &self.protocol { put("protocol", v.clone().into()) }
+        o
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -142,6 +179,13 @@ pub struct PeerDecl {
     /// Conditions on the path between the peer and the TURN server (`3g`, or a mapping).
     #[serde(default)]
     pub network: Option<Spanned<super::network::NetworkDecl>>,
+    /// Perfect negotiation (W3C webrtc-pc section 10.7) as the polite (`true`) or impolite
+    /// (`false`) peer; absent: the seed's flow, which applies whatever arrives.
+    #[serde(default)]
+    pub polite: Option<bool>,
+    /// Codec preferences per media kind (`setCodecPreferences`, webrtc-pc section 5.4).
+    #[serde(default)]
+    pub codecs: Option<Spanned<CodecPreferences>>,
 }
 
 fn yes() -> bool {
@@ -176,6 +220,9 @@ pub struct ScenarioDoc {
     /// Pairs (`<first>-<second>` kinds) left out of the matrix, with a reason shown in listings.
     #[serde(default)]
     pub exclude: Vec<Exclusion>,
+    /// Fault rules the relay applies to the signaling messages (see `relay::faults`).
+    #[serde(default)]
+    pub signaling: Vec<Spanned<FaultRuleDecl>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -204,7 +251,13 @@ pub struct PeerLabelArg {
 pub struct SendMessageArg {
     pub peer: PeerRef,
     pub label: String,
-    pub text: String,
+    /// A text message; or
+    #[serde(default)]
+    pub text: Option<String>,
+    /// one binary message of this many bytes (byte i is i % 251, so that the receiver can tell
+    /// it arrived intact).
+    #[serde(default)]
+    pub size: Option<u32>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -228,6 +281,16 @@ pub enum StepDecl {
     RestartIce(PeerRef),
     SendMessage(SendMessageArg),
     Close(PeerRef),
+    /// Both peers offer before either sees the other's offer: the relay holds the offers until
+    /// both are in, then delivers them (RFC 8829 section 4.1.8.1's glare).
+    Glare,
+    /// `setLocalDescription({type: 'rollback'})` (RFC 8829 section 4.1.10.2).
+    Rollback(PeerRef),
+    SetDirection(DirectionArg),
+    RemoveTrack(PeerKindArg),
+    /// `replaceTrack` with a new source of the same kind: no renegotiation (webrtc-pc 5.2).
+    ReplaceTrack(PeerKindArg),
+    CloseChannel(PeerLabelArg),
     Network(NetworkStepArg),
     Blackout(BlackoutArg),
     Wait(WaitArg),
@@ -337,6 +400,22 @@ pub enum ExpectDecl {
     Stats(StatsArg),
     /// Exactly this many offers were relayed (1: no renegotiation and no ICE restart).
     Offers(u32),
+    /// The peer rolled back a local offer (an explicit or implicit rollback) at least once.
+    RolledBack(PeerOnlyArg),
+    /// The (impolite) peer ignored a colliding offer (webrtc-pc section 10.7).
+    IgnoredOffer(PeerOnlyArg),
+    Direction(DirectionExpectArg),
+    Codec(CodecExpectArg),
+    Received(ReceivedArg),
+    /// A message over the receiver's `a=max-message-size` (RFC 8841 section 6) is refused at
+    /// `send()` (webrtc-pc section 6.2: TypeError); one within it arrives intact.
+    MaxMessageSize(MaxMessageSizeArg),
+    ChannelOptions(ChannelOptionsArg),
+    Channels(ChannelsArg),
+    Hangup(HangupArg),
+    /// The peer's stack refuses something (an error event): the outcome a fault is expected to
+    /// cause. Its errors are then not counted against "no peer or relay errors".
+    PeerError(PeerOnlyArg),
 }
 
 fn one() -> u32 {
@@ -371,6 +450,6 @@ pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::E
     parse_duration(&s).map_err(serde::de::Error::custom)
 }
 
-fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+pub(super) fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     duration(d).map(Some)
 }

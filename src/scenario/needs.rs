@@ -32,7 +32,29 @@ pub struct Capabilities {
     /// Reports `icecandidateerror` (webrtc-pc section 4.8.3) when a STUN or TURN server fails.
     #[serde(default)]
     pub candidate_error: bool,
-    /// Codec names it negotiates (informational: shown in `rtc-harness kinds`).
+    /// Perfect negotiation (webrtc-pc section 10.7): the `polite` setting, `offer_ignored` and
+    /// `rollback` events.
+    #[serde(default)]
+    pub perfect_negotiation: bool,
+    /// `setLocalDescription({type: 'rollback'})` as a step (RFC 8829 section 4.1.10.2).
+    #[serde(default)]
+    pub rollback: bool,
+    /// Transceiver direction changes, removeTrack and replaceTrack (webrtc-pc section 5).
+    #[serde(default)]
+    pub transceivers: bool,
+    /// `setCodecPreferences` (webrtc-pc section 5.4).
+    #[serde(default)]
+    pub codec_preferences: bool,
+    /// RTCDataChannelInit options, reported back on `open` (webrtc-pc section 6.1).
+    #[serde(default)]
+    pub data_channel_options: bool,
+    /// Binary messages of a given size, echoed and checked intact.
+    #[serde(default)]
+    pub binary_messages: bool,
+    /// `RTCDataChannel.close()` as a step.
+    #[serde(default)]
+    pub close_channel: bool,
+    /// Codec names it negotiates: a scenario that prefers a codec needs it on both sides.
     #[serde(default)]
     pub codecs: Vec<String>,
 }
@@ -49,6 +71,13 @@ impl Capabilities {
             renegotiation: true,
             turn: true,
             candidate_error: true,
+            perfect_negotiation: true,
+            rollback: true,
+            transceivers: true,
+            codec_preferences: true,
+            data_channel_options: true,
+            binary_messages: true,
+            close_channel: true,
             codecs: codecs.iter().map(|c| c.to_string()).collect(),
         }
     }
@@ -73,8 +102,20 @@ impl Capabilities {
             (needs.renegotiation && !self.renegotiation, "renegotiation"),
             (needs.turn && !self.turn, "TURN with relay-only ICE"),
             (needs.candidate_error && !self.candidate_error, "icecandidateerror"),
+            (needs.perfect_negotiation && !self.perfect_negotiation, "perfect negotiation"),
+            (needs.rollback && !self.rollback, "rollback"),
+            (needs.transceivers && !self.transceivers, "transceiver changes"),
+            (needs.codec_preferences && !self.codec_preferences, "setCodecPreferences"),
+            (needs.data_channel_options && !self.data_channel_options, "data channel options"),
+            (needs.binary_messages && !self.binary_messages, "binary messages"),
+            (needs.close_channel && !self.close_channel, "closing a data channel"),
         ];
         out.extend(flags.iter().filter(|(missing, _)| *missing).map(|(_, what)| what.to_string()));
+        for c in &needs.codecs {
+            if !self.codecs.iter().any(|have| have.eq_ignore_ascii_case(c)) {
+                out.push(format!("the {c} codec"));
+            }
+        }
         out
     }
 }
@@ -90,6 +131,15 @@ pub struct Needs {
     pub renegotiation: bool,
     pub turn: bool,
     pub candidate_error: bool,
+    pub perfect_negotiation: bool,
+    pub rollback: bool,
+    pub transceivers: bool,
+    pub codec_preferences: bool,
+    pub data_channel_options: bool,
+    pub binary_messages: bool,
+    pub close_channel: bool,
+    /// The codecs a peer of the scenario prefers first: both sides must have them.
+    pub codecs: Vec<String>,
 }
 
 impl Needs {
@@ -122,6 +172,20 @@ impl Needs {
             renegotiation: offers(scenario) > 1,
             turn: spec.is_some_and(|p| p.ice_servers.iter().any(|s| matches!(s, super::IceServer::Turn { .. }))),
             candidate_error: scenario.expect.iter().any(|e| matches!(&e.kind, super::ExpectKind::CandidateError { peer, .. } if peer == name)),
+            perfect_negotiation: spec.is_some_and(|p| p.polite.is_some()),
+            rollback: actions(scenario).any(|(who, a)| who == name && *a == Action::Rollback),
+            transceivers: actions(scenario).any(|(who, a)| {
+                who == name && matches!(a, Action::SetDirection { .. } | Action::RemoveTrack(_) | Action::ReplaceTrack(_))
+            }),
+            codec_preferences: spec.is_some_and(|p| !p.codecs.is_empty()),
+            // The options are reported by both sides, and a negotiated channel is created on both.
+            data_channel_options: scenario.peers.iter().flat_map(|p| &p.data_channels).any(|c| {
+                c.ordered.is_some() || c.max_retransmits.is_some() || c.max_packet_life_time.is_some() || c.negotiated || c.id.is_some() || c.protocol.is_some()
+            }),
+            // Both sides: one sends, the other receives (and echoes) binary.
+            binary_messages: actions(scenario).any(|(_, a)| matches!(a, Action::SendBinary { .. })),
+            close_channel: actions(scenario).any(|(who, a)| who == name && matches!(a, Action::CloseChannel { .. })),
+            codecs: scenario.peers.iter().flat_map(|p| p.codecs.values().filter_map(|v| v.first().cloned())).collect(),
         }
     }
 }

@@ -47,9 +47,35 @@ pub enum Event {
     FirstPacket { kind: String },
     /// Media kept flowing: `count` distinct frames (video) or packets (audio) so far.
     MediaProgress { kind: String, count: u64 },
-    DataChannelOpen { label: String },
-    DataChannelMessage { label: String, data: String },
+    /// A channel opened; the options as the stack reports them on this side (W3C webrtc-pc
+    /// section 6.2 attributes), when it reports them.
+    DataChannelOpen {
+        label: String,
+        #[serde(default, flatten)]
+        options: ChannelOptions,
+    },
+    /// A text message (`data`), or a binary one (`size` bytes, `intact` when every byte i was
+    /// i % 251 as the harness's senders write them).
+    DataChannelMessage {
+        label: String,
+        #[serde(default)]
+        data: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        intact: Option<bool>,
+    },
     DataChannelClose { label: String },
+    /// Perfect negotiation's impolite side dropped a colliding offer (webrtc-pc section 10.7).
+    OfferIgnored,
+    /// A local offer was rolled back: by `setRemoteDescription(offer)` itself (`implicit`), or by
+    /// `setLocalDescription({type: 'rollback'})` (RFC 8829 section 4.1.10.2).
+    Rollback { implicit: bool },
+    /// `replaceTrack` resolved with a new source (webrtc-pc section 5.2).
+    TrackReplaced { kind: String },
+    /// The runner's record that a binary `send_message` was refused by the sender's stack
+    /// (webrtc-pc section 6.2: TypeError over the remote's maximum message size).
+    SendRefused { label: String, size: u32, error: String },
     /// A `getStats()` summary taken at the end of the case.
     Stats { summary: serde_json::Value },
     /// Something failed inside the peer (a rejected promise, a failed API call).
@@ -60,6 +86,23 @@ pub enum Event {
     Network { change: String },
     /// What crossed the peer's network path (the runner's record: STUN/TURN requests, counts).
     NetRecord { record: serde_json::Value },
+}
+
+/// RTCDataChannel's options as a stack reports them (`null` or absent when it does not).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChannelOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordered: Option<bool>,
+    #[serde(default, rename = "maxRetransmits", skip_serializing_if = "Option::is_none")]
+    pub max_retransmits: Option<u16>,
+    #[serde(default, rename = "maxPacketLifeTime", skip_serializing_if = "Option::is_none")]
+    pub max_packet_life_time: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negotiated: Option<bool>,
 }
 
 /// The W3C enum values a state event may carry (webrtc-pc sections 4.3.1-4.3.3: RTCSignalingState,
@@ -89,11 +132,13 @@ impl Event {
             Event::IceGatheringState { state } => check(state, GATHERING, "ICE gathering state")?,
             Event::IceConnectionState { state } => check(state, ICE, "ICE connection state")?,
             Event::ConnectionState { state } => check(state, CONNECTION, "connection state")?,
-            Event::Track { kind } | Event::FirstFrame { kind, .. } | Event::FirstPacket { kind } | Event::MediaProgress { kind, .. } => {
+            Event::Track { kind } | Event::TrackReplaced { kind } | Event::FirstFrame { kind, .. } | Event::FirstPacket { kind } | Event::MediaProgress { kind, .. } => {
                 check(kind, MEDIA, "media kind")?
             }
             Event::LocalDescription { sdp_type, .. } | Event::RemoteDescription { sdp_type, .. } => check(sdp_type, SDP_TYPES, "description type")?,
-            Event::Step { .. } | Event::Network { .. } | Event::NetRecord { .. } => return Err("'step', 'network' and 'net_record' events are the runner's own".into()),
+            Event::Step { .. } | Event::Network { .. } | Event::NetRecord { .. } | Event::SendRefused { .. } => {
+                return Err("'step', 'network', 'net_record' and 'send_refused' events are the runner's own".into())
+            }
             _ => {}
         }
         Ok(event)

@@ -22,7 +22,18 @@ pub fn normalize(case: &Case, t: &Transcript, checks: &[(String, bool)]) -> Stri
     for r in &t.relay {
         if let (MessageKind::Desc { sdp_type }, Some(body)) = (&r.kind, r.sdp()) {
             let trickles = s.peer(&r.from).is_some_and(|p| p.trickle);
-            let _ = writeln!(out, "  {} -> {}: {sdp_type} {}", r.from, r.to.join(","), describe_sdp(body, !trickles));
+            let fault = r.fault.as_deref().map(|f| format!(" [{f}]")).unwrap_or_default();
+            let _ = writeln!(out, "  {} -> {}: {sdp_type} {}{fault}", r.from, r.to.join(","), describe_sdp(body, !trickles));
+        }
+    }
+    // The fault rules in force and whether each fired (how often depends on the candidates a
+    // host has, so only that it did).
+    if !s.faults.is_empty() {
+        out.push_str("signaling faults:\n");
+        for rule in &s.faults {
+            let tag = format!("rule {}:", rule.index);
+            let fired = t.relay.iter().any(|r| r.fault.as_deref().is_some_and(|f| f.starts_with(&tag)));
+            let _ = writeln!(out, "  {rule}: {}", if fired { "applied" } else { "never applied" });
         }
     }
     out.push_str("candidates:\n");
@@ -35,7 +46,10 @@ pub fn normalize(case: &Case, t: &Transcript, checks: &[(String, bool)]) -> Stri
         // encode their own and adapt the size to the bandwidth estimate, so only the reference
         // sender's first-frame size is pinned.
         let fixed_size = case.kinds.get(1 - i).is_some_and(|k| k.as_str() == "rust");
-        peer_summary(&mut out, t, &p.name, fixed_size);
+        // After the other side hangs up, which of disconnected / failed / closed a peer shows
+        // last depends on when the case ends (the `hangup` expectation checks it noticed).
+        let other_hangs_up = s.steps.iter().any(|st| matches!(&st.kind, crate::scenario::StepKind::Do { peer, action: crate::scenario::Action::Close } if *peer != p.name));
+        peer_summary(&mut out, t, &p.name, fixed_size, other_hangs_up);
     }
     out.push_str("checks:\n");
     for (name, passed) in checks {
@@ -130,7 +144,7 @@ fn sequence(t: &Transcript, peer: &str, pick: impl Fn(&Event) -> Option<&str>) -
     seq.join(" > ")
 }
 
-fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool) {
+fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool, other_hangs_up: bool) {
     // What the runner did to the peer's network path (conditions, blackouts), in order.
     for e in t.of(peer) {
         if let Event::Network { change } = &e.event {
@@ -152,7 +166,8 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool) 
     let mut reached: Vec<&str> = Vec::new();
     for e in t.of(peer) {
         if let Event::ConnectionState { state } = &e.event {
-            if !["new", "connecting", "disconnected", "failed"].contains(&state.as_str()) && !reached.contains(&state.as_str()) {
+            let timing = ["new", "connecting", "disconnected", "failed"].contains(&state.as_str()) || (other_hangs_up && state == "closed");
+            if !timing && !reached.contains(&state.as_str()) {
                 reached.push(state);
             }
         }
@@ -161,6 +176,16 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool) 
         Event::ConnectionState { state } => Some(state.as_str()),
         _ => None,
     }).last().unwrap_or("-");
+    // A peer that never connected ends in `connecting` or `failed` depending on when its ICE
+    // timer fires against the case's end (RFC 8445 section 8.1: the agent gives up on its own
+    // schedule), so only "never connected" is pinned; `not_connected` checks it by name.
+    let last = if !reached.contains(&"connected") && ["new", "connecting", "disconnected", "failed"].contains(&last) {
+        "never connected"
+    } else if other_hangs_up && ["connected", "disconnected", "failed", "closed"].contains(&last) {
+        "after the hang-up (not pinned)"
+    } else {
+        last
+    };
     let _ = writeln!(out, "  connection: reached {}; last {last}", reached.join(", "));
     let ice_reached: BTreeSet<&str> = t.of(peer).filter_map(|e| match &e.event {
         Event::IceConnectionState { state } if state == "connected" || state == "completed" => Some("connected"),
@@ -184,15 +209,28 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool) 
         out.push_str("  audio packets: yes\n");
     }
     let opened: BTreeSet<&str> = t.of(peer).filter_map(|e| match &e.event {
-        Event::DataChannelOpen { label } => Some(label.as_str()),
+        Event::DataChannelOpen { label, .. } => Some(label.as_str()),
         _ => None,
     }).collect();
     if !opened.is_empty() {
         let _ = writeln!(out, "  data channels open: [{}]", opened.into_iter().collect::<Vec<_>>().join(", "));
     }
     for e in t.of(peer) {
-        if let Event::DataChannelMessage { label, data } = &e.event {
-            let _ = writeln!(out, "  message on {label}: {data:?}");
+        match &e.event {
+            Event::DataChannelMessage { label, size: Some(n), intact, .. } => {
+                let _ = writeln!(out, "  message on {label}: {n} bytes{}", if *intact == Some(true) { " intact" } else { " CORRUPT" });
+            }
+            Event::DataChannelMessage { label, data, .. } => {
+                let _ = writeln!(out, "  message on {label}: {data:?}");
+            }
+            Event::SendRefused { label, size, .. } => {
+                let _ = writeln!(out, "  send of {size} bytes on {label} refused");
+            }
+            Event::Rollback { implicit } => {
+                let _ = writeln!(out, "  rolled back ({})", if *implicit { "implicit" } else { "explicit" });
+            }
+            Event::OfferIgnored => out.push_str("  ignored an offer\n"),
+            _ => {}
         }
     }
     for e in t.of(peer) {

@@ -34,6 +34,9 @@ pub struct RelayRecord {
     /// The message as parsed (Null for rejected ones).
     #[serde(skip)]
     pub body: Arc<Value>,
+    /// What a signaling fault rule (or the glare gate) did to it: `rule 2: delayed 3000 ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
 }
 
 impl RelayRecord {

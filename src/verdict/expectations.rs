@@ -34,6 +34,16 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript) -> O
         ExpectKind::NotConnected { peer } => super::network::not_connected(peer, t),
         ExpectKind::Offers(n) => offers(*n, t),
         ExpectKind::Stats { at, metric, kind, min, max } => super::network::stats(at, *metric, *kind, *min, *max, t),
+        ExpectKind::RolledBack { peer } => super::flows::rolled_back(peer, t),
+        ExpectKind::IgnoredOffer { peer } => super::flows::ignored_offer(peer, t),
+        ExpectKind::Direction { peer, kind, is } => super::flows::direction(peer, *kind, *is, t),
+        ExpectKind::Codec { at, kind, is } => super::flows::codec(at, *kind, is, t),
+        ExpectKind::Received { at, label, size, text } => super::flows::received(at, label, *size, text.as_deref(), t),
+        ExpectKind::MaxMessageSize { from, to, label, size } => super::flows::max_message_size_rule(from, to, label, *size, t),
+        ExpectKind::ChannelOptions { at, label, want } => super::flows::channel_options(at, label, want, t),
+        ExpectKind::Channels { at, open } => super::flows::channels(at, *open, t),
+        ExpectKind::Hangup { by, noticed_by, within } => super::flows::hangup(by, noticed_by, *within, t),
+        ExpectKind::PeerError { peer } => super::flows::peer_error(peer, t),
     }
 }
 
@@ -175,7 +185,7 @@ fn media(at: &str, kind: MediaKind, frames: u32, t: &Transcript) -> Outcome {
 fn data_channel(scenario: &Scenario, label: &str, open: &[String], echo: bool, t: &Transcript) -> Outcome {
     let is_dc = |e: &Event| matches!(e, Event::DataChannelOpen { .. } | Event::DataChannelMessage { .. } | Event::DataChannelClose { .. });
     for p in open {
-        if t.first(p, |e| matches!(e, Event::DataChannelOpen { label: l } if l == label)).is_none() {
+        if t.first(p, |e| matches!(e, Event::DataChannelOpen { label: l, .. } if l == label)).is_none() {
             return mismatch(format!("'{label}' opens at {p}"), format!("no open event at {p}"), lines_of(t, p, is_dc));
         }
     }
@@ -190,7 +200,7 @@ fn data_channel(scenario: &Scenario, label: &str, open: &[String], echo: bool, t
             _ => None,
         }));
         for text in sent {
-            let back = t.first(&p.name, |e| matches!(e, Event::DataChannelMessage { label: l, data } if l == label && *data == text));
+            let back = t.first(&p.name, |e| matches!(e, Event::DataChannelMessage { label: l, data, .. } if l == label && *data == text));
             if back.is_none() {
                 return mismatch(
                     format!("{} gets '{text}' echoed back on '{label}'", p.name),

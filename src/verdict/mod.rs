@@ -2,6 +2,7 @@
 //! that passes or reports EXPECTED / ACTUAL with the relevant part of the transcript.
 
 mod expectations;
+pub mod flows;
 mod invariants;
 pub mod network;
 
@@ -94,7 +95,8 @@ pub fn within(kind: &ExpectKind) -> Option<Duration> {
         ExpectKind::Track { within, .. }
         | ExpectKind::Media { within, .. }
         | ExpectKind::DataChannel { within, .. }
-        | ExpectKind::Connection { within, .. } => Some(*within),
+        | ExpectKind::Connection { within, .. }
+        | ExpectKind::Hangup { within, .. } => Some(*within),
         ExpectKind::Timing { connected, first_frame } => {
             [*connected, first_frame.as_ref().map(|f| f.1)].into_iter().flatten().max()
         }

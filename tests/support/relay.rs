@@ -42,7 +42,18 @@ async fn start(rooms: &[(&str, &[&str])]) -> Relay {
     relay
 }
 
+/// Joins and waits until the relay has registered the member: a message sent to a room before
+/// its other member is registered is (by design) delivered to nobody.
 async fn join(relay: &Relay, room: &str, peer: &str) -> Ws {
+    let ws = connect(relay, room, peer).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !relay.rooms.is_member(room, peer) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    ws
+}
+
+async fn connect(relay: &Relay, room: &str, peer: &str) -> Ws {
     tokio_tungstenite::connect_async(relay.ws_url(room, peer)).await.expect("websocket connects").0
 }
 
@@ -65,7 +76,7 @@ fn error_code(v: &Value) -> Option<&str> {
 
 /// The join is refused: an error frame with `code`, then the socket closes.
 async fn refused(relay: &Relay, room: &str, peer: &str, code: &str) -> Result<(), Failed> {
-    let mut ws = join(relay, room, peer).await;
+    let mut ws = connect(relay, room, peer).await;
     let frame = next_json(&mut ws).await?;
     ensure(error_code(&frame) == Some(code), format!("join {room}/{peer}: expected error {code}, got {frame}"))?;
     match tokio::time::timeout(WAIT, ws.next()).await {
@@ -149,8 +160,6 @@ async fn unknown_room_and_peer() -> Result<(), Failed> {
     refused(&relay, "nope", "alice", "unknown_room").await?;
     refused(&relay, "r", "mallory", "unknown_peer").await?;
     let _alice = join(&relay, "r", "alice").await;
-    // Give the first join time to register before the duplicate arrives.
-    tokio::time::sleep(Duration::from_millis(100)).await;
     refused(&relay, "r", "alice", "duplicate_peer").await
 }
 

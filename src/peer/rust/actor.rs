@@ -341,6 +341,9 @@ impl Actor {
                 let dc = self.channels.get(label).ok_or_else(|| format!("no data channel '{label}'"))?;
                 dc.send_text(text).await.map_err(|e| format!("send on '{label}': {e}"))
             }
+            other @ (Action::SendBinary { .. } | Action::Rollback | Action::SetDirection { .. } | Action::RemoveTrack(_) | Action::ReplaceTrack(_) | Action::CloseChannel { .. }) => {
+                Err(format!("{} is not implemented in the Rust peer", other.name()))
+            }
             Action::Close => {
                 for t in self.tasks.drain(..) {
                     t.abort();
@@ -372,7 +375,7 @@ impl Actor {
             while let Some(ev) = dc.poll().await {
                 match ev {
                     DataChannelEvent::OnOpen => {
-                        sink.emit(Event::DataChannelOpen { label: label.clone() });
+                        sink.emit(Event::DataChannelOpen { label: label.clone(), options: Default::default() });
                         if let Some(text) = &greeting {
                             if let Err(e) = dc.send_text(text).await {
                                 sink.emit(Event::Error { context: format!("send on '{label}'"), message: e.to_string() });
@@ -381,7 +384,7 @@ impl Actor {
                     }
                     DataChannelEvent::OnMessage(msg) => {
                         let data = String::from_utf8_lossy(&msg.data).into_owned();
-                        sink.emit(Event::DataChannelMessage { label: label.clone(), data: data.clone() });
+                        sink.emit(Event::DataChannelMessage { label: label.clone(), data: data.clone(), size: None, intact: None });
                         if echo {
                             let _ = dc.send_text(&data).await;
                         }

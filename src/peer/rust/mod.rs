@@ -190,7 +190,17 @@ impl RustKind {
             // webrtc 0.21 declares `on_ice_candidate_error` and its event type, but nothing in
             // the crate (rtc or webrtc) ever constructs `OnIceCandidateErrorEvent`: a refused TURN
             // credential leaves no trace but the missing relay candidate.
-            capabilities: crate::scenario::Capabilities { candidate_error: false, ..crate::scenario::Capabilities::full(&["VP8", "opus"]) },
+            capabilities: crate::scenario::Capabilities {
+                candidate_error: false,
+                perfect_negotiation: false,
+                rollback: false,
+                transceivers: false,
+                codec_preferences: false,
+                data_channel_options: false,
+                binary_messages: false,
+                close_channel: false,
+                ..crate::scenario::Capabilities::full(&["VP8", "opus"])
+            },
             install: "nothing to install".into(),
         };
         RustKind { info, crate_sockets }
