@@ -12,10 +12,12 @@
 //! # Layout
 //!
 //! - [`scenario`]: the scenario language: model, the actions peers perform, network conditions
-//!   and profiles, strict loading with file:line:column errors, the expansion of peer-kind lists into a matrix of cases, and what a
+//!   and profiles, the hard flows (perfect negotiation, transceivers, data channel options, the
+//!   signaling fault rules), strict loading with file:line:column errors, the expansion of peer-kind lists into a matrix of cases, and what a
 //!   case needs of each peer against what a kind can do.
 //! - [`relay`]: the axum WebSocket signaling relay (rooms, forwarding, the message record, the
-//!   pages its starter hands it).
+//!   pages its starter hands it), and its fault injector (`relay::faults`: delay, drop,
+//!   duplicate, reorder, corrupt, and the glare gate; a pure decision per message).
 //! - [`peer`]: the [`peer::Peer`] interface, the open [`peer::Registry`] of kinds (one
 //!   [`peer::Launcher`] each), and the kinds: [`peer::rust`], [`peer::browser`] (Chrome, Firefox)
 //!   and [`peer::command`] (any program; `stacks/kinds.yaml`); [`peer::procs`] kills and reaps

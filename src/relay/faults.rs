@@ -23,6 +23,8 @@ pub struct Decision {
     pub deliveries: Vec<Delivery>,
     /// What was done to this message (for the record), e.g. `rule 2: delayed 3000 ms`.
     pub fault: Option<String>,
+    /// Held for later delivery (reorder, glare): the record names its receivers all the same.
+    pub held: bool,
 }
 
 struct Held {
@@ -91,9 +93,9 @@ impl Injector {
                 }
                 self.held.push(Held { from: from.to_string(), text: text.to_string(), after: None });
                 if gate.iter().all(|p| self.offered.contains(p)) {
-                    return Decision { deliveries: self.open_gate(), fault: Some("glare: held until both offered, then delivered".into()) };
+                    return Decision { deliveries: self.open_gate(), fault: Some("glare: held until both offered, then delivered".into()), held: false };
                 }
-                return Decision { deliveries: vec![], fault: Some("glare: held until both peers have offered".into()) };
+                return Decision { deliveries: vec![], fault: Some("glare: held until both peers have offered".into()), held: true };
             }
         }
         // The first rule that matches and has not used up its count (rules in file order).
@@ -102,7 +104,7 @@ impl Injector {
             r.from == from && matches(r.kind, kind) && r.count.is_none_or(|n| self.fired[i] < n)
         });
         let mut decision = match rule {
-            None => Decision { deliveries: vec![Delivery { from: from.to_string(), text: text.to_string(), delay: Duration::ZERO }], fault: None },
+            None => Decision { deliveries: vec![Delivery { from: from.to_string(), text: text.to_string(), delay: Duration::ZERO }], ..Decision::default() },
             Some(i) => {
                 self.fired[i] += 1;
                 let r = &self.rules[i];
@@ -111,19 +113,29 @@ impl Injector {
                     FaultAction::Delay(d) => Decision {
                         deliveries: vec![Delivery { from: from.to_string(), text: text.to_string(), delay: *d }],
                         fault: Some(format!("rule {}: delayed {} ms", r.index, d.as_millis())),
+                        held: false,
                     },
-                    FaultAction::Drop => Decision { deliveries: vec![], fault: Some(format!("rule {}: dropped", r.index)) },
+                    FaultAction::Drop => Decision { deliveries: vec![], fault: Some(format!("rule {}: dropped", r.index)), held: false },
                     FaultAction::Duplicate => Decision {
                         deliveries: vec![now(text.to_string()), now(text.to_string())],
                         fault: Some(format!("rule {}: delivered twice", r.index)),
+                        held: false,
                     },
                     FaultAction::Reorder { after } => {
                         self.held.push(Held { from: from.to_string(), text: text.to_string(), after: Some(*after) });
-                        return Decision { deliveries: vec![], fault: Some(format!("rule {}: held until the next {} from {from}", r.index, after.as_str())) };
+                        return Decision {
+                            deliveries: vec![],
+                            fault: Some(format!("rule {}: held until the next {} from {from}", r.index, after.as_str())),
+                            held: true,
+                        };
                     }
                     FaultAction::Corrupt { remove_line } => {
                         let (out, removed) = remove_sdp_lines(text, remove_line);
-                        Decision { deliveries: vec![now(out)], fault: Some(format!("rule {}: {removed} SDP line(s) starting {remove_line:?} removed", r.index)) }
+                        Decision {
+                            deliveries: vec![now(out)],
+                            fault: Some(format!("rule {}: {removed} SDP line(s) starting {remove_line:?} removed", r.index)),
+                            held: false,
+                        }
                     }
                 }
             }

@@ -175,7 +175,13 @@ impl Rooms {
         let (kind, body, to, fault) = match classify(text.as_str()) {
             Ok((kind, body)) => {
                 let decision = r.faults.on_message(from, &kind, text.as_str());
-                let to = Self::deliver(&r, from, decision.deliveries);
+                let mut to = Self::deliver(&r, from, decision.deliveries);
+                if decision.held {
+                    // Delivered later, by the release: the record (what the invariants read, in
+                    // the order sent) names who it is for.
+                    to = r.members.keys().filter(|n| n.as_str() != from).cloned().collect();
+                    to.sort();
+                }
                 (kind, body, to, decision.fault)
             }
             Err((code, message)) => {

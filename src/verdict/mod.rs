@@ -86,6 +86,21 @@ pub fn check(scenario: &Scenario, t: &Transcript) -> Verdict {
     for e in &scenario.expect {
         checks.push(Check::new(e.kind.label(), e.line, expectations::check(scenario, &e.kind, t)));
     }
+    // Which signaling faults were in force: every relayed message a rule (or the glare gate)
+    // touched before the failure, so that the reader sees what the stack was reacting to.
+    let touched: Vec<String> = t
+        .relay
+        .iter()
+        .filter_map(|r| r.fault.as_ref().map(|f| format!("{:>9.1} ms  relay  {} -> {}  {}  [{f}]", r.at, r.from, r.to.join(","), serde_json::to_string(&r.kind).unwrap_or_default())))
+        .collect();
+    if !touched.is_empty() {
+        for c in checks.iter_mut() {
+            if let Err(m) = &mut c.outcome {
+                m.excerpt.push("signaling faults in force:".into());
+                m.excerpt.extend(touched.iter().take(12).cloned());
+            }
+        }
+    }
     Verdict { checks }
 }
 
