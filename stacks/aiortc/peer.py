@@ -58,6 +58,32 @@ aiortc behaviours this adapter works around, and why
   are queued and applied after it. Incoming candidate strings are parsed with
   aiortc.sdp.candidate_from_sdp (after the `candidate:` prefix), with sdpMid / sdpMLineIndex set.
 - No restartIce() in aiortc 1.16: the `restart_ice` action answers with an error.
+- No rollback in aiortc 1.16: setLocalDescription(type 'rollback') resolves but rolls nothing back
+  (the signaling state stays have-local-offer, the local description becomes an empty 'rollback'),
+  so it is never called: the `rollback` action answers with an error. With `polite` set (perfect
+  negotiation, W3C webrtc-pc 10.7) the impolite side ignores a colliding offer (`offer_ignored`);
+  the polite side cannot roll back, so it pushes an `error` and does not apply the colliding offer
+  (setRemoteDescription(offer) in have-local-offer raises InvalidStateError). Offers are made on
+  the signaling chain, so a collision shows as signalingState have-local-offer.
+- No removeTrack in aiortc 1.16: `remove_track` does W3C's removeTrack steps with aiortc's calls
+  (RTCRtpSender.replaceTrack(None), the transceiver's direction losing 'send'). Direction changes
+  (`set_direction`, `remove_track`, an addTrack that takes a negotiated transceiver) make the
+  adapter offer, as the negotiation-needed flag would (aiortc's objects show no m-section missing).
+  `replace_track` gives the sender a new synthetic source whose clock goes on from the replaced
+  one (RTP timestamps keep increasing); the replaced source is not stopped (a stopped source ends
+  aiortc's sender loop for good).
+- codec_preferences: RTCRtpTransceiver.setCodecPreferences with RTCRtpReceiver.getCapabilities'
+  entries (VP8, H264 and opus, PCMU, PCMA, G722; no VP9: setup fails). aiortc fixes an answerer's
+  codecs inside setRemoteDescription(offer), so before applying an offer the transceivers its new
+  m-sections will take are added (recvonly, as aiortc would add them) with their preferences.
+- Stats `codec`: aiortc's getStats has no codec entries; the codec is resolved from what the stack
+  does (the payload type of the RTP packets each receiver handles, through its negotiated codecs;
+  the codec each sender encodes with), by wrapping the two methods that see them.
+- Data channels: createDataChannel with the RTCDataChannelInit fields given; `data_channel_open`
+  reports aiortc's own id, protocol, ordered, maxRetransmits, maxPacketLifeTime, negotiated.
+  Binary messages (the size form, byte i = i % 251) are reported with size / intact and echoed as
+  binary; send() over the remote's max-message-size raises aiortc's ValueError (the action's
+  error). After the `close` action, the connection and signaling states are pushed as read.
 - aiortc uses Google's public STUN server when no ICE servers are configured; the configuration
   always passes the case's list (usually empty) so that only this machine's addresses are used.
 - Native libraries (FFmpeg, libvpx) could write to file descriptor 1: the protocol is written on a
@@ -88,6 +114,7 @@ from aiortc import (  # noqa: E402
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
+    RTCRtpReceiver,
     RTCSessionDescription,
 )
 from aiortc.rtcconfiguration import RTCIceTransportPolicy  # noqa: E402
@@ -127,13 +154,25 @@ class PatternVideoTrack(VideoStreamTrack):
 
     WIDTH, HEIGHT = 320, 240
 
-    def __init__(self):
+    def __init__(self, pts_start=0):
         super().__init__()
         self._n = 0
         self._ramp = bytes((i * 3) & 0xFF for i in range(256)) * 8
+        # A replacement source (replace_track) goes on from the replaced one's clock, so that the
+        # sender's RTP timestamps keep increasing as a camera's capture times would.
+        self._pts_start = pts_start
+        self._last_pts = None
+
+    def next_pts(self):
+        """The pts a source replacing this one starts at (one frame after the last one read)."""
+        if self._last_pts is None:
+            return self._pts_start
+        return self._last_pts + 3000  # 90 kHz, 30 fps
 
     async def recv(self):
         pts, time_base = await self.next_timestamp()
+        pts += self._pts_start
+        self._last_pts = pts
         frame = VideoFrame(width=self.WIDTH, height=self.HEIGHT, format="yuv420p")
         y_plane, u_plane, v_plane = frame.planes
         shift = (self._n * 4) % 256
@@ -161,8 +200,9 @@ class ToneAudioTrack(MediaStreamTrack):
     RATE = 48000
     SAMPLES = 960  # 20 ms; exactly 8 periods of 400 Hz, so every frame is the same
 
-    def __init__(self):
+    def __init__(self, pts_start=0):
         super().__init__()
+        self._pts_start = pts_start  # see PatternVideoTrack
         wave = array.array(
             "h", (int(8000 * math.sin(2 * math.pi * 400 * i / self.RATE)) for i in range(self.SAMPLES))
         )
@@ -184,15 +224,21 @@ class ToneAudioTrack(MediaStreamTrack):
                 await asyncio.sleep(wait)
         frame = AudioFrame(format="s16", layout="mono", samples=self.SAMPLES)
         frame.planes[0].update(self._pcm)
-        frame.pts = self._pts
+        frame.pts = self._pts_start + self._pts
         frame.sample_rate = self.RATE
         frame.time_base = fractions.Fraction(1, self.RATE)
         return frame
 
+    def next_pts(self):
+        """The pts a source replacing this one starts at (one frame after the last one read)."""
+        if self._start is None:
+            return self._pts_start
+        return self._pts_start + self._pts + self.SAMPLES
 
-def source_track(kind):
-    """The synthetic source a peer sends for a media kind."""
-    return PatternVideoTrack() if kind == "video" else ToneAudioTrack()
+
+def source_track(kind, pts_start=0):
+    """The synthetic source a peer sends for a media kind (a replacement goes on from pts_start)."""
+    return PatternVideoTrack(pts_start) if kind == "video" else ToneAudioTrack(pts_start)
 
 
 class FrameCount:
@@ -242,6 +288,76 @@ async def read_track(track, report, frames=None):
                     report("media_progress", kind="audio", count=count)
     except MediaStreamError:
         pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Data channel and codec helpers (protocol v1 additions: init options, binary messages, codec
+# preferences)
+
+# The W3C RTCDataChannelInit fields a `data_channels` item may carry, as aiortc's createDataChannel
+# names them.
+CHANNEL_INIT_FIELDS = ("ordered", "maxRetransmits", "maxPacketLifeTime", "negotiated", "id", "protocol")
+
+
+def channel_init(spec):
+    """The RTCDataChannelInit fields of a `data_channels` item that are present (absent = aiortc's
+    default, which is the W3C default)."""
+    return {k: spec[k] for k in CHANNEL_INIT_FIELDS if spec.get(k) is not None}
+
+
+def binary_payload(size):
+    """The binary message of the protocol's size form: byte i is i % 251."""
+    pattern = bytes(range(251))
+    whole, rest = divmod(size, 251)
+    return pattern * whole + pattern[:rest]
+
+
+def binary_intact(data):
+    return data == binary_payload(len(data))
+
+
+def codec_capabilities(kind, names):
+    """The RTCRtpCodecCapability list for setCodecPreferences: the entries of
+    RTCRtpReceiver.getCapabilities(kind) whose mimeType is kind/NAME, in the order of `names`
+    (aiortc has two H264 entries, one per profile), then aiortc's rtx entry so that retransmission
+    stays negotiated for the preferred codecs. A name aiortc does not have is an error."""
+    caps = RTCRtpReceiver.getCapabilities(kind).codecs
+    chosen = []
+    for name in names:
+        mime = f"{kind}/{name}".lower()
+        match = [c for c in caps if c.mimeType.lower() == mime]
+        if not match:
+            have = sorted({c.mimeType.split("/", 1)[1] for c in caps if c.mimeType.lower() != f"{kind}/rtx"})
+            raise ValueError(
+                f"aiortc {aiortc.__version__} has no {kind} codec {name} (RTCRtpReceiver.getCapabilities"
+                f"('{kind}'): {', '.join(have)})"
+            )
+        chosen += [c for c in match if c not in chosen]
+    if chosen:
+        chosen += [c for c in caps if c.mimeType.lower() == f"{kind}/rtx"]
+    return chosen
+
+
+def sdp_media_sections(sdp):
+    """(kind, mid) of each m-section of an SDP."""
+    out = []
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            out.append([line[2:].split(" ", 1)[0], None])
+        elif line.startswith("a=mid:") and out:
+            out[-1][1] = line[6:].strip()
+    return [tuple(m) for m in out]
+
+
+W3C_DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+
+# Seen with aiortc 1.16.0: setLocalDescription(RTCSessionDescription(type="rollback")) in
+# have-local-offer resolves but rolls nothing back: the signaling state stays have-local-offer and
+# the local description becomes an empty description of type 'rollback'. It is never called.
+ROLLBACK_UNSUPPORTED = (
+    "aiortc 1.16 cannot roll back: its setLocalDescription(type 'rollback') resolves without rolling "
+    "back (the signaling state stays have-local-offer, the local description becomes an empty 'rollback')"
+)
 
 
 ICE_TRANSPORT_POLICIES = {"all": RTCIceTransportPolicy.ALL, "relay": RTCIceTransportPolicy.RELAY}
@@ -340,6 +456,31 @@ aioice.ice.relayed_candidate = _relayed_candidate
 aioice.ice.server_reflexive_candidate = _server_reflexive_candidate
 
 
+# The `codec` of the stats summary: aiortc's getStats has no codec entries (no codecId). The codec
+# is resolved as a codecId would resolve it, from what the stack itself does: the payload type of
+# the RTP packets a receiver handles, through that receiver's negotiated codecs (RTX packets left
+# out: they carry the codec they repair), and the codec aiortc's sender encodes with (the one its
+# RTP loop is started with). The two methods are wrapped to see them; they run unchanged.
+_aiortc_receiver_handle_rtp = aiortc.rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet
+_aiortc_sender_run_rtp = aiortc.rtcrtpsender.RTCRtpSender._run_rtp
+
+
+async def _receiver_handle_rtp(self, packet, *args, **kwargs):
+    codec = getattr(self, "_RTCRtpReceiver__codecs", {}).get(packet.payload_type)
+    if codec is not None and codec.name.lower() != "rtx":
+        self.harness_codec = codec.mimeType
+    return await _aiortc_receiver_handle_rtp(self, packet, *args, **kwargs)
+
+
+async def _sender_run_rtp(self, codec, *args, **kwargs):
+    self.harness_codec = codec.mimeType
+    return await _aiortc_sender_run_rtp(self, codec, *args, **kwargs)
+
+
+aiortc.rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet = _receiver_handle_rtp
+aiortc.rtcrtpsender.RTCRtpSender._run_rtp = _sender_run_rtp
+
+
 # ---------------------------------------------------------------------------------------------
 # One case: a peer connection and its relay socket
 
@@ -357,9 +498,17 @@ class Case:
         self.tasks = set()
         self.tracks = []
         self.channels = {}
+        self.channel_closers = {}  # channel -> pushes its data_channel_close once (if it was open)
         self.pending_candidates = []  # candidate messages that arrived before the remote description
         self.reported_candidates = set()
         self.eoc_sent_for = set()  # ICE ufrags whose end-of-candidates went to the relay
+        # Perfect negotiation (W3C webrtc-pc 10.7) when `polite` is a boolean; None: the seed's flow.
+        polite = config.get("polite")
+        self.polite = polite if isinstance(polite, bool) else None
+        self.making_offer = False
+        self.ignore_offer = False
+        self.dirty = False  # a direction change (set_direction, remove_track) the next offer carries
+        self.codec_prefs = {}  # kind -> [RTCRtpCodecCapability], from `codec_preferences`
         self.chain = asyncio.Queue()
         self.spawn(self.chain_worker())
 
@@ -407,6 +556,11 @@ class Case:
 
     async def setup(self):
         global CURRENT_CASE
+        for kind, names in (self.cfg.get("codec_preferences") or {}).items():
+            if kind not in ("audio", "video"):
+                raise ValueError(f"codec_preferences: '{kind}' is not a media kind")
+            if names:
+                self.codec_prefs[kind] = codec_capabilities(kind, names)
         self.pc = RTCPeerConnection(ice_configuration(self.cfg.get("ice_servers"), self.cfg.get("ice_transport_policy")))
         CURRENT_CASE = self
         self.wire()
@@ -447,6 +601,8 @@ class Case:
         """The parts of the spec's negotiation-needed check that aiortc's objects show: a
         transceiver or the data channel transport that has no m-section yet."""
         pc = self.pc
+        if self.dirty:
+            return True
         if any(t.mid is None and not t.stopped for t in pc.getTransceivers()):
             return True
         return pc.sctp is not None and pc.sctp.mid is None
@@ -464,10 +620,15 @@ class Case:
         self.serial("negotiation offer", check)
 
     async def offer(self):
-        self.event("create_offer")
-        offer = await self.pc.createOffer()
-        await self.pc.setLocalDescription(offer)
-        await self.send_local()
+        self.making_offer = True
+        try:
+            self.dirty = False
+            self.event("create_offer")
+            offer = await self.pc.createOffer()
+            await self.pc.setLocalDescription(offer)
+            await self.send_local()
+        finally:
+            self.making_offer = False
 
     async def send_local(self):
         desc = self.pc.localDescription
@@ -498,6 +659,10 @@ class Case:
         pc = self.pc
         if "desc" in msg and msg["desc"]:
             d = msg["desc"]
+            if self.polite is not None and not self.admit_description(d):
+                return
+            if d["type"] == "offer" and self.codec_prefs:
+                self.prepare_preferred_transceivers(d["sdp"])
             await pc.setRemoteDescription(RTCSessionDescription(sdp=d["sdp"], type=d["type"]))
             self.event("remote_description", sdp_type=d["type"], sdp=d["sdp"])
             log.info("applied remote %s, ice-ufrag %s", d["type"], ufrag_of(d["sdp"]))
@@ -512,13 +677,20 @@ class Case:
                     self.started = True
                     now, later = self.split_by_offer(self.cfg.get("media") or [])
                     self.attach_media(now)
+                    self.create_channels(negotiated_only=True)
+                # The answer carries every direction as aiortc can answer it (W3C 4.7.3: no
+                # negotiation is needed for a direction the answer intersected with the offer's).
+                self.dirty = False
                 answer = await pc.createAnswer()
                 await pc.setLocalDescription(answer)
                 await self.send_local()
                 self.attach_media(later)
             self.negotiate_if_needed()
         elif "candidate" in msg:
-            if pc.remoteDescription is None:
+            if pc.remoteDescription is None and self.ignore_offer:
+                # Candidates of an offer this impolite peer ignored (W3C 10.7: their errors are dropped).
+                log.info("candidate of an ignored offer dropped")
+            elif pc.remoteDescription is None:
                 self.pending_candidates.append(msg["candidate"])
             else:
                 await self.apply_candidate(msg["candidate"])
@@ -538,7 +710,54 @@ class Case:
                 await self.pc.addIceCandidate(None)
                 self.event("remote_candidate", candidate="")
         except Exception as e:
+            if self.ignore_offer:
+                log.info("addIceCandidate failed while an offer is ignored: %s", error_text(e))
+                return
             self.event("error", context="addIceCandidate", message=error_text(e))
+
+    def admit_description(self, d):
+        """Perfect negotiation (W3C webrtc-pc 10.7) for a remote description: whether to apply it.
+        The peer offers from its own chain, so `making_offer` is only true while an offer of its
+        own is being made; a collision is seen as signalingState have-local-offer."""
+        collision = d["type"] == "offer" and (self.making_offer or self.pc.signalingState != "stable")
+        self.ignore_offer = not self.polite and collision
+        if self.ignore_offer:
+            self.event("offer_ignored")
+            return False
+        if collision:
+            # The polite peer would roll its offer back now; aiortc 1.16 cannot (see
+            # ROLLBACK_UNSUPPORTED), and setRemoteDescription(offer) in have-local-offer raises
+            # InvalidStateError. Nothing is pretended: the offer is not applied and the case sees why.
+            self.event(
+                "error",
+                context="perfect negotiation",
+                message=f"{ROLLBACK_UNSUPPORTED}; setRemoteDescription(offer) in have-local-offer raises "
+                "InvalidStateError: the colliding offer is not applied",
+            )
+            return False
+        return True
+
+    def prepare_preferred_transceivers(self, sdp):
+        """codec_preferences for an answerer: aiortc fixes a transceiver's codecs inside
+        setRemoteDescription(offer), from the preferences the transceiver has then, and creates the
+        transceivers of new m-sections itself (recvonly, no preferences). So the transceivers the
+        offer will take (one per new m-section of a kind with preferences) are added first, as aiortc
+        would add them (recvonly), with setCodecPreferences; the offer then takes them (aiortc gives
+        a new m-section the first transceiver of its kind without a mid)."""
+        pc = self.pc
+        mids = {t.mid for t in pc.getTransceivers() if t.mid is not None}
+        free = {}
+        for t in pc.getTransceivers():
+            if t.mid is None and not t.stopped:
+                free[t.kind] = free.get(t.kind, 0) + 1
+        for kind, mid in sdp_media_sections(sdp):
+            if kind not in self.codec_prefs or mid in mids:
+                continue
+            if free.get(kind):
+                free[kind] -= 1
+                continue
+            t = pc.addTransceiver(kind, direction="recvonly")
+            t.setCodecPreferences(self.codec_prefs[kind])
 
     # -- media and data channels
 
@@ -560,7 +779,23 @@ class Case:
         for kind in kinds:
             track = source_track(kind)
             self.tracks.append(track)
-            self.pc.addTrack(track)
+            before = {t: t.direction for t in self.pc.getTransceivers()}
+            sender = self.pc.addTrack(track)
+            t = next(t for t in self.pc.getTransceivers() if t.sender is sender)
+            if t.mid is not None and before.get(t) not in (None, t.direction):
+                # addTrack took a negotiated transceiver and changed its direction (W3C 5.1:
+                # negotiation is needed; aiortc's own objects show no m-section missing).
+                self.dirty = True
+            if kind in self.codec_prefs:
+                t.setCodecPreferences(self.codec_prefs[kind])
+
+    def create_channels(self, negotiated_only=False):
+        """The case's `data_channels`, with their RTCDataChannelInit fields (all of them at
+        `start`; an answerer that never starts creates its negotiated ones with its media)."""
+        for c in self.cfg.get("data_channels") or []:
+            if negotiated_only and not c.get("negotiated"):
+                continue
+            self.watch_channel(self.pc.createDataChannel(c["label"], **channel_init(c)), mine=True)
 
     def on_track(self, track):
         self.event("track", kind=track.kind)
@@ -574,26 +809,52 @@ class Case:
 
     def watch_channel(self, dc, mine):
         self.channels[dc.label] = dc
-        opened = False
+        state = {"opened": False, "closed": False}
 
         def on_open():
-            nonlocal opened
-            if opened:
+            if state["opened"]:
                 return
-            opened = True
-            self.event("data_channel_open", label=dc.label)
+            state["opened"] = True
+            # The channel's properties as aiortc reports them on this side (for a channel the
+            # other side created: as its DATA_CHANNEL_OPEN announced them).
+            self.event(
+                "data_channel_open",
+                label=dc.label,
+                id=dc.id,
+                protocol=dc.protocol,
+                ordered=dc.ordered,
+                maxRetransmits=dc.maxRetransmits,
+                maxPacketLifeTime=dc.maxPacketLifeTime,
+                negotiated=dc.negotiated,
+            )
             spec = next((c for c in self.cfg.get("data_channels") or [] if c.get("label") == dc.label), None)
             if mine and spec and spec.get("send"):
                 dc.send(spec["send"])
 
         def on_message(data):
-            self.event("data_channel_message", label=dc.label, data=data if isinstance(data, str) else "[binary]")
+            if isinstance(data, str):
+                self.event("data_channel_message", label=dc.label, data=data)
+            else:
+                self.event("data_channel_message", label=dc.label, binary=True, size=len(data), intact=binary_intact(data))
             if self.cfg.get("echo", True) and not mine:
-                dc.send(data)
+                if dc.readyState != "open":
+                    log.info("echo on '%s' skipped: the channel is %s", dc.label, dc.readyState)
+                    return
+                try:
+                    dc.send(data)
+                except Exception as e:
+                    self.event("error", context="echo", message=error_text(e))
+
+        def on_close():
+            if state["closed"]:
+                return
+            state["closed"] = True
+            self.event("data_channel_close", label=dc.label)
 
         dc.on("open", on_open)
         dc.on("message", on_message)
-        dc.on("close", lambda: self.event("data_channel_close", label=dc.label))
+        dc.on("close", on_close)
+        self.channel_closers[dc] = lambda: state["opened"] and on_close()
         if dc.readyState == "open":
             on_open()
 
@@ -604,8 +865,7 @@ class Case:
         if kind == "start":
             self.started = True
             self.attach_media(self.cfg.get("media") or [])
-            for c in self.cfg.get("data_channels") or []:
-                self.watch_channel(self.pc.createDataChannel(c["label"]), mine=True)
+            self.create_channels()
             self.negotiate_if_needed()
         elif kind == "add_track":
             self.attach_media([action["kind"]])
@@ -618,14 +878,73 @@ class Case:
         elif kind == "restart_ice":
             raise RuntimeError("aiortc 1.16 has no restartIce(): ICE credentials are fixed for the connection's life")
         elif kind == "send_message":
-            dc = self.channels.get(action["label"])
-            if dc is None:
-                raise RuntimeError(f"no data channel '{action['label']}'")
-            dc.send(action["text"])
+            dc = self.channel(action)
+            if action.get("size") is not None:
+                # W3C 6.2 send(): aiortc raises ValueError over the remote's max message size.
+                dc.send(binary_payload(int(action["size"])))
+            else:
+                dc.send(action["text"])
+        elif kind == "close_channel":
+            self.channel(action).close()
+        elif kind == "rollback":
+            raise RuntimeError(ROLLBACK_UNSUPPORTED)
+        elif kind == "set_direction":
+            direction = action.get("direction")
+            if direction not in W3C_DIRECTIONS:
+                raise ValueError(f"direction {direction!r} is none of {', '.join(W3C_DIRECTIONS)}")
+            t = self.transceiver_of(action["kind"])
+            if t.direction != direction:
+                t.direction = direction
+                self.dirty = True
+            self.negotiate_if_needed()
+        elif kind == "remove_track":
+            self.remove_track(action["kind"])
+            self.negotiate_if_needed()
+        elif kind == "replace_track":
+            sender = self.sender_of(action["kind"])
+            old = sender.track
+            track = source_track(old.kind, old.next_pts() if hasattr(old, "next_pts") else 0)
+            self.tracks.append(track)
+            sender.replaceTrack(track)
+            # The replaced source is not stopped here: aiortc's sender may be waiting on its next
+            # frame, and a stopped source ends the sender's loop for good (MediaStreamError).
+            self.event("track_replaced", kind=old.kind)
         elif kind == "close":
             await self.close_pc()
         else:
             raise RuntimeError(f"unknown action {json.dumps(action)}")
+
+    def channel(self, action):
+        dc = self.channels.get(action.get("label"))
+        if dc is None:
+            raise RuntimeError(f"no data channel '{action.get('label')}'")
+        return dc
+
+    def transceiver_of(self, kind):
+        """The first transceiver of a kind (aiortc's transceivers have the kind of their m-section)."""
+        t = next((t for t in self.pc.getTransceivers() if t.kind == kind and not t.stopped), None)
+        if t is None:
+            raise RuntimeError(f"no {kind} transceiver")
+        return t
+
+    def sender_of(self, kind):
+        """The first sender with a track of that kind."""
+        for t in self.pc.getTransceivers():
+            if t.sender.track is not None and t.sender.track.kind == kind:
+                return t.sender
+        raise RuntimeError(f"no sender with a {kind} track")
+
+    def remove_track(self, kind):
+        """W3C removeTrack (webrtc-pc 5.1) with aiortc's own calls: aiortc 1.16 has no
+        RTCPeerConnection.removeTrack, and the steps are these: the sender's track becomes null
+        (RTCRtpSender.replaceTrack(None): aiortc's sender then sends nothing), the transceiver's
+        direction loses 'send' (sendrecv -> recvonly, sendonly -> inactive), and negotiation is
+        needed. The removed source is not stopped (W3C removeTrack does not stop the track)."""
+        sender = self.sender_of(kind)
+        t = next(t for t in self.pc.getTransceivers() if t.sender is sender)
+        sender.replaceTrack(None)
+        t.direction = {"sendrecv": "recvonly", "sendonly": "inactive"}.get(t.direction, t.direction)
+        self.dirty = True
 
     async def close_pc(self):
         self.closing = True
@@ -633,6 +952,13 @@ class Case:
             t.stop()
         if self.pc is not None:
             await self.pc.close()
+            # W3C close() fires no event: the states are reported as read right after it.
+            self.event("connection_state", state=self.pc.connectionState)
+            self.event("signaling_state", state=self.pc.signalingState)
+        # Every channel that was open is closed with the connection (aiortc closes them in
+        # RTCSctpTransport.stop(); one that did not say so is reported here).
+        for close in list(self.channel_closers.values()):
+            close()
 
     async def stats(self):
         """The summary from aiortc's own figures: each receiver's and sender's getStats()
@@ -655,10 +981,17 @@ class Case:
                 if s.kind == "video" and frames is not None:
                     item["framesDecoded"] = frames.decoded
                     item["framesPerSecond"] = frames.per_second()
+                codec = getattr(receiver, "harness_codec", None)
+                if codec:
+                    item["codec"] = codec
                 summary["inbound_rtp"].append(item)
             for s in (await sender.getStats()).values():
                 if s.type == "outbound-rtp":
-                    summary["outbound_rtp"].append({"kind": s.kind, "packetsSent": s.packetsSent, "bytesSent": s.bytesSent})
+                    item = {"kind": s.kind, "packetsSent": s.packetsSent, "bytesSent": s.bytesSent}
+                    codec = getattr(sender, "harness_codec", None)
+                    if codec:
+                        item["codec"] = codec
+                    summary["outbound_rtp"].append(item)
         summary["candidate_pair"] = self.selected_pair()
         self.event("stats", summary=summary)
 

@@ -52,6 +52,37 @@
 // - candidate_error: libdatachannel has no such event; libjuice's log lines about its STUN/TURN
 //   servers are read (onIceLog), so libdatachannel's log is always read at Info level.
 //
+// Protocol v1 additions (the hard flows):
+// - Perfect negotiation (`polite` boolean, W3C webrtc-pc 10.7): offers are made on the signaling
+//   chain, so a collision shows as signalingState have-local-offer. The impolite side drops the
+//   offer (`offer_ignored`). libdatachannel rolls a local offer back inside
+//   setRemoteDescription(offer) (PeerConnection::setRemoteDescription in have-local-offer), so the
+//   polite side reports `rollback` with implicit: true and applies the offer. libdatachannel keeps
+//   the mids it gave its tracks, so the tracks the rolled-back offer introduced are put back as
+//   attached kinds: the answer places them on the offer's m-sections of their kind (W3C: a
+//   transceiver without an mid is taken by the remote offer) and their mids are reused.
+// - `rollback`: setLocalDescription('rollback'); libdatachannel returns without an error when there
+//   is no local offer, which the action reports as an error (W3C: InvalidStateError). A rolled-back
+//   first offer stays libdatachannel's localDescription(), so negotiationneeded is judged against
+//   the description last negotiated (`stableLocal`).
+// - Transceivers: `set_direction` sets a W3C direction on the m-section's Media (offered as it is,
+//   answered intersected with the offer); `remove_track` is W3C's removeTrack (no more RTP, the
+//   direction loses 'send'); `replace_track` reads the fixture again from its start on the same RTP
+//   stream. A sender whose m-section stops sending pauses and keeps its sequence numbers: a new
+//   random start would be refused by libdatachannel's SRTP session as a replay ("SRTP protect
+//   error, status=10"). libdatachannel also drops what is sent on a Track described recvonly or
+//   inactive.
+// - codec_preferences: libdatachannel does not encode and the adapter sends the fixtures' VP8 and
+//   Opus as they are, so only those can be preferred (anything else fails the setup).
+// - Data channels: createDataChannel with the RTCDataChannelInit fields (node-datachannel's names);
+//   `data_channel_open` reports what node-datachannel reads back: id and protocol (no getter for
+//   the reliability or negotiated). Binary messages (the size form) with size / intact, echoed as
+//   binary; over the remote's max-message-size libdatachannel throws ("Message size exceeds
+//   limit"). `close_channel` closes the channel; `data_channel_close` is pushed once per channel,
+//   and for every open one after the `close` action, with the connection and signaling states as
+//   read (libdatachannel has no 'closed' signaling state: it reads 'stable').
+// - Stats `codec`: the mimeType of the payload type received / sent on each m-section.
+//
 // Stack behaviour seen with this adapter (findings, not worked around):
 // - libdatachannel drops DTLS records that arrive before its own ICE agent is connected (its DTLS
 //   transport is only created then). The answerer's agent connects first and sends its ClientHello
@@ -316,7 +347,7 @@ function sections(sdp) {
     const line = raw.trim();
     if (line.startsWith('m=')) {
       const [kind, port] = line.slice(2).split(' ');
-      cur = { kind, mid: null, direction: 'sendrecv', rejected: port === '0', rtpmap: new Map(), fmtp: new Map(), ufrag: null };
+      cur = { kind, mid: null, direction: 'sendrecv', rejected: port === '0', rtpmap: new Map(), names: new Map(), fmtp: new Map(), ufrag: null };
       out.push(cur);
     } else if (!cur) {
       continue;
@@ -329,7 +360,10 @@ function sections(sdp) {
       cur.direction = line.slice(2);
     } else if (line.startsWith('a=rtpmap:')) {
       const m = /^a=rtpmap:(\d+) ([^/]+)\//.exec(line);
-      if (m) cur.rtpmap.set(Number(m[1]), m[2].toLowerCase());
+      if (m) {
+        cur.rtpmap.set(Number(m[1]), m[2].toLowerCase());
+        cur.names.set(Number(m[1]), m[2]);
+      }
     } else if (line.startsWith('a=fmtp:')) {
       const m = /^a=fmtp:(\d+) (.*)$/.exec(line);
       if (m) cur.fmtp.set(Number(m[1]), m[2]);
@@ -347,6 +381,58 @@ function ufragOf(sdp) {
 
 const sends = (dir) => dir === 'sendrecv' || dir === 'sendonly';
 const receives = (dir) => dir === 'sendrecv' || dir === 'recvonly';
+const DIRECTIONS = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
+/** The direction with these send / receive parts. */
+const directionOf = (send, recv) => (send && recv ? 'sendrecv' : send ? 'sendonly' : recv ? 'recvonly' : 'inactive');
+/** libdatachannel's Direction names. */
+const LDC_DIRECTION = { sendrecv: 'SendRecv', sendonly: 'SendOnly', recvonly: 'RecvOnly', inactive: 'Inactive' };
+
+/** The binary message of the protocol's size form: byte i is i % 251. */
+function binaryPayload(size) {
+  const b = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) b[i] = i % 251;
+  return b;
+}
+const binaryIntact = (b) => {
+  for (let i = 0; i < b.length; i++) if (b[i] !== i % 251) return false;
+  return true;
+};
+
+/**
+ * A `data_channels` item's W3C RTCDataChannelInit in node-datachannel's form (its
+ * DataChannelInitConfig: `unordered` for !ordered; absent fields are libdatachannel's defaults,
+ * which are W3C's: ordered, reliable, no protocol, DCEP-announced, id chosen by the stack).
+ */
+function channelInit(spec) {
+  const init = {};
+  if (spec.ordered != null) init.unordered = !spec.ordered;
+  if (spec.maxRetransmits != null) init.maxRetransmits = spec.maxRetransmits;
+  if (spec.maxPacketLifeTime != null) init.maxPacketLifeTime = spec.maxPacketLifeTime;
+  if (spec.negotiated) init.negotiated = true;
+  if (spec.id != null) init.id = spec.id;
+  if (spec.protocol != null) init.protocol = spec.protocol;
+  return init;
+}
+
+/**
+ * `codec_preferences`, checked: libdatachannel does not encode, and this adapter sends the
+ * fixtures' VP8 frames and Opus packets as they are, so its m-sections offer VP8 (video) and Opus
+ * (audio) only. A preference for exactly those is what it does already; any other codec cannot be
+ * offered, which fails the setup (the protocol's rule for a codec the stack does not have).
+ */
+function checkCodecPreferences(prefs) {
+  const have = { video: 'VP8', audio: 'opus' };
+  for (const [kind, names] of Object.entries(prefs || {})) {
+    if (!(kind in have)) throw new Error(`codec_preferences: '${kind}' is not a media kind`);
+    for (const name of names || []) {
+      if (String(name).toLowerCase() !== have[kind].toLowerCase()) {
+        throw new Error(
+          `codec_preferences ${kind} ${name}: libdatachannel does not encode, and this adapter sends the fixtures' VP8 and Opus as they are: its ${kind} m-sections offer ${have[kind]} only`,
+        );
+      }
+    }
+  }
+}
 const ptFor = (section, codec) => {
   for (const [pt, name] of section.rtpmap) if (name === codec) return pt;
   return null;
@@ -412,6 +498,15 @@ class Case {
     this.pendingCandidates = [];
     this.timers = new Set();
     this.dirty = false; // a local change a negotiation must carry (a direction change)
+    this.directionDirty = false; // set_direction / remove_track: carried by the next offer or answer
+    // Perfect negotiation (W3C webrtc-pc 10.7) when `polite` is a boolean; null: the seed's flow.
+    this.polite = typeof config.polite === 'boolean' ? config.polite : null;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    // The local description in force when the signaling state last became stable through an
+    // exchange (libdatachannel keeps a rolled-back first offer as its localDescription()).
+    this.stableLocal = null;
+    this.spareMids = new Map(); // mid -> kind: m-sections of a rolled-back offer, free for reuse
     this.sentCandidates = 0;
     this.gatheringDone = false;
     this.announcedTracks = new Set(); // mids whose `track` event was reported
@@ -434,6 +529,13 @@ class Case {
   serial(what, fn) {
     this.chain = this.chain.then(() => (this.alive ? fn() : undefined)).catch((e) => this.error(what, e));
     return this.chain;
+  }
+
+  /** Like serial, for an action whose failure is its answer (not an `error` event). */
+  serialAction(fn) {
+    const run = this.chain.then(() => (this.alive ? fn() : undefined));
+    this.chain = run.catch(() => {});
+    return run;
   }
 
   send(obj) {
@@ -479,6 +581,7 @@ class Case {
 
   async setup() {
     const cfg = this.cfg;
+    checkCodecPreferences(cfg.codec_preferences);
     this.iceLog = { stun: null, turnCode: null };
     this.iceLogSink = (m) => this.onIceLog(m);
     iceLogSink = this.iceLogSink;
@@ -580,7 +683,14 @@ class Case {
       const c = msg.candidate;
       if (c && c.candidate) {
         if (!this.pc.remoteDescription()) this.pendingCandidates.push(c);
-        else this.applyCandidate(c);
+        else if (this.ignoreOffer) {
+          // W3C 10.7: while an offer is ignored, the candidates that came with it may fail.
+          try {
+            this.applyCandidate(c);
+          } catch (e) {
+            log('candidate of an ignored offer:', errorText(e));
+          }
+        } else this.applyCandidate(c);
       } else if (!this.pc.remoteDescription()) {
         this.pendingCandidates.push({ candidate: '' });
       } else {
@@ -595,7 +705,29 @@ class Case {
 
   async onDescription(d) {
     const pc = this.pc;
+    let implicitRollback = false;
+    if (this.polite !== null) {
+      // W3C webrtc-pc 10.7. Offers are made on this chain, so makingOffer is only true while an
+      // offer of this peer is being made; a collision shows as the signaling state.
+      const collision = d.type === 'offer' && (this.makingOffer || pc.signalingState() !== 'stable');
+      this.ignoreOffer = !this.polite && collision;
+      if (this.ignoreOffer) {
+        this.push({ type: 'offer_ignored' });
+        return;
+      }
+      if (collision) {
+        if (pc.signalingState() !== 'have-local-offer') {
+          throw new Error(`offer collision in signaling state ${pc.signalingState()}: libdatachannel rolls back only a local offer`);
+        }
+        // libdatachannel 0.24.5 rolls a local offer back inside setRemoteDescription(offer)
+        // (PeerConnection::setRemoteDescription in have-local-offer: rollbackLocalDescription, then
+        // stable, then have-remote-offer): the rollback is implicit.
+        this.push({ type: 'rollback', implicit: true });
+        implicitRollback = true;
+      }
+    }
     pc.setRemoteDescription(d.sdp, d.type);
+    if (implicitRollback) this.afterRollback(true);
     this.push({ type: 'remote_description', sdp_type: d.type, sdp: d.sdp });
     const queued = this.pendingCandidates.splice(0);
     for (const c of queued) {
@@ -611,6 +743,7 @@ class Case {
     }
     this.afterRemoteDescription(d.sdp);
     if (d.type !== 'offer') {
+      this.markStable();
       this.startSenders();
       this.maybeNegotiate();
       return;
@@ -619,12 +752,45 @@ class Case {
       // The seed's answerer attaches its media when the offer arrives.
       this.started = true;
       this.attachMedia(this.cfg.media || [], true);
+      this.createChannels(true);
     }
     this.prepareAnswer(d.sdp);
+    this.directionDirty = false; // the answer carries the directions as the offer allows them
     pc.setLocalDescription('answer');
+    this.markStable();
     await this.sendLocal();
     this.startSenders();
     this.maybeNegotiate();
+  }
+
+  /** The exchange is complete: what is negotiated now (for negotiationNeeded). */
+  markStable() {
+    const local = this.pc.localDescription();
+    if (this.pc.signalingState() === 'stable' && local) this.stableLocal = local.sdp;
+  }
+
+  /**
+   * After a rollback of a local offer. W3C: the transceivers that offer associated with an mid lose
+   * it, and negotiation is needed again for what it carried. libdatachannel assigns mids when a
+   * track is added and keeps them, so for the polite peer's implicit rollback (a remote offer is
+   * applied next) the tracks the rolled-back offer had introduced are taken back into `unplaced`:
+   * the answer puts them on the offer's m-sections of their kind, as W3C's setRemoteDescription
+   * does with transceivers without an mid, and their mids become spare, for the remote offer (same
+   * mid: libdatachannel re-describes its Track for it) or for the kinds left over.
+   */
+  afterRollback(implicit) {
+    this.directionDirty = this.directionDirty || this.offerDirty;
+    this.dirty = this.dirty || this.offerWasDirty;
+    if (!implicit) return;
+    const negotiated = new Set(sections(this.stableLocal).map((s) => s.mid));
+    for (const [mid, media] of [...this.tracks]) {
+      if (!media.local || negotiated.has(mid)) continue;
+      media.stop();
+      this.tracks.delete(mid);
+      this.spareMids.set(mid, media.kind);
+      if (media.sending) this.unplaced.push(media.kind);
+      log(`rollback: ${media.kind} track of mid ${mid} waits for an m-section of the remote offer`);
+    }
   }
 
   /** W3C `track`: an m-section the remote now sends on (first time per mid). */
@@ -637,9 +803,14 @@ class Case {
         this.tracks.set(s.mid, media);
       }
       media.remote = s;
+      this.spareMids.delete(s.mid);
       if (sends(s.direction) && !this.announcedTracks.has(s.mid)) {
         this.announcedTracks.add(s.mid);
         this.push({ type: 'track', kind: s.kind });
+      } else if (!sends(s.direction) && media.direction !== null) {
+        // W3C [[FiredDirection]]: a remote sender that stopped and comes back fires `track` again
+        // (only followed for m-sections whose direction this side has set).
+        this.announcedTracks.delete(s.mid);
       }
     }
   }
@@ -661,6 +832,16 @@ class Case {
     }
     // Kinds still without an m-section get their own: negotiated by our next offer.
     for (const kind of this.unplaced.splice(0)) this.newLocalTrack(kind);
+    // m-sections of a rolled-back offer that nothing took: libdatachannel keeps their Tracks and
+    // would offer them as they were; they stay as inactive transceivers of their kind.
+    for (const [mid, kind] of [...this.spareMids]) {
+      this.spareMids.delete(mid);
+      const media = new Media(this, kind, mid);
+      media.local = true;
+      media.direction = 'inactive';
+      this.tracks.set(mid, media);
+      media.describe(null);
+    }
   }
 
   async sendLocal() {
@@ -675,17 +856,27 @@ class Case {
   }
 
   async offer() {
-    this.push({ type: 'create_offer' });
-    this.dirty = false;
-    this.pc.setLocalDescription('offer');
-    await this.sendLocal();
+    this.makingOffer = true;
+    try {
+      this.push({ type: 'create_offer' });
+      this.offerWasDirty = this.dirty;
+      this.offerDirty = this.directionDirty;
+      this.dirty = false;
+      this.directionDirty = false;
+      // A transceiver whose direction was set offers that direction (W3C [[Direction]]); the
+      // others are offered as libdatachannel holds them.
+      for (const media of this.tracks.values()) if (media.direction !== null) media.describe(media.remote, true);
+      this.pc.setLocalDescription('offer');
+      await this.sendLocal();
+    } finally {
+      this.makingOffer = false;
+    }
   }
 
-  /** What onnegotiationneeded would say: something local not in the description in force. */
+  /** What onnegotiationneeded would say: something local not in the description last negotiated. */
   negotiationNeeded() {
-    if (this.dirty) return true;
-    const local = this.pc.localDescription();
-    const secs = sections(local && local.sdp);
+    if (this.dirty || this.directionDirty) return true;
+    const secs = sections(this.stableLocal);
     for (const [mid, media] of this.tracks) if (media.local && !secs.some((s) => s.mid === mid)) return true;
     if (this.channels.size && !secs.some((s) => s.kind === 'application')) return true;
     return false;
@@ -714,6 +905,8 @@ class Case {
       const reuse = [...this.tracks.values()].find((m) => m.kind === kind && !m.sending && m.remote && !m.remote.rejected);
       if (reuse) {
         reuse.sending = true;
+        // W3C addTrack on a transceiver without a track: its direction gains 'send'.
+        if (reuse.direction !== null) reuse.direction = directionOf(true, receives(reuse.direction));
         reuse.describe(reuse.remote);
         this.dirty = true; // a direction change: the next offer carries it
       } else {
@@ -729,7 +922,15 @@ class Case {
     }
     let n = 0;
     while (used.has(String(n))) n += 1;
-    const media = new Media(this, kind, String(n));
+    let mid = String(n);
+    // After a rollback: an m-section the rolled-back offer had made and nothing took is reused
+    // (libdatachannel still holds its Track; addTrack with that mid re-describes it).
+    const spare = [...this.spareMids.keys()].find((m) => !this.tracks.has(m));
+    if (spare !== undefined) {
+      this.spareMids.delete(spare);
+      mid = spare;
+    }
+    const media = new Media(this, kind, mid);
     media.local = true;
     media.sending = true;
     this.tracks.set(media.mid, media);
@@ -737,7 +938,59 @@ class Case {
   }
 
   startSenders() {
-    for (const media of this.tracks.values()) media.maybeStartSending();
+    for (const media of this.tracks.values()) {
+      media.maybeStopSending();
+      media.maybeStartSending();
+    }
+  }
+
+  /** The first transceiver of a kind (m-section order of creation). */
+  mediaOf(kind) {
+    const media = [...this.tracks.values()].find((m) => m.kind === kind);
+    if (!media) throw new Error(`no ${kind} transceiver`);
+    return media;
+  }
+
+  /** The first sender with a track of that kind. */
+  senderOf(kind) {
+    const media = [...this.tracks.values()].find((m) => m.kind === kind && m.sending);
+    if (!media) throw new Error(`no sender with a ${kind} track`);
+    return media;
+  }
+
+  /** W3C RTCRtpTransceiver.direction = direction: offered from the next negotiation on. */
+  setDirection(kind, direction) {
+    if (!DIRECTIONS.includes(direction)) throw new Error(`direction '${direction}' is none of ${DIRECTIONS.join(', ')}`);
+    const media = this.mediaOf(kind);
+    const before = media.direction ?? media.impliedDirection();
+    media.direction = direction;
+    if (before !== direction) this.directionDirty = true;
+  }
+
+  /**
+   * W3C removeTrack (webrtc-pc 5.1): the sender's track is gone (this adapter's sender loop for it
+   * stops: no more RTP), the direction loses 'send' (sendrecv -> recvonly, sendonly -> inactive),
+   * and negotiation is needed. libdatachannel has no removeTrack: its Track stays, re-described
+   * with that direction (and no SSRC) for the next offer or answer.
+   */
+  removeTrack(kind) {
+    const media = this.senderOf(kind);
+    const before = media.direction ?? media.impliedDirection();
+    media.sending = false;
+    media.pause();
+    media.direction = directionOf(false, receives(before));
+    this.directionDirty = true;
+  }
+
+  /**
+   * replaceTrack with a new source of the same kind (webrtc-pc 5.2): the sender goes on on the same
+   * SSRC, sequence numbers and clock, with a new reader of the fixture from its start (a keyframe
+   * first). No renegotiation.
+   */
+  replaceTrack(kind) {
+    const media = this.senderOf(kind);
+    media.replaceSource();
+    this.push({ type: 'track_replaced', kind });
   }
 
   // --- data channels --------------------------------------------------------------------------
@@ -745,12 +998,14 @@ class Case {
   watchChannel(dc, mine) {
     this.keep.push(dc);
     const label = dc.getLabel();
-    this.channels.set(label, { dc, mine });
-    let opened = false;
+    const ch = { dc, mine, opened: false, closed: false, released: false };
+    this.channels.set(label, ch);
     const onOpen = () => {
-      if (opened || !this.alive) return;
-      opened = true;
-      this.push({ type: 'data_channel_open', label });
+      if (ch.opened || !this.alive) return;
+      ch.opened = true;
+      // What node-datachannel 0.33.4 reads back from libdatachannel: the id and the protocol
+      // (its DataChannel has no getter for the reliability or the negotiated flag).
+      this.push({ type: 'data_channel_open', label, id: dc.getId(), protocol: dc.getProtocol() });
       const spec = mine && (this.cfg.data_channels || []).find((c) => c.label === label);
       if (spec && spec.send && !dc.sendMessage(spec.send)) log(`greeting on '${label}' was buffered`);
     };
@@ -758,8 +1013,17 @@ class Case {
     dc.onMessage((msg) => {
       if (!this.alive) return;
       const text = typeof msg === 'string';
-      this.push({ type: 'data_channel_message', label, data: text ? msg : '[binary]' });
-      if (this.cfg.echo && !mine) {
+      if (text) this.push({ type: 'data_channel_message', label, data: msg });
+      else {
+        const b = Buffer.from(msg);
+        this.push({ type: 'data_channel_message', label, binary: true, size: b.length, intact: binaryIntact(b) });
+      }
+      if (this.cfg.echo && !mine && !ch.released) {
+        if (!dc.isOpen()) {
+          // Delivered before the channel closed, handled after: nothing to echo on.
+          log(`echo on '${label}' skipped: the channel has closed since`);
+          return;
+        }
         try {
           if (text) dc.sendMessage(msg);
           else dc.sendMessageBinary(Buffer.from(msg));
@@ -768,14 +1032,41 @@ class Case {
         }
       }
     });
-    dc.onClosed(() => this.push({ type: 'data_channel_close', label }));
+    dc.onClosed(() => {
+      ch.released = true; // the binding drops its native channel after this callback
+      this.channelClosed(label, ch);
+    });
     dc.onError((e) => this.error(`data channel ${label}`, e));
     if (dc.isOpen()) onOpen();
   }
 
-  createChannel(label) {
-    const dc = this.pc.createDataChannel(label);
+  /** `data_channel_close`, once per channel (the stack's close, or the peer connection's end). */
+  channelClosed(label, ch) {
+    if (ch.closed) return;
+    ch.closed = true;
+    this.push({ type: 'data_channel_close', label });
+  }
+
+  createChannel(label, init) {
+    const dc = init ? this.pc.createDataChannel(label, init) : this.pc.createDataChannel(label);
     this.watchChannel(dc, true);
+  }
+
+  /** The case's `data_channels` (all at `start`; only the negotiated ones for an answerer that
+   * never starts, when the first offer arrives). */
+  createChannels(negotiatedOnly = false) {
+    for (const c of this.cfg.data_channels || []) {
+      if (negotiatedOnly && !c.negotiated) continue;
+      const init = channelInit(c);
+      this.createChannel(c.label, Object.keys(init).length ? init : undefined);
+    }
+  }
+
+  channelOf(label) {
+    const ch = this.channels.get(label);
+    if (!ch) throw new Error(`no data channel '${label}'`);
+    if (ch.released) throw new Error(`data channel '${label}' is closed`);
+    return ch;
   }
 
   // --- actions --------------------------------------------------------------------------------
@@ -785,7 +1076,7 @@ class Case {
       case 'start':
         this.started = true;
         this.attachMedia(this.cfg.media || []);
-        for (const c of this.cfg.data_channels || []) this.createChannel(c.label);
+        this.createChannels();
         this.maybeNegotiate();
         return;
       case 'add_track':
@@ -801,17 +1092,54 @@ class Case {
       case 'restart_ice':
         return this.restartIce();
       case 'send_message': {
-        const ch = this.channels.get(a.label);
-        if (!ch) throw new Error(`no data channel '${a.label}'`);
-        if (!ch.dc.sendMessage(a.text)) log(`send_message on '${a.label}' was buffered`);
+        const ch = this.channelOf(a.label);
+        if (a.size != null) {
+          // libdatachannel throws over the remote's a=max-message-size (W3C 6.2: TypeError).
+          if (!ch.dc.sendMessageBinary(binaryPayload(a.size))) log(`send_message on '${a.label}' was buffered`);
+        } else if (!ch.dc.sendMessage(a.text)) log(`send_message on '${a.label}' was buffered`);
         return;
       }
+      case 'close_channel': {
+        const ch = this.channelOf(a.label);
+        ch.released = true; // the binding drops its native channel in close()
+        ch.dc.close();
+        return;
+      }
+      case 'rollback':
+        return this.serialAction(() => this.rollback());
+      case 'set_direction':
+        this.setDirection(a.kind, a.direction);
+        this.maybeNegotiate();
+        return;
+      case 'remove_track':
+        this.removeTrack(a.kind);
+        this.maybeNegotiate();
+        return;
+      case 'replace_track':
+        this.replaceTrack(a.kind);
+        return;
       case 'close':
-        this.closePc();
+        this.closePc(true);
+        this.push({ type: 'connection_state', state: this.pc.state() });
+        this.push({ type: 'signaling_state', state: this.pc.signalingState() });
         return;
       default:
         throw new Error(`unknown action ${JSON.stringify(a)}`);
     }
+  }
+
+  /** setLocalDescription({type: 'rollback'}) (RFC 8829 section 4.1.10.2). */
+  rollback() {
+    const before = this.pc.signalingState();
+    this.pc.setLocalDescription('rollback');
+    const after = this.pc.signalingState();
+    if (after === before) {
+      // libdatachannel returns without an error when there is no local offer to roll back.
+      throw new Error(`libdatachannel's setLocalDescription('rollback') in signaling state ${before} rolled nothing back (W3C: InvalidStateError)`);
+    }
+    this.afterRollback(false);
+    this.push({ type: 'rollback', implicit: false });
+    this.maybeNegotiate(); // what the rollback took back is to be negotiated again
   }
 
   restartIce() {
@@ -889,7 +1217,11 @@ class Case {
     const summary = { inbound_rtp: [], outbound_rtp: [], candidate_pair: null };
     for (const m of this.tracks.values()) {
       if (m.received > 0 || (m.remote && sends(m.remote.direction))) summary.inbound_rtp.push(m.inboundStats());
-      if (m.packetsSent > 0 || m.sending) summary.outbound_rtp.push({ kind: m.kind, packetsSent: m.packetsSent, bytesSent: m.bytesSent });
+      if (m.packetsSent > 0 || m.sending) {
+        const out = { kind: m.kind, packetsSent: m.packetsSent, bytesSent: m.bytesSent };
+        if (m.packetsSent > 0) out.codec = m.mimeType(m.pt);
+        summary.outbound_rtp.push(out);
+      }
     }
     try {
       const pair = this.pc.getSelectedCandidatePair();
@@ -907,11 +1239,13 @@ class Case {
     this.timers.clear();
   }
 
-  closePc() {
+  closePc(report = false) {
     this.stopMedia();
-    for (const { dc } of this.channels.values()) {
+    for (const ch of this.channels.values()) {
+      if (ch.released) continue;
+      ch.released = true;
       try {
-        dc.close();
+        ch.dc.close();
       } catch (e) {
         log('dc.close:', errorText(e));
       }
@@ -921,6 +1255,8 @@ class Case {
     } catch (e) {
       log('pc.close:', errorText(e));
     }
+    // Every channel that was open is closed with the connection (the `close` action).
+    if (report) for (const [label, ch] of this.channels) if (ch.opened) this.channelClosed(label, ch);
   }
 
   shutdown() {
@@ -949,7 +1285,10 @@ class Media {
     this.kind = kind;
     this.mid = mid;
     this.local = false; // created by this side (vs. an m-section the remote offered)
-    this.sending = false;
+    this.sending = false; // the sender has a track (attached media)
+    // W3C [[Direction]] once set_direction or remove_track set it; null: the seed's flow, where the
+    // direction follows the attached media and the remote's m-section.
+    this.direction = null;
     this.remote = null; // the remote's m-section
     this.track = null;
     this.ssrc = rand32();
@@ -968,11 +1307,20 @@ class Media {
     this.remoteSsrc = 0;
   }
 
-  /** (Re)describes the track to libdatachannel (addTrack with an existing mid replaces it). */
-  describe(remote) {
+  /** W3C [[Direction]] as the seed's flow has it: addTrack's sendrecv, or recvonly without media. */
+  impliedDirection() {
+    return this.sending ? 'sendrecv' : 'recvonly';
+  }
+
+  /**
+   * (Re)describes the track to libdatachannel (addTrack with an existing mid replaces it): for an
+   * answer to the remote's m-section, or (`forOffer`) for an offer of this side.
+   */
+  describe(remote, forOffer = false) {
     const c = this.c;
     let pt = this.pt;
     let dir = 'SendRecv';
+    let ssrc = this.sending;
     if (remote) {
       const codec = this.kind === 'video' ? 'vp8' : 'opus';
       const remotePt = ptFor(remote, codec);
@@ -982,6 +1330,14 @@ class Media {
         return;
       }
       pt = remotePt;
+    }
+    if (this.direction !== null) {
+      // The direction set (W3C): offered as it is; answered as the offer allows it (RFC 8829
+      // section 5.3.1).
+      const d = remote && !forOffer ? directionOf(sends(this.direction) && receives(remote.direction), receives(this.direction) && sends(remote.direction)) : this.direction;
+      dir = LDC_DIRECTION[d];
+      ssrc = this.sending && sends(d);
+    } else if (remote) {
       const weSend = this.sending && receives(remote.direction);
       const weRecv = sends(remote.direction);
       dir = weSend && weRecv ? 'SendRecv' : weSend ? 'SendOnly' : weRecv ? 'RecvOnly' : 'Inactive';
@@ -992,7 +1348,7 @@ class Media {
     const desc = this.kind === 'video' ? new ndc.Video(this.mid, dir) : new ndc.Audio(this.mid, dir);
     if (this.kind === 'video') desc.addVP8Codec(pt);
     else desc.addOpusCodec(pt);
-    if (this.sending) desc.addSSRC(this.ssrc, `ldc-${c.cfg.name}`, `stream-${c.cfg.name}`, `${this.kind}-${this.mid}`);
+    if (ssrc) desc.addSSRC(this.ssrc, `ldc-${c.cfg.name}`, `stream-${c.cfg.name}`, `${this.kind}-${this.mid}`);
     const track = c.pc.addTrack(desc);
     c.keep.push(desc, track);
     this.track = track;
@@ -1022,6 +1378,20 @@ class Media {
     const l = sections(local && local.sdp).find((s) => s.mid === this.mid);
     const r = sections(remote && remote.sdp).find((s) => s.mid === this.mid);
     if (!l || !r || !sends(l.direction) || !receives(r.direction)) return;
+    if (this.paused) {
+      // Sending again on this m-section (a direction back to send): the same RTP stream goes on,
+      // its clock advanced by the pause.
+      const s = this.paused;
+      this.paused = null;
+      s.ts = (s.ts + Math.round(((performance.now() - s.pausedAt) / 1000) * s.rate)) >>> 0;
+      s.t0 = performance.now();
+      s.elapsed = 0;
+      s.keyframe = true;
+      this.sender = s;
+      log(`sending ${this.kind} on mid ${this.mid} again`);
+      this.sendNext();
+      return;
+    }
     let samples;
     try {
       samples = clip(this.kind, this.c.cfg.media_files[this.kind]);
@@ -1079,6 +1449,53 @@ class Media {
   stop() {
     if (this.sender && this.sender.timer) clearTimeout(this.sender.timer);
     this.sender = null;
+    this.paused = null;
+  }
+
+  /**
+   * After a negotiation: a sender whose m-section no longer sends (its direction was set, or its
+   * track removed) pauses; its RTP state is kept for when the direction allows sending again.
+   */
+  maybeStopSending() {
+    const s = this.sender;
+    if (!s || (this.direction === null && this.sending)) return;
+    const local = this.c.pc.localDescription();
+    const remote = this.c.pc.remoteDescription();
+    const l = sections(local && local.sdp).find((x) => x.mid === this.mid);
+    const r = sections(remote && remote.sdp).find((x) => x.mid === this.mid);
+    if (this.sending && l && r && sends(l.direction) && receives(r.direction)) return;
+    this.pause();
+    log(`${this.kind} on mid ${this.mid}: sending stopped (direction ${l ? l.direction : '-'} / remote ${r ? r.direction : '-'})`);
+  }
+
+  /**
+   * No more RTP for now; the stream's state (SSRC, sequence number, clock) is kept: sending again
+   * on this m-section goes on with it (a new random sequence number would be refused by
+   * libdatachannel's SRTP session as a replay: "SRTP protect error, status=10").
+   */
+  pause() {
+    const s = this.sender;
+    if (!s) return;
+    if (s.timer) clearTimeout(s.timer);
+    s.timer = null;
+    s.pausedAt = performance.now();
+    this.sender = null;
+    this.paused = s;
+  }
+
+  /** A new source: the fixture read again from its start; the RTP stream goes on. */
+  replaceSource() {
+    const s = this.sender || this.paused;
+    if (s) {
+      s.index = 0;
+      s.keyframe = false;
+    }
+  }
+
+  /** The codec's mimeType for the stats (as RTCCodecStats.mimeType), by payload type. */
+  mimeType(pt) {
+    const name = (this.remote && this.remote.names.get(pt)) || (pt === this.pt ? (this.kind === 'video' ? 'VP8' : 'opus') : null);
+    return name ? `${this.kind}/${name}` : null;
   }
 
   // --- receiving ------------------------------------------------------------------------------
@@ -1094,6 +1511,7 @@ class Media {
     if (!pkt) return;
     if (this.remote && pkt.pt !== this.pt && this.remote.rtpmap.get(pkt.pt) !== (this.kind === 'video' ? 'vp8' : 'opus')) return;
     this.remoteSsrc = pkt.ssrc;
+    this.lastPt = pkt.pt;
     this.received += 1;
     this.account(pkt);
     if (this.kind === 'audio') {
@@ -1146,6 +1564,8 @@ class Media {
 
   inboundStats() {
     const out = { kind: this.kind, packetsReceived: this.received };
+    const codec = this.lastPt != null ? this.mimeType(this.lastPt) : null;
+    if (codec) out.codec = codec;
     const rx = this.rx;
     if (rx) {
       const rate = this.kind === 'video' ? 90000 : 48000;
