@@ -1,21 +1,20 @@
 //! The Rust peer's flow: the seed's offer/answer and trickle ICE, and the runner's actions.
 
-use super::{handler::Handler, media, Command, Sink};
+use super::{channels::Channels, handler::Handler, media, Command, Sink};
 use crate::peer::{Action, PeerConfig};
-use crate::scenario::MediaKind;
+use crate::scenario::{DataChannelSpec, MediaKind};
 use crate::transcript::Event;
 use crate::limits;
 use rtc::interceptor::Registry;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCSdpType, RTCSessionDescription, RTCSignalingState, SettingEngine, SettingEngineBuilder,
+    RTCIceCandidateInit, RTCSessionDescription, RTCSignalingState, SettingEngine, SettingEngineBuilder,
 };
 
 /// Connectivity-check pacing (Ta, RFC 8445 section 14.2, which makes it configurable). The crate's
@@ -66,19 +65,26 @@ fn configuration(config: &PeerConfig) -> webrtc::peer_connection::RTCConfigurati
     RTCConfigurationBuilder::new().with_ice_servers(servers).with_ice_transport_policy(policy).build()
 }
 
+/// The flow's state; the other modules of the peer ([`super::negotiation`], ...) add to its methods.
 pub(super) struct Actor {
-    config: PeerConfig,
-    sink: Sink,
-    pc: Arc<dyn PeerConnection>,
-    commands: mpsc::UnboundedSender<Command>,
-    ws_out: mpsc::UnboundedSender<String>,
-    connected: watch::Receiver<bool>,
-    gathering_complete: watch::Receiver<bool>,
+    pub(super) config: PeerConfig,
+    pub(super) sink: Sink,
+    pub(super) pc: Arc<dyn PeerConnection>,
+    pub(super) ws_out: mpsc::UnboundedSender<String>,
+    pub(super) connected: watch::Receiver<bool>,
+    pub(super) gathering_complete: watch::Receiver<bool>,
     /// Whether this peer's media is attached (by `start`, or on the first offer as the answerer).
-    started: bool,
-    tracks_added: usize,
-    channels: HashMap<String, Arc<dyn DataChannel>>,
-    tasks: Vec<JoinHandle<()>>,
+    pub(super) started: bool,
+    pub(super) tracks_added: usize,
+    pub(super) channels: Channels,
+    /// Each track this peer sends, with its sample pump.
+    pub(super) sending: Vec<super::transceivers::Sending>,
+    /// Perfect negotiation's `ignoreOffer` (webrtc-pc section 10.7).
+    pub(super) ignore_offer: bool,
+    /// Remote candidates that arrived before any remote description: kept, then applied once one
+    /// is set (the protocol's rule; webrtc-pc 4.4.1.6 rejects them with InvalidStateError).
+    pub(super) early_candidates: Vec<RTCIceCandidateInit>,
+    pub(super) tasks: Vec<JoinHandle<()>>,
 }
 
 impl Actor {
@@ -122,13 +128,15 @@ impl Actor {
             config,
             sink,
             pc: Arc::new(pc),
-            commands,
             ws_out,
             connected,
             gathering_complete,
             started: false,
             tracks_added: 0,
-            channels: HashMap::new(),
+            channels: Channels::default(),
+            sending: Vec::new(),
+            ignore_offer: false,
+            early_candidates: Vec::new(),
             tasks: Vec::new(),
         })
     }
@@ -175,20 +183,20 @@ impl Actor {
                     self.send(json!({ "candidate": null }));
                 }
             }
-            Command::RemoteChannel(dc) => self.watch_channel(dc, false).await,
+            Command::RemoteChannel(dc) => self.watch_channel(dc, None, self.config.echo).await,
             Command::Perform(action, reply) => {
                 let r = self.perform(&action).await;
                 let _ = reply.send(r);
             }
             Command::CollectStats(reply) => {
-                self.sink.emit(Event::Stats { summary: self.stats_summary().await });
+                self.sink.emit(Event::Stats { summary: super::stats::summary(&*self.pc).await });
                 let _ = reply.send(());
             }
             Command::SignalingClosed(why) => self.error("signaling", why),
         }
     }
 
-    fn error(&self, context: &str, message: impl ToString) {
+    pub(super) fn error(&self, context: &str, message: impl ToString) {
         self.sink.emit(Event::Error { context: context.to_string(), message: message.to_string() });
     }
 
@@ -196,7 +204,7 @@ impl Actor {
         let _ = self.ws_out.send(v.to_string());
     }
 
-    async fn signaling_state(&self) -> RTCSignalingState {
+    pub(super) async fn signaling_state(&self) -> RTCSignalingState {
         match (self.pc.pending_local_description().await, self.pc.pending_remote_description().await) {
             (Some(_), _) => RTCSignalingState::HaveLocalOffer,
             (_, Some(_)) => RTCSignalingState::HaveRemoteOffer,
@@ -216,12 +224,7 @@ impl Actor {
                 Some(serde_json::from_value(c.clone()).map_err(|e| e.to_string())?)
             };
             return match init.filter(|i| !i.candidate.is_empty()) {
-                Some(init) => {
-                    let candidate = init.candidate.clone();
-                    self.pc.add_ice_candidate(init).await.map_err(|e| format!("addIceCandidate: {e}"))?;
-                    self.sink.emit(Event::RemoteCandidate { candidate });
-                    Ok(())
-                }
+                Some(init) => self.add_candidate(init).await,
                 // End-of-candidates (RFC 8838 section 4.4): the crate has nothing to apply.
                 None => {
                     self.sink.emit(Event::RemoteCandidate { candidate: String::new() });
@@ -235,29 +238,10 @@ impl Actor {
         Ok(())
     }
 
-    async fn on_description(&mut self, desc: RTCSessionDescription) -> Result<(), String> {
-        let sdp_type = desc.sdp_type;
-        let sdp = desc.sdp.clone();
-        self.pc.set_remote_description(desc).await.map_err(|e| format!("setRemoteDescription({sdp_type}): {e}"))?;
-        self.sink.emit(Event::RemoteDescription { sdp_type: sdp_type.to_string(), sdp });
-        if sdp_type != RTCSdpType::Offer {
-            return Ok(());
-        }
-        if !self.started {
-            // The seed's answerer attaches its media when the offer arrives.
-            self.started = true;
-            for kind in self.config.media.clone() {
-                self.add_track(kind).await?;
-            }
-        }
-        let answer = self.pc.create_answer(None).await.map_err(|e| format!("createAnswer: {e}"))?;
-        self.pc.set_local_description(answer).await.map_err(|e| format!("setLocalDescription(answer): {e}"))?;
-        self.after_local_description().await
-    }
-
     /// The seed's `onnegotiationneeded`: createOffer, setLocalDescription, send.
     async fn offer(&mut self) -> Result<(), String> {
         self.sink.emit(Event::CreateOffer);
+        self.prefer_codecs().await?;
         let offer = self.pc.create_offer(None).await.map_err(|e| format!("createOffer: {e}"))?;
         self.pc.set_local_description(offer).await.map_err(|e| format!("setLocalDescription(offer): {e}"))?;
         self.after_local_description().await
@@ -265,7 +249,7 @@ impl Actor {
 
     /// Records the description in force and sends it: now (trickle), or once gathering is complete
     /// so that it carries every candidate (non-trickle).
-    async fn after_local_description(&mut self) -> Result<(), String> {
+    pub(super) async fn after_local_description(&mut self) -> Result<(), String> {
         let local = self.pc.local_description().await.ok_or("no local description after setLocalDescription")?;
         self.sink.emit(Event::LocalDescription { sdp_type: local.sdp_type.to_string(), sdp: local.sdp.clone() });
         if self.config.trickle {
@@ -297,7 +281,7 @@ impl Actor {
         init
     }
 
-    async fn add_track(&mut self, kind: MediaKind) -> Result<(), String> {
+    pub(super) async fn add_track(&mut self, kind: MediaKind) -> Result<(), String> {
         let clip = media::clip(kind, &self.config.media_files)?;
         self.tracks_added += 1;
         let track = media::local_track(kind, &format!("{}-stream", self.config.name), self.tracks_added)?;
@@ -307,14 +291,16 @@ impl Actor {
             .await
             .map_err(|e| format!("addTrack({kind}): {e}"))?;
         self.wake_driver().await;
-        self.tasks.push(tokio::spawn(media::pump(track, sender, kind, clip, self.connected.clone())));
+        let pump = tokio::spawn(media::pump(track, Arc::clone(&sender), kind, clip, self.connected.clone()));
+        self.sending.push(super::transceivers::Sending { kind, sender, pump: pump.abort_handle() });
+        self.tasks.push(pump);
         Ok(())
     }
 
     /// webrtc 0.21's `add_track` queues `negotiationneeded` in the core without waking the
     /// connection's driver, so the event would wait for the next unrelated wake-up (seconds, or
     /// never on an idle connection). Re-applying the configuration is a no-op that wakes it.
-    async fn wake_driver(&self) {
+    pub(super) async fn wake_driver(&self) {
         let config = self.pc.get_configuration().await;
         if let Err(e) = self.pc.set_configuration(config).await {
             self.error("wake driver", e);
@@ -329,112 +315,44 @@ impl Actor {
                     self.add_track(kind).await?;
                 }
                 for spec in self.config.data_channels.clone() {
-                    self.create_channel(&spec.label).await?;
+                    self.create_channel(&spec).await?;
                 }
                 Ok(())
             }
             Action::AddTrack(kind) => self.add_track(*kind).await,
-            Action::CreateDataChannel { label } => self.create_channel(label).await,
+            Action::CreateDataChannel { label } => {
+                let spec = self.config.data_channels.iter().find(|c| c.label == *label).cloned();
+                self.create_channel(&spec.unwrap_or_else(|| super::channels::plain(label))).await
+            }
             Action::SendOffer => self.offer().await,
             Action::RestartIce => self.pc.restart_ice().await.map_err(|e| format!("restartIce: {e}")),
             Action::SendMessage { label, text } => {
-                let dc = self.channels.get(label).ok_or_else(|| format!("no data channel '{label}'"))?;
-                dc.send_text(text).await.map_err(|e| format!("send on '{label}': {e}"))
+                self.channels.get(label)?.send_text(text).await.map_err(|e| format!("send on '{label}': {e}"))
             }
-            other @ (Action::SendBinary { .. } | Action::Rollback | Action::SetDirection { .. } | Action::RemoveTrack(_) | Action::ReplaceTrack(_) | Action::CloseChannel { .. }) => {
-                Err(format!("{} is not implemented in the Rust peer", other.name()))
+            Action::SendBinary { label, size } => super::channels::send_binary(self.channels.get(label)?, label, *size).await,
+            Action::CloseChannel { label } => self.channels.get(label)?.close().await.map_err(|e| format!("close '{label}': {e}")),
+            Action::Rollback => {
+                self.rollback().await?;
+                self.sink.emit(Event::Rollback { implicit: false });
+                Ok(())
             }
-            Action::Close => {
-                for t in self.tasks.drain(..) {
-                    t.abort();
-                }
-                self.pc.close().await.map_err(|e| format!("close: {e}"))
-            }
+            Action::SetDirection { kind, direction } => self.set_direction(*kind, *direction).await,
+            Action::RemoveTrack(kind) => self.remove_track(*kind).await,
+            Action::ReplaceTrack(kind) => self.replace_track(*kind).await,
+            Action::Close => self.close().await,
         }
     }
 
-    async fn create_channel(&mut self, label: &str) -> Result<(), String> {
-        let dc = self.pc.create_data_channel(label, None).await.map_err(|e| format!("createDataChannel: {e}"))?;
-        self.watch_channel(dc, true).await;
+    /// `createDataChannel(label, init)` with the scenario's RTCDataChannelInit (webrtc-pc 6.1).
+    pub(super) async fn create_channel(&mut self, spec: &DataChannelSpec) -> Result<(), String> {
+        let init = super::channels::init(spec)?;
+        let dc = self.pc.create_data_channel(&spec.label, init).await.map_err(|e| format!("createDataChannel({}): {e}", spec.label))?;
+        self.watch_channel(dc, spec.send.clone(), false).await;
         Ok(())
     }
 
-    /// Reports a channel's events; sends its configured greeting on open (own channels) or echoes
-    /// what arrives (channels the other peer created).
-    async fn watch_channel(&mut self, dc: Arc<dyn DataChannel>, own: bool) {
-        let label = dc.label().await.unwrap_or_default();
-        self.channels.insert(label.clone(), Arc::clone(&dc));
-        let greeting = if own {
-            self.config.data_channels.iter().find(|c| c.label == label).and_then(|c| c.send.clone())
-        } else {
-            None
-        };
-        let echo = self.config.echo && !own;
-        let sink = self.sink.clone();
-        self.tasks.push(tokio::spawn(async move {
-            while let Some(ev) = dc.poll().await {
-                match ev {
-                    DataChannelEvent::OnOpen => {
-                        sink.emit(Event::DataChannelOpen { label: label.clone(), options: Default::default() });
-                        if let Some(text) = &greeting {
-                            if let Err(e) = dc.send_text(text).await {
-                                sink.emit(Event::Error { context: format!("send on '{label}'"), message: e.to_string() });
-                            }
-                        }
-                    }
-                    DataChannelEvent::OnMessage(msg) => {
-                        let data = String::from_utf8_lossy(&msg.data).into_owned();
-                        sink.emit(Event::DataChannelMessage { label: label.clone(), data: data.clone(), size: None, intact: None });
-                        if echo {
-                            let _ = dc.send_text(&data).await;
-                        }
-                    }
-                    DataChannelEvent::OnClose => {
-                        sink.emit(Event::DataChannelClose { label: label.clone() });
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-        }));
-        let _ = &self.commands;
-    }
-
-    async fn stats_summary(&self) -> Value {
-        let report = self.pc.get_stats(std::time::Instant::now(), webrtc::peer_connection::StatsSelector::None).await;
-        // The figures the browsers' agent page reports too (same names, W3C webrtc-stats), so that
-        // a transcript sampled once a second stays small and comparable across kinds.
-        let pick = |v: Value, keys: &[&str]| -> Value { keys.iter().filter_map(|k| v.get(*k).map(|x| (k.to_string(), x.clone()))).collect::<serde_json::Map<_, _>>().into() };
-        const INBOUND: &[&str] = &["kind", "packetsReceived", "bytesReceived", "packetsLost", "jitter", "framesDecoded", "frameWidth", "frameHeight", "framesPerSecond"];
-        const OUTBOUND: &[&str] = &["kind", "packetsSent", "bytesSent"];
-        let inbound: Vec<Value> = report.inbound_rtp_streams().filter_map(|s| serde_json::to_value(s).ok()).map(|v| pick(v, INBOUND)).collect();
-        let outbound: Vec<Value> = report.outbound_rtp_streams().filter_map(|s| serde_json::to_value(s).ok()).map(|v| pick(v, OUTBOUND)).collect();
-        // The nominated, succeeded pair as the other kinds report it: `relay/udp` and its RTT.
-        let selected = report
-            .candidate_pairs()
-            .filter_map(|s| serde_json::to_value(s).ok())
-            .find(|v| v.get("nominated") == Some(&Value::Bool(true)) && v.get("state").and_then(Value::as_str) == Some("succeeded"));
-        // rtc 0.21 names a candidate's stats `RTCLocalIceCandidate_<id>` (or `RTCRemote...`) while
-        // the pair's localCandidateId / remoteCandidateId carry the bare `<id>` (webrtc-stats
-        // says they are the candidate stats' ids), so both forms are looked up.
-        let candidate = |id: Option<&Value>| -> Option<String> {
-            use rtc::statistics::report::RTCStatsReportEntry as E;
-            let id = id?.as_str()?;
-            let entry = report
-                .get(id)
-                .or_else(|| report.get(&format!("RTCLocalIceCandidate_{id}")))
-                .or_else(|| report.get(&format!("RTCRemoteIceCandidate_{id}")))?;
-            match entry {
-                E::LocalCandidate(c) | E::RemoteCandidate(c) => Some(format!("{}/{}", c.candidate_type, c.protocol.to_lowercase())),
-                _ => None,
-            }
-        };
-        let pair = selected.map(|p| json!({
-            "local": candidate(p.get("localCandidateId")),
-            "remote": candidate(p.get("remoteCandidateId")),
-            "currentRoundTripTime": p.get("currentRoundTripTime"),
-            "availableOutgoingBitrate": p.get("availableOutgoingBitrate"),
-        }));
-        json!({ "inbound_rtp": inbound, "outbound_rtp": outbound, "candidate_pair": pair })
+    async fn watch_channel(&mut self, dc: Arc<dyn DataChannel>, greeting: Option<String>, echo: bool) {
+        let task = self.channels.watch(dc, Arc::clone(&self.pc), self.sink.clone(), greeting, echo).await;
+        self.tasks.push(task);
     }
 }

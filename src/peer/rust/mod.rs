@@ -6,11 +6,15 @@
 //! races of the crate at connection set-up.
 
 mod actor;
+mod channels;
 mod handler;
 mod keyframe;
 pub mod media;
+mod negotiation;
 mod signaling;
 pub mod socket;
+mod stats;
+mod transceivers;
 pub mod vp8;
 
 use super::{Action, Peer, PeerConfig, PeerError};
@@ -190,15 +194,19 @@ impl RustKind {
             // webrtc 0.21 declares `on_ice_candidate_error` and its event type, but nothing in
             // the crate (rtc or webrtc) ever constructs `OnIceCandidateErrorEvent`: a refused TURN
             // credential leaves no trace but the missing relay candidate.
+            // transceivers: set_direction and remove_track work, but webrtc 0.21 cannot
+            // replaceTrack (see `transceivers::replace_track`). codec_preferences: not done; the
+            // crate's setCodecPreferences takes payload-typed RTCRtpCodecParameters, not
+            // getCapabilities() entries, and this peer only sends VP8 and Opus fixtures anyway.
             capabilities: crate::scenario::Capabilities {
                 candidate_error: false,
-                perfect_negotiation: false,
-                rollback: false,
+                perfect_negotiation: true,
+                rollback: true,
                 transceivers: false,
                 codec_preferences: false,
-                data_channel_options: false,
-                binary_messages: false,
-                close_channel: false,
+                data_channel_options: true,
+                binary_messages: true,
+                close_channel: true,
                 ..crate::scenario::Capabilities::full(&["VP8", "opus"])
             },
             install: "nothing to install".into(),
