@@ -55,6 +55,23 @@
 // getStats' inbound-rtp / outbound-rtp figures and the transport's selected pair (with its
 // currentRoundTripTime and availableOutgoingBitrate) by their W3C names.
 //
+// Issue 10's additions (the W3C API of the binding, as the agent page uses it): perfect
+// negotiation (webrtc-pc 10.7) when config.polite is a boolean, with an explicit
+// setLocalDescription({type: 'rollback'}) on the polite side (libwebrtc M106 rolls back nothing
+// inside setRemoteDescription: "Called in wrong state: have-local-offer"), so rollback events say
+// implicit: false; the `rollback` action; RTCDataChannelInit options passed to createDataChannel
+// and read back on open; binary messages (byte i = i % 251) sent as Uint8Array, received as
+// ArrayBuffer (size, intact) and echoed as binary; close_channel (channel.close()); set_direction
+// (transceiver.direction), remove_track (pc.removeTrack), replace_track (sender.replaceTrack with
+// a track of a new synthetic source, from its first frame); codec_preferences
+// (transceiver.setCodecPreferences with RTCRtpReceiver.getCapabilities entries); stats `codec`
+// from the codec stats named by codecId; after the `close` action the states as read.
+// Findings of the stack (reported, not worked around):
+// - send() of a message over the remote's a=max-message-size throws nothing: libwebrtc fails the
+//   send and closes the channel abruptly (readyState 'closed' when send() returns, and the peer is
+//   not told: its channel stays open). The action answers an error saying so (sendBinary).
+// - maxRetransmits / maxPacketLifeTime read 65535 when unset (reported as null, see watchChannel).
+//
 // stdout carries protocol lines only; console output of any library is sent to stderr.
 
 const path = require('path');
@@ -75,6 +92,18 @@ console.log = console.info = console.debug = (...a) => console.error(...a);
 const now = () => performance.timeOrigin + performance.now();
 const errorText = (e) => String((e && (e.message || e.name)) || e);
 const write = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+
+// Binary data channel messages (send_message with `size`): byte i is i % 251.
+function binaryPattern(size) {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = i % 251;
+  return bytes;
+}
+
+function intactPattern(bytes) {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== i % 251) return false;
+  return true;
+}
 
 const VIDEO_W = 320;
 const VIDEO_H = 240;
@@ -126,6 +155,11 @@ class Pacer {
   addAudio(source) {
     this.sources.push({ kind: 'audio', source, t0: now(), sent: 0, phase: 0 });
     this.run();
+  }
+
+  // A source no longer fed (its track removed or replaced).
+  remove(source) {
+    this.sources = this.sources.filter((s) => s.source !== source);
   }
 
   run() {
@@ -182,20 +216,24 @@ class Pacer {
 // one decoded frame, `onFrame(count, frame)` called with the running count (count 1 is the
 // protocol's first_frame); returns the sink.
 function addSourceTracks(pc, kinds, pacer) {
-  const tracks = [];
-  if (kinds.includes('audio')) {
-    const source = new RTCAudioSource();
-    tracks.push(source.createTrack());
-    pacer.addAudio(source);
-  }
-  if (kinds.includes('video')) {
-    const source = new RTCVideoSource();
-    tracks.push(source.createTrack());
-    pacer.addVideo(source);
-  }
+  const made = ['audio', 'video'].filter((k) => kinds.includes(k)).map((k) => newSource(k, pacer));
+  const tracks = made.map((m) => m.track);
   const stream = new MediaStream(tracks);
-  for (const track of tracks) pc.addTrack(track, stream);
-  return tracks;
+  return made.map((m) => Object.assign(m, { sender: pc.addTrack(m.track, stream) }));
+}
+
+// A new synthetic source of a kind, from its first frame / sample, fed by `pacer`, and its track.
+function newSource(kind, pacer) {
+  if (kind === 'audio') {
+    const source = new RTCAudioSource();
+    const track = source.createTrack();
+    pacer.addAudio(source);
+    return { kind, source, track };
+  }
+  const source = new RTCVideoSource();
+  const track = source.createTrack();
+  pacer.addVideo(source);
+  return { kind, source, track };
 }
 
 function countVideoFrames(track, onFrame) {
@@ -229,6 +267,17 @@ class Case {
     this.lastState = { signaling: 'stable', gathering: 'new', ice: 'new', connection: 'new' };
     this.eocSent = false;
     this.pcClosed = false;
+    // Perfect negotiation (W3C webrtc-pc 10.7) when config.polite is a boolean; null: the seed flow.
+    this.polite = typeof config.polite === 'boolean' ? config.polite : null;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    // What is sent: {kind, source, track, sender} per added track (replace_track swaps source and track).
+    this.outgoing = [];
+    // Data channels: per channel whether data_channel_open / data_channel_close were pushed.
+    this.channelState = new Map();
+    // codec_preferences resolved at setup: kind -> [RTCRtpCodecCapability, ...] in order.
+    this.codecPrefs = null;
+    this.prefsSet = new WeakSet();
   }
 
   push(type, fields) {
@@ -240,6 +289,13 @@ class Case {
   serial(what, fn) {
     this.chain = this.chain.then(fn).catch((e) => this.push('error', { context: what, message: errorText(e) }));
     return this.chain;
+  }
+
+  // Like serial, but the caller gets fn's outcome (errors included) instead of an error event.
+  chained(fn) {
+    const run = this.chain.then(fn);
+    this.chain = run.catch(() => {});
+    return run;
   }
 
   send(obj) {
@@ -274,18 +330,128 @@ class Case {
     this.send({ desc: { type: full.type, sdp: full.sdp } });
   }
 
+  // makingOffer (perfect negotiation) is true from just before createOffer until the offer has
+  // gone to the relay.
   async offer() {
-    this.push('create_offer');
-    const o = await this.pc.createOffer();
-    await this.pc.setLocalDescription(o);
-    await this.sendLocal();
+    this.makingOffer = true;
+    try {
+      this.push('create_offer');
+      this.applyCodecPreferences();
+      const o = await this.pc.createOffer();
+      await this.pc.setLocalDescription(o);
+      await this.sendLocal();
+    } finally {
+      this.makingOffer = false;
+    }
   }
 
   attachMedia(kinds) {
     if (!kinds || !kinds.length) return;
     // Nothing may start a source (and its timer) once the connection is closed.
     if (this.pcClosed) throw new Error('the peer connection is closed');
-    this.tracks.push(...addSourceTracks(this.pc, kinds, this.pacer));
+    const added = addSourceTracks(this.pc, kinds, this.pacer);
+    this.outgoing.push(...added);
+    this.tracks.push(...added.map((m) => m.track));
+  }
+
+  // The first transceiver of a kind: by its receiver's track (W3C), else its sender's.
+  transceiverOf(kind) {
+    const all = this.pc.getTransceivers().filter((x) => {
+      const k = (x.receiver && x.receiver.track && x.receiver.track.kind) || (x.sender && x.sender.track && x.sender.track.kind);
+      return k === kind;
+    });
+    const t = all.find((x) => !x.stopped);
+    if (t) return t;
+    // A transceiver whose m-section a remote description rejected (port 0) is stopped, and
+    // libwebrtc M106 then drops it from getTransceivers() once negotiation is over.
+    if (all.length || this.outgoing.some((o) => o.kind === kind)) {
+      throw new Error(`no ${kind} transceiver: it is stopped or gone from getTransceivers() (its m-section was rejected, port 0)`);
+    }
+    throw new Error(`no ${kind} transceiver`);
+  }
+
+  // remove_track: pc.removeTrack(sender) of the first sender with a track of that kind; its source
+  // is no longer fed.
+  removeTrack(kind) {
+    const out = this.outgoing.find((o) => o.kind === kind && o.sender.track);
+    if (!out) throw new Error(`no sender with a ${kind} track`);
+    this.pc.removeTrack(out.sender);
+    this.pacer.remove(out.source);
+  }
+
+  // replace_track: a new synthetic source of the same kind (from its first frame / sample, as a
+  // new getUserMedia track would start), its track given to sender.replaceTrack; the old source
+  // stops and its track ends.
+  async replaceTrack(kind) {
+    const out = this.outgoing.find((o) => o.kind === kind && o.sender.track);
+    if (!out) throw new Error(`no sender with a ${kind} track`);
+    const made = newSource(kind, this.pacer);
+    try {
+      await out.sender.replaceTrack(made.track);
+    } catch (e) {
+      this.pacer.remove(made.source);
+      made.track.stop();
+      throw e;
+    }
+    this.pacer.remove(out.source);
+    if (out.track.readyState !== 'ended') out.track.stop();
+    out.source = made.source;
+    out.track = made.track;
+    this.tracks.push(made.track);
+    this.push('track_replaced', { kind });
+  }
+
+  // codec_preferences, checked at setup: the RTCRtpReceiver.getCapabilities(kind) codecs of each
+  // name, in the order given (every entry of a name: VP9 has one per profile), then the video
+  // rtx / red / ulpfec entries. libwebrtc M106 here has VP8, VP9, AV1 and no H264 (the prebuilt
+  // library is built without it); opus, red, G722, PCMU, PCMA, CN, telephone-event for audio.
+  resolveCodecPreferences() {
+    const prefs = this.cfg.codec_preferences;
+    if (prefs === undefined || prefs === null) return;
+    if (typeof prefs !== 'object') throw new Error('codec_preferences must be an object {video: [...], audio: [...]}');
+    const out = {};
+    for (const [kind, names] of Object.entries(prefs)) {
+      if (kind !== 'audio' && kind !== 'video') throw new Error(`codec_preferences: unknown kind '${kind}'`);
+      if (!Array.isArray(names)) throw new Error(`codec_preferences.${kind} must be a list of codec names`);
+      if (!names.length) continue;
+      const caps = (wrtc.RTCRtpReceiver.getCapabilities(kind) || { codecs: [] }).codecs;
+      const named = (n) => caps.filter((c) => c.mimeType.toLowerCase() === `${kind}/${String(n).toLowerCase()}`);
+      const list = [];
+      for (const n of names) {
+        const found = named(n);
+        if (!found.length) {
+          const have = [...new Set(caps.map((c) => c.mimeType.split('/')[1]))].join(', ');
+          throw new Error(`codec_preferences: libwebrtc M106 (wrtc ${WRTC_VERSION}) has no ${kind} codec '${n}' (it has ${have})`);
+        }
+        list.push(...found);
+      }
+      if (kind === 'video') list.push(...['rtx', 'red', 'ulpfec'].flatMap((n) => named(n)));
+      out[kind] = list;
+    }
+    this.codecPrefs = Object.keys(out).length ? out : null;
+  }
+
+  // Before each offer and answer: every transceiver of a kind with preferences that has none set
+  // yet gets them (W3C: before the first offer or answer that includes it).
+  applyCodecPreferences() {
+    if (!this.codecPrefs) return;
+    for (const t of this.pc.getTransceivers()) {
+      if (t.stopped || this.prefsSet.has(t)) continue;
+      const k = (t.receiver && t.receiver.track && t.receiver.track.kind) || (t.sender && t.sender.track && t.sender.track.kind);
+      const list = this.codecPrefs[k];
+      if (!list) continue;
+      t.setCodecPreferences(list);
+      this.prefsSet.add(t);
+    }
+  }
+
+  // Data channels: the W3C RTCDataChannelInit fields of a data_channels item (absent = stack default).
+  createChannel(spec) {
+    const init = {};
+    for (const k of ['ordered', 'maxRetransmits', 'maxPacketLifeTime', 'negotiated', 'id', 'protocol']) {
+      if (spec[k] !== undefined && spec[k] !== null) init[k] = spec[k];
+    }
+    return this.watchChannel(this.pc.createDataChannel(spec.label, init), true);
   }
 
   // Each onframe is one decoded frame handed to the sink, so each counts as a distinct frame.
@@ -330,24 +496,73 @@ class Case {
     }, 50);
   }
 
+  // data_channel_open carries the channel's options as libwebrtc reports them on this side. The
+  // binding reads libwebrtc's maxRetransmits() / maxPacketLifeTime(), which return 65535 when the
+  // option is unset (DataChannelInterface: maxRetransmitsOpt().value_or(0xFFFF)): 65535 is
+  // reported as null, unset. data_channel_close is pushed once per channel (on the binding's
+  // `close`, or by closePeer).
   watchChannel(dc, mine) {
     this.channels.set(dc.label, dc);
-    let opened = false;
+    const st = { opened: false, closed: false };
+    this.channelState.set(dc, st);
     const onOpen = () => {
-      if (opened) return;
-      opened = true;
-      this.push('data_channel_open', { label: dc.label });
+      // An `open` the binding queued before close() is dispatched after it (the channel is
+      // closed by then, and send() would throw out of the event handler): not reported.
+      if (st.opened || this.pcClosed) return;
+      st.opened = true;
+      const opt = (v) => (typeof v === 'number' && v !== 65535 ? v : null);
+      this.push('data_channel_open', {
+        label: dc.label,
+        id: typeof dc.id === 'number' && dc.id >= 0 ? dc.id : null,
+        protocol: dc.protocol,
+        ordered: dc.ordered,
+        maxRetransmits: opt(dc.maxRetransmits),
+        maxPacketLifeTime: opt(dc.maxPacketLifeTime),
+        negotiated: dc.negotiated,
+      });
       const spec = mine && (this.cfg.data_channels || []).find((c) => c.label === dc.label);
       if (spec && spec.send) dc.send(spec.send);
     };
     dc.onopen = onOpen;
     dc.onmessage = (e) => {
-      const data = typeof e.data === 'string' ? e.data : '[binary]';
-      this.push('data_channel_message', { label: dc.label, data });
+      if (typeof e.data === 'string') {
+        this.push('data_channel_message', { label: dc.label, data: e.data });
+      } else {
+        const bytes = new Uint8Array(e.data);
+        this.push('data_channel_message', { label: dc.label, binary: true, size: bytes.length, intact: intactPattern(bytes) });
+      }
       if (this.cfg.echo && !mine && dc.readyState === 'open') dc.send(e.data);
     };
-    dc.onclose = () => this.push('data_channel_close', { label: dc.label });
+    dc.onclose = () => this.channelClosed(dc);
     if (dc.readyState === 'open') onOpen();
+    return dc;
+  }
+
+  channelClosed(dc) {
+    const st = this.channelState.get(dc);
+    if (st && st.closed) return;
+    if (st) st.closed = true;
+    this.push('data_channel_close', { label: dc.label });
+  }
+
+  // send_message with `size`: one binary message. libwebrtc M106 does not throw the TypeError of
+  // W3C webrtc-pc 6.2 send() for a message over the remote's a=max-message-size (Blink makes that
+  // check in Chrome, above libwebrtc): its SctpDataChannel fails the send and closes the channel
+  // (readyState 'closed' when send() returns; the peer is not told). That is answered as an
+  // error, with what happened, not as a message sent.
+  sendBinary(dc, size) {
+    const remoteMax = ((this.pc.remoteDescription && /a=max-message-size:(\d+)/.exec(this.pc.remoteDescription.sdp)) || [])[1];
+    try {
+      dc.send(binaryPattern(size));
+    } catch (e) {
+      throw new Error(`${(e && e.name) || 'Error'}: ${errorText(e)}`);
+    }
+    if (dc.readyState !== 'open') {
+      throw new Error(
+        `libwebrtc M106 did not refuse send() of ${size} bytes (the remote's a=max-message-size is ${remoteMax || 'not given'}): ` +
+          `no exception, and the channel is '${dc.readyState}' after it (the message was not sent)`,
+      );
+    }
   }
 
   applyCandidate(c) {
@@ -361,6 +576,24 @@ class Case {
   async onMessage(msg) {
     if (msg.desc) {
       const d = msg.desc;
+      if (this.polite !== null) {
+        // W3C webrtc-pc 10.7. Signaling is applied in order on one chain with our own offers, so
+        // an offer of ours is always sent by now (makingOffer is kept all the same), and a
+        // collision shows as have-local-offer. libwebrtc M106 does no implicit rollback here (its
+        // RTCConfiguration.enable_implicit_rollback is off unless the embedder turns it on, as
+        // Chrome does; the binding does not): setRemoteDescription(offer) in have-local-offer fails
+        // "Called in wrong state: have-local-offer". The polite side rolls back explicitly.
+        const offerCollision = d.type === 'offer' && (this.makingOffer || this.pc.signalingState !== 'stable');
+        this.ignoreOffer = !this.polite && offerCollision;
+        if (this.ignoreOffer) {
+          this.push('offer_ignored');
+          return;
+        }
+        if (offerCollision) {
+          await this.pc.setLocalDescription({ type: 'rollback' });
+          this.push('rollback', { implicit: false });
+        }
+      }
       await this.pc.setRemoteDescription(d);
       this.push('remote_description', { sdp_type: d.type, sdp: d.sdp });
       // Candidates that came before any remote description, in their order.
@@ -368,12 +601,26 @@ class Case {
       for (const c of queued) await this.applyCandidate(c);
       if (d.type !== 'offer') return;
       if (!this.started) {
+        // The seed's answerer attaches its media when the offer arrives (and creates its
+        // negotiated data channels, which the other side does not announce).
         this.started = true;
         this.attachMedia(this.cfg.media);
+        (this.cfg.data_channels || []).filter((c) => c.negotiated === true).forEach((c) => this.createChannel(c));
       }
+      this.applyCodecPreferences();
       await this.pc.setLocalDescription(await this.pc.createAnswer());
       await this.sendLocal();
     } else if ('candidate' in msg) {
+      if (this.ignoreOffer) {
+        // Perfect negotiation: a candidate of an ignored offer. W3C's addIceCandidate fails
+        // without a remote description, and its error is dropped while ignoreOffer is true.
+        if (!this.pc.remoteDescription) {
+          process.stderr.write(`libwebrtc peer: candidate of an ignored offer dropped: ${JSON.stringify(msg.candidate)}\n`);
+          return;
+        }
+        await this.applyCandidate(msg.candidate).catch((e) => process.stderr.write(`libwebrtc peer: candidate of an ignored offer: ${errorText(e)}\n`));
+        return;
+      }
       if (!this.pc.remoteDescription) {
         this.pendingCandidates.push(msg.candidate);
         return;
@@ -439,6 +686,7 @@ class Case {
       if (policy !== 'all' && policy !== 'relay') throw new Error(`ice_transport_policy '${policy}' is neither 'all' nor 'relay'`);
       config.iceTransportPolicy = policy;
     }
+    this.resolveCodecPreferences();
     this.pc = new RTCPeerConnection(config);
     this.wire();
     await new Promise((resolve, reject) => {
@@ -461,7 +709,7 @@ class Case {
       case 'start':
         this.started = true;
         this.attachMedia(this.cfg.media);
-        for (const c of this.cfg.data_channels || []) this.watchChannel(this.pc.createDataChannel(c.label), true);
+        for (const c of this.cfg.data_channels || []) this.createChannel(c);
         return;
       case 'add_track':
         return this.attachMedia([a.kind]);
@@ -474,8 +722,32 @@ class Case {
       case 'send_message': {
         const dc = this.channels.get(a.label);
         if (!dc) throw new Error(`no data channel '${a.label}'`);
-        return dc.send(a.text);
+        if (a.size === undefined || a.size === null) return dc.send(a.text);
+        if (!Number.isInteger(a.size) || a.size < 0) throw new Error(`send_message: size ${JSON.stringify(a.size)} is not a byte count`);
+        return this.sendBinary(dc, a.size);
       }
+      case 'close_channel': {
+        const dc = this.channels.get(a.label);
+        if (!dc) throw new Error(`no data channel '${a.label}'`);
+        return dc.close();
+      }
+      case 'rollback':
+        // On the signaling chain, so that it does not cut into an offer being made or applied.
+        return this.chained(async () => {
+          await this.pc.setLocalDescription({ type: 'rollback' });
+          this.push('rollback', { implicit: false });
+        });
+      case 'set_direction': {
+        if (!['sendrecv', 'sendonly', 'recvonly', 'inactive'].includes(a.direction)) {
+          throw new Error(`TypeError: '${a.direction}' is not a valid RTCRtpTransceiverDirection`);
+        }
+        this.transceiverOf(a.kind).direction = a.direction;
+        return;
+      }
+      case 'remove_track':
+        return this.removeTrack(a.kind);
+      case 'replace_track':
+        return this.replaceTrack(a.kind);
       case 'close':
         return this.closePeer();
       default:
@@ -485,6 +757,7 @@ class Case {
 
   // libwebrtc's getStats as the agent page reads it (W3C names): inbound-rtp, outbound-rtp and the
   // transport's selected candidate pair. Fields libwebrtc does not give for a kind are left out.
+  // `codec`: the mimeType of the codec stats its codecId names.
   async collectStats() {
     const stats = await this.pc.getStats();
     const summary = { inbound_rtp: [], outbound_rtp: [], candidate_pair: null };
@@ -495,15 +768,20 @@ class Case {
       for (const k of keys) if (r[k] !== undefined) out[k] = r[k];
       return out;
     };
+    const codec = (r, entry) => {
+      const c = r.codecId && byId.get(r.codecId);
+      if (c && c.mimeType) entry.codec = c.mimeType;
+      return entry;
+    };
     let selected = null;
     stats.forEach((r) => {
       if (r.type === 'inbound-rtp') {
         const keys = ['kind', 'packetsReceived', 'packetsLost', 'jitter', 'bytesReceived'];
         if (r.kind === 'video') keys.push('framesDecoded', 'framesPerSecond', 'frameWidth', 'frameHeight');
         else keys.push('totalAudioEnergy');
-        summary.inbound_rtp.push(pick(r, keys));
+        summary.inbound_rtp.push(codec(r, pick(r, keys)));
       } else if (r.type === 'outbound-rtp') {
-        summary.outbound_rtp.push(pick(r, ['kind', 'packetsSent', 'bytesSent']));
+        summary.outbound_rtp.push(codec(r, pick(r, ['kind', 'packetsSent', 'bytesSent'])));
       } else if (r.type === 'transport' && r.selectedCandidatePairId && !selected) {
         selected = byId.get(r.selectedCandidatePairId) || null;
       }
@@ -526,7 +804,9 @@ class Case {
   }
 
   // The `close` action: media, sinks and timers stop, the connection and the socket close; the
-  // case goes on (events of the close itself are still reported).
+  // case goes on (events of the close itself are still reported). After close(): the signaling
+  // and connection states as read (the binding also fires its own `closed` events: one report
+  // each), and data_channel_close for every channel opened and not closed yet.
   closePeer() {
     this.pacer.stop();
     if (this.audioTimer) clearInterval(this.audioTimer);
@@ -538,14 +818,17 @@ class Case {
     if (this.pc && !this.pcClosed) {
       this.pcClosed = true;
       this.pc.close();
+      this.state('signaling', 'signaling_state', this.pc.signalingState);
+      this.state('connection', 'connection_state', this.pc.connectionState);
+      for (const [dc, st] of this.channelState) if (st.opened && !st.closed) this.channelClosed(dc);
     }
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.close();
   }
 
   // The harness's `close`: nothing of the case outlives it.
   async release() {
-    this.closePeer();
     this.live = false;
+    this.closePeer();
     const ws = this.ws;
     if (ws && ws.readyState !== WebSocket.CLOSED) {
       await new Promise((resolve) => {
@@ -619,7 +902,7 @@ async function floorOnce() {
     });
     const toAnswerer = handCandidates(offerer, answerer, fail);
     const toOfferer = handCandidates(answerer, offerer, fail);
-    tracks = addSourceTracks(offerer, ['video'], pacer);
+    tracks = addSourceTracks(offerer, ['video'], pacer).map((m) => m.track);
     const exchange = async () => {
       const t0 = now();
       const offer = await offerer.createOffer();

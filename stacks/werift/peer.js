@@ -13,8 +13,21 @@
 //   first_frame, first_packet,  track.onReceiveRtp: VP8 frames reassembled here (RFC 7741), the
 //   media_progress              keyframe size read from its header (RFC 6386 section 9.1); werift
 //                               does not decode
-//   data_channel_*              pc.createDataChannel / pc.onDataChannel, channel.onMessage
+//   data_channel_*              pc.createDataChannel(label, RTCDataChannelInit) / pc.onDataChannel,
+//                               channel.onMessage (string: text; Buffer: binary, size and intact);
+//                               open carries id, protocol, ordered, maxRetransmits,
+//                               maxPacketLifeTime, negotiated as werift reports them
 //   restart_ice                 pc.restartIce() (werift then fires negotiationneeded itself)
+//   polite (perfect negotiation) W3C webrtc-pc 10.7 in onMessage; werift's setRemoteDescription(offer)
+//                               in have-local-offer rolls back by itself: rollback {implicit: true}
+//   rollback                    pc.setLocalDescription({type: 'rollback'})
+//   set_direction, remove_track transceiver.direction (+ werift's needNegotiation, see setDirection),
+//                               pc.removeTrack(sender)
+//   replace_track               sender.replaceTrack(new MediaStreamTrack) fed by a new source of the
+//                               same fixture from its start (see replaceTrack)
+//   codec_preferences           transceiver.codecs (werift has no setCodecPreferences), VP8 / Opus only
+//   close_channel               channel.close() (SCTP stream reset)
+//   stats codec                 the codec stats named by inbound-rtp / outbound-rtp codecId
 //   floor                       two Cases in this process, signaling handed over in memory (floor())
 //
 // werift sends pre-encoded media: a `MediaStreamTrack({kind})` is added with addTrack and fed RTP
@@ -67,12 +80,34 @@
 //   when a TURN server with username and credential is configured. Its relay candidates still
 //   carry the TURN mapped address as raddr/rport (RFC 9429 section 3.5.3 says to hide it).
 //
+// - Transceivers and data channels (workarounds described where they are done): set_direction
+//   fires no negotiationneeded in werift (setDirection); werift sends whatever is written into a
+//   track whatever the negotiated direction (newSource); replaceTrack loses the new track's first
+//   frame and reuses a sequence number (replaceTrack); close() stops DTLS before SCTP, so its
+//   ABORT never leaves (closePeer); the stream-id parity follows the ICE role instead of the DTLS
+//   role (sctpStreamIdsByDtlsRole).
+//
 // Reported as werift gives them, not worked around: iceConnectionState goes to "completed" as
 // soon as local gathering ends, before any connectivity check (its ICE agent uses that state for
 // "gathered"), then to "checking" and "connected"; a subsequent offer keeps the DTLS role's
 // a=setup (active/passive) instead of actpass; the SCTP association is initiated by the
 // ICE-controlling side (the webrtc crate and pion initiate from the DTLS client), and a werift in
-// the initiating role ignores an incoming INIT.
+// the initiating role ignores an incoming INIT. Also (issue 10's flows):
+// - The DCEP DATA_CHANNEL_OPEN of an unordered channel with maxRetransmits or maxPacketLifeTime
+//   carries channel type 0x01 / 0x02 instead of 0x81 / 0x82 (RFC 8832 section 5.1: werift's
+//   RTCSctpTransport.dataChannelOpen overwrites the 0x80 it set for !ordered), so the peer opens it
+//   ordered (data_channel_open ordered: true on the other side).
+// - maxPacketLifeTime is sent as an expiry of Date.now() + lifetime / 1000 and compared with
+//   Date.now() / 1000 (sctp.js): a message never expires (reported options are right).
+// - An m-section whose direction is inactive is written with port 0 in werift's offers and
+//   answers (SDPManager.addTransportDescription), which RFC 3264 section 6 / RFC 8829 5.3.1 make a
+//   rejected m-section: libwebrtc stops that transceiver for good (direction_cycle).
+// - A message over the remote's a=max-message-size: send() throws a plain Error
+//   ("max-message-size exceeded: N > M"), not TypeError; the done error says so.
+// - Answering any description makes werift ICE-controlled (setLocalRole), renegotiations included.
+// - getStats inbound-rtp codecId names the receiver's negotiated codec with the lowest payload
+//   type (RTCRtpReceiver: codecArray[0], sorted by payload type), not the one received: with
+//   PCMU (0) negotiated beside Opus, an Opus stream is reported as audio/PCMU (stats `codec`).
 
 const path = require('path');
 const fs = require('fs');
@@ -88,6 +123,8 @@ const { RTCPeerConnection, MediaStreamTrack, MediaStream, RtpPacket, RtpHeader }
 const weriftIceDir = path.join(path.dirname(nodeRequire.resolve('werift')), '..', '..', 'ice', 'src');
 const weriftTurn = require(path.join(weriftIceDir, 'turn', 'protocol.js'));
 const weriftIceErrors = require(path.join(weriftIceDir, 'exceptions.js'));
+// werift's RTCSctpTransport (see sctpStreamIdsByDtlsRole below).
+const weriftSctp = require(path.join(path.dirname(nodeRequire.resolve('werift')), 'transport', 'sctp.js'));
 
 // stdout carries the protocol only: anything logged goes to stderr.
 console.log = console.error;
@@ -148,6 +185,33 @@ function turnGatheringErrors() {
   };
 }
 turnGatheringErrors();
+
+// ---------------------------------------------------------------------------------------------
+// Data channel stream ids: RFC 8832 section 6 gives the DTLS client the even SCTP stream ids and
+// the DTLS server the odd ones. werift 0.24.4 picks the parity from its ICE role when its SCTP
+// transport starts (RTCSctpTransport.start: `isServer` = not ICE-controlling, then even ids), and
+// its setLocalDescription(answer) makes it ICE-controlled for every answer, renegotiations
+// included (SecureTransportManager.setLocalRole). So a werift offerer (DTLS server, odd ids) that
+// answers a re-offer before its SCTP transport has started (the peer's offer right after a
+// perfect-negotiation glare) takes the even ids, the same as the peer: both sides' first channels
+// get stream 0, and each side's messages arrive on the other's channel (seen against libwebrtc:
+// "hi from a" received on channel "b"). Here the parity follows the DTLS role once werift has
+// chosen the parity (which side sends the SCTP INIT is left as werift decides); when the two roles
+// agree nothing changes. RTC_HARNESS_WERIFT_SCTP_IDS=ice: as werift.
+function sctpStreamIdsByDtlsRole() {
+  if (process.env.RTC_HARNESS_WERIFT_SCTP_IDS === 'ice') return;
+  const proto = weriftSctp.RTCSctpTransport.prototype;
+  const original = proto.start;
+  proto.start = function start(...args) {
+    // werift's start() sets dataChannelId synchronously, before its first await.
+    const run = original.apply(this, args);
+    const role = this.dtlsTransport && this.dtlsTransport.role;
+    if (role === 'client') this.dataChannelId = 0;
+    else if (role === 'server') this.dataChannelId = 1;
+    return run;
+  };
+}
+sctpStreamIdsByDtlsRole();
 
 /** W3C errorCode / errorText for a failure of werift's TURN client, or null when not a server error. */
 function turnErrorFields(e) {
@@ -259,15 +323,18 @@ function pacer(tick, periodMs) {
 }
 
 // VP8 frames from the IVF file as RTP, 30 fps, looped. Held at the first keyframe until the
-// sender's DTLS transport is connected; a keyframe request rewinds to the last keyframe sent.
-function videoSource(frames, track, sender) {
+// sender's DTLS transport is connected, and while its transceiver's negotiated direction does not
+// send (`sending`, see attachMedia); a keyframe request rewinds to the last keyframe sent.
+// `before` is the header of a packet just before the source's first one (see replaceTrack).
+function videoSource(frames, track, sender, sending) {
   let cursor = 0;
   let lastKey = 0;
   let seq = rand16();
   let ts = rand32();
+  const before = { sequenceNumber: (seq - 1) & 0xffff, timestamp: (ts - 3000) >>> 0 };
   const connected = () => sender.dtlsTransport && sender.dtlsTransport.state === 'connected' && sender.codec;
   const stop = pacer(() => {
-    if (!connected()) {
+    if (!connected() || !sending()) {
       cursor = 0;
     } else {
       const frame = frames[cursor];
@@ -290,26 +357,30 @@ function videoSource(frames, track, sender) {
   const onPli = () => {
     cursor = lastKey;
   };
-  return { stop, onPli };
+  return { stop, onPli, before };
 }
 
-// Opus packets from the Ogg file as RTP, paced by each packet's duration, looped.
-function audioSource(packets, track) {
+// Opus packets from the Ogg file as RTP, paced by each packet's duration, looped (none written
+// while the transceiver's negotiated direction does not send).
+function audioSource(packets, track, sending) {
   let i = 0;
   let seq = rand16();
   let ts = rand32();
   let first = true;
+  const before = { sequenceNumber: (seq - 1) & 0xffff, timestamp: (ts - packets[0].samples) >>> 0 };
   const stop = pacer(() => {
     const p = packets[i];
     i = (i + 1) % packets.length;
-    const header = new RtpHeader({ payloadType: 111, sequenceNumber: seq, timestamp: ts, marker: first, ssrc: 0 });
-    first = false;
-    seq = (seq + 1) & 0xffff;
+    if (sending()) {
+      const header = new RtpHeader({ payloadType: 111, sequenceNumber: seq, timestamp: ts, marker: first, ssrc: 0 });
+      first = false;
+      seq = (seq + 1) & 0xffff;
+      track.writeRtp(new RtpPacket(header, p.data));
+    }
     ts = (ts + p.samples) >>> 0;
-    track.writeRtp(new RtpPacket(header, p.data));
     return p.samples / 48;
   }, 20);
-  return { stop, onPli() {} };
+  return { stop, onPli() {}, before };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,6 +488,18 @@ function audioReceiver(emit) {
   };
 }
 
+// Binary data channel messages (send_message with `size`): byte i is i % 251.
+function binaryPattern(size) {
+  const buf = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) buf[i] = i % 251;
+  return buf;
+}
+
+function intactPattern(buf) {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== i % 251) return false;
+  return true;
+}
+
 // The mids of a description's m-sections, in order.
 function sdpMids(sdp) {
   const mids = [];
@@ -467,10 +550,24 @@ class Case {
     this.negotiationFlag = false;
     this.pendingRemote = [];
     this.dtlsHeld = new Set();
+    // Perfect negotiation (W3C webrtc-pc 10.7) when cfg.polite is a boolean; null: the seed flow.
+    this.polite = typeof cfg.polite === 'boolean' ? cfg.polite : null;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    // What is sent per m-section: {kind, sender, transceiver, track, source} (replace_track swaps
+    // track and source).
+    this.outgoing = [];
+    // Data channels: per channel whether data_channel_open / data_channel_close were pushed.
+    this.channelState = new Map();
+    // codec_preferences resolved at setup: kind -> [werift codec name, ...] in order.
+    this.codecPrefs = null;
+    // The last signaling / connection state pushed (the states read after the `close` action).
+    this.lastReported = { signaling_state: null, connection_state: null };
   }
 
   emit(type, fields) {
     if (!this.alive) return;
+    if (type in this.lastReported) this.lastReported[type] = fields.state;
     if (this.link) return this.link.emit(type, fields || {});
     writeLine({ type: 'event', t: now(), event: Object.assign({ type }, fields || {}) });
   }
@@ -481,6 +578,13 @@ class Case {
       if (this.alive) this.emit('error', { context: what, message: errorText(e) });
     });
     return this.chain;
+  }
+
+  // Like serial, but the caller gets fn's outcome (errors included) instead of an error event.
+  chained(fn) {
+    const run = this.chain.then(fn);
+    this.chain = run.catch(() => {});
+    return run;
   }
 
   send(obj) {
@@ -587,12 +691,20 @@ class Case {
     held.forEach((c) => this.send(this.withUfrag(c)));
   }
 
+  // makingOffer (perfect negotiation) is true from just before createOffer until the offer has
+  // gone to the relay.
   async offer() {
-    this.emit('create_offer');
-    const o = await this.pc.createOffer();
-    this.holdCandidates = true;
-    await this.pc.setLocalDescription(o);
-    await this.sendLocal();
+    this.makingOffer = true;
+    try {
+      this.emit('create_offer');
+      this.applyCodecPreferences();
+      const o = await this.pc.createOffer();
+      this.holdCandidates = true;
+      await this.pc.setLocalDescription(o);
+      await this.sendLocal();
+    } finally {
+      this.makingOffer = false;
+    }
   }
 
   attachMedia(kinds) {
@@ -601,20 +713,164 @@ class Case {
     for (const kind of kinds) {
       const file = this.cfg.media_files && this.cfg.media_files[kind];
       if (!file) throw new Error(`no media file for ${kind}`);
-      const media = cached(kind, file);
       const track = new MediaStreamTrack({ kind });
       stream.addTrack(track);
       const sender = this.pc.addTrack(track, stream);
-      const source = kind === 'video' ? videoSource(media, track, sender) : audioSource(media, track);
-      this.sources.push(source);
-      // Keyframe requests (PLI, FIR) from the peer: resend from the last keyframe.
-      const pli = sender.onPictureLossIndication.subscribe(() => source.onPli());
+      const transceiver = this.pc.getTransceivers().find((t) => t.sender === sender) || null;
+      const out = { kind, sender, transceiver, track, source: null };
+      out.source = this.newSource(out, track);
+      this.outgoing.push(out);
+      // Keyframe requests (PLI, FIR) from the peer: resend from the last keyframe (of the source
+      // in use: replace_track swaps it).
+      const pli = sender.onPictureLossIndication.subscribe(() => out.source && out.source.onPli());
       this.subscriptions.push(pli.unSubscribe);
       const rtcp = sender.onRtcp.subscribe((p) => {
-        if (p && p.type === 206 && p.feedback && p.feedback.count === 4) source.onPli(); // FIR (RFC 5104)
+        if (p && p.type === 206 && p.feedback && p.feedback.count === 4 && out.source) out.source.onPli(); // FIR (RFC 5104)
       });
       this.subscriptions.push(rtcp.unSubscribe);
     }
+  }
+
+  // A source of the fixture file of `out.kind`, from its start, writing into `track`. werift's
+  // RTCRtpSender sends whatever is written into its track whatever the transceiver's direction,
+  // so the source writes only while the negotiated direction (currentDirection; none before the
+  // first negotiation) sends, as a W3C sender does.
+  newSource(out, track) {
+    const media = cached(out.kind, this.cfg.media_files[out.kind]);
+    const sending = () => {
+      const d = out.transceiver && out.transceiver.currentDirection;
+      return !d || d === 'sendrecv' || d === 'sendonly';
+    };
+    const source = out.kind === 'video' ? videoSource(media, track, out.sender, sending) : audioSource(media, track, sending);
+    this.sources.push(source);
+    return source;
+  }
+
+  stopSource(source) {
+    if (!source) return;
+    source.stop();
+    this.sources = this.sources.filter((s) => s !== source);
+  }
+
+  // The first transceiver of a kind (W3C: by its receiver's track; werift's transceiver.kind).
+  transceiverOf(kind) {
+    const t = this.pc.getTransceivers().find((x) => !x.stopped && x.kind === kind);
+    if (!t) throw new Error(`no ${kind} transceiver`);
+    return t;
+  }
+
+  // set_direction: werift's direction setter does not update the negotiation-needed flag (W3C
+  // webrtc-pc 5.4, the direction setter's last step), so nothing would renegotiate: werift's own
+  // needNegotiation() (what its addTrack and removeTrack call) is called after it, and the event
+  // passes through onNegotiationNeeded like any other.
+  setDirection(kind, direction) {
+    if (!['sendrecv', 'sendonly', 'recvonly', 'inactive'].includes(direction)) {
+      throw new Error(`TypeError: '${direction}' is not a valid RTCRtpTransceiverDirection`);
+    }
+    const t = this.transceiverOf(kind);
+    if (t.direction === direction) return;
+    t.direction = direction;
+    this.pc.needNegotiation();
+  }
+
+  // remove_track: pc.removeTrack(sender) of the first sender with a track of that kind; its source
+  // stops (werift's removeTrack detaches the track from the sender).
+  removeTrack(kind) {
+    const out = this.outgoing.find((o) => o.kind === kind && o.sender.track);
+    if (!out) throw new Error(`no sender with a ${kind} track`);
+    this.pc.removeTrack(out.sender);
+    this.stopSource(out.source);
+    out.source = null;
+  }
+
+  // replace_track: a new track fed by a new source reading the same fixture from its start.
+  // werift's replaceTrack, once the sender has sent, waits for the new track's first packet to
+  // compute its sequence-number and timestamp offsets (RTCRtpSender.replaceRTP), and only
+  // subscribes to the track after it: that packet and the rest of its frame are lost (the first
+  // keyframe), and the offsets map the new first packet onto the last sequence number already
+  // sent (offset = last - first, not + 1). The new track is given, as werift's `header`, the
+  // header of a packet just before its source's first one, so replaceTrack subscribes at once and
+  // the first packet follows the last one sent.
+  async replaceTrack(kind) {
+    const out = this.outgoing.find((o) => o.kind === kind && o.sender.track);
+    if (!out) throw new Error(`no sender with a ${kind} track`);
+    const track = new MediaStreamTrack({ kind });
+    const old = out.source;
+    out.source = null;
+    this.stopSource(old);
+    const source = this.newSource(out, track);
+    track.header = new RtpHeader(Object.assign({ payloadType: 0, ssrc: 0, marker: false }, source.before));
+    try {
+      await out.sender.replaceTrack(track);
+    } catch (e) {
+      this.stopSource(source);
+      throw e;
+    }
+    out.track = track;
+    out.source = source;
+    this.emit('track_replaced', { kind });
+  }
+
+  // codec_preferences, checked at setup: werift has no setCodecPreferences; its counterpart is
+  // the transceiver's `codecs` (the codecs of its m-section in the offer and the answer). Only
+  // what this adapter can carry is accepted: VP8 (the IVF fixture, packetized here, and VP8 frames
+  // reassembled on receipt) and Opus (the Ogg fixture). werift knows more names (VP9, H264, AV1X,
+  // PCMU) but sends pre-encoded media, and the adapter has none of them to send or to check.
+  resolveCodecPreferences() {
+    const prefs = this.cfg.codec_preferences;
+    if (prefs === undefined || prefs === null) return;
+    if (typeof prefs !== 'object') throw new Error('codec_preferences must be an object {video: [...], audio: [...]}');
+    const usable = { video: ['vp8'], audio: ['opus'] };
+    const out = {};
+    for (const [kind, names] of Object.entries(prefs)) {
+      if (!usable[kind]) throw new Error(`codec_preferences: unknown kind '${kind}'`);
+      if (!Array.isArray(names)) throw new Error(`codec_preferences.${kind} must be a list of codec names`);
+      if (!names.length) continue;
+      for (const n of names) {
+        if (!usable[kind].includes(String(n).toLowerCase())) {
+          throw new Error(
+            `codec_preferences: no ${kind} codec '${n}' here: werift ${weriftVersion()} sends pre-encoded media and this adapter ` +
+              'has VP8 (IVF fixture) and Opus (Ogg fixture) only',
+          );
+        }
+      }
+      out[kind] = names.map((n) => String(n).toLowerCase());
+    }
+    this.codecPrefs = Object.keys(out).length ? out : null;
+  }
+
+  // Before each offer and answer: the `codecs` of every transceiver of a kind with preferences are
+  // the preferred ones, in order (werift rewrites them from every remote description, so they are
+  // set each time), taken from the transceiver's own list (the negotiated payload types) or, before
+  // any, from werift's configuration; an rtx entry of a kept codec follows it.
+  applyCodecPreferences() {
+    if (!this.codecPrefs) return;
+    for (const t of this.pc.getTransceivers()) {
+      const names = this.codecPrefs[t.kind];
+      if (!names || t.stopped) continue;
+      const base = t.codecs && t.codecs.length ? t.codecs : this.pc.config.codecs[t.kind] || [];
+      const name = (c) => String(c.mimeType).split('/')[1].toLowerCase();
+      const kept = [];
+      for (const n of names) {
+        for (const c of base) {
+          if (name(c) !== n || kept.includes(c)) continue;
+          kept.push(c);
+          const rtx = base.find((r) => name(r) === 'rtx' && new RegExp(`apt=${c.payloadType}\\b`).test(r.parameters || ''));
+          if (rtx) kept.push(rtx);
+        }
+      }
+      if (kept.length) t.codecs = kept;
+      else console.error(`codec_preferences: none of ${names.join(', ')} in the ${t.kind} m-section`);
+    }
+  }
+
+  // Data channels: the W3C RTCDataChannelInit fields of a data_channels item (absent = stack default).
+  createChannel(spec) {
+    const init = {};
+    for (const k of ['ordered', 'maxRetransmits', 'maxPacketLifeTime', 'negotiated', 'id', 'protocol']) {
+      if (spec[k] !== undefined && spec[k] !== null) init[k] = spec[k];
+    }
+    return this.watchChannel(this.pc.createDataChannel(spec.label, init), true);
   }
 
   // A remote candidate as werift takes it: an empty sdpMid (werift: "Media section for sdpMid
@@ -645,6 +901,20 @@ class Case {
     const pc = this.pc;
     if (msg.desc) {
       const d = msg.desc;
+      if (this.polite !== null) {
+        // W3C webrtc-pc 10.7. Signaling is applied in order on one chain with our own offers,
+        // so an offer of ours is always sent by now (makingOffer is kept all the same), and a
+        // collision shows as have-local-offer.
+        const offerCollision = d.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
+        this.ignoreOffer = !this.polite && offerCollision;
+        if (this.ignoreOffer) {
+          this.emit('offer_ignored');
+          return;
+        }
+        // werift's setRemoteDescription(offer) in have-local-offer rolls the local offer back
+        // itself (signaling state stable, then have-remote-offer).
+        if (offerCollision) this.emit('rollback', { implicit: true });
+      }
       await pc.setRemoteDescription({ type: d.type, sdp: d.sdp });
       this.emit('remote_description', { sdp_type: d.type, sdp: d.sdp });
       for (const c of this.pendingRemote.splice(0)) {
@@ -653,16 +923,29 @@ class Case {
       if (d.type === 'answer') this.startRestartedIce();
       if (d.type !== 'offer') return;
       if (!this.started) {
-        // The seed's answerer attaches its media when the offer arrives.
+        // The seed's answerer attaches its media when the offer arrives (and creates its
+        // negotiated data channels, which the other side does not announce).
         this.started = true;
         this.attachMedia(this.cfg.media);
+        (this.cfg.data_channels || []).filter((c) => c.negotiated === true).forEach((c) => this.createChannel(c));
       }
+      this.applyCodecPreferences();
       const answer = await pc.createAnswer();
       this.holdCandidates = true;
       await pc.setLocalDescription(answer);
       this.startRestartedIce();
       await this.sendLocal();
     } else if ('candidate' in msg) {
+      if (this.ignoreOffer) {
+        // Perfect negotiation: a candidate of an ignored offer. W3C's addIceCandidate fails
+        // without a remote description, and its error is dropped while ignoreOffer is true.
+        if (!pc.remoteDescription) {
+          console.error('candidate of an ignored offer dropped:', JSON.stringify(msg.candidate));
+          return;
+        }
+        await this.applyCandidate(msg.candidate).catch((e) => console.error('candidate of an ignored offer:', errorText(e)));
+        return;
+      }
       // Before any remote description a candidate is queued here (werift would buffer it
       // silently, and the event must say when it was really applied).
       if (!pc.remoteDescription) this.pendingRemote.push(msg.candidate);
@@ -730,27 +1013,51 @@ class Case {
     }
   }
 
+  // data_channel_open carries the channel's options as werift reports them on this side (for a
+  // channel the other side created: from its DCEP DATA_CHANNEL_OPEN, RFC 8832 5.1).
+  // data_channel_close is pushed once per channel: on werift's `closed`, or by closePeer.
   watchChannel(dc, mine) {
     this.channels.set(dc.label, dc);
-    let opened = false;
+    const st = { opened: false, closed: false };
+    this.channelState.set(dc, st);
     const onOpen = () => {
-      if (opened) return;
-      opened = true;
-      this.emit('data_channel_open', { label: dc.label });
+      if (st.opened) return;
+      st.opened = true;
+      const num = (v) => (typeof v === 'number' ? v : null);
+      this.emit('data_channel_open', {
+        label: dc.label,
+        id: num(dc.id),
+        protocol: dc.protocol,
+        ordered: dc.ordered,
+        maxRetransmits: num(dc.maxRetransmits),
+        maxPacketLifeTime: num(dc.maxPacketLifeTime),
+        negotiated: dc.negotiated,
+      });
       const spec = mine && (this.cfg.data_channels || []).find((c) => c.label === dc.label);
       if (spec && spec.send) dc.send(spec.send);
     };
     const state = dc.stateChanged.subscribe((s) => {
       if (s === 'open') onOpen();
-      else if (s === 'closed') this.emit('data_channel_close', { label: dc.label });
+      else if (s === 'closed') this.channelClosed(dc);
     });
     const message = dc.onMessage.subscribe((data) => {
-      const text = typeof data === 'string' ? data : '[binary]';
-      this.emit('data_channel_message', { label: dc.label, data: text });
+      if (typeof data === 'string') {
+        this.emit('data_channel_message', { label: dc.label, data });
+      } else {
+        this.emit('data_channel_message', { label: dc.label, binary: true, size: data.length, intact: intactPattern(data) });
+      }
       if (this.cfg.echo && !mine) dc.send(data);
     });
     this.subscriptions.push(state.unSubscribe, message.unSubscribe);
     if (dc.readyState === 'open') onOpen();
+    return dc;
+  }
+
+  channelClosed(dc) {
+    const st = this.channelState.get(dc);
+    if (st && st.closed) return;
+    if (st) st.closed = true;
+    this.emit('data_channel_close', { label: dc.label });
   }
 
   watchTrack(track) {
@@ -849,6 +1156,7 @@ class Case {
     const cfg = this.cfg;
     this.turnSink = (address, transport, e) => this.onTurnError(address, transport, e);
     turnErrorSink = this.turnSink;
+    this.resolveCodecPreferences();
     this.createPeer();
     await new Promise((resolve, reject) => {
       const ws = new WebSocket(cfg.signaling_url);
@@ -870,7 +1178,7 @@ class Case {
       case 'start':
         this.started = true;
         this.attachMedia(this.cfg.media || []);
-        (this.cfg.data_channels || []).forEach((c) => this.watchChannel(this.pc.createDataChannel(c.label), true));
+        (this.cfg.data_channels || []).forEach((c) => this.createChannel(c));
         return;
       case 'add_track':
         return this.attachMedia([a.kind]);
@@ -883,8 +1191,34 @@ class Case {
       case 'send_message': {
         const dc = this.channels.get(a.label);
         if (!dc) throw new Error(`no data channel '${a.label}'`);
-        return dc.send(a.text);
+        if (a.size === undefined || a.size === null) return dc.send(a.text);
+        if (!Number.isInteger(a.size) || a.size < 0) throw new Error(`send_message: size ${JSON.stringify(a.size)} is not a byte count`);
+        // werift throws a plain Error ("max-message-size exceeded: N > M") where W3C throws a
+        // TypeError; the text starts with the exception's name and message either way.
+        try {
+          return dc.send(binaryPattern(a.size));
+        } catch (e) {
+          throw new Error(`${(e && e.name) || 'Error'}: ${errorText(e)}`);
+        }
       }
+      case 'close_channel': {
+        const dc = this.channels.get(a.label);
+        if (!dc) throw new Error(`no data channel '${a.label}'`);
+        return dc.close();
+      }
+      case 'rollback':
+        // On the signaling chain, so that it does not cut into an offer being made or applied.
+        await this.chained(async () => {
+          await this.pc.setLocalDescription({ type: 'rollback' });
+          this.emit('rollback', { implicit: false });
+        });
+        return;
+      case 'set_direction':
+        return this.setDirection(a.kind, a.direction);
+      case 'remove_track':
+        return this.removeTrack(a.kind);
+      case 'replace_track':
+        return this.replaceTrack(a.kind);
       case 'close':
         return this.closePeer();
       default:
@@ -896,6 +1230,7 @@ class Case {
   // converts to seconds), bytesReceived; outbound-rtp packetsSent, bytesSent; the nominated,
   // succeeded pair with its currentRoundTripTime (werift's STUN check RTT, seconds). werift does
   // not decode (no framesDecoded / framesPerSecond) and estimates no availableOutgoingBitrate.
+  // `codec`: the mimeType of the codec stats its codecId names, as werift spells it ("audio/OPUS").
   async collectStats() {
     const stats = await this.pc.getStats();
     const summary = { inbound_rtp: [], outbound_rtp: [], candidate_pair: null };
@@ -905,10 +1240,15 @@ class Case {
       return out;
     };
     stats.forEach((r) => {
+      const codec = (entry) => {
+        const c = r.codecId && stats.get(r.codecId);
+        if (c && c.mimeType) entry.codec = c.mimeType;
+        return entry;
+      };
       if (r.type === 'inbound-rtp') {
-        summary.inbound_rtp.push(pick(r, ['kind', 'packetsReceived', 'packetsLost', 'jitter', 'bytesReceived']));
+        summary.inbound_rtp.push(codec(pick(r, ['kind', 'packetsReceived', 'packetsLost', 'jitter', 'bytesReceived'])));
       } else if (r.type === 'outbound-rtp') {
-        summary.outbound_rtp.push(pick(r, ['kind', 'packetsSent', 'bytesSent']));
+        summary.outbound_rtp.push(codec(pick(r, ['kind', 'packetsSent', 'bytesSent'])));
       } else if (r.type === 'candidate-pair' && r.state === 'succeeded' && r.nominated && !summary.candidate_pair) {
         const l = stats.get(r.localCandidateId);
         const rc = stats.get(r.remoteCandidateId);
@@ -924,12 +1264,28 @@ class Case {
 
   // The `close` action: the peer connection and the media go, the case goes on (as the agent
   // page does, the relay socket is closed too).
+  // werift's close() stops its DTLS transports before its SCTP association, so the SCTP ABORT it
+  // then sends goes nowhere (and it sends no DTLS close_notify): the peer's data channels would
+  // stay open until its ICE consent fails. The association is stopped first (werift's own
+  // SCTP.stop: an ABORT, RFC 4960 9.1), as browsers do on close(); werift then closes its
+  // channels. RTC_HARNESS_WERIFT_CLOSE_ABORT=off: as werift.
+  // After close(): the signaling and connection states as read (werift fires `closed` for both
+  // itself; nothing is repeated), and data_channel_close for every channel opened and not closed.
   async closePeer() {
     this.sources.forEach((s) => s.stop());
     this.sources = [];
     if (this.pc) {
       const pc = this.pc;
+      const sctp = pc.sctpTransport && pc.sctpTransport.sctp;
+      if (sctp && !pc.isClosed && process.env.RTC_HARNESS_WERIFT_CLOSE_ABORT !== 'off') {
+        await Promise.race([sctp.stop(), new Promise((r) => setTimeout(r, 1000))]).catch((e) => console.error('SCTP abort:', e));
+      }
       await Promise.race([pc.close(), new Promise((r) => setTimeout(r, 2000))]).catch((e) => console.error('close:', e));
+      for (const type of ['signaling_state', 'connection_state']) {
+        const state = type === 'signaling_state' ? pc.signalingState : pc.connectionState;
+        if (this.lastReported[type] !== state) this.emit(type, { state });
+      }
+      for (const [dc, st] of this.channelState) if (st.opened && !st.closed) this.channelClosed(dc);
     }
     if (this.ws) this.ws.close();
   }
