@@ -19,13 +19,30 @@ pub fn normalize(case: &Case, t: &Transcript, checks: &[(String, bool)]) -> Stri
     let _ = writeln!(out, "case: {}", case.name());
     let _ = writeln!(out, "peers: {}; {} offers", kinds.join(", "), s.offerer);
     out.push_str("descriptions:\n");
+    // The offers the glare gate held reach the relay in either order (that is the collision), so
+    // they are listed by sender, each marked as held, not in arrival order.
+    let mut glare: Vec<String> = Vec::new();
     for r in &t.relay {
         if let (MessageKind::Desc { sdp_type }, Some(body)) = (&r.kind, r.sdp()) {
             let trickles = s.peer(&r.from).is_some_and(|p| p.trickle);
-            let fault = r.fault.as_deref().map(|f| format!(" [{f}]")).unwrap_or_default();
-            let _ = writeln!(out, "  {} -> {}: {sdp_type} {}{fault}", r.from, r.to.join(","), describe_sdp(body, !trickles));
+            let held = r.fault.as_deref().is_some_and(|f| f.starts_with("glare:"));
+            let fault = match r.fault.as_deref() {
+                Some(_) if held => " [glare: held until both had offered]".to_string(),
+                Some(f) => format!(" [{f}]"),
+                None => String::new(),
+            };
+            let line = format!("  {} -> {}: {sdp_type} {}{fault}\n", r.from, r.to.join(","), describe_sdp(body, !trickles));
+            if held {
+                glare.push(line);
+                continue;
+            }
+            glare.sort();
+            out.extend(glare.drain(..));
+            out.push_str(&line);
         }
     }
+    glare.sort();
+    out.extend(glare.drain(..));
     // The fault rules in force and whether each fired (how often depends on the candidates a
     // host has, so only that it did).
     if !s.faults.is_empty() {
