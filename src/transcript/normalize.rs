@@ -232,8 +232,14 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool, 
     if !opened.is_empty() {
         let _ = writeln!(out, "  data channels open: [{}]", opened.into_iter().collect::<Vec<_>>().join(", "));
     }
-    for e in t.of(peer) {
-        match &e.event {
+    // Channel by channel (stable within one): messages on different channels race each other.
+    let mut events: Vec<&Event> = t.of(peer).map(|e| &e.event).collect();
+    events.sort_by_key(|e| match e {
+        Event::DataChannelMessage { label, .. } | Event::SendRefused { label, .. } => label.as_str(),
+        _ => "",
+    });
+    for e in events {
+        match e {
             Event::DataChannelMessage { label, size: Some(n), intact, .. } => {
                 let _ = writeln!(out, "  message on {label}: {n} bytes{}", if *intact == Some(true) { " intact" } else { " CORRUPT" });
             }
