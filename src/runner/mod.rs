@@ -190,6 +190,7 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
             }
             peers.push(launcher.open(config, clock).await.map_err(setup_error)?);
         }
+        joined(&relay, &room, &names).await?;
         let mut transcript = Transcript::default();
         let mut sampler = wait::Sampler::new(net.as_ref());
         let signaling = Signaling { relay: &relay, room: &room };
@@ -249,6 +250,22 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
         polite: spec.polite,
         codec_preferences: spec.codecs.clone(),
     }
+}
+
+/// Waits until the relay has registered every peer in the room. A peer is ready once its
+/// WebSocket handshake is done, but the relay's upgrade task registers it a moment later, and a
+/// message sent to a room before its other member is registered reaches nobody (seen: a Rust
+/// offer lost under load, 1 run in 20).
+async fn joined(relay: &Relay, room: &str, names: &[String]) -> Result<(), RunError> {
+    let deadline = tokio::time::Instant::now() + limits::scaled(limits::PEER_START);
+    while !names.iter().all(|n| relay.rooms.is_member(room, n)) {
+        if tokio::time::Instant::now() > deadline {
+            let missing: Vec<&str> = names.iter().filter(|n| !relay.rooms.is_member(room, n)).map(String::as_str).collect();
+            return Err(RunError::Setup(format!("the relay never registered {} in room {room}", missing.join(", "))));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Ok(())
 }
 
 fn setup_error(e: PeerError) -> RunError {
