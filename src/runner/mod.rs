@@ -257,15 +257,25 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
 /// message sent to a room before its other member is registered reaches nobody (seen: a Rust
 /// offer lost under load, 1 run in 20).
 async fn joined(relay: &Relay, room: &str, names: &[String]) -> Result<(), RunError> {
-    let deadline = tokio::time::Instant::now() + limits::scaled(limits::PEER_START);
-    while !names.iter().all(|n| relay.rooms.is_member(room, n)) {
-        if tokio::time::Instant::now() > deadline {
-            let missing: Vec<&str> = names.iter().filter(|n| !relay.rooms.is_member(room, n)).map(String::as_str).collect();
-            return Err(RunError::Setup(format!("the relay never registered {} in room {room}", missing.join(", "))));
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+    let all_in = || names.iter().all(|n| relay.rooms.is_member(room, n));
+    if poll_until(limits::scaled(limits::PEER_START), Duration::from_millis(2), all_in).await {
+        return Ok(());
     }
-    Ok(())
+    let missing: Vec<&str> = names.iter().filter(|n| !relay.rooms.is_member(room, n)).map(String::as_str).collect();
+    Err(RunError::Setup(format!("the relay never registered {} in room {room}", missing.join(", "))))
+}
+
+/// Polls the relay's state (it has no notification for these) every `every` until `done`
+/// holds or `limit` runs out; whether it held.
+async fn poll_until(limit: Duration, every: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !done() {
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(every).await;
+    }
+    true
 }
 
 fn setup_error(e: PeerError) -> RunError {
@@ -321,15 +331,12 @@ async fn glare(peers: &[Box<dyn Peer>], signaling: Signaling<'_>) -> Result<(), 
         signaling.relay.rooms.open_gate(signaling.room);
         return Err(format!("{name}: send_offer: {e}"));
     }
-    let deadline = tokio::time::Instant::now() + limits::scaled(limits::GLARE);
-    while signaling.relay.rooms.glare_pending(signaling.room) {
-        if tokio::time::Instant::now() > deadline {
-            signaling.relay.rooms.open_gate(signaling.room);
-            return Err(format!("both peers were asked to offer, but within {:?} not both offers reached the relay", limits::scaled(limits::GLARE)));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let limit = limits::scaled(limits::GLARE);
+    if poll_until(limit, Duration::from_millis(10), || !signaling.relay.rooms.glare_pending(signaling.room)).await {
+        return Ok(());
     }
-    Ok(())
+    signaling.relay.rooms.open_gate(signaling.room);
+    Err(format!("both peers were asked to offer, but within {limit:?} not both offers reached the relay"))
 }
 
 async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcript: &mut Transcript, sampler: &mut wait::Sampler<'_>, signaling: Signaling<'_>) -> Result<(), RunError> {

@@ -47,7 +47,7 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript) -> O
     }
 }
 
-fn lines_of(t: &Transcript, peer: &str, pick: impl Fn(&Event) -> bool) -> Vec<String> {
+pub(super) fn lines_of(t: &Transcript, peer: &str, pick: impl Fn(&Event) -> bool) -> Vec<String> {
     let picked: Vec<&crate::transcript::Entry> = t.of(peer).filter(|e| pick(&e.event)).collect();
     let all: Vec<String> = crate::transcript::lines(&picked, true).into_iter().map(|l| l.trim_start().to_string()).collect();
     all[all.len().saturating_sub(12)..].to_vec()

@@ -9,10 +9,7 @@ use crate::transcript::{describe, sdp, Entry, Event, Transcript};
 
 type Outcome = Result<(), Mismatch>;
 
-fn lines(t: &Transcript, peer: &str, pick: impl Fn(&Event) -> bool) -> Vec<String> {
-    let v: Vec<String> = t.of(peer).filter(|e| pick(&e.event)).map(|e| format!("{:>9.1} ms  {peer}  {}", e.at, describe(&e.event))).collect();
-    v[v.len().saturating_sub(12)..].to_vec()
-}
+use super::expectations::lines_of as lines;
 
 fn signaling(e: &Event) -> bool {
     matches!(e, Event::SignalingState { .. } | Event::LocalDescription { .. } | Event::RemoteDescription { .. } | Event::Rollback { .. } | Event::OfferIgnored | Event::Error { .. })
