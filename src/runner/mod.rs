@@ -190,7 +190,7 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
             }
             peers.push(launcher.open(config, clock).await.map_err(setup_error)?);
         }
-        joined(&relay, &room, &names).await?;
+        joined(&relay, &room, &names, &peers).await?;
         let mut transcript = Transcript::default();
         let mut sampler = wait::Sampler::new(net.as_ref());
         let signaling = Signaling { relay: &relay, room: &room };
@@ -256,13 +256,22 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
 /// WebSocket handshake is done, but the relay's upgrade task registers it a moment later, and a
 /// message sent to a room before its other member is registered reaches nobody (seen: a Rust
 /// offer lost under load, 1 run in 20).
-async fn joined(relay: &Relay, room: &str, names: &[String]) -> Result<(), RunError> {
-    let all_in = || names.iter().all(|n| relay.rooms.is_member(room, n));
-    if poll_until(limits::scaled(limits::PEER_START), Duration::from_millis(2), all_in).await {
-        return Ok(());
+async fn joined(relay: &Relay, room: &str, names: &[String], peers: &[Box<dyn Peer>]) -> Result<(), RunError> {
+    let gone = || peers.iter().find_map(|p| p.gone().map(|g| format!("{}: {g}", p.name())));
+    let all_in = || names.iter().all(|n| relay.rooms.is_member(room, n)) || gone().is_some();
+    poll_until(limits::scaled(limits::PEER_START), Duration::from_millis(2), all_in).await;
+    // A peer that died before joining fails for its own reason, not for the missing join.
+    if let Some(why) = gone() {
+        return Err(RunError::Setup(why));
     }
     let missing: Vec<&str> = names.iter().filter(|n| !relay.rooms.is_member(room, n)).map(String::as_str).collect();
-    Err(RunError::Setup(format!("the relay never registered {} in room {room}", missing.join(", "))))
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(RunError::Setup(format!(
+        "the relay never registered {} in room {room} (a peer is ready only once its relay WebSocket is open)",
+        missing.join(", ")
+    )))
 }
 
 /// Polls the relay's state (it has no notification for these) every `every` until `done`
