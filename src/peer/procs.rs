@@ -14,10 +14,21 @@ pub fn on_path(name: &str) -> Option<std::path::PathBuf> {
 }
 
 /// Who started a process group: each launcher kills its own at shutdown, the signal handler all.
+/// Browser pools are told apart by number: two environments in one process (the test harness's
+/// and the broken-peer tests') must not kill each other's drivers when one shuts down (seen in
+/// CI: a firefox-firefox case lost both drivers at once while `broken::*` shut its pool down).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Owner {
-    Browsers,
+    Browsers(u64),
     Commands,
+}
+
+impl Owner {
+    /// A browser owner no other pool in this process has.
+    pub fn new_browsers() -> Owner {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        Owner::Browsers(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// Spawns `command` as the leader of a new process group, registered for [`kill_all_now`].

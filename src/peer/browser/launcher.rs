@@ -121,14 +121,14 @@ pub struct Driver {
 }
 
 impl Driver {
-    pub fn spawn(driver: &Path) -> Result<Driver, String> {
+    pub fn spawn(driver: &Path, owner: procs::Owner) -> Result<Driver, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
             .port();
         let mut command = Command::new(driver);
         command.arg(format!("--port={port}")).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        let child = procs::spawn_in_group(&mut command, procs::Owner::Browsers).map_err(|e| format!("cannot start {}: {e}", driver.display()))?;
+        let child = procs::spawn_in_group(&mut command, owner).map_err(|e| format!("cannot start {}: {e}", driver.display()))?;
         let pgid = child.id() as i32;
         Ok(Driver { child, pgid, url: format!("http://127.0.0.1:{port}") })
     }
@@ -227,15 +227,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts a driver and a browser of `kind`, or opens a session on the grid at `grid`.
-    pub async fn open(kind: Flavor, options: &BrowserOptions) -> Result<Session, String> {
+    /// Starts a driver (its process group registered to `owner`) and a browser of `kind`, or opens
+    /// a session on the grid at `grid`.
+    pub async fn open(kind: Flavor, options: &BrowserOptions, owner: procs::Owner) -> Result<Session, String> {
         let grid = options.grid.as_deref();
         let limit = limits::scaled(limits::BROWSER_START);
         let (driver, bins, url) = match grid {
             Some(url) => (None, find(kind, options).ok(), url.to_string()),
             None => {
                 let bins = find(kind, options)?;
-                let driver = Driver::spawn(&bins.driver)?;
+                let driver = Driver::spawn(&bins.driver, owner)?;
                 driver.ready(limit).await?;
                 let url = driver.url.clone();
                 (Some(driver), Some(bins), url)

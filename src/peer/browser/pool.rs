@@ -30,11 +30,13 @@ pub struct BrowserPool {
     /// Browser slots, reserved by whole cases (see [`BrowserPool::reserve`]), and how many there
     /// are: `MAX_SESSIONS`, or fewer when the grid runs fewer sessions at once.
     slots: OnceCell<(Arc<Semaphore>, usize)>,
+    /// The drivers this pool started, and only those, are killed by [`BrowserPool::close_all`].
+    owner: crate::peer::procs::Owner,
 }
 
 impl BrowserPool {
     pub fn new(options: BrowserOptions) -> Arc<BrowserPool> {
-        Arc::new(BrowserPool { state: Mutex::new(State::default()), freed: Notify::new(), options, slots: OnceCell::new() })
+        Arc::new(BrowserPool { state: Mutex::new(State::default()), freed: Notify::new(), options, slots: OnceCell::new(), owner: crate::peer::procs::Owner::new_browsers() })
     }
 
     async fn slots(&self) -> &(Arc<Semaphore>, usize) {
@@ -111,7 +113,7 @@ impl BrowserPool {
                 s.close().await;
             }
             if create {
-                return match Session::open(kind, &self.options).await {
+                return match Session::open(kind, &self.options, self.owner).await {
                     Ok(s) => Ok(s),
                     Err(e) => {
                         self.forget(kind);
@@ -151,7 +153,7 @@ impl BrowserPool {
         }
     }
 
-    /// Closes every idle session and kills every driver this process started.
+    /// Closes every idle session and kills every driver this pool started.
     pub async fn close_all(&self) {
         let idle: Vec<Session> = std::mem::take(&mut self.state.lock().unwrap().idle);
         for s in idle {
@@ -159,7 +161,7 @@ impl BrowserPool {
             s.close().await;
             self.forget(kind);
         }
-        crate::peer::procs::kill_owned(crate::peer::procs::Owner::Browsers);
+        crate::peer::procs::kill_owned(self.owner);
     }
 }
 
