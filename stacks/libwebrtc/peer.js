@@ -278,6 +278,8 @@ class Case {
     // codec_preferences resolved at setup: kind -> [RTCRtpCodecCapability, ...] in order.
     this.codecPrefs = null;
     this.prefsSet = new WeakSet();
+    // The last remote description as received.
+    this.remoteSdp = null;
   }
 
   push(type, fields) {
@@ -521,7 +523,13 @@ class Case {
         negotiated: dc.negotiated,
       });
       const spec = mine && (this.cfg.data_channels || []).find((c) => c.label === dc.label);
-      if (spec && spec.send) dc.send(spec.send);
+      if (spec && spec.send) {
+        try {
+          dc.send(spec.send);
+        } catch (err) {
+          process.stderr.write(`libwebrtc peer: greeting on '${dc.label}': ${errorText(err)}\n`);
+        }
+      }
     };
     dc.onopen = onOpen;
     dc.onmessage = (e) => {
@@ -531,7 +539,15 @@ class Case {
         const bytes = new Uint8Array(e.data);
         this.push('data_channel_message', { label: dc.label, binary: true, size: bytes.length, intact: intactPattern(bytes) });
       }
-      if (this.cfg.echo && !mine && dc.readyState === 'open') dc.send(e.data);
+      // The binding's readyState can still read 'open' for a channel libwebrtc has closed (the
+      // peer hung up): send() then throws out of this handler, which would end the process.
+      if (this.cfg.echo && !mine && dc.readyState === 'open') {
+        try {
+          dc.send(e.data);
+        } catch (err) {
+          process.stderr.write(`libwebrtc peer: echo on '${dc.label}': ${errorText(err)}\n`);
+        }
+      }
     };
     dc.onclose = () => this.channelClosed(dc);
     if (dc.readyState === 'open') onOpen();
@@ -551,7 +567,9 @@ class Case {
   // (readyState 'closed' when send() returns; the peer is not told). That is answered as an
   // error, with what happened, not as a message sent.
   sendBinary(dc, size) {
-    const remoteMax = ((this.pc.remoteDescription && /a=max-message-size:(\d+)/.exec(this.pc.remoteDescription.sdp)) || [])[1];
+    // From the remote description as received (the binding's remoteDescription is libwebrtc's
+    // re-serialization, which leaves a=max-message-size out).
+    const remoteMax = ((this.remoteSdp && /a=max-message-size:(\d+)/.exec(this.remoteSdp)) || [])[1];
     try {
       dc.send(binaryPattern(size));
     } catch (e) {
@@ -559,7 +577,7 @@ class Case {
     }
     if (dc.readyState !== 'open') {
       throw new Error(
-        `libwebrtc M106 did not refuse send() of ${size} bytes (the remote's a=max-message-size is ${remoteMax || 'not given'}): ` +
+        `libwebrtc M106 did not refuse send() of ${size} bytes (the remote's a=max-message-size is ${remoteMax || 'absent: 65536'}): ` +
           `no exception, and the channel is '${dc.readyState}' after it (the message was not sent)`,
       );
     }
@@ -595,6 +613,7 @@ class Case {
         }
       }
       await this.pc.setRemoteDescription(d);
+      this.remoteSdp = d.sdp;
       this.push('remote_description', { sdp_type: d.type, sdp: d.sdp });
       // Candidates that came before any remote description, in their order.
       const queued = this.pendingCandidates.splice(0);
