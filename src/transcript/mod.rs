@@ -269,9 +269,23 @@ impl Transcript {
         peers
             .iter()
             .map(|p| {
+                // Periodic getStats samples would push the state changes out of a long wait's
+                // tail (a 30 s wait samples 30 times): only each peer's last one is shown.
                 let mine: Vec<&Entry> = self.of(p).collect();
-                let all = lines(&mine, true);
-                all[all.len().saturating_sub(n)..].join("\n")
+                let last_stats = mine.iter().rposition(|e| matches!(e.event, Event::Stats { .. }));
+                let skipped = mine.iter().filter(|e| matches!(e.event, Event::Stats { .. })).count().saturating_sub(1);
+                let kept: Vec<&Entry> = mine
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, e)| !matches!(e.event, Event::Stats { .. }) || Some(*i) == last_stats)
+                    .map(|(_, e)| *e)
+                    .collect();
+                let all = lines(&kept, true);
+                let mut tail = all[all.len().saturating_sub(n)..].join("\n");
+                if skipped > 0 {
+                    tail.push_str(&format!("\n    ({skipped} earlier stats samples of {p} left out)"));
+                }
+                tail
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -313,6 +327,20 @@ mod tests {
         assert!(out[0].contains("bob") && out[0].contains("media_progress video x3, 10 -> 30"), "{}", out[0]);
         assert!(out[2].contains("failed"));
         assert!(out[3].contains("\"count\":40"), "a run ends at the peer's next other event: {}", out[3]);
+    }
+
+    #[test]
+    fn a_failure_tail_keeps_state_changes_over_stats_samples() {
+        let stats = |n: u64| Event::Stats { summary: json!({"sample": n}) };
+        let mut t = Transcript::default();
+        t.entries.push(at(1.0, "alice", Event::ConnectionState { state: "connecting".into() }));
+        for i in 0..30 {
+            t.entries.push(at(2.0 + i as f64, "alice", stats(i)));
+        }
+        let tail = t.tail_by_peer(3);
+        assert!(tail.contains("connecting"), "the state change is still in a 3-line tail: {tail}");
+        assert!(tail.contains("\"sample\":29") && !tail.contains("\"sample\":28"), "only the last sample: {tail}");
+        assert!(tail.contains("29 earlier stats samples of alice left out"), "{tail}");
     }
 
     #[test]
