@@ -90,6 +90,11 @@ enum Command {
         /// capture tick quantizes a Chrome sender's TTFF; Firefox's camera is not changed).
         #[arg(long)]
         camera_fps: Option<u32>,
+        /// What each browser's agent page does before the measured call: `call` (two throwaway
+        /// connections in the page call each other until a frame is rendered, as the floor page's
+        /// later iterations have had) or `offer` (a throwaway offer only, as every test case does).
+        #[arg(long, default_value = "call")]
+        warm_up: rtc_harness::peer::browser::WarmUp,
         /// Measure under a network profile (`4g`, `3g`, ...: `rtc-harness profiles`): both peers
         /// relay-only through the built-in TURN server, each path with the profile's conditions.
         #[arg(long)]
@@ -125,9 +130,12 @@ fn main() -> ExitCode {
     // Options are read here, once: the environment, then the command line.
     let mut options = RunOptions::from_env();
     options.kinds_files.extend(cli.kinds_files.iter().cloned());
-    if let Command::Bench { camera_fps: Some(fps), .. } = &cli.command {
-        options.browsers.camera_fps = Some(*fps);
-        println!("Chrome's fake camera runs at {fps} fps");
+    if let Command::Bench { camera_fps, warm_up, .. } = &cli.command {
+        if let Some(fps) = camera_fps {
+            options.browsers.camera_fps = Some(*fps);
+            println!("Chrome's fake camera runs at {fps} fps");
+        }
+        options.browsers.warm_up = *warm_up;
     }
     if let Command::Run { repeat, retries, out, .. } = &cli.command {
         options.repeat = repeat.unwrap_or(options.repeat).max(1);

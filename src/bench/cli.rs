@@ -132,7 +132,18 @@ async fn measure_floors(pairs: &[(PeerKind, PeerKind)], iterations: usize, env: 
                 report.floors.insert(kind.to_string(), median(&first).unwrap_or(f64::NAN));
                 let phase = |f: fn(&crate::peer::FloorRun) -> Option<f64>| median(&runs.iter().filter_map(f).collect::<Vec<_>>());
                 if let (Some(a), Some(i), Some(d)) = (phase(|r| r.answer_applied), phase(|r| r.ice_connected), phase(|r| r.dtls_connected)) {
-                    report.floor_phases.insert(kind.to_string(), Phases { answer_applied: a, ice_connected: i, dtls_connected: d, first_frame: median(&first).unwrap_or(f64::NAN) });
+                    report.floor_phases.insert(
+                        kind.to_string(),
+                        Phases {
+                            answer_applied: a,
+                            ice_connected: i,
+                            dtls_connected: d,
+                            first_frame: median(&first).unwrap_or(f64::NAN),
+                            offer_set: phase(|r| r.offer_set),
+                            offer_applied: phase(|r| r.offer_applied),
+                            answer_set: phase(|r| r.answer_set),
+                        },
+                    );
                 }
             }
             Some(Err(why)) => bar.println(format!("floor-{kind}: not measured: {why}")),

@@ -28,6 +28,16 @@ pub struct Phases {
     pub ice_connected: Millis,
     pub dtls_connected: Millis,
     pub first_frame: Millis,
+    /// The answer phase's steps, where the peers stamp them: the offer set at the offerer
+    /// (`setLocalDescription` done), applied at the answerer (`setRemoteDescription` done), and
+    /// the answer set there. Between them lie the relay's two hops and each side's own work;
+    /// the floor page stamps the same steps without a relay.
+    #[serde(default)]
+    pub offer_set: Option<Millis>,
+    #[serde(default)]
+    pub offer_applied: Option<Millis>,
+    #[serde(default)]
+    pub answer_set: Option<Millis>,
 }
 
 pub fn scenario(env: &Env) -> Arc<Scenario> {
@@ -96,6 +106,9 @@ pub fn phases(t: &Transcript) -> Option<Phases> {
         ice_connected: at("bob", &|e| matches!(e, Event::IceConnectionState { state } if state == "connected" || state == "completed"))? - start,
         dtls_connected: at("bob", &|e| matches!(e, Event::ConnectionState { state } if state == "connected"))? - start,
         first_frame: at("bob", &|e| matches!(e, Event::FirstFrame { .. }))? - start,
+        offer_set: at("alice", &|e| matches!(e, Event::LocalDescription { sdp_type, .. } if sdp_type == "offer")).map(|t| t - start),
+        offer_applied: at("bob", &|e| matches!(e, Event::RemoteDescription { sdp_type, .. } if sdp_type == "offer")).map(|t| t - start),
+        answer_set: at("bob", &|e| matches!(e, Event::LocalDescription { sdp_type, .. } if sdp_type == "answer")).map(|t| t - start),
     })
 }
 

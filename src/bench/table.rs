@@ -41,6 +41,7 @@ impl PairResult {
         let ttff: Vec<f64> = samples.iter().map(|p| p.first_frame).collect();
         let m = |f: fn(&Phases) -> f64| median(&samples.iter().map(f).collect::<Vec<_>>()).unwrap_or(f64::NAN);
         let med = median(&ttff).unwrap_or(f64::NAN);
+        let opt = |f: fn(&Phases) -> Option<f64>| median(&samples.iter().filter_map(f).collect::<Vec<_>>());
         PairResult {
             pair: pair.to_string(),
             median: med,
@@ -52,6 +53,9 @@ impl PairResult {
                 ice_connected: m(|p| p.ice_connected),
                 dtls_connected: m(|p| p.dtls_connected),
                 first_frame: med,
+                offer_set: opt(|p| p.offer_set),
+                offer_applied: opt(|p| p.offer_applied),
+                answer_set: opt(|p| p.answer_set),
             },
             floor,
             ratio: floor.map(|f| med / f),
@@ -137,8 +141,41 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
             }
         }
     }
+    out.push_str(&answer_steps(report, w));
     if let Some(p) = &report.profile {
         let _ = writeln!(out, "network profile on both peers' paths (relay-only through the harness's TURN server): {p}");
+    }
+    out
+}
+
+/// Where each pair's answer phase goes, step by step (medians, ms), beside its receiver's floor:
+/// the offer set at the offerer, its way to the answerer and `setRemoteDescription` there, the
+/// answer created and set, and its way back with `setRemoteDescription` at the offerer. Empty when
+/// no pair has the steps (a stack that does not stamp them).
+pub fn answer_steps(report: &BenchReport, w: usize) -> String {
+    let steps = |p: &Phases| -> Option<[f64; 5]> {
+        let (set, applied, answer) = (p.offer_set?, p.offer_applied?, p.answer_set?);
+        Some([set, applied - set, answer - applied, p.answer_applied - answer, p.answer_applied])
+    };
+    let mut rows: Vec<(String, [f64; 5])> = Vec::new();
+    for p in report.pairs.iter().filter(|p| p.skipped.is_none()) {
+        if let Some(s) = steps(&p.phases) {
+            rows.push((p.pair.clone(), s));
+        }
+    }
+    for (kind, f) in &report.floor_phases {
+        if let Some(s) = steps(f) {
+            rows.push((format!("floor-{kind}"), s));
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "\nthe answer phase, step by step (median ms):");
+    let _ = writeln!(out, "{:<w$} {:>9} {:>12} {:>9} {:>11} {:>8}", "pair", "offer set", "to answerer", "answerer", "to offerer", "answer");
+    for (name, s) in rows {
+        let _ = writeln!(out, "{:<w$} {:>9} {:>12} {:>9} {:>11} {:>8}", name, ms(Some(s[0])), ms(Some(s[1])), ms(Some(s[2])), ms(Some(s[3])), ms(Some(s[4])));
     }
     out
 }
@@ -200,12 +237,12 @@ mod tests {
     use super::*;
 
     fn phases(ms: f64) -> Phases {
-        Phases { answer_applied: 1.0, ice_connected: 2.0, dtls_connected: 3.0, first_frame: ms }
+        Phases { answer_applied: 1.0, ice_connected: 2.0, dtls_connected: 3.0, first_frame: ms, ..Phases::default() }
     }
 
     #[test]
     fn summarizes_and_flags_regressions() {
-        let floor = Phases { answer_applied: 1.0, ice_connected: 1.5, dtls_connected: 2.0, first_frame: 10.0 };
+        let floor = Phases { answer_applied: 1.0, ice_connected: 1.5, dtls_connected: 2.0, first_frame: 10.0, ..Phases::default() };
         let p = PairResult::from_samples("rust-rust", &[phases(10.0), phases(30.0), phases(20.0)], Some(10.0), Some(&floor));
         assert_eq!((p.median, p.min, p.max, p.p90), (20.0, 10.0, 30.0, 30.0));
         assert_eq!(p.ratio, Some(2.0));
@@ -221,5 +258,19 @@ mod tests {
         let near = PairResult::from_samples("rust-rust", &[phases(15.0)], None, None);
         assert!(!regressed(&near, &base), "3 ms is under the noise floor");
         assert!(render(&BenchReport { iterations: 3, pairs: vec![p], ..Default::default() }, Some(&BenchReport { iterations: 1, pairs: vec![base], ..Default::default() })).contains("REGRESSION"));
+    }
+
+    #[test]
+    fn the_answer_phase_is_split_into_its_steps() {
+        let stamped = |set, applied, answer, done| Phases { offer_set: Some(set), offer_applied: Some(applied), answer_set: Some(answer), answer_applied: done, ..Phases::default() };
+        let pair = PairResult::from_samples("chrome-firefox", &[stamped(5.0, 25.0, 40.0, 70.0)], None, None);
+        let mut report = BenchReport { iterations: 1, pairs: vec![pair], ..Default::default() };
+        report.floor_phases.insert("firefox".into(), stamped(4.0, 12.0, 24.0, 30.0));
+        let out = answer_steps(&report, 16);
+        let row = |name: &str| out.lines().find(|l| l.starts_with(name)).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "));
+        assert_eq!(row("chrome-firefox").as_deref(), Some("5.0 20.0 15.0 30.0 70.0"), "{out}");
+        assert_eq!(row("floor-firefox").as_deref(), Some("4.0 8.0 12.0 6.0 30.0"), "{out}");
+        let unstamped = BenchReport { iterations: 1, pairs: vec![PairResult::from_samples("rust-rust", &[phases(9.0)], None, None)], ..Default::default() };
+        assert_eq!(answer_steps(&unstamped, 16), "", "no table without the steps");
     }
 }

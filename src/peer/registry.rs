@@ -122,6 +122,10 @@ pub struct FloorRun {
     pub answer_applied: Option<f64>,
     pub ice_connected: Option<f64>,
     pub dtls_connected: Option<f64>,
+    /// The answer phase's steps (see `bench::Phases`), where the floor stamps them.
+    pub offer_set: Option<f64>,
+    pub offer_applied: Option<f64>,
+    pub answer_set: Option<f64>,
 }
 
 impl FloorRun {
@@ -132,7 +136,15 @@ impl FloorRun {
             return Some(FloorRun { first_frame: ms, ..FloorRun::default() });
         }
         let f = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
-        Some(FloorRun { first_frame: f("first_frame")?, answer_applied: f("answer_applied"), ice_connected: f("ice_connected"), dtls_connected: f("dtls_connected") })
+        Some(FloorRun {
+            first_frame: f("first_frame")?,
+            answer_applied: f("answer_applied"),
+            ice_connected: f("ice_connected"),
+            dtls_connected: f("dtls_connected"),
+            offer_set: f("offer_set"),
+            offer_applied: f("offer_applied"),
+            answer_set: f("answer_set"),
+        })
     }
 
     /// Runs from a JSON array of `expected` entries.

@@ -32,6 +32,36 @@ impl std::fmt::Display for Flavor {
     }
 }
 
+/// The agent page's warm-up before a case (see [`BrowserOptions::warm_up`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WarmUp {
+    /// createOffer and setLocalDescription on a throwaway connection.
+    #[default]
+    Offer,
+    /// Two throwaway connections in the page call each other until a video frame is rendered.
+    Call,
+}
+
+impl std::str::FromStr for WarmUp {
+    type Err = String;
+    fn from_str(s: &str) -> Result<WarmUp, String> {
+        match s {
+            "offer" => Ok(WarmUp::Offer),
+            "call" => Ok(WarmUp::Call),
+            other => Err(format!("unknown warm-up '{other}' (expected one of: offer, call)")),
+        }
+    }
+}
+
+impl WarmUp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarmUp::Offer => "offer",
+            WarmUp::Call => "call",
+        }
+    }
+}
+
 /// Options of the browser kinds, read once at the edge (CLI, test harness).
 #[derive(Clone, Debug, Default)]
 pub struct BrowserOptions {
@@ -42,6 +72,10 @@ pub struct BrowserOptions {
     /// moves in 50 ms steps. Firefox's fake camera has no such switch
     /// (`media.navigator.video.default_fps` did not change its floor).
     pub camera_fps: Option<u32>,
+    /// What the agent page does before the case (`bench --warm-up`): a throwaway offer (the
+    /// default), or a whole throwaway call in the page, as the bench's floor has had after its
+    /// first iteration.
+    pub warm_up: WarmUp,
     /// Binaries given by `RTC_HARNESS_CHROME`, `RTC_HARNESS_CHROMEDRIVER`, `RTC_HARNESS_FIREFOX`,
     /// `RTC_HARNESS_GECKODRIVER` (keyed by those names); otherwise PATH, then Debian's paths.
     pub binaries: std::collections::HashMap<String, PathBuf>,

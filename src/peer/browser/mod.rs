@@ -5,7 +5,7 @@ mod launcher;
 mod pool;
 
 pub use crate::peer::procs::{kill_all_now, kill_all_on_signal};
-pub use launcher::{find, BrowserOptions, Flavor};
+pub use launcher::{find, BrowserOptions, Flavor, WarmUp};
 pub use pool::BrowserPool;
 
 use super::{Action, KindInfo, Launcher, Peer, PeerConfig, PeerError, Registry, SlotPool};
@@ -138,7 +138,8 @@ impl BrowserPeer {
             hello: std::sync::Mutex::new(Some(hello)),
         };
         let url = format!("{}/agent", config.relay_base);
-        let setup = config.to_json();
+        let mut setup = config.to_json();
+        setup["warm_up"] = json!(peer.pool.options.warm_up.as_str());
         let loaded = async {
             let guard = peer.session.lock().await;
             let client = &guard.as_ref().expect("session present").client;
