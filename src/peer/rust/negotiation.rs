@@ -33,7 +33,15 @@ impl Actor {
             }
         }
         let sdp = desc.sdp.clone();
-        self.pc.set_remote_description(desc).await.map_err(|e| format!("setRemoteDescription({sdp_type}): {e}"))?;
+        if let Err(e) = self.pc.set_remote_description(desc).await {
+            // webrtc 0.21 has changed its signaling state by the time it refuses the
+            // description (webrtc-pc 4.4.1.5 leaves it unchanged on failure), and returns before
+            // waking its driver, so the state event waited for the next unrelated wake-up (an
+            // incoming candidate, or nothing): snapshots showed it in some runs only. Waking the
+            // driver now records what the crate did, every time.
+            self.wake_driver().await;
+            return Err(format!("setRemoteDescription({sdp_type}): {e}"));
+        }
         self.sink.emit(Event::RemoteDescription { sdp_type: sdp_type.to_string(), sdp });
         for init in std::mem::take(&mut self.early_candidates) {
             self.add_candidate(init).await?;
