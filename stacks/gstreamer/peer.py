@@ -19,20 +19,39 @@ the SDP text, the counter) and posts the rest to the loop, where events are writ
 changed. Each case is a `Case` object; callbacks of a closed case are dropped.
 
 - peer connection  = a `Gst.Pipeline` holding one `webrtcbin` (bundle-policy max-bundle), PLAYING
-                     from `setup` on. `close` (action) sets it to NULL: webrtcbin has no close().
+                     from `setup` on. `close` (action) sets it to NULL: webrtcbin has no close();
+                     then signaling_state and connection_state as webrtcbin reads them.
 - createOffer / createAnswer / setLocalDescription / setRemoteDescription / getStats = webrtcbin's
   action signals with a `Gst.Promise`, wrapped into small futures; signaling work (remote messages,
   offers) runs one task at a time in arrival order (the agent page's promise chain), as generators.
-- addTrack(kind)   = a live test source and encoder linked to a requested `sink_%u` pad:
-                     videotestsrc (is-live, 320x240, 30 fps) ! vp8enc deadline=1 ! rtpvp8pay, and
-                     audiotestsrc (is-live) ! opusenc ! rtpopuspay. The `media_files` are not used.
+- addTrack(kind)   = a live test source (the "track": videotestsrc is-live 320x240 30 fps, or
+                     audiotestsrc is-live) linked to a "sender" bin (queue ! I420 ! vp8enc
+                     deadline=1 ! rtpvp8pay, or queue ! opusenc ! rtpopuspay) on a requested
+                     `sink_%u` pad.
+                     The `media_files` are not used.
+- replace_track    = the track bin is swapped (on an IDLE probe) for another test pattern before
+                     the same sender: SSRC, sequence numbers and timestamps go on (webrtc-pc 5.2).
+- codec_preferences = the sender encodes the first preferred codec the adapter has (vp8enc,
+                     vp9enc lag-in-frames=0 on I420: profile 0) and the transceiver's
+                     `codec-preferences` is set to it; an answerer
+                     without preferences encodes VP8 if offered, else another codec it has.
+                     Stats `codec` = the encoding-name of the caps of webrtcbin's src pad (inbound)
+                     or of our sender (outbound), by SSRC.
 - ontrack          = webrtcbin `pad-added` (it fires when the first RTP packet of the stream arrives,
                      later than a browser's ontrack). Video: rtpvp8depay ! vp8dec (decodebin for
                      other codecs) ! fakesink, a probe counts decoded frames (first_frame with the
                      caps' width/height, media_progress every 10). Audio: a probe on webrtcbin's
                      src pad counts RTP packets (first_packet, media_progress every 50), fakesink.
-- data channels    = `create-data-channel`, `on-data-channel`, the channel's `on-open`, `on-close`,
-                     `on-message-string` / `on-message-data`, `send-string` / `send-data`.
+- data channels    = `create-data-channel` (options ordered, max-retransmits, max-packet-lifetime,
+                     negotiated, id, protocol), `on-data-channel`, the channel's `on-open` (the
+                     options read back from its properties, -1 = unset), `on-close`,
+                     `on-message-string` / `on-message-data` (binary: size and intact),
+                     `send_string_full` / `send_data_full` (their GError is the refusal; webrtcbin
+                     applies a=max-message-size itself), `close()` for close_channel. A peer that
+                     has not started creates its negotiated channels when the offer arrives.
+- perfect negotiation (`polite`) = webrtc-pc 10.7 on the serial queue: the impolite side ignores a
+                     colliding offer (`offer_ignored`); the polite side tries the rollback, which
+                     webrtcbin refuses (below), and reports that error.
 - candidates       = `on-ice-candidate` (m-line index + "candidate:..." text; sdpMid and
                      usernameFragment are looked up in our local SDP text), `add-ice-candidate` by
                      m-line index (webrtcbin itself holds candidates that come before the remote
@@ -99,6 +118,17 @@ Not supported by webrtcbin 1.22 (declared absent in kinds.yaml, answered with an
 - ICE restart: webrtcbin reuses the previous ufrag/pwd in every later offer and answer ("FIXME:
   deal with ICE restarts" in gstwebrtcbin.c) and has no restartIce(). It cannot follow a remote
   restart either: its answer keeps the old credentials.
+- Rollback (RFC 8829 section 4.1.10.2): set-local-description of type rollback is refused in every
+  state (webrtcsdp.c _check_valid_state_for_sdp_change has no case for it: "Not in the correct
+  state (have-local-offer) for setting local rollback description"), and a remote offer in
+  have-local-offer is refused (no implicit rollback). So no polite side of perfect negotiation.
+- Direction changes: webrtcbin refuses to apply a description that changes a negotiated
+  transceiver's direction to anything but inactive ("transceiver direction changes are not
+  implemented. Media %u", gstwebrtcbin.c _update_transceiver_from_sdp_media). set_direction and
+  remove_track do what W3C says (the transceiver's direction; removeTrack, which webrtcbin does not
+  have, also unlinks the source) and webrtcbin's refusal of the next answer is the outcome.
+  webrtcbin also fires no negotiation-needed for a direction change (it re-checks the flag only on
+  sink caps, data channels and descriptions): an auto peer offers by itself after them.
 
 webrtcbin 1.22 bugs left visible (not worked around: they are what the harness is for)
 - A re-offer with a=setup:actpass is answered a=setup:active even when webrtcbin is the DTLS server
@@ -113,6 +143,19 @@ webrtcbin 1.22 bugs left visible (not worked around: they are what the harness i
   (gstwebrtcbin.c: assertion trans->mline == -1 || trans->mline == media_idx).
 - webrtcbin does not check the peer's certificate against its a=fingerprint (upstream added that
   later: "webrtcbin: validate remote fingerprints match peer dtls certificate").
+- Its maximum message size for sends is MIN(local, remote) a=max-message-size (gstwebrtcbin.c
+  _update_data_channel_from_sdp_media), 64 KiB when absent (RFC 8841), and webrtcbin writes no
+  a=max-message-size in its own descriptions: it refuses any send over 64 KiB ("Requested to send
+  data that is too large"), even to a peer that advertises more (RFC 8841 section 6: the limit is
+  what the receiver can take).
+- A negotiated channel (with an id) created once the SCTP transport exists but before its
+  association is up is refused: max-channels reads 0 then and create-data-channel fails
+  "assertion 'id <= max_channels' failed" (fixed in 1.22.6, c067269737). So an answerer's
+  negotiated channel, created when the offer arrives, does not exist.
+- After the remote peer closes, sctpenc posts an ERROR ("SCTP association went into error state",
+  gstsctpenc.c on_sctp_association_state_changed) and no data channel closes.
+- In NULL (its only "close") webrtcbin's signaling-state and connection-state keep their last
+  values (stable, connected): nothing sets GST_WEBRTC_SIGNALING_STATE_CLOSED.
 """
 
 import base64
@@ -135,11 +178,20 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstSdp", "1.0")
 gi.require_version("GstWebRTC", "1.0")
 gi.require_version("Soup", "3.0")
-from gi.repository import GLib, Gst, GstSdp, GstWebRTC, Soup  # noqa: E402
+from gi.repository import GLib, GObject, Gst, GstSdp, GstWebRTC, Soup  # noqa: E402
 
 STACK = "gstreamer"
 VIDEO_PT = 96
 AUDIO_PT = 111
+# What the adapter can encode, per codec name as SDP spells it: encoder and payloader.
+ENCODERS = {
+    "VP8": ("vp8enc deadline=1 keyframe-max-dist=60", "rtpvp8pay"),
+    "VP9": ("vp9enc deadline=1 cpu-used=8 lag-in-frames=0 keyframe-max-dist=60", "rtpvp9pay"),
+}
+DEFAULT_CODECS = {"video": ["VP8"], "audio": ["OPUS"]}
+ENCODABLE = {"video": ["VP8", "VP9"], "audio": ["OPUS"]}
+# send_message with `size`: byte i is i % 251 (the protocol's binary pattern).
+PATTERN_UNIT = bytes(range(251))
 GATHER_TIMEOUT_MS = 10000
 
 SIGNALING = {
@@ -179,6 +231,12 @@ STATE_PROPS = [
     ("connection-state", "connection_state", CONNECTION),
 ]
 Dir = GstWebRTC.WebRTCRTPTransceiverDirection
+DIRECTIONS = {"sendrecv": Dir.SENDRECV, "sendonly": Dir.SENDONLY, "recvonly": Dir.RECVONLY,
+              "inactive": Dir.INACTIVE}
+
+
+def gst_version():
+    return ".".join(str(v) for v in Gst.version()[:3])
 
 
 def log(*parts):
@@ -235,6 +293,12 @@ def sdp_sections(text):
                 if m:
                     cur["codecs"].setdefault(m.group(2).upper(), int(m.group(1)))
     return sections
+
+
+def binary_payload(size):
+    """The protocol's binary message: byte i is i % 251."""
+    whole, rest = divmod(size, 251)
+    return PATTERN_UNIT * whole + PATTERN_UNIT[:rest]
 
 
 # ---------------------------------------------------------------- ECDSA certificate
@@ -361,7 +425,14 @@ class Case:
         self.channels = {}  # label -> channel
         self.channel_handlers = []
         self.my_transceivers = []
+        self.outgoing = []  # our senders: {kind, mline, trans, track, sender, ssrc, codec}
         self.sending_mlines = set()
+        # Perfect negotiation (webrtc-pc 10.7) when `polite` is a boolean; None: the seed's flow.
+        polite = config.get("polite")
+        self.polite = polite if isinstance(polite, bool) else None
+        self.ignore_offer = False
+        self.codec_prefs = self._codec_preferences(config.get("codec_preferences") or {})
+        self.rx_codecs = {}  # SSRC -> mimeType of the streams received (webrtcbin's src pad caps)
         self.local_sdp = ""  # the SDP texts last set (for mids and m-line counts)
         self.remote_sdp = ""
         self.next_mline = 0
@@ -486,6 +557,24 @@ class Case:
 
     # ---- setup pieces
 
+    @staticmethod
+    def _codec_preferences(prefs):
+        """`codec_preferences` ({"video": ["VP9"]}) as the codecs this adapter can encode, in
+        order. webrtcbin does not transcode: the sender sends what its encoder makes, so a first
+        preferred codec the adapter cannot encode fails the setup."""
+        out = {}
+        for kind, names in prefs.items():
+            if kind not in ENCODABLE:
+                raise RuntimeError(f"codec_preferences: '{kind}' is not a media kind")
+            names = [str(n).upper() for n in names or []]
+            if not names:
+                continue
+            if names[0] not in ENCODABLE[kind]:
+                raise RuntimeError(f"codec_preferences: no {kind} encoder for {names[0]} here "
+                                   f"(the adapter encodes {', '.join(ENCODABLE[kind])})")
+            out[kind] = [n for n in names if n in ENCODABLE[kind]]
+        return out
+
     def _ice_servers(self, servers, policy):
         """W3C RTCIceServer objects in webrtcbin's form: the first STUN URL as `stun-server`
         (stun://host:port: webrtcbin has one), every TURN URL through `add-turn-server` as
@@ -565,23 +654,33 @@ class Case:
 
     # ---- media
 
-    def _make_source(self, kind, pt):
+    def _make_track(self, kind, pattern):
+        """The 'track': a live raw source (W3C MediaStreamTrack). replace_track swaps only this
+        part; the sender (encoder, payloader) stays, as RTCRtpSender does (webrtc-pc 5.2)."""
+        if kind == "video":
+            desc = (f"videotestsrc is-live=true pattern={pattern} ! "
+                    f"video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert")
+        else:
+            freq = 440 if pattern == "ball" else 660
+            desc = f"audiotestsrc is-live=true wave=sine freq={freq} ! audioconvert ! audioresample"
+        return Gst.parse_bin_from_description(desc, True)
+
+    def _make_sender(self, kind, pt, codec):
         # The payloader's SSRC is chosen here and written into the caps: webrtcbin writes a=ssrc
         # lines only from an "ssrc" field of the caps it reads, which an unnegotiated payloader
         # (an offer made at once, every answer) does not have yet. A peer that routes bundled RTP
         # by a=ssrc (webrtc-rs) otherwise drops all but one of our streams.
         ssrc = random.randint(1, 0xFFFFFFFF)
         if kind == "video":
-            desc = (f"videotestsrc is-live=true pattern=ball ! "
-                    f"video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! "
-                    f"queue max-size-buffers=3 leaky=downstream ! "
-                    f"vp8enc deadline=1 keyframe-max-dist=60 ! "
-                    f"rtpvp8pay pt={pt} ssrc={ssrc} mtu=1200")
-            caps = (f"application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,"
+            enc, pay = ENCODERS[codec]
+            # I420: else videoconvert and vp9enc settle on Y444_12LE, i.e. VP9 profile 3, where
+            # an SDP without profile-id means profile 0 (RFC 9628 section 6).
+            desc = (f"queue max-size-buffers=3 leaky=downstream ! video/x-raw,format=I420 ! "
+                    f"{enc} ! {pay} pt={pt} ssrc={ssrc} mtu=1200")
+            caps = (f"application/x-rtp,media=video,encoding-name={codec},clock-rate=90000,"
                     f"payload={pt},ssrc=(uint){ssrc},rtcp-fb-nack-pli=(boolean)true")
         else:
-            desc = (f"audiotestsrc is-live=true wave=sine freq=440 ! audioconvert ! audioresample ! "
-                    f"queue max-size-buffers=4 leaky=downstream ! opusenc ! "
+            desc = (f"queue max-size-buffers=4 leaky=downstream ! opusenc ! "
                     f"rtpopuspay pt={pt} ssrc={ssrc}")
             # encoding-params=2: when webrtcbin builds an offer before rtpopuspay has set its
             # caps it reads these, and without it writes `a=rtpmap:111 OPUS/48000`, which RFC
@@ -590,7 +689,7 @@ class Case:
                     f"encoding-params=(string)2,payload={pt},ssrc=(uint){ssrc}")
         # The capsfilter makes the caps webrtcbin reads for the offer specific (payload, SSRC).
         desc += f' ! capsfilter caps="{caps}"'
-        return Gst.parse_bin_from_description(desc, True), caps
+        return Gst.parse_bin_from_description(desc, True), caps, ssrc
 
     def alloc_mline(self):
         """The m-line index a new transceiver will take in the next offer: after every m-line
@@ -599,28 +698,54 @@ class Case:
         self.next_mline = n + 1
         return n
 
-    def add_source(self, kind, mline, pt=None):
+    def add_source(self, kind, mline, pt=None, codec=None):
         """Links a source of `kind` to the sink pad `sink_<mline>`: the transceiver of that m-line
         if there is one, else a new transceiver locked to that m-line. (An unnamed request would
         take webrtcbin's own counter, which collides with named pads: "sink_0 is not unique".)"""
+        codec = codec or self.send_codec(kind)
         pt = pt or (VIDEO_PT if kind == "video" else AUDIO_PT)
-        src, caps_text = self._make_source(kind, pt)
+        track = self._make_track(kind, "ball")
+        sender, caps_text, ssrc = self._make_sender(kind, pt, codec)
         caps = Gst.Caps.from_string(caps_text)
         templ = self.webrtc.get_pad_template("sink_%u")
         name = f"sink_{mline}"
         sinkpad = self.webrtc.request_pad(templ, name, caps)
         if sinkpad is None:
             raise RuntimeError(f"webrtcbin refused a {kind} sink pad {name}")
-        self.pipeline.add(src)
-        if src.get_static_pad("src").link(sinkpad) != Gst.PadLinkReturn.OK:
+        self.pipeline.add(sender)
+        self.pipeline.add(track)
+        if (sender.get_static_pad("src").link(sinkpad) != Gst.PadLinkReturn.OK
+                or track.get_static_pad("src").link(sender.get_static_pad("sink")) != Gst.PadLinkReturn.OK):
             raise RuntimeError(f"cannot link the {kind} source")
-        src.sync_state_with_parent()
+        sender.sync_state_with_parent()
+        track.sync_state_with_parent()
         trans = sinkpad.get_property("transceiver")
         if trans is not None:
             self.my_transceivers.append(trans)
+            if kind in self.codec_prefs:
+                # setCodecPreferences (webrtc-pc 5.4) is webrtcbin's codec-preferences; webrtcbin
+                # intersects it with the sink pad's caps, so the m-line carries the codec this
+                # sender encodes: the first preferred one the adapter has (see send_codec).
+                trans.set_property("codec-preferences", caps)
+        self.outgoing.append({"kind": kind, "mline": mline, "trans": trans, "track": track,
+                              "sender": sender, "ssrc": ssrc, "codec": codec, "patterns": 0})
         self.sending_mlines.add(mline)
         self.has_local = True
-        log(f"sending {kind} pt {pt} on {sinkpad.get_name()}")
+        log(f"sending {kind} {codec} pt {pt} on {sinkpad.get_name()}")
+
+    def send_codec(self, kind, offered=None):
+        """The codec a new sender of `kind` encodes: the first of the codec preferences the
+        adapter can encode (else VP8 / Opus), restricted to those of the offered m-section when
+        answering (without preferences: VP8 if offered, else another codec the adapter encodes)."""
+        order = self.codec_prefs.get(kind)
+        if not order:
+            order = DEFAULT_CODECS[kind] + [c for c in ENCODABLE[kind] if c not in DEFAULT_CODECS[kind]]
+        if offered is None:
+            return order[0]
+        for c in order:
+            if c in offered:
+                return c
+        return None
 
     def transceivers(self):
         out, i = [], 0
@@ -633,22 +758,22 @@ class Case:
 
     def attach_media(self, kinds, offer_text=None):
         """The agent's attachMedia. With a remote offer in force, each kind goes onto the offered
-        m-line of that kind (answerer), with the payload type the offer uses."""
+        m-line of that kind (answerer), with the payload type the offer uses for the codec sent."""
         sections = sdp_sections(offer_text) if offer_text else []
         for kind in kinds:
-            idx, pt = None, None
-            codec = "VP8" if kind == "video" else "OPUS"
+            idx, pt, codec = None, None, None
             for i, s in enumerate(sections):
+                c = self.send_codec(kind, s["codecs"])
                 if (s["kind"] == kind and (s["port"] != 0 or s["bundle_only"])
-                        and i not in self.sending_mlines and codec in s["codecs"]):
-                    idx, pt = i, s["codecs"][codec]
+                        and i not in self.sending_mlines and c is not None):
+                    idx, pt, codec = i, s["codecs"][c], c
                     break
             if idx is not None:
                 for t in self.transceivers():
                     if t.get_property("mlineindex") == idx and t.get_property("direction") in (
                             Dir.RECVONLY, Dir.INACTIVE):
                         t.set_property("direction", Dir.SENDRECV)
-            self.add_source(kind, idx if idx is not None else self.alloc_mline(), pt)
+            self.add_source(kind, idx if idx is not None else self.alloc_mline(), pt, codec)
 
     def _recvonly_for_foreign_transceivers(self):
         """Transceivers webrtcbin made from a remote offer copy its direction; we do not send on
@@ -672,6 +797,8 @@ class Case:
         ok, ssrc = s.get_uint("ssrc")
         if ok:
             self.rx_kinds[ssrc] = kind
+            if enc:
+                self.rx_codecs[ssrc] = f"{kind}/{enc}"
         log(f"pad-added {pad.get_name()} {kind} {enc} ssrc {ssrc if ok else '?'}")
         self.post(self.event, "track", t, kind=kind)
         if kind == "audio":
@@ -766,13 +893,23 @@ class Case:
         """Connects the channel's signals. Runs on webrtcbin's thread for a remote channel: its
         first message may follow at once, so the handlers are connected there, not later."""
         label = ch.get_property("label")
-        state = {"opened": False}
+        state = {"opened": False, "closed": False}
 
         def on_open(t=None):
             if state["opened"]:
                 return
             state["opened"] = True
-            self.event("data_channel_open", t, label=label)
+            # The options as webrtcbin reports them on this side (for a remote channel: from its
+            # DCEP DATA_CHANNEL_OPEN, RFC 8832 section 5.1); -1 is webrtcbin's "unset".
+            def opt(name):
+                v = ch.get_property(name)
+                return None if v is None or v < 0 else v
+            self.event("data_channel_open", t, label=label, id=opt("id"),
+                       protocol=ch.get_property("protocol") or "",
+                       ordered=bool(ch.get_property("ordered")),
+                       maxRetransmits=opt("max-retransmits"),
+                       maxPacketLifeTime=opt("max-packet-lifetime"),
+                       negotiated=bool(ch.get_property("negotiated")))
             spec = next((c for c in self.cfg.get("data_channels") or [] if c.get("label") == label),
                         None) if mine else None
             if spec and spec.get("send"):
@@ -784,11 +921,16 @@ class Case:
                 ch.emit("send-string", text)
 
         def on_data(_ch, data, t):
-            self.event("data_channel_message", t, label=label, data="[binary]")
+            raw = data.get_data() if data is not None else b""
+            self.event("data_channel_message", t, label=label, size=len(raw),
+                       intact=raw == binary_payload(len(raw)))
             if self.cfg.get("echo") and not mine:
                 ch.emit("send-data", data)
 
         def on_close(t):
+            if state["closed"]:
+                return
+            state["closed"] = True
             self.event("data_channel_close", t, label=label)
 
         def registered():
@@ -803,12 +945,47 @@ class Case:
             self.channel_handlers.append((ch, ch.connect(sig, fn)))
         self.post(registered)
 
-    def create_channel(self, label):
-        ch = self.webrtc.emit("create-data-channel", label, None)
+    def create_channel(self, spec):
+        """createDataChannel with the RTCDataChannelInit of a data_channels item (W3C names, as
+        the config carries them) in webrtcbin's option names (absent: webrtcbin's default)."""
+        if isinstance(spec, str):
+            spec = {"label": spec}
+        opts = Gst.Structure.new_empty("options")
+        for w3c, gst in (("ordered", "ordered"), ("maxRetransmits", "max-retransmits"),
+                         ("maxPacketLifeTime", "max-packet-lifetime"), ("negotiated", "negotiated"),
+                         ("id", "id"), ("protocol", "protocol")):
+            v = spec.get(w3c)
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                opts.set_value(gst, v)
+            elif isinstance(v, int):
+                # gst_structure_get_int: a G_TYPE_INT field (a Python int would be a gint64)
+                val = GObject.Value(GObject.TYPE_INT)
+                val.set_int(v)
+                opts.set_value(gst, val)
+            else:
+                opts.set_value(gst, str(v))
+        ch = self.webrtc.emit("create-data-channel", spec["label"], opts)
         if ch is None:
-            raise RuntimeError(f"webrtcbin refused data channel {label!r}")
+            raise RuntimeError(f"webrtcbin refused data channel {spec['label']!r} ({spec})")
         self.has_local = True
         self.watch_channel(ch, True)
+
+    def send_binary(self, label, size):
+        """send_message with `size`: one binary message (byte i = i % 251). webrtcbin's send-data
+        ignores errors; send_data_full raises its GError, which is the refusal (webrtc-pc 6.2:
+        TypeError over the remote's maximum message size)."""
+        ch = self.channels.get(label)
+        if ch is None:
+            raise RuntimeError(f"no data channel '{label}'")
+        if not isinstance(size, int) or size < 0:
+            raise RuntimeError(f"send_message: size {size!r} is not a byte count")
+        try:
+            ch.send_data_full(GLib.Bytes.new(binary_payload(size)))
+        except GLib.Error as e:
+            name = "TypeError" if e.code == int(GstWebRTC.WebRTCError.TYPE_ERROR) else e.domain
+            raise RuntimeError(f"{name}: {e.message}") from None
 
     def _on_data_channel(self, _webrtc, ch):
         if not self.closed:
@@ -887,15 +1064,37 @@ class Case:
                 raise RuntimeError(f"unsupported description type {sdp_type!r}")
             if self.pc_closed:
                 raise RuntimeError("the peer connection is closed")
+            if self.polite is not None:
+                # webrtc-pc 10.7. Our offers and remote messages run on one serial queue, so an
+                # offer of ours is always sent by now: a collision shows as have-local-offer.
+                collision = (sdp_type == "offer"
+                             and self.signaling_state() != GstWebRTC.WebRTCSignalingState.STABLE)
+                self.ignore_offer = not self.polite and collision
+                if self.ignore_offer:
+                    self.event("offer_ignored")
+                    return
+                if collision:
+                    # webrtcbin 1.22 does no implicit rollback (a remote offer in
+                    # have-local-offer is refused) and refuses an explicit one (see rollback()):
+                    # the polite side cannot give way, and says so.
+                    try:
+                        yield from self.rollback()
+                    except Exception as e:
+                        raise RuntimeError(f"perfect negotiation (polite): cannot roll back the local "
+                                           f"offer to apply the colliding one: {e}") from None
             yield self.set_description("remote", sdp_type, text)
             self.remote_sdp = text
             self.event("remote_description", sdp_type=sdp_type, sdp=text)
             if sdp_type != "offer":
                 return
             if not self.started:
-                # The seed's answerer attaches its media when the offer arrives.
+                # The seed's answerer attaches its media when the offer arrives, and creates its
+                # negotiated data channels (the other side announces none, RFC 8832 section 1).
                 self.started = True
                 self.attach_media(self.cfg.get("media") or [], text)
+                for c in self.cfg.get("data_channels") or []:
+                    if c.get("negotiated"):
+                        self.create_channel(c)
             self._recvonly_for_foreign_transceivers()
             answer = yield self.promise("create-answer", None, field="answer")
             answer = with_fingerprint(answer, self.fingerprint)
@@ -906,6 +1105,12 @@ class Case:
             c = msg["candidate"]
             if self.pc_closed:
                 raise RuntimeError("the peer connection is closed")
+            if self.ignore_offer and not self.remote_sdp:
+                # A candidate of an offer this impolite peer ignored (webrtc-pc 10.7: W3C's
+                # addIceCandidate fails without a remote description and the error is dropped;
+                # webrtcbin would keep it for whatever description comes next).
+                log("candidate of an ignored offer dropped:", json.dumps(c))
+                return
             if c and c.get("candidate"):
                 line = c["candidate"]
                 if line.startswith("a="):
@@ -920,6 +1125,21 @@ class Case:
             self.event("error", context="relay", message=json.dumps(msg["error"]))
         return
         yield  # a generator, even when nothing is awaited
+
+    def rollback(self):
+        """setLocalDescription({type: 'rollback'}) (RFC 8829 section 4.1.10.2). webrtcbin 1.22
+        refuses it in every state: webrtcsdp.c _check_valid_state_for_sdp_change has no case for
+        GST_WEBRTC_SDP_TYPE_ROLLBACK ("Not in the correct state (have-local-offer) for setting
+        local rollback description"); the error is answered as is."""
+        res, empty = GstSdp.SDPMessage.new()
+        if res != GstSdp.SDPResult.OK:
+            raise RuntimeError(f"cannot make an empty SDP ({res})")
+        desc = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.ROLLBACK, empty)
+        try:
+            yield self.promise("set-local-description", desc)
+        except Exception as e:
+            raise RuntimeError(f"webrtcbin {gst_version()} refuses the rollback: {e}") from None
+        self.event("rollback", implicit=False)
 
     def _mline_of(self, c):
         idx = c.get("sdpMLineIndex")
@@ -979,7 +1199,7 @@ class Case:
             self.started = True
             self.attach_media(self.cfg.get("media") or [])
             for c in self.cfg.get("data_channels") or []:
-                self.create_channel(c["label"])
+                self.create_channel(c)
             self._kick()
         elif kind == "add_track":
             self.attach_media([action["kind"]])
@@ -996,15 +1216,151 @@ class Case:
         elif kind == "restart_ice":
             raise RuntimeError("webrtcbin 1.22 has no ICE restart (it reuses the ICE credentials)")
         elif kind == "send_message":
+            if action.get("size") is not None:
+                self.send_binary(action.get("label"), action["size"])
+                return None
             ch = self.channels.get(action.get("label"))
             if ch is None:
                 raise RuntimeError(f"no data channel '{action.get('label')}'")
-            ch.emit("send-string", action.get("text", ""))
+            try:
+                ch.send_string_full(action.get("text", ""))
+            except GLib.Error as e:
+                raise RuntimeError(e.message) from None
+        elif kind == "close_channel":
+            ch = self.channels.get(action.get("label"))
+            if ch is None:
+                raise RuntimeError(f"no data channel '{action.get('label')}'")
+            # RTCDataChannel.close() (webrtc-pc 6.2): webrtcbin resets the outgoing SCTP stream
+            # (RFC 8831 section 6.7); on-close follows on both sides.
+            ch.close()
+        elif kind == "rollback":
+            fut = Future()
+            self.serial("rollback", self._task_then, self.rollback, fut)
+            return fut
+        elif kind == "set_direction":
+            self.set_direction(action.get("kind"), action.get("direction"))
+        elif kind == "remove_track":
+            self.remove_track(action.get("kind"))
+        elif kind == "replace_track":
+            return self.replace_track(action.get("kind"))
         elif kind == "close":
             self.close_pc()
         else:
             raise RuntimeError(f"unknown action {json.dumps(action)}")
         return None
+
+    def _task_then(self, genfn, fut):
+        """A serial task whose outcome is an action's answer (its error is the answer's, not an
+        error event)."""
+        try:
+            yield from genfn()
+        except Exception as e:  # noqa: BLE001
+            fut.reject(e)
+            return
+        fut.resolve()
+
+    # ---- transceivers
+
+    def _outgoing_of(self, kind):
+        out = next((o for o in self.outgoing if o["kind"] == kind and o["track"] is not None), None)
+        if out is None:
+            raise RuntimeError(f"no {kind} sender with a track")
+        return out
+
+    def _transceiver_of(self, kind):
+        """The first transceiver of a kind: ours (we send on it), else one webrtcbin made from a
+        remote offer (by its kind, or its m-line's kind in the descriptions)."""
+        for o in self.outgoing:
+            if o["kind"] == kind and o["trans"] is not None:
+                return o["trans"]
+        sections = sdp_sections(self.remote_sdp or self.local_sdp)
+        want = GstWebRTC.WebRTCKind.VIDEO if kind == "video" else GstWebRTC.WebRTCKind.AUDIO
+        for t in self.transceivers():
+            idx = t.get_property("mlineindex")
+            if t.get_property("kind") == want or (0 <= idx < len(sections) and sections[idx]["kind"] == kind):
+                return t
+        raise RuntimeError(f"no {kind} transceiver")
+
+    def _renegotiate(self):
+        """webrtc-pc 5.4 (direction setter) and 5.1 (removeTrack) end by updating the
+        negotiation-needed flag; webrtcbin 1.22 re-checks it only on sink pad caps, data channel
+        creation and descriptions (gstwebrtcbin.c _update_need_negotiation), never for a
+        direction change, so no negotiation-needed comes: an auto peer offers here, as on start."""
+        if self.cfg.get("auto_negotiate"):
+            self.request_offer("negotiationneeded offer")
+
+    def set_direction(self, kind, direction):
+        value = DIRECTIONS.get(direction)
+        if value is None:
+            raise RuntimeError(f"TypeError: '{direction}' is not a valid RTCRtpTransceiverDirection")
+        t = self._transceiver_of(kind)
+        if t.get_property("direction") == value:
+            return
+        t.set_property("direction", value)
+        self._renegotiate()
+
+    def _swap_track(self, out, new, on_done):
+        """Takes the track (raw source bin) off the sender once no buffer is in flight on its
+        pad, and links `new` (or nothing) in its place; on_done() on the main loop."""
+        old = out["track"]
+        srcpad = old.get_static_pad("src")
+        sinkpad = srcpad.get_peer()
+        if new is not None:
+            self.pipeline.add(new)
+        done = [False]
+
+        def idle(pad, _info):
+            if done[0]:
+                return Gst.PadProbeReturn.REMOVE
+            done[0] = True
+            if sinkpad is not None:
+                pad.unlink(sinkpad)
+                if new is not None:
+                    new.get_static_pad("src").link(sinkpad)
+
+            def finish():
+                if new is not None:
+                    new.sync_state_with_parent()
+                old.set_state(Gst.State.NULL)
+                self.pipeline.remove(old)
+                on_done()
+
+            self.post(finish)
+            return Gst.PadProbeReturn.REMOVE
+
+        out["track"] = new
+        srcpad.add_probe(Gst.PadProbeType.IDLE, idle)
+
+    def remove_track(self, kind):
+        """removeTrack (webrtc-pc 5.1), which webrtcbin does not have: the sender's track goes
+        (its source is unlinked and stopped), the transceiver's direction loses 'send'
+        (sendrecv -> recvonly, sendonly -> inactive), and negotiation is needed."""
+        out = self._outgoing_of(kind)
+        self._swap_track(out, None, lambda: log(f"{kind} track removed"))
+        t = out["trans"]
+        if t is not None:
+            d = t.get_property("direction")
+            if d == Dir.SENDRECV:
+                t.set_property("direction", Dir.RECVONLY)
+            elif d == Dir.SENDONLY:
+                t.set_property("direction", Dir.INACTIVE)
+        self._renegotiate()
+
+    def replace_track(self, kind):
+        """replaceTrack (webrtc-pc 5.2), which webrtcbin does not have: a new source of the same
+        kind (another test pattern) is linked to the same encoder and payloader, so the RTP stream
+        (SSRC, sequence numbers, timestamps) goes on; no renegotiation."""
+        out = self._outgoing_of(kind)
+        out["patterns"] += 1
+        new = self._make_track(kind, ["smpte", "snow", "ball"][(out["patterns"] - 1) % 3])
+        fut = Future()
+
+        def swapped():
+            self.event("track_replaced", kind=kind)
+            fut.resolve()
+
+        self._swap_track(out, new, swapped)
+        return fut
 
     def _offer_then(self, fut):
         try:
@@ -1066,6 +1422,10 @@ class Case:
             if typ == "inbound-rtp":
                 kind = kind_of(e)
                 item = {"kind": kind, "packetsReceived": e.get("packets-received", 0)}
+                # codec: the encoding-name of the caps webrtcbin gave the stream's src pad (its
+                # codec-id is one pad's for every bundled stream, see above)
+                if self.rx_codecs.get(e.get("ssrc")):
+                    item["codec"] = self.rx_codecs[e["ssrc"]]
                 # webrtcbin's rtpsource figures; its jitter is already in seconds
                 item.update(pick(e, (("packets-lost", "packetsLost"), ("jitter", "jitter"), ("bytes-received", "bytesReceived"))))
                 if kind == "video":
@@ -1076,6 +1436,9 @@ class Case:
                 summary["inbound_rtp"].append(item)
             elif typ == "outbound-rtp":
                 item = {"kind": kind_of(e), "packetsSent": e.get("packets-sent", 0)}
+                codec = next((f"{o['kind']}/{o['codec']}" for o in self.outgoing if o["ssrc"] == e.get("ssrc")), None)
+                if codec:
+                    item["codec"] = codec
                 item.update(pick(e, (("bytes-sent", "bytesSent"),)))
                 summary["outbound_rtp"].append(item)
             elif typ == "transport" and e.get("selected-candidate-pair-id"):
@@ -1100,6 +1463,14 @@ class Case:
             return
         self.pc_closed = True
         self.pipeline.set_state(Gst.State.NULL)
+        # close() fires no state events (webrtc-pc 4.4.1.7): the states as webrtcbin reads them
+        # once stopped (it has no close(); NULL is the closest).
+        for prop, name, table in STATE_PROPS:
+            if prop in ("connection-state", "signaling-state"):
+                state = table.get(self.webrtc.get_property(prop))
+                if state is not None:
+                    self.last_state[prop] = state
+                    self.event(name, state=state)
 
     def close(self):
         """The protocol `close`: release everything of the case."""
@@ -1130,6 +1501,7 @@ class Case:
         bus.disconnect(self.bus_handler)
         bus.remove_signal_watch()
         self.my_transceivers = []
+        self.outgoing = []
         self.webrtc = None
         self.pipeline = None
 
@@ -1279,8 +1651,7 @@ class App:
         Gst.ElementFactory.make("dtlssrtpdec")
 
     def run(self):
-        write_line({"type": "hello", "protocol": 1, "stack": STACK, "version": ".".join(
-            str(v) for v in Gst.version()[:3])})
+        write_line({"type": "hello", "protocol": 1, "stack": STACK, "version": gst_version()})
         threading.Thread(target=self._read_stdin, daemon=True).start()
         self.loop.run()
 
