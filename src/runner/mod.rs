@@ -257,11 +257,10 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
 /// message sent to a room before its other member is registered reaches nobody (seen: a Rust
 /// offer lost under load, 1 run in 20).
 async fn joined(relay: &Relay, room: &str, names: &[String], peers: &[Box<dyn Peer>]) -> Result<(), RunError> {
-    let gone = || peers.iter().find_map(|p| p.gone().map(|g| format!("{}: {g}", p.name())));
-    let all_in = || names.iter().all(|n| relay.rooms.is_member(room, n)) || gone().is_some();
+    let all_in = || names.iter().all(|n| relay.rooms.is_member(room, n)) || wait::first_gone(peers).is_some();
     poll_until(limits::scaled(limits::PEER_START), Duration::from_millis(2), all_in).await;
     // A peer that died before joining fails for its own reason, not for the missing join.
-    if let Some(why) = gone() {
+    if let Some(why) = wait::first_gone(peers) {
         return Err(RunError::Setup(why));
     }
     let missing: Vec<&str> = names.iter().filter(|n| !relay.rooms.is_member(room, n)).map(String::as_str).collect();

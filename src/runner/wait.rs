@@ -73,7 +73,7 @@ pub(crate) async fn until(
         if done(transcript) {
             return Ok(());
         }
-        if let Some(why) = peers.iter().find_map(|p| p.gone().map(|g| format!("{}: {g}", p.name()))) {
+        if let Some(why) = first_gone(peers) {
             return Err(Stop::Gone(why));
         }
         if tokio::time::Instant::now() >= deadline {
@@ -93,6 +93,11 @@ pub(crate) fn seen(t: &Transcript, peer: &str, from: usize) -> String {
     } else {
         lines(&new, false).join("\n")
     }
+}
+
+/// The first peer that is gone, with why (`alice: the browser is gone: ...`).
+pub(crate) fn first_gone(peers: &[Box<dyn Peer>]) -> Option<String> {
+    peers.iter().find_map(|p| p.gone().map(|g| format!("{}: {g}", p.name())))
 }
 
 fn last_state<'a>(t: &'a Transcript, peer: &'a str, pick: impl Fn(&'a Event) -> Option<&'a str>) -> Option<&'a str> {
