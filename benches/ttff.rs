@@ -2,10 +2,11 @@
 //! Each iteration is one run of the embedded bench scenario (`src/bench/ttff.yaml`); criterion is
 //! given the measured TTFF (`iter_custom`), so browser start-up, page loads and teardown are not
 //! counted. Browser sessions are reused across iterations. Pairs whose browser is missing are
-//! skipped with the reason.
+//! skipped with the reason. Each iteration's offer starts at its own phase of the fake camera's
+//! tick (`bench::dither`), as in `rtc-harness bench`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use rtc_harness::bench::{default_pairs, measure};
+use rtc_harness::bench::{default_pairs, dither, measure, DITHER_PERIOD_MS};
 use rtc_harness::report::Outcome;
 use rtc_harness::runner::{Env, RunOptions};
 use std::time::Duration;
@@ -22,7 +23,7 @@ fn ttff(c: &mut Criterion) {
     for pair in default_pairs(&env) {
         let name = format!("{}-{}", pair.0, pair.1);
         // The case's outcome decides, as everywhere: a pair left out is skipped with its reason.
-        if let Err(e) = rt.block_on(measure(&pair, &env, None)) {
+        if let Err(e) = rt.block_on(measure(&pair, &env, None, 0.0)) {
             let outcome = Outcome::of(&Err(e));
             if let Some(why) = outcome.reason() {
                 println!("ttff/{name}: {}: {why}", outcome.status());
@@ -35,8 +36,8 @@ fn ttff(c: &mut Criterion) {
                 let pair = pair.clone();
                 async move {
                     let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        total += ms(measure(&pair, &env, None).await.expect("bench case runs").first_frame);
+                    for i in 0..iters as usize {
+                        total += ms(measure(&pair, &env, None, dither(i, DITHER_PERIOD_MS)).await.expect("bench case runs").first_frame);
                     }
                     total
                 }
@@ -45,7 +46,7 @@ fn ttff(c: &mut Criterion) {
     }
     for kind in env.registry.kinds() {
         let name = format!("floor-{kind}");
-        match rt.block_on(rtc_harness::bench::floor::measure(&kind, 1, &env)) {
+        match rt.block_on(rtc_harness::bench::floor::measure(&kind, &[0.0], &env)) {
             None => continue,
             Some(Err(why)) => {
                 println!("ttff/{name}: skipped: {why}");
@@ -58,7 +59,8 @@ fn ttff(c: &mut Criterion) {
                 let env = env.clone();
                 let kind = kind.clone();
                 async move {
-                    let samples = rtc_harness::bench::floor::measure(&kind, iters as usize, &env).await.expect("kind has a floor").expect("floor runs");
+                    let delays: Vec<f64> = (0..iters as usize).map(|i| dither(i, DITHER_PERIOD_MS)).collect();
+                    let samples = rtc_harness::bench::floor::measure(&kind, &delays, &env).await.expect("kind has a floor").expect("floor runs");
                     samples.into_iter().map(|r| ms(r.first_frame)).sum()
                 }
             })

@@ -99,6 +99,12 @@ enum Command {
         /// relay-only through the built-in TURN server, each path with the profile's conditions.
         #[arg(long)]
         profile: Option<String>,
+        /// Spread each iteration's offer over this many ms after capture starts (0: offer at
+        /// once, locked to the fake camera's tick). The default covers two Chrome and three
+        /// Firefox camera ticks, so that floor and pair pay the tick's mean, not a whole tick
+        /// or none.
+        #[arg(long, default_value_t = rtc_harness::bench::DITHER_PERIOD_MS)]
+        dither: f64,
     },
     /// The named network profiles and their figures (for `network:` and `bench --profile`).
     Profiles,
@@ -157,7 +163,10 @@ fn main() -> ExitCode {
             Command::List { kinds: true, .. } => kinds_table(&env).await,
             Command::List { paths, .. } => list(paths, &env),
             Command::Kinds => kinds_table(&env).await,
-            Command::Bench { pairs, iterations, runs, json, baseline, profile, .. } => rtc_harness::bench::cli::run(pairs, iterations, runs, json, baseline, profile, env.clone()).await,
+            Command::Bench { pairs, iterations, runs, json, baseline, profile, dither, .. } => {
+                let plan = rtc_harness::bench::cli::Plan { iterations, runs, dither_ms: dither };
+                rtc_harness::bench::cli::run(pairs, plan, json, baseline, profile, env.clone()).await
+            }
             Command::Profiles => profiles(),
             Command::Check { paths } => check(paths, &env),
             Command::Relay { port, host } => relay(&host, port, &env).await,

@@ -1,7 +1,7 @@
 //! `rtc-harness bench`: measure every pair, print the table, write and compare JSON.
 
 use super::table::{regressed, render, BenchReport, PairResult};
-use super::{default_pairs, measure, parse_pair, Phases};
+use super::{default_pairs, dither, measure, parse_pair, Phases};
 use crate::scenario::PeerKind;
 use crate::report::{median, Outcome};
 use crate::runner::Env;
@@ -9,11 +9,26 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// How much to measure: `iterations` calls per pair and floor, the whole measurement `runs`
+/// times, each iteration's offer `dither(i, dither_ms)` after capture starts.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    pub iterations: usize,
+    pub runs: usize,
+    pub dither_ms: f64,
+}
+
+impl Plan {
+    /// The pause before each iteration's offer.
+    fn delays(&self) -> Vec<f64> {
+        (0..self.iterations).map(|i| dither(i, self.dither_ms)).collect()
+    }
+}
+
 /// Runs the bench; exit code 1 on a regression against `baseline` or a failed pair.
 /// `runs` > 1 repeats the whole measurement and prints how far the runs agree (see
 /// `table::agreement`).
-#[allow(clippy::too_many_arguments)]
-pub async fn run(pairs: Option<Vec<String>>, iterations: usize, runs: usize, json: Option<PathBuf>, baseline: Option<PathBuf>, profile: Option<String>, env: Env) -> ExitCode {
+pub async fn run(pairs: Option<Vec<String>>, plan: Plan, json: Option<PathBuf>, baseline: Option<PathBuf>, profile: Option<String>, env: Env) -> ExitCode {
     let network = match profile.as_deref().map(|p| crate::scenario::network::profile(p).ok_or(p)) {
         None => None,
         Some(Ok(path)) => Some(path),
@@ -40,14 +55,14 @@ pub async fn run(pairs: Option<Vec<String>>, iterations: usize, runs: usize, jso
             return ExitCode::FAILURE;
         }
     };
-    let iterations = iterations.max(1);
-    let runs = runs.max(1);
-    let bar = ProgressBar::new((pairs.len() * iterations * runs) as u64);
+    let plan = Plan { iterations: plan.iterations.max(1), runs: plan.runs.max(1), dither_ms: plan.dither_ms.max(0.0) };
+    let runs = plan.runs;
+    let bar = ProgressBar::new((pairs.len() * plan.iterations * runs) as u64);
     bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("template"));
     let mut reports = Vec::new();
     let mut failed = false;
     for _ in 0..runs {
-        let (report, run_failed) = measure_all(&pairs, iterations, network.as_ref(), profile.clone(), &env, &bar).await;
+        let (report, run_failed) = measure_all(&pairs, &plan, network.as_ref(), profile.clone(), &env, &bar).await;
         failed |= run_failed;
         reports.push(report);
     }
@@ -77,23 +92,28 @@ pub async fn run(pairs: Option<Vec<String>>, iterations: usize, runs: usize, jso
 /// One run of the bench: every receiver's floor, then every pair `iterations` times.
 async fn measure_all(
     pairs: &[(PeerKind, PeerKind)],
-    iterations: usize,
+    plan: &Plan,
     network: Option<&crate::scenario::network::Path>,
     profile: Option<String>,
     env: &Env,
     bar: &ProgressBar,
 ) -> (BenchReport, bool) {
-    let mut report = BenchReport { iterations, profile, ..BenchReport::default() };
+    let delays = plan.delays();
+    let mut report = BenchReport { iterations: plan.iterations, profile, dither_ms: plan.dither_ms, ..BenchReport::default() };
     let mut failed = false;
-    measure_floors(pairs, iterations, env, bar, &mut report).await;
+    measure_floors(pairs, &delays, env, bar, &mut report).await;
     for pair in pairs.iter().cloned() {
         let name = format!("{}-{}", pair.0, pair.1);
         let mut samples: Vec<Phases> = Vec::new();
+        let mut sample_delays: Vec<f64> = Vec::new();
         let mut skipped = None;
-        for _ in 0..iterations {
+        for &delay in &delays {
             bar.set_message(name.clone());
-            match measure(&pair, env, network).await {
-                Ok(p) => samples.push(p),
+            match measure(&pair, env, network, delay).await {
+                Ok(p) => {
+                    samples.push(p);
+                    sample_delays.push(delay);
+                }
                 Err(e) => match Outcome::of(&Err(e)) {
                     left_out if !left_out.ran() => {
                         skipped = left_out.reason().map(str::to_string);
@@ -112,24 +132,25 @@ async fn measure_all(
         report.pairs.push(match (skipped, samples.is_empty()) {
             (Some(why), _) => PairResult::skipped(&name, &why),
             (None, true) => PairResult::skipped(&name, "every iteration failed"),
-            (None, false) => PairResult::from_samples(&name, &samples, floor, floor_phases.as_ref()),
+            (None, false) => PairResult { delays: sample_delays, ..PairResult::from_samples(&name, &samples, floor, floor_phases.as_ref()) },
         });
     }
     (report, failed)
 }
 
 /// Each receiver's floor (median first frame, and its phases where the floor reports them).
-async fn measure_floors(pairs: &[(PeerKind, PeerKind)], iterations: usize, env: &Env, bar: &ProgressBar, report: &mut BenchReport) {
+async fn measure_floors(pairs: &[(PeerKind, PeerKind)], delays: &[f64], env: &Env, bar: &ProgressBar, report: &mut BenchReport) {
     let mut receivers: Vec<PeerKind> = pairs.iter().map(|p| p.1.clone()).collect();
     receivers.sort();
     receivers.dedup();
     for kind in receivers {
         bar.set_message(format!("floor-{kind}"));
-        match super::floor::measure(&kind, iterations, env).await {
+        match super::floor::measure(&kind, delays, env).await {
             None => {}
             Some(Ok(runs)) => {
                 let first: Vec<f64> = runs.iter().map(|r| r.first_frame).collect();
                 report.floors.insert(kind.to_string(), median(&first).unwrap_or(f64::NAN));
+                report.floor_runs.insert(kind.to_string(), runs.clone());
                 let phase = |f: fn(&crate::peer::FloorRun) -> Option<f64>| median(&runs.iter().filter_map(f).collect::<Vec<_>>());
                 if let (Some(a), Some(i), Some(d)) = (phase(|r| r.answer_applied), phase(|r| r.ice_connected), phase(|r| r.dtls_connected)) {
                     report.floor_phases.insert(

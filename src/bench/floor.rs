@@ -7,11 +7,12 @@ use crate::relay::Relay;
 use crate::runner::Env;
 use crate::scenario::PeerKind;
 
-/// The browsers' floor page (served at `/floor`); `window.floor(n)` resolves with n times in ms.
+/// The browsers' floor page (served at `/floor`); `window.floor(delays)` resolves with one run per
+/// delay (ms between capture start and `createOffer`).
 pub const FLOOR_PAGE: &str = include_str!("floor.html");
 
-/// `iterations` floor runs for `kind`; `None` when the kind has no floor.
-pub async fn measure(kind: &PeerKind, iterations: usize, env: &Env) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
+/// One floor run for `kind` per entry of `delays_ms`; `None` when the kind has no floor.
+pub async fn measure(kind: &PeerKind, delays_ms: &[f64], env: &Env) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
     let launcher = env.registry.get(kind)?;
     if let Err(why) = launcher.availability() {
         return Some(Err(why));
@@ -22,7 +23,7 @@ pub async fn measure(kind: &PeerKind, iterations: usize, env: &Env) -> Option<Re
         Ok(r) => r,
         Err(e) => return Some(Err(format!("relay: {e}"))),
     };
-    let result = launcher.floor(iterations, &relay.http_base()).await;
+    let result = launcher.floor(delays_ms, &relay.http_base()).await;
     relay.stop().await;
     result
 }

@@ -21,6 +21,28 @@ use std::sync::Arc;
 /// The bench scenario, embedded so that the definition cannot drift with the suite's scenarios.
 pub const TTFF_SCENARIO: &str = include_str!("ttff.yaml");
 
+/// The default span of `bench --dither` (ms): two ticks of Chrome's fake camera (20 fps) and three
+/// of Firefox's (30 fps, the most its fake source allows), so that every phase of either tick is
+/// covered evenly.
+pub const DITHER_PERIOD_MS: f64 = 100.0;
+
+/// The pause between capture start and `createOffer` for iteration `i`, spread over
+/// `[0, period)`.
+///
+/// A fake camera ticks from the moment `getUserMedia` starts it, and both the floor and a pair
+/// offer right after that: the first frame leaves at the first tick after DTLS connects, so TTFF
+/// moves in whole frame intervals (33 or 50 ms) and a few ms of overhead either cost nothing or a
+/// whole tick. Spreading the offer's start over the tick's phases (a golden-ratio sequence:
+/// evenly spread for any number of iterations) turns that step into its mean, the same for the
+/// floor and the pair, so their difference is the harness's own cost.
+pub fn dither(i: usize, period_ms: f64) -> f64 {
+    const INV_PHI: f64 = 0.618_033_988_749_894_9;
+    if period_ms <= 0.0 {
+        return 0.0;
+    }
+    ((i as f64 + 1.0) * INV_PHI).fract() * period_ms
+}
+
 /// One measured run, in milliseconds from `createOffer`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Phases {
@@ -52,9 +74,21 @@ pub fn scenario(env: &Env) -> Arc<Scenario> {
 /// it would in a call; the pair is measured all the same.
 ///
 /// With `network`, both peers are relay-only through the harness's TURN server and each one's
-/// path has those conditions (`bench --profile`).
-pub fn case(pair: &(PeerKind, PeerKind), env: &Env, network: Option<&crate::scenario::network::Path>) -> Case {
+/// path has those conditions (`bench --profile`). With a `delay_ms` over zero the offerer
+/// negotiates manually: `start` (capture begins), a pause of `delay_ms`, then `send_offer`
+/// (see `dither`).
+pub fn case(pair: &(PeerKind, PeerKind), env: &Env, network: Option<&crate::scenario::network::Path>, delay_ms: f64) -> Case {
     let mut scenario = (*scenario(env)).clone();
+    if delay_ms > 0.0 {
+        let offerer = scenario.peers[0].name.clone();
+        scenario.peers[0].negotiation = crate::scenario::Negotiation::Manual;
+        let act = |action| crate::scenario::Step { line: 0, kind: crate::scenario::StepKind::Do { peer: offerer.clone(), action } };
+        scenario.steps = vec![
+            act(crate::scenario::Action::Start),
+            crate::scenario::Step { line: 0, kind: crate::scenario::StepKind::Sleep(std::time::Duration::from_secs_f64(delay_ms / 1000.0)) },
+            act(crate::scenario::Action::SendOffer),
+        ];
+    }
     for (peer, kind) in scenario.peers.iter_mut().zip([&pair.0, &pair.1]) {
         if env.registry.get(kind).is_some_and(|l| !l.info().capabilities.trickle) {
             peer.trickle = false;
@@ -112,12 +146,39 @@ pub fn phases(t: &Transcript) -> Option<Phases> {
     })
 }
 
-/// Runs the bench case once and returns its phases.
-pub async fn measure(pair: &(PeerKind, PeerKind), env: &Env, network: Option<&crate::scenario::network::Path>) -> Result<Phases, RunError> {
-    let case = case(pair, env, network);
+/// Runs the bench case once, its offer `delay_ms` after capture starts, and returns its phases.
+pub async fn measure(pair: &(PeerKind, PeerKind), env: &Env, network: Option<&crate::scenario::network::Path>, delay_ms: f64) -> Result<Phases, RunError> {
+    let case = case(pair, env, network, delay_ms);
     let run = run_case(&case, env).await?;
     if !run.passed() {
         return Err(RunError::Setup(format!("{}: the bench case failed:\n{}", case.name(), run.verdict)));
     }
     phases(&run.transcript).ok_or_else(|| RunError::Setup(format!("{}: a phase is missing from the transcript", case.name())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dither_covers_the_period_evenly() {
+        assert_eq!(dither(3, 0.0), 0.0);
+        for n in [10usize, 20, 30] {
+            let d: Vec<f64> = (0..n).map(|i| dither(i, DITHER_PERIOD_MS)).collect();
+            assert!(d.iter().all(|v| (0.0..DITHER_PERIOD_MS).contains(v)), "{d:?}");
+            // Each fifth of the period (a tenth of a Chrome tick pair) holds n/5 of them, give or
+            // take one: no phase of a tick is left out or favoured.
+            for bin in 0..5 {
+                let lo = bin as f64 * 20.0;
+                let count = d.iter().filter(|v| (lo..lo + 20.0).contains(*v)).count();
+                assert!(count.abs_diff(n / 5) <= 1, "n={n} bin {bin}: {count} of {d:?}");
+            }
+            // And each third (one Firefox tick) too.
+            for bin in 0..3 {
+                let lo = bin as f64 * 100.0 / 3.0;
+                let count = d.iter().filter(|v| (lo..lo + 100.0 / 3.0).contains(*v)).count();
+                assert!(count.abs_diff(n / 3) <= 1, "n={n} third {bin}: {count} of {d:?}");
+            }
+        }
+    }
 }

@@ -16,6 +16,9 @@ pub struct PairResult {
     pub pair: String,
     /// TTFF of each iteration (ms).
     pub ttff: Vec<f64>,
+    /// Each iteration's pause between capture start and `createOffer` (ms; `bench::dither`).
+    #[serde(default)]
+    pub delays: Vec<f64>,
     pub median: f64,
     pub p90: f64,
     pub min: f64,
@@ -62,6 +65,7 @@ impl PairResult {
             dtls_overhead: floor_phases.map(|f| m(|p| p.dtls_connected) - f.dtls_connected).filter(|v| v.is_finite()),
             dtls_ratio: floor_phases.map(|f| m(|p| p.dtls_connected) / f.dtls_connected).filter(|v| v.is_finite()),
             ttff,
+            delays: Vec::new(),
             skipped: None,
         }
     }
@@ -84,6 +88,12 @@ pub struct BenchReport {
     /// The network profile both peers' paths had (`bench --profile`), if any.
     #[serde(default)]
     pub profile: Option<String>,
+    /// The span the offers' start was spread over after capture start (`bench --dither`).
+    #[serde(default)]
+    pub dither_ms: f64,
+    /// Each floor's runs, with the delay each had.
+    #[serde(default)]
+    pub floor_runs: BTreeMap<String, Vec<crate::peer::FloorRun>>,
 }
 
 fn ms(v: Option<f64>) -> String {
@@ -142,8 +152,14 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
         }
     }
     out.push_str(&answer_steps(report, w));
+    out.push_str(&sender_floors(report, w));
     if let Some(p) = &report.profile {
         let _ = writeln!(out, "network profile on both peers' paths (relay-only through the harness's TURN server): {p}");
+    }
+    if report.dither_ms > 0.0 {
+        let _ = writeln!(out, "each offer started 0-{:.0} ms after capture start (--dither), evenly over the fake cameras' tick phases", report.dither_ms);
+    } else {
+        let _ = writeln!(out, "each offer started at capture start (--dither 0): TTFF moves by whole camera ticks");
     }
     out
 }
@@ -176,6 +192,24 @@ pub fn answer_steps(report: &BenchReport, w: usize) -> String {
     let _ = writeln!(out, "{:<w$} {:>9} {:>12} {:>9} {:>11} {:>8}", "pair", "offer set", "to answerer", "answerer", "to offerer", "answer");
     for (name, s) in rows {
         let _ = writeln!(out, "{:<w$} {:>9} {:>12} {:>9} {:>11} {:>8}", name, ms(Some(s[0])), ms(Some(s[1])), ms(Some(s[2])), ms(Some(s[3])), ms(Some(s[4])));
+    }
+    out
+}
+
+/// A pair of two kinds against the *sender's* floor as well: the first frame waits for the
+/// sender's capture tick (a Chrome camera's 50 ms against a Firefox one's 33 ms), which the
+/// receiver's floor, whose sender is the receiver's own stack, never waits for. Empty when no
+/// mixed pair has both floors.
+pub fn sender_floors(report: &BenchReport, w: usize) -> String {
+    let mut out = String::new();
+    for p in report.pairs.iter().filter(|p| p.skipped.is_none()) {
+        let Some((sender, receiver)) = p.pair.split_once('-') else { continue };
+        let (Some(floor), true) = (report.floors.get(sender), sender != receiver) else { continue };
+        if out.is_empty() {
+            let _ = writeln!(out, "\nmixed pairs against the sender's floor (the first frame waits for the sender's camera tick):");
+            let _ = writeln!(out, "{:<w$} {:>8} {:>13} {:>6}", "pair", "median", "sender floor", "ratio");
+        }
+        let _ = writeln!(out, "{:<w$} {:>8} {:>13} {:>5.2}x", p.pair, ms(Some(p.median)), format!("{floor:.1} ({sender})"), p.median / floor);
     }
     out
 }
@@ -270,6 +304,11 @@ mod tests {
         let row = |name: &str| out.lines().find(|l| l.starts_with(name)).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "));
         assert_eq!(row("chrome-firefox").as_deref(), Some("5.0 20.0 15.0 30.0 70.0"), "{out}");
         assert_eq!(row("floor-firefox").as_deref(), Some("4.0 8.0 12.0 6.0 30.0"), "{out}");
+        report.floors.insert("firefox".into(), 100.0);
+        report.floors.insert("chrome".into(), 120.0);
+        report.pairs[0].median = 126.0;
+        let mixed = sender_floors(&report, 16);
+        assert!(mixed.lines().any(|l| l.starts_with("chrome-firefox") && l.ends_with("1.05x")), "{mixed}");
         let unstamped = BenchReport { iterations: 1, pairs: vec![PairResult::from_samples("rust-rust", &[phases(9.0)], None, None)], ..Default::default() };
         assert_eq!(answer_steps(&unstamped, 16), "", "no table without the steps");
     }

@@ -51,10 +51,11 @@ pub trait Launcher: Send + Sync {
     /// The stack's own name and version, as a running peer reports it (`aiortc 1.16.0`).
     async fn version(&self) -> Result<String, String>;
 
-    /// The kind's time-to-first-frame floor: `iterations` runs of two peer connections inside one
+    /// The kind's time-to-first-frame floor: one run per entry of `delays_ms` (the pause between
+    /// capture start and `createOffer`, see `bench::dither`) of two peer connections inside one
     /// process of the stack, no relay in the path. `pages_base` serves the bench's pages
     /// (`/floor`). `None` when the stack has no floor.
-    async fn floor(&self, _iterations: usize, _pages_base: &str) -> Option<Result<Vec<FloorRun>, String>> {
+    async fn floor(&self, _delays_ms: &[f64], _pages_base: &str) -> Option<Result<Vec<FloorRun>, String>> {
         None
     }
 
@@ -126,6 +127,9 @@ pub struct FloorRun {
     pub offer_set: Option<f64>,
     pub offer_applied: Option<f64>,
     pub answer_set: Option<f64>,
+    /// The pause between capture start and `createOffer` this run had (ms), where it had one.
+    #[serde(default)]
+    pub delay: Option<f64>,
 }
 
 impl FloorRun {
@@ -144,6 +148,7 @@ impl FloorRun {
             offer_set: f("offer_set"),
             offer_applied: f("offer_applied"),
             answer_set: f("answer_set"),
+            delay: f("delay"),
         })
     }
 

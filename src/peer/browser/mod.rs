@@ -85,9 +85,10 @@ impl Launcher for BrowserKind {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
-    async fn floor(&self, iterations: usize, pages_base: &str) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
+    async fn floor(&self, delays_ms: &[f64], pages_base: &str) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
         let url = format!("{pages_base}/floor");
-        let value = match self.pool.run_script(self.flavor, &url, FLOOR_SCRIPT, vec![json!(iterations)]).await {
+        let iterations = delays_ms.len();
+        let value = match self.pool.run_script(self.flavor, &url, FLOOR_SCRIPT, vec![json!(delays_ms)]).await {
             Ok(v) => v,
             Err(e) => return Some(Err(e)),
         };

@@ -112,14 +112,15 @@ impl Launcher for CommandKind {
         Ok(format!("{} {}", h.stack, h.version))
     }
 
-    async fn floor(&self, iterations: usize, _pages_base: &str) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
+    async fn floor(&self, delays_ms: &[f64], _pages_base: &str) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
+        let iterations = delays_ms.len();
         let process = match self.process().await {
             Ok(p) => p,
             Err(e) => return Some(Err(e)),
         };
         // Each iteration is a whole call set-up; allow a start-up's worth per iteration.
         let limit = limits::scaled(limits::PEER_START) * (iterations.max(1) as u32);
-        let result = process.request_result("floor", serde_json::json!({"iterations": iterations, "media_files": self.media.to_json()}), limit).await;
+        let result = process.request_result("floor", serde_json::json!({"iterations": iterations, "delays_ms": delays_ms, "media_files": self.media.to_json()}), limit).await;
         let floor = match result {
             Err(e) if e.contains("no floor") => None,
             Err(e) => Some(Err(process.report(&format!("floor: {e}")))),
