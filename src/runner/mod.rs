@@ -8,6 +8,8 @@ pub use wait::{condition_met, settled};
 use wait::Stop;
 
 mod options;
+mod steps;
+use steps::{run_steps, Signaling};
 
 pub use options::RunOptions;
 
@@ -15,7 +17,7 @@ use crate::clock::{Clock, Millis};
 use crate::limits;
 use crate::peer::{Launcher, Peer, PeerConfig, PeerError, Registry};
 use crate::relay::Relay;
-use crate::scenario::{Action, Case, Negotiation, StepKind};
+use crate::scenario::{Case, Negotiation};
 use crate::transcript::{Entry, Event, Transcript};
 use crate::verdict::{self, Verdict};
 use std::path::PathBuf;
@@ -312,119 +314,14 @@ pub(crate) async fn collect(peers: &[Box<dyn Peer>], transcript: &mut Transcript
     }
 }
 
-/// Waits for news from any peer: pushed events wake at once; browsers are polled.
+/// Waits for news from any peer: pushed events wake at once; when some peer is polled (a
+/// browser), the first poll interval to end (`changed` sleeps it) wakes instead.
 pub(crate) async fn next_change(peers: &[Box<dyn Peer>]) {
-    if peers.iter().all(|p| p.pushes_events()) {
-        let waits = peers.iter().map(|p| Box::pin(p.changed()));
+    let polled: Vec<&Box<dyn Peer>> = peers.iter().filter(|p| !p.pushes_events()).collect();
+    let waits: Vec<_> = if polled.is_empty() { peers.iter().map(|p| Box::pin(p.changed())).collect() } else { polled.into_iter().map(|p| Box::pin(p.changed())).collect() };
+    if !waits.is_empty() {
         futures::future::select_all(waits).await;
-    } else {
-        tokio::time::sleep(limits::BROWSER_POLL).await;
     }
-}
-
-/// The case's relay room, for the steps that act on signaling (glare).
-#[derive(Clone, Copy)]
-struct Signaling<'a> {
-    relay: &'a Relay,
-    room: &'a str,
-}
-
-/// Glare (RFC 8829 section 4.1.8.1 calls it an offer collision): the relay holds what both peers
-/// send until each has offered, so neither sees the other's offer before making its own.
-async fn glare(peers: &[Box<dyn Peer>], signaling: Signaling<'_>) -> Result<(), String> {
-    let names: Vec<String> = peers.iter().map(|p| p.name().to_string()).collect();
-    signaling.relay.rooms.arm_glare(signaling.room, names.clone());
-    let offers = futures::future::join_all(peers.iter().map(|p| p.perform(&Action::SendOffer))).await;
-    if let Some((name, e)) = names.iter().zip(offers).find_map(|(n, r)| r.err().map(|e| (n, e))) {
-        signaling.relay.rooms.open_gate(signaling.room);
-        return Err(format!("{name}: send_offer: {e}"));
-    }
-    let limit = limits::scaled(limits::GLARE);
-    if poll_until(limit, Duration::from_millis(10), || !signaling.relay.rooms.glare_pending(signaling.room)).await {
-        return Ok(());
-    }
-    signaling.relay.rooms.open_gate(signaling.room);
-    Err(format!("both peers were asked to offer, but within {limit:?} not both offers reached the relay"))
-}
-
-async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcript: &mut Transcript, sampler: &mut wait::Sampler<'_>, signaling: Signaling<'_>) -> Result<(), RunError> {
-    let scenario = &case.scenario;
-    let peer = |name: &str| peers.iter().find(|p| p.name() == name).expect("validated peer name");
-    for step in &scenario.steps {
-        let (who, label) = match &step.kind {
-            StepKind::Do { peer, action } => (peer.clone(), action.name()),
-            StepKind::Wait { peer, condition, .. } => (peer.clone(), format!("wait({condition})")),
-            StepKind::Sleep(d) => ("runner".to_string(), format!("sleep({d:?})")),
-            StepKind::Network { peer, path } => (peer.clone(), format!("network({})", path.describe())),
-            StepKind::Blackout { peer, length } => (peer.clone(), format!("blackout({length:?})")),
-            StepKind::Glare => ("runner".to_string(), "glare".to_string()),
-        };
-        transcript.push(Entry { at: clock.now(), peer: who.clone(), event: Event::Step { name: label.clone() } });
-        let net = sampler.net;
-        // A failed step's transcript carries the network paths' records as they stand, so that
-        // its artifacts show what crossed each path until then.
-        let fail = |message: String, transcript: &Transcript| RunError::Step {
-            file: scenario.path.display().to_string(),
-            line: step.line,
-            step: format!("{who}: {label}"),
-            message,
-            transcript: Box::new({
-                let mut t = transcript.clone();
-                t.entries.extend(net.map(|n| n.records()).unwrap_or_default());
-                t
-            }),
-        };
-        match &step.kind {
-            StepKind::Glare => {
-                if let Err(e) = glare(peers, signaling).await {
-                    collect(peers, transcript).await;
-                    return Err(fail(e, transcript));
-                }
-            }
-            // A binary message the sender's stack refuses is the outcome under test (webrtc-pc
-            // section 6.2: over the remote's maximum message size), not a broken step.
-            StepKind::Do { peer: name, action: Action::SendBinary { label, size } } => {
-                if let Err(e) = peer(name).perform(&Action::SendBinary { label: label.clone(), size: *size }).await {
-                    transcript.push(Entry { at: clock.now(), peer: name.clone(), event: Event::SendRefused { label: label.clone(), size: *size, error: e.to_string() } });
-                }
-            }
-            StepKind::Do { peer: name, action } => {
-                if let Err(e) = peer(name).perform(action).await {
-                    collect(peers, transcript).await;
-                    return Err(fail(e.to_string(), transcript));
-                }
-            }
-            StepKind::Sleep(d) => tokio::time::sleep(limits::scaled(*d)).await,
-            // Validated: only peers with ice servers and relay-only ICE have these steps, and
-            // such a peer always has a path.
-            StepKind::Network { peer: name, path } => match sampler.net.and_then(|n| n.path(name)) {
-                Some(p) => p.set(path),
-                None => return Err(fail(format!("{name} has no network path"), transcript)),
-            },
-            // Not scaled: the length is the condition under test, not a wait.
-            StepKind::Blackout { peer: name, length } => match sampler.net.and_then(|n| n.path(name)) {
-                Some(p) => p.blackout(*length),
-                None => return Err(fail(format!("{name} has no network path"), transcript)),
-            },
-            StepKind::Wait { peer: name, condition, within } => {
-                let limit = limits::scaled(*within);
-                match wait::until(peers, transcript, sampler, limit, |t| condition_met(t, name, condition)).await {
-                    Ok(()) => {}
-                    Err(Stop::Timeout(seen)) => {
-                        let message = format!(
-                            "waited {limit:?} for {name}: {condition}; saw instead:\n{}",
-                            wait::seen(transcript, name, seen)
-                        );
-                        return Err(fail(message, transcript));
-                    }
-                    Err(Stop::Gone(why)) => return Err(fail(format!("while waiting for {name}: {condition}, {why}"), transcript)),
-                }
-            }
-        }
-        collect(peers, transcript).await;
-        sampler.drain_network(transcript);
-    }
-    Ok(())
 }
 
 /// After the last step: wait until every expectation holds and the exchange has settled (see

@@ -221,7 +221,7 @@ impl Peer for BrowserPeer {
     }
 
     async fn changed(&self) {
-        tokio::time::sleep(limits::BROWSER_POLL).await;
+        tokio::time::sleep(self.pool.options.poll.unwrap_or(limits::BROWSER_POLL)).await;
     }
 
     async fn collect_stats(&self) -> Result<(), PeerError> {
