@@ -19,6 +19,9 @@ pub struct PairResult {
     /// Each iteration's pause between capture start and `createOffer` (ms; `bench::dither`).
     #[serde(default)]
     pub delays: Vec<f64>,
+    /// Each iteration's phases, in the order measured.
+    #[serde(default)]
+    pub samples: Vec<Phases>,
     pub median: f64,
     pub p90: f64,
     pub min: f64,
@@ -66,6 +69,7 @@ impl PairResult {
             dtls_ratio: floor_phases.map(|f| m(|p| p.dtls_connected) / f.dtls_connected).filter(|v| v.is_finite()),
             ttff,
             delays: Vec::new(),
+            samples: samples.to_vec(),
             skipped: None,
         }
     }
@@ -207,9 +211,9 @@ pub fn sender_floors(report: &BenchReport, w: usize) -> String {
         let (Some(floor), true) = (report.floors.get(sender), sender != receiver) else { continue };
         if out.is_empty() {
             let _ = writeln!(out, "\nmixed pairs against the sender's floor (the first frame waits for the sender's camera tick):");
-            let _ = writeln!(out, "{:<w$} {:>8} {:>13} {:>6}", "pair", "median", "sender floor", "ratio");
+            let _ = writeln!(out, "{:<w$} {:>8} {:>20} {:>6}", "pair", "median", "sender's floor", "ratio");
         }
-        let _ = writeln!(out, "{:<w$} {:>8} {:>13} {:>5.2}x", p.pair, ms(Some(p.median)), format!("{floor:.1} ({sender})"), p.median / floor);
+        let _ = writeln!(out, "{:<w$} {:>8} {:>20} {:>5.2}x", p.pair, ms(Some(p.median)), format!("{floor:.1} {sender}"), p.median / floor);
     }
     out
 }
