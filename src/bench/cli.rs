@@ -2,7 +2,9 @@
 
 use super::table::{regressed, render, BenchReport, PairResult};
 use super::{default_pairs, dither, measure, parse_pair, Phases};
+use crate::peer::FloorRun;
 use crate::scenario::PeerKind;
+use std::collections::BTreeMap;
 use crate::report::{median, Outcome};
 use crate::runner::Env;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -89,7 +91,19 @@ pub async fn run(pairs: Option<Vec<String>>, plan: Plan, json: Option<PathBuf>, 
     if failed || regressions.unwrap_or(0) > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
-/// One run of the bench: every receiver's floor, then every pair `iterations` times.
+/// One pair's iterations so far.
+struct PairRuns {
+    pair: (PeerKind, PeerKind),
+    name: String,
+    samples: Vec<Phases>,
+    delays: Vec<f64>,
+    skipped: Option<String>,
+}
+
+/// One run of the bench, interleaved: iteration i measures each receiver's floor once, then every
+/// pair once, all with the same offer delay. The machine's drift over a run (2 shared cores, a
+/// neighbour's load) then moves floor and pair alike instead of landing on whichever was measured
+/// later.
 async fn measure_all(
     pairs: &[(PeerKind, PeerKind)],
     plan: &Plan,
@@ -98,76 +112,83 @@ async fn measure_all(
     env: &Env,
     bar: &ProgressBar,
 ) -> (BenchReport, bool) {
-    let delays = plan.delays();
     let mut report = BenchReport { iterations: plan.iterations, profile, dither_ms: plan.dither_ms, ..BenchReport::default() };
     let mut failed = false;
-    measure_floors(pairs, &delays, env, bar, &mut report).await;
-    for pair in pairs.iter().cloned() {
-        let name = format!("{}-{}", pair.0, pair.1);
-        let mut samples: Vec<Phases> = Vec::new();
-        let mut sample_delays: Vec<f64> = Vec::new();
-        let mut skipped = None;
-        for &delay in &delays {
-            bar.set_message(name.clone());
-            match measure(&pair, env, network, delay).await {
+    let mut receivers: Vec<PeerKind> = pairs.iter().map(|p| p.1.clone()).collect();
+    receivers.sort();
+    receivers.dedup();
+    let mut floors: BTreeMap<PeerKind, Vec<FloorRun>> = BTreeMap::new();
+    let mut runs: Vec<PairRuns> = pairs.iter().map(|p| PairRuns { pair: p.clone(), name: format!("{}-{}", p.0, p.1), samples: Vec::new(), delays: Vec::new(), skipped: None }).collect();
+    for delay in plan.delays() {
+        // A kind without a floor, or whose floor failed, is dropped from the rest of the run.
+        let mut still: Vec<PeerKind> = Vec::new();
+        for kind in receivers {
+            bar.set_message(format!("floor-{kind}"));
+            match super::floor::measure(&kind, &[delay], env).await {
+                None => {}
+                Some(Ok(mut r)) => {
+                    floors.entry(kind.clone()).or_default().append(&mut r);
+                    still.push(kind);
+                }
+                Some(Err(why)) => bar.println(format!("floor-{kind}: not measured: {why}")),
+            }
+        }
+        receivers = still;
+        for r in runs.iter_mut() {
+            bar.inc(1);
+            if r.skipped.is_some() {
+                continue;
+            }
+            bar.set_message(r.name.clone());
+            match measure(&r.pair, env, network, delay).await {
                 Ok(p) => {
-                    samples.push(p);
-                    sample_delays.push(delay);
+                    r.samples.push(p);
+                    r.delays.push(delay);
                 }
                 Err(e) => match Outcome::of(&Err(e)) {
-                    left_out if !left_out.ran() => {
-                        skipped = left_out.reason().map(str::to_string);
-                        break;
-                    }
+                    left_out if !left_out.ran() => r.skipped = left_out.reason().map(str::to_string),
                     failed_run => {
-                        bar.println(format!("{name}: {}", failed_run.failure().map(|f| f.to_string()).unwrap_or_default()));
+                        bar.println(format!("{}: {}", r.name, failed_run.failure().map(|f| f.to_string()).unwrap_or_default()));
                         failed = true;
                     }
                 },
             }
-            bar.inc(1);
         }
-        let floor = report.floors.get(pair.1.as_str()).copied();
-        let floor_phases = report.floor_phases.get(pair.1.as_str()).cloned();
-        report.pairs.push(match (skipped, samples.is_empty()) {
-            (Some(why), _) => PairResult::skipped(&name, &why),
-            (None, true) => PairResult::skipped(&name, "every iteration failed"),
-            (None, false) => PairResult { delays: sample_delays, ..PairResult::from_samples(&name, &samples, floor, floor_phases.as_ref()) },
+    }
+    for (kind, floor_runs) in floors {
+        summarize_floor(&kind, floor_runs, &mut report);
+    }
+    for r in runs {
+        let floor = report.floors.get(r.pair.1.as_str()).copied();
+        let floor_phases = report.floor_phases.get(r.pair.1.as_str()).cloned();
+        report.pairs.push(match (r.skipped, r.samples.is_empty()) {
+            (Some(why), _) => PairResult::skipped(&r.name, &why),
+            (None, true) => PairResult::skipped(&r.name, "every iteration failed"),
+            (None, false) => PairResult { delays: r.delays, ..PairResult::from_samples(&r.name, &r.samples, floor, floor_phases.as_ref()) },
         });
     }
     (report, failed)
 }
 
-/// Each receiver's floor (median first frame, and its phases where the floor reports them).
-async fn measure_floors(pairs: &[(PeerKind, PeerKind)], delays: &[f64], env: &Env, bar: &ProgressBar, report: &mut BenchReport) {
-    let mut receivers: Vec<PeerKind> = pairs.iter().map(|p| p.1.clone()).collect();
-    receivers.sort();
-    receivers.dedup();
-    for kind in receivers {
-        bar.set_message(format!("floor-{kind}"));
-        match super::floor::measure(&kind, delays, env).await {
-            None => {}
-            Some(Ok(runs)) => {
-                let first: Vec<f64> = runs.iter().map(|r| r.first_frame).collect();
-                report.floors.insert(kind.to_string(), median(&first).unwrap_or(f64::NAN));
-                report.floor_runs.insert(kind.to_string(), runs.clone());
-                let phase = |f: fn(&crate::peer::FloorRun) -> Option<f64>| median(&runs.iter().filter_map(f).collect::<Vec<_>>());
-                if let (Some(a), Some(i), Some(d)) = (phase(|r| r.answer_applied), phase(|r| r.ice_connected), phase(|r| r.dtls_connected)) {
-                    report.floor_phases.insert(
-                        kind.to_string(),
-                        Phases {
-                            answer_applied: a,
-                            ice_connected: i,
-                            dtls_connected: d,
-                            first_frame: median(&first).unwrap_or(f64::NAN),
-                            offer_set: phase(|r| r.offer_set),
-                            offer_applied: phase(|r| r.offer_applied),
-                            answer_set: phase(|r| r.answer_set),
-                        },
-                    );
-                }
-            }
-            Some(Err(why)) => bar.println(format!("floor-{kind}: not measured: {why}")),
-        }
+/// A floor's median first frame, its phase medians (where the floor reports them) and its runs.
+fn summarize_floor(kind: &PeerKind, runs: Vec<FloorRun>, report: &mut BenchReport) {
+    let first: Vec<f64> = runs.iter().map(|r| r.first_frame).collect();
+    let Some(median_first) = median(&first) else { return };
+    report.floors.insert(kind.to_string(), median_first);
+    let phase = |f: fn(&FloorRun) -> Option<f64>| median(&runs.iter().filter_map(f).collect::<Vec<_>>());
+    if let (Some(a), Some(i), Some(d)) = (phase(|r| r.answer_applied), phase(|r| r.ice_connected), phase(|r| r.dtls_connected)) {
+        report.floor_phases.insert(
+            kind.to_string(),
+            Phases {
+                answer_applied: a,
+                ice_connected: i,
+                dtls_connected: d,
+                first_frame: median_first,
+                offer_set: phase(|r| r.offer_set),
+                offer_applied: phase(|r| r.offer_applied),
+                answer_set: phase(|r| r.answer_set),
+            },
+        );
     }
+    report.floor_runs.insert(kind.to_string(), runs);
 }

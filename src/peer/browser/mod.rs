@@ -45,7 +45,7 @@ pub struct BrowserKind {
 }
 
 const FLOOR_SCRIPT: &str = "const done = arguments[arguments.length - 1];
-window.floor(arguments[0]).then((v) => done({ok: v}), (e) => done({error: String(e)}));";
+window.floor(arguments[0], arguments[1]).then((v) => done({ok: v}), (e) => done({error: String(e)}));";
 
 #[async_trait]
 impl Launcher for BrowserKind {
@@ -88,7 +88,10 @@ impl Launcher for BrowserKind {
     async fn floor(&self, delays_ms: &[f64], pages_base: &str) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
         let url = format!("{pages_base}/floor");
         let iterations = delays_ms.len();
-        let value = match self.pool.run_script(self.flavor, &url, FLOOR_SCRIPT, vec![json!(delays_ms)]).await {
+        // With the whole-call warm-up, the floor page makes the same throwaway call first, as
+        // each agent page does before a measured case.
+        let warm = self.pool.options.warm_up == WarmUp::Call;
+        let value = match self.pool.run_script(self.flavor, &url, FLOOR_SCRIPT, vec![json!(delays_ms), json!(warm)]).await {
             Ok(v) => v,
             Err(e) => return Some(Err(e)),
         };
