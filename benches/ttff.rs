@@ -6,7 +6,7 @@
 //! tick (`bench::dither`), as in `rtc-harness bench`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use rtc_harness::bench::{default_pairs, dither, measure, DITHER_PERIOD_MS};
+use rtc_harness::bench::{default_pairs, dither, dither_delays, measure, DITHER_PERIOD_MS};
 use rtc_harness::report::Outcome;
 use rtc_harness::runner::{Env, RunOptions};
 use std::time::Duration;
@@ -59,8 +59,7 @@ fn ttff(c: &mut Criterion) {
                 let env = env.clone();
                 let kind = kind.clone();
                 async move {
-                    let delays: Vec<f64> = (0..iters as usize).map(|i| dither(i, DITHER_PERIOD_MS)).collect();
-                    let samples = rtc_harness::bench::floor::measure(&kind, &delays, &env).await.expect("kind has a floor").expect("floor runs");
+                    let samples = rtc_harness::bench::floor::measure(&kind, &dither_delays(iters as usize, DITHER_PERIOD_MS), &env).await.expect("kind has a floor").expect("floor runs");
                     samples.into_iter().map(|r| ms(r.first_frame)).sum()
                 }
             })

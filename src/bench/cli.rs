@@ -1,13 +1,13 @@
 //! `rtc-harness bench`: measure every pair, print the table, write and compare JSON.
 
 use super::table::{regressed, render, BenchReport, PairResult};
-use super::{default_pairs, dither, measure, parse_pair, Phases};
+use super::{default_pairs, dither_delays, measure, parse_pair, Phases};
 use crate::peer::FloorRun;
-use crate::scenario::PeerKind;
-use std::collections::BTreeMap;
 use crate::report::{median, Outcome};
 use crate::runner::Env;
+use crate::scenario::PeerKind;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,13 +18,6 @@ pub struct Plan {
     pub iterations: usize,
     pub runs: usize,
     pub dither_ms: f64,
-}
-
-impl Plan {
-    /// The pause before each iteration's offer.
-    fn delays(&self) -> Vec<f64> {
-        (0..self.iterations).map(|i| dither(i, self.dither_ms)).collect()
-    }
 }
 
 /// Runs the bench; exit code 1 on a regression against `baseline` or a failed pair.
@@ -119,7 +112,7 @@ async fn measure_all(
     receivers.dedup();
     let mut floors: BTreeMap<PeerKind, Vec<FloorRun>> = BTreeMap::new();
     let mut runs: Vec<PairRuns> = pairs.iter().map(|p| PairRuns { pair: p.clone(), name: format!("{}-{}", p.0, p.1), samples: Vec::new(), delays: Vec::new(), skipped: None }).collect();
-    for delay in plan.delays() {
+    for delay in dither_delays(plan.iterations, plan.dither_ms) {
         // A kind without a floor, or whose floor failed, is dropped from the rest of the run.
         let mut still: Vec<PeerKind> = Vec::new();
         for kind in receivers {

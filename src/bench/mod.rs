@@ -43,6 +43,11 @@ pub fn dither(i: usize, period_ms: f64) -> f64 {
     ((i as f64 + 1.0) * INV_PHI).fract() * period_ms
 }
 
+/// The pauses of `n` iterations in order (`dither(0..n, period_ms)`).
+pub fn dither_delays(n: usize, period_ms: f64) -> Vec<f64> {
+    (0..n).map(|i| dither(i, period_ms)).collect()
+}
+
 /// One measured run, in milliseconds from `createOffer`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Phases {
@@ -164,7 +169,7 @@ mod tests {
     fn dither_covers_the_period_evenly() {
         assert_eq!(dither(3, 0.0), 0.0);
         for n in [10usize, 20, 30] {
-            let d: Vec<f64> = (0..n).map(|i| dither(i, DITHER_PERIOD_MS)).collect();
+            let d = dither_delays(n, DITHER_PERIOD_MS);
             assert!(d.iter().all(|v| (0.0..DITHER_PERIOD_MS).contains(v)), "{d:?}");
             // Each fifth of the period (a tenth of a Chrome tick pair) holds n/5 of them, give or
             // take one: no phase of a tick is left out or favoured.

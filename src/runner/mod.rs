@@ -315,10 +315,11 @@ pub(crate) async fn collect(peers: &[Box<dyn Peer>], transcript: &mut Transcript
 }
 
 /// Waits for news from any peer: pushed events wake at once; when some peer is polled (a
-/// browser), the first poll interval to end (`changed` sleeps it) wakes instead.
+/// browser), only the polled peers' intervals (`changed` sleeps one) wake, since a pushed event
+/// would only drain the polled ones early.
 pub(crate) async fn next_change(peers: &[Box<dyn Peer>]) {
-    let polled: Vec<&Box<dyn Peer>> = peers.iter().filter(|p| !p.pushes_events()).collect();
-    let waits: Vec<_> = if polled.is_empty() { peers.iter().map(|p| Box::pin(p.changed())).collect() } else { polled.into_iter().map(|p| Box::pin(p.changed())).collect() };
+    let any_polled = peers.iter().any(|p| !p.pushes_events());
+    let waits: Vec<_> = peers.iter().filter(|p| !(any_polled && p.pushes_events())).map(|p| Box::pin(p.changed())).collect();
     if !waits.is_empty() {
         futures::future::select_all(waits).await;
     }
