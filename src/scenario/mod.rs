@@ -156,6 +156,17 @@ impl Scenario {
     pub fn uses_ice_servers(&self) -> bool {
         self.peers.iter().any(|p| !p.ice_servers.is_empty())
     }
+    /// Whether any path of the case drops packets at some point: loss in a peer's conditions,
+    /// from the start or from a `network` step, or a blackout.
+    pub fn loses_packets(&self) -> bool {
+        let lossy = |p: &network::Path| p.uplink.loss > 0.0 || p.downlink.loss > 0.0;
+        self.peers.iter().any(|p| lossy(&p.network))
+            || self.steps.iter().any(|s| match &s.kind {
+                StepKind::Network { path, .. } => lossy(path),
+                StepKind::Blackout { .. } => true,
+                _ => false,
+            })
+    }
     pub fn answerer(&self) -> &str {
         self.peers.iter().map(|p| p.name.as_str()).find(|n| *n != self.offerer).unwrap_or("")
     }

@@ -66,7 +66,7 @@ pub fn normalize(case: &Case, t: &Transcript, checks: &[(String, bool)]) -> Stri
         // After the other side hangs up, which of disconnected / failed / closed a peer shows
         // last depends on when the case ends (the `hangup` expectation checks it noticed).
         let other_hangs_up = s.steps.iter().any(|st| matches!(&st.kind, crate::scenario::StepKind::Do { peer, action: crate::scenario::Action::Close } if *peer != p.name));
-        peer_summary(&mut out, t, &p.name, fixed_size, other_hangs_up);
+        peer_summary(&mut out, t, &p.name, PeerFacts { fixed_size, other_hangs_up, lossy: s.loses_packets() });
     }
     out.push_str("checks:\n");
     for (name, passed) in checks {
@@ -161,7 +161,18 @@ fn sequence(t: &Transcript, peer: &str, pick: impl Fn(&Event) -> Option<&str>) -
     seq.join(" > ")
 }
 
-fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool, other_hangs_up: bool) {
+/// What the case says about one peer's summary beyond its own events.
+struct PeerFacts {
+    /// The other side is the fixture sender with a fixed frame size.
+    fixed_size: bool,
+    /// The other side closes during the case.
+    other_hangs_up: bool,
+    /// Some path of the case drops packets (`Scenario::loses_packets`).
+    lossy: bool,
+}
+
+fn peer_summary(out: &mut String, t: &Transcript, peer: &str, facts: PeerFacts) {
+    let PeerFacts { fixed_size, other_hangs_up, lossy } = facts;
     // What the runner did to the peer's network path (conditions, blackouts), in order.
     for e in t.of(peer) {
         if let Event::Network { change } = &e.event {
@@ -200,6 +211,14 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool, 
         "never connected"
     } else if other_hangs_up && ["connected", "disconnected", "failed", "closed"].contains(&last) {
         "after the hang-up (not pinned)"
+    } else if lossy && ["connected", "disconnected"].contains(&last) {
+        // W3C webrtc-pc section 4.3.3 (RTCIceConnectionState "disconnected"): the liveness checks
+        // "may trigger intermittently and resolve just as spontaneously on less reliable
+        // networks". Firefox ended `disconnected` in one CI run of loss_5pct chrome-firefox,
+        // where alice drops 5% of what she sends, consent responses (RFC 7675) included; so on a
+        // lossy path which of the two a peer shows last is timing. The scenarios that care wait
+        // for the state by name.
+        "connected or disconnected (lossy path: not pinned)"
     } else {
         last
     };
@@ -260,5 +279,47 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str, fixed_size: bool, 
         if let Event::Error { context, .. } = &e.event {
             let _ = writeln!(out, "  error in {context}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{load::load_str, PeerKind};
+    use crate::transcript::Entry;
+    use std::sync::Arc;
+
+    fn case(network: &str) -> Case {
+        let kinds = [PeerKind::new("rust").unwrap()];
+        let text = format!("description: t\npeers:\n  - {{name: alice, kind: rust{network}}}\n  - {{name: bob, kind: rust}}\n");
+        let scenario = load_str(&text, "t.yaml", "t", "t.yaml".into(), &kinds).expect("valid");
+        Case { scenario: Arc::new(scenario), kinds: kinds.iter().chain(&kinds).cloned().collect(), excluded: None }
+    }
+
+    fn ends(states: &[&str]) -> Transcript {
+        let mut t = Transcript::default();
+        for (i, s) in states.iter().enumerate() {
+            t.entries.push(Entry { at: i as f64, peer: "bob".into(), event: Event::ConnectionState { state: (*s).into() } });
+        }
+        t
+    }
+
+    fn bob_line(case: &Case, t: &Transcript) -> String {
+        let text = normalize(case, t, &[]);
+        let bob = text.split("\nbob:\n").nth(1).expect("bob's summary");
+        bob.lines().find(|l| l.contains("connection:")).expect("a connection line").trim().to_string()
+    }
+
+    #[test]
+    fn a_closing_disconnected_is_pinned_on_a_perfect_path_only() {
+        let states = ["connecting", "connected", "disconnected"];
+        assert_eq!(bob_line(&case(""), &ends(&states)), "connection: reached connected; last disconnected");
+        let lossy = case(", network: {uplink: {loss: 5%}}, ice_servers: [turn], ice_transport_policy: relay");
+        assert!(lossy.scenario.loses_packets());
+        assert!(!case(", network: {uplink: {latency: 50ms}}, ice_servers: [turn], ice_transport_policy: relay").scenario.loses_packets());
+        let expected = "connection: reached connected; last connected or disconnected (lossy path: not pinned)";
+        assert_eq!(bob_line(&lossy, &ends(&states)), expected);
+        assert_eq!(bob_line(&lossy, &ends(&states[..2])), expected, "connected reads the same");
+        assert_eq!(bob_line(&lossy, &ends(&["connecting", "connected", "closed"])), "connection: reached connected, closed; last closed");
     }
 }
