@@ -180,6 +180,9 @@ fn summarize_floor(kind: &PeerKind, runs: Vec<FloorRun>, report: &mut BenchRepor
                 offer_set: phase(|r| r.offer_set),
                 offer_applied: phase(|r| r.offer_applied),
                 answer_set: phase(|r| r.answer_set),
+                // The floor page calls setRemoteDescription directly: its "to answerer" step is
+                // that call.
+                ..Phases::default()
             },
         );
     }

@@ -65,6 +65,17 @@ pub struct Phases {
     pub offer_applied: Option<Millis>,
     #[serde(default)]
     pub answer_set: Option<Millis>,
+    /// Inside the receiving peer, where it says (the agent page does): how long each description
+    /// waited there before `setRemoteDescription` was called, and how long that call took.
+    /// Durations, not times from `createOffer`.
+    #[serde(default)]
+    pub offer_queued: Option<Millis>,
+    #[serde(default)]
+    pub offer_apply: Option<Millis>,
+    #[serde(default)]
+    pub answer_queued: Option<Millis>,
+    #[serde(default)]
+    pub answer_apply: Option<Millis>,
 }
 
 pub fn scenario(env: &Env) -> Arc<Scenario> {
@@ -140,6 +151,14 @@ pub fn default_pairs(env: &Env) -> Vec<(PeerKind, PeerKind)> {
 pub fn phases(t: &Transcript) -> Option<Phases> {
     let at = |peer: &str, f: &dyn Fn(&Event) -> bool| t.first(peer, f).map(|e| e.at);
     let start = at("alice", &|e| matches!(e, Event::CreateOffer))?;
+    let applied = |peer: &str, kind: &str| {
+        t.first(peer, |e| matches!(e, Event::RemoteDescription { sdp_type, .. } if sdp_type == kind)).and_then(|e| match &e.event {
+            Event::RemoteDescription { queued_ms, apply_ms, .. } => Some((*queued_ms, *apply_ms)),
+            _ => None,
+        })
+    };
+    let (offer_queued, offer_apply) = applied("bob", "offer").unwrap_or_default();
+    let (answer_queued, answer_apply) = applied("alice", "answer").unwrap_or_default();
     Some(Phases {
         answer_applied: at("alice", &|e| matches!(e, Event::RemoteDescription { sdp_type, .. } if sdp_type == "answer"))? - start,
         ice_connected: at("bob", &|e| matches!(e, Event::IceConnectionState { state } if state == "connected" || state == "completed"))? - start,
@@ -148,6 +167,10 @@ pub fn phases(t: &Transcript) -> Option<Phases> {
         offer_set: at("alice", &|e| matches!(e, Event::LocalDescription { sdp_type, .. } if sdp_type == "offer")).map(|t| t - start),
         offer_applied: at("bob", &|e| matches!(e, Event::RemoteDescription { sdp_type, .. } if sdp_type == "offer")).map(|t| t - start),
         answer_set: at("bob", &|e| matches!(e, Event::LocalDescription { sdp_type, .. } if sdp_type == "answer")).map(|t| t - start),
+        offer_queued,
+        offer_apply,
+        answer_queued,
+        answer_apply,
     })
 }
 

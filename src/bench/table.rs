@@ -62,6 +62,10 @@ impl PairResult {
                 offer_set: opt(|p| p.offer_set),
                 offer_applied: opt(|p| p.offer_applied),
                 answer_set: opt(|p| p.answer_set),
+                offer_queued: opt(|p| p.offer_queued),
+                offer_apply: opt(|p| p.offer_apply),
+                answer_queued: opt(|p| p.answer_queued),
+                answer_apply: opt(|p| p.answer_apply),
             },
             floor,
             ratio: floor.map(|f| med / f),
@@ -156,6 +160,7 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
         }
     }
     out.push_str(&answer_steps(report, w));
+    out.push_str(&trips(report, w));
     out.push_str(&sender_floors(report, w));
     if let Some(p) = &report.profile {
         let _ = writeln!(out, "network profile on both peers' paths (relay-only through the harness's TURN server): {p}");
@@ -196,6 +201,44 @@ pub fn answer_steps(report: &BenchReport, w: usize) -> String {
     let _ = writeln!(out, "{:<w$} {:>9} {:>12} {:>9} {:>11} {:>8}", "pair", "offer set", "to answerer", "answerer", "to offerer", "answer");
     for (name, s) in rows {
         let _ = writeln!(out, "{:<w$} {:>9} {:>12} {:>9} {:>11} {:>8}", name, ms(Some(s[0])), ms(Some(s[1])), ms(Some(s[2])), ms(Some(s[3])), ms(Some(s[4])));
+    }
+    out
+}
+
+/// Each description's trip split where the receiving peer stamps it (medians, ms): from the
+/// sender's `setLocalDescription` to its arrival in the receiver (the relay's hops and the
+/// browser's delivery), the wait there for the page, and `setRemoteDescription` itself. The
+/// floor page has no trip: it calls `setRemoteDescription` at once, so its "to answerer" step is
+/// that call. Empty when no pair has the stamps.
+pub fn trips(report: &BenchReport, w: usize) -> String {
+    // Per run, then the median of each part (a difference of medians can come out negative).
+    let split = |set: Option<f64>, applied: Option<f64>, queued: Option<f64>, apply: Option<f64>| -> Option<[f64; 3]> {
+        let (queued, apply) = (queued?, apply?);
+        Some([applied? - set? - queued - apply, queued, apply])
+    };
+    let medians = |parts: Vec<[f64; 3]>| -> Option<[f64; 3]> {
+        let m = |i: usize| median(&parts.iter().map(|s| s[i]).collect::<Vec<_>>());
+        Some([m(0)?, m(1)?, m(2)?])
+    };
+    let cell = |s: [f64; 3]| format!("{:.1} / {:.1} / {:.1}", s[0], s[1], s[2]);
+    let mut out = String::new();
+    for p in report.pairs.iter().filter(|p| p.skipped.is_none()) {
+        let offer = medians(p.samples.iter().filter_map(|f| split(f.offer_set, f.offer_applied, f.offer_queued, f.offer_apply)).collect());
+        let answer = medians(p.samples.iter().filter_map(|f| split(f.answer_set, Some(f.answer_applied), f.answer_queued, f.answer_apply)).collect());
+        let (Some(o), Some(a)) = (offer, answer) else { continue };
+        if out.is_empty() {
+            let _ = writeln!(out, "\neach description's trip (median ms): in flight (relay, browser delivery) / queued in the page / setRemoteDescription:");
+            let _ = writeln!(out, "{:<w$} {:>18} {:>18}", "pair", "offer", "answer");
+        }
+        let _ = writeln!(out, "{:<w$} {:>18} {:>18}", p.pair, cell(o), cell(a));
+    }
+    if out.is_empty() {
+        return out;
+    }
+    for (kind, f) in &report.floor_phases {
+        if let (Some(set), Some(applied)) = (f.offer_set, f.offer_applied) {
+            let _ = writeln!(out, "{:<w$} {:>18}", format!("floor-{kind}"), format!("- / - / {:.1}", applied - set));
+        }
     }
     out
 }
@@ -315,5 +358,28 @@ mod tests {
         assert!(mixed.lines().any(|l| l.starts_with("chrome-firefox") && l.ends_with("1.05x")), "{mixed}");
         let unstamped = BenchReport { iterations: 1, pairs: vec![PairResult::from_samples("rust-rust", &[phases(9.0)], None, None)], ..Default::default() };
         assert_eq!(answer_steps(&unstamped, 16), "", "no table without the steps");
+        assert_eq!(trips(&unstamped, 16), "", "no trips without the page's stamps");
+    }
+
+    #[test]
+    fn a_trip_is_split_per_run_then_summarized() {
+        let run = |queued: f64, apply: f64| Phases {
+            offer_set: Some(5.0),
+            offer_applied: Some(25.0),
+            answer_set: Some(40.0),
+            answer_applied: 70.0,
+            offer_queued: Some(queued),
+            offer_apply: Some(apply),
+            answer_queued: Some(1.0),
+            answer_apply: Some(9.0),
+            ..phases(100.0)
+        };
+        let pair = PairResult::from_samples("chrome-chrome", &[run(2.0, 8.0), run(4.0, 6.0), run(12.0, 6.0)], None, None);
+        let mut report = BenchReport { iterations: 3, pairs: vec![pair], ..Default::default() };
+        report.floor_phases.insert("chrome".into(), Phases { offer_set: Some(4.0), offer_applied: Some(9.5), ..phases(90.0) });
+        let out = trips(&report, 16);
+        // Offer: 20 ms from set to applied; in flight 10, 10, 2 -> 10; queued 4; apply 6.
+        assert!(out.lines().any(|l| l.starts_with("chrome-chrome") && l.contains("10.0 / 4.0 / 6.0") && l.ends_with("20.0 / 1.0 / 9.0")), "{out}");
+        assert!(out.lines().any(|l| l.starts_with("floor-chrome") && l.ends_with("- / - / 5.5")), "{out}");
     }
 }

@@ -31,7 +31,17 @@ pub enum Event {
     /// `setLocalDescription` resolved; `sdp` is the description in force.
     LocalDescription { sdp_type: String, sdp: String },
     /// `setRemoteDescription` resolved.
-    RemoteDescription { sdp_type: String, sdp: String },
+    RemoteDescription {
+        sdp_type: String,
+        sdp: String,
+        /// From the message's arrival in the peer to the `setRemoteDescription` call (the agent
+        /// page: from the MessageEvent's timeStamp), where the peer says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queued_ms: Option<f64>,
+        /// How long `setRemoteDescription` took, where the peer says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        apply_ms: Option<f64>,
+    },
     /// An `icecandidate` event with a candidate.
     LocalCandidate { candidate: String },
     /// An `icecandidate` event that ends a generation: `null` or Firefox's empty-string form

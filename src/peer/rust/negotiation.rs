@@ -42,7 +42,7 @@ impl Actor {
             self.wake_driver().await;
             return Err(format!("setRemoteDescription({sdp_type}): {e}"));
         }
-        self.sink.emit(Event::RemoteDescription { sdp_type: sdp_type.to_string(), sdp });
+        self.sink.emit(Event::RemoteDescription { sdp_type: sdp_type.to_string(), sdp, queued_ms: None, apply_ms: None });
         for init in std::mem::take(&mut self.early_candidates) {
             self.add_candidate(init).await?;
         }
