@@ -324,12 +324,21 @@ class Case {
     });
   }
 
-  async sendLocal() {
-    const d = this.pc.localDescription;
-    this.push('local_description', { sdp_type: d.type, sdp: d.sdp });
-    if (!this.cfg.trickle) await this.gatheringComplete();
-    const full = this.pc.localDescription;
-    this.send({ desc: { type: full.type, sdp: full.sdp } });
+  // `set` is the description just given to setLocalDescription. With trickle it is what goes out,
+  // not pc.localDescription: the binding serializes pc.localDescription on the JS thread while
+  // libwebrtc's signaling thread adds each gathered candidate to that same object, and the read
+  // can crash the process (SIGSEGV; a CI run of ice/restart_negotiationneeded, libwebrtc-rust,
+  // died right after its restart offer was set, when a new generation is gathered). The
+  // candidates are trickled anyway. Without trickle the description is read once gathering is
+  // complete, when nothing changes it any more.
+  async sendLocal(set) {
+    this.push('local_description', { sdp_type: set.type, sdp: set.sdp });
+    let d = set;
+    if (!this.cfg.trickle) {
+      await this.gatheringComplete();
+      d = this.pc.localDescription;
+    }
+    this.send({ desc: { type: d.type, sdp: d.sdp } });
   }
 
   // makingOffer (perfect negotiation) is true from just before createOffer until the offer has
@@ -341,7 +350,7 @@ class Case {
       this.applyCodecPreferences();
       const o = await this.pc.createOffer();
       await this.pc.setLocalDescription(o);
-      await this.sendLocal();
+      await this.sendLocal(o);
     } finally {
       this.makingOffer = false;
     }
@@ -627,8 +636,9 @@ class Case {
         (this.cfg.data_channels || []).filter((c) => c.negotiated === true).forEach((c) => this.createChannel(c));
       }
       this.applyCodecPreferences();
-      await this.pc.setLocalDescription(await this.pc.createAnswer());
-      await this.sendLocal();
+      const answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+      await this.sendLocal(answer);
     } else if ('candidate' in msg) {
       if (this.ignoreOffer) {
         // Perfect negotiation: a candidate of an ignored offer. W3C's addIceCandidate fails
