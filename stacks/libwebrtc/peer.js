@@ -325,10 +325,11 @@ class Case {
   }
 
   // `set` is the description just given to setLocalDescription. With trickle it is what goes out,
-  // not pc.localDescription: the binding serializes pc.localDescription on the JS thread while
-  // libwebrtc's signaling thread adds each gathered candidate to that same object, and the read
-  // can crash the process (SIGSEGV; a CI run of ice/restart_negotiationneeded, libwebrtc-rust,
-  // died right after its restart offer was set, when a new generation is gathered). The
+  // not pc.localDescription: the binding's getter (RTCPeerConnection::GetLocalDescription) takes
+  // the pointer local_description() returns and serializes it on the JS thread, while libwebrtc's
+  // signaling thread adds each gathered candidate to that same object. A CI run of
+  // ice/restart_negotiationneeded (libwebrtc-rust) died of SIGSEGV right after its restart offer
+  // was set, while a new generation was being gathered, which is when this read races. The
   // candidates are trickled anyway. Without trickle the description is read once gathering is
   // complete, when nothing changes it any more.
   async sendLocal(set) {
