@@ -151,24 +151,25 @@ pub fn default_pairs(env: &Env) -> Vec<(PeerKind, PeerKind)> {
 pub fn phases(t: &Transcript) -> Option<Phases> {
     let at = |peer: &str, f: &dyn Fn(&Event) -> bool| t.first(peer, f).map(|e| e.at);
     let start = at("alice", &|e| matches!(e, Event::CreateOffer))?;
+    // Each remote description once: when it was applied, and the receiver's own stamps.
     let applied = |peer: &str, kind: &str| {
-        t.first(peer, |e| matches!(e, Event::RemoteDescription { sdp_type, .. } if sdp_type == kind)).and_then(|e| match &e.event {
-            Event::RemoteDescription { queued_ms, apply_ms, .. } => Some((*queued_ms, *apply_ms)),
-            _ => None,
+        t.first(peer, |e| matches!(e, Event::RemoteDescription { sdp_type, .. } if sdp_type == kind)).map(|e| match &e.event {
+            Event::RemoteDescription { queued_ms, apply_ms, .. } => (e.at, *queued_ms, *apply_ms),
+            _ => unreachable!("first() matched a remote description"),
         })
     };
-    let (offer_queued, offer_apply) = applied("bob", "offer").unwrap_or_default();
-    let (answer_queued, answer_apply) = applied("alice", "answer").unwrap_or_default();
+    let (answer_at, answer_queued, answer_apply) = applied("alice", "answer")?;
+    let offer = applied("bob", "offer");
     Some(Phases {
-        answer_applied: at("alice", &|e| matches!(e, Event::RemoteDescription { sdp_type, .. } if sdp_type == "answer"))? - start,
+        answer_applied: answer_at - start,
         ice_connected: at("bob", &|e| matches!(e, Event::IceConnectionState { state } if state == "connected" || state == "completed"))? - start,
         dtls_connected: at("bob", &|e| matches!(e, Event::ConnectionState { state } if state == "connected"))? - start,
         first_frame: at("bob", &|e| matches!(e, Event::FirstFrame { .. }))? - start,
         offer_set: at("alice", &|e| matches!(e, Event::LocalDescription { sdp_type, .. } if sdp_type == "offer")).map(|t| t - start),
-        offer_applied: at("bob", &|e| matches!(e, Event::RemoteDescription { sdp_type, .. } if sdp_type == "offer")).map(|t| t - start),
+        offer_applied: offer.map(|(at, ..)| at - start),
         answer_set: at("bob", &|e| matches!(e, Event::LocalDescription { sdp_type, .. } if sdp_type == "answer")).map(|t| t - start),
-        offer_queued,
-        offer_apply,
+        offer_queued: offer.and_then(|(_, queued, _)| queued),
+        offer_apply: offer.and_then(|(.., apply)| apply),
         answer_queued,
         answer_apply,
     })

@@ -57,6 +57,7 @@ pub fn normalize(case: &Case, t: &Transcript, checks: &[(String, bool)]) -> Stri
     for p in &s.peers {
         let _ = writeln!(out, "  {}: {}", p.name, candidate_summary(t, &p.name, !p.trickle));
     }
+    let lossy = s.loses_packets();
     for (i, p) in s.peers.iter().enumerate() {
         let _ = writeln!(out, "{}:", p.name);
         // The built-in Rust peer sends the fixture's fixed 320x240; browsers and other stacks
@@ -66,7 +67,7 @@ pub fn normalize(case: &Case, t: &Transcript, checks: &[(String, bool)]) -> Stri
         // After the other side hangs up, which of disconnected / failed / closed a peer shows
         // last depends on when the case ends (the `hangup` expectation checks it noticed).
         let other_hangs_up = s.steps.iter().any(|st| matches!(&st.kind, crate::scenario::StepKind::Do { peer, action: crate::scenario::Action::Close } if *peer != p.name));
-        peer_summary(&mut out, t, &p.name, PeerFacts { fixed_size, other_hangs_up, lossy: s.loses_packets() });
+        peer_summary(&mut out, t, &p.name, PeerFacts { fixed_size, other_hangs_up, lossy });
     }
     out.push_str("checks:\n");
     for (name, passed) in checks {
