@@ -60,16 +60,48 @@ fn run(case: &Case) -> Result<Completion, Failed> {
 }
 
 /// Compares `text` with `tests/snapshots/<name>.snap` (insta; `INSTA_UPDATE=always` records).
+/// A mismatch carries its own line diff: insta prints its diff to stderr, which a CI log may cut,
+/// and the failure message is the one part every reporter keeps.
 pub fn snapshot(name: &str, text: &str) -> Result<(), Failed> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
+    settings.set_snapshot_path(&dir);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
-    let name = name.to_string();
-    let text = text.to_string();
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || settings.bind(|| insta::assert_snapshot!(name, text))))
+    let owned = (name.to_string(), text.to_string());
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || settings.bind(|| insta::assert_snapshot!(owned.0, owned.1))))
         .map_err(|p| {
             let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-            Failed::from(format!("snapshot mismatch: {}", msg.unwrap_or_default()))
+            let stored = std::fs::read_to_string(dir.join(format!("{name}.snap"))).ok();
+            let diff = stored.map(|s| line_diff(snapshot_body(&s), text)).unwrap_or_else(|| "(no stored snapshot: `INSTA_UPDATE=always cargo test` records it)\n".into());
+            Failed::from(format!("snapshot mismatch: {}\n-stored +this run:\n{diff}", msg.unwrap_or_default()))
         })
 }
+
+/// The body of a `.snap` file: what follows its `---`-fenced metadata header.
+fn snapshot_body(file: &str) -> &str {
+    file.strip_prefix("---\n").and_then(|rest| rest.split_once("\n---\n")).map_or(file, |(_, body)| body)
+}
+
+/// The changed lines of `new` against `old`, each with one line of context either side.
+fn line_diff(old: &str, new: &str) -> String {
+    let diff = similar::TextDiff::from_lines(old.trim_end(), new.trim_end());
+    let mut out = String::new();
+    for group in diff.grouped_ops(1) {
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => ' ',
+                };
+                out.push_str(&format!("{sign} {}", change.value()));
+                if change.missing_newline() {
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
