@@ -32,6 +32,8 @@ impl MyStack {
             // Declare only what the stack can do: cases that need more are ignored with the reason.
             capabilities: Capabilities::full(&["VP8", "opus"]),
             install: "nothing to install".into(),
+            // Bugs of the stack that break whole pairs: each excludes those cases with its reason.
+            findings: Vec::new(),
         };
         MyStack { info, inner: RustKind::new("mystack", false) }
     }

@@ -3,7 +3,7 @@
 
 use super::{Peer, PeerConfig, PeerError};
 use crate::clock::Clock;
-use crate::scenario::{Capabilities, PeerKind};
+use crate::scenario::{Capabilities, KnownFinding, PeerKind};
 use async_trait::async_trait;
 use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
@@ -17,6 +17,8 @@ pub struct KindInfo {
     pub capabilities: Capabilities,
     /// How to install it (printed when it is missing).
     pub install: String,
+    /// Its bugs that break whole pairs: their cases are excluded with the reason.
+    pub findings: Vec<KnownFinding>,
 }
 
 /// Scarce slots shared by several kinds (the browser pool: two browsers of any kinds at once).

@@ -132,7 +132,21 @@ pub fn admit(case: &Case, env: &Env) -> Result<Vec<Arc<dyn Launcher>>, RunError>
             return Err(RunError::Unsupported(format!("{kind} ({peer}) lacks {}", lacks.join(", "))));
         }
     }
+    // After the capabilities: a case a kind cannot take part in says so, not that it is broken.
+    if let Some(finding) = known_finding(case, &env.registry).filter(|_| !env.options.run_excluded) {
+        return Err(RunError::Excluded(finding.reason.clone()));
+    }
     Ok(launchers)
+}
+
+/// The first known finding of the case's kinds (their kinds file entries) that breaks its pair;
+/// none where a kind lacks what the case needs (that case is ignored for the lack, as `admit` says).
+pub fn known_finding<'a>(case: &Case, registry: &'a Registry) -> Option<&'a crate::scenario::KnownFinding> {
+    let launchers = case.kinds.iter().map(|k| registry.get(k)).collect::<Option<Vec<_>>>()?;
+    if case.needs().iter().zip(&launchers).any(|((_, _, needs), l)| !l.info().capabilities.lacks(needs).is_empty()) {
+        return None;
+    }
+    launchers.iter().flat_map(|l| l.info().findings.iter()).find(|f| f.applies(case))
 }
 
 /// Reserves every scarce slot the case needs, pool by pool, before any peer opens.

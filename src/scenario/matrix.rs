@@ -1,6 +1,7 @@
 //! The matrix: each peer's list of kinds, expanded into one [`Case`] per combination.
 
 use super::{PeerKind, Scenario};
+use serde::Deserialize;
 use std::sync::Arc;
 
 /// One scenario with one kind per peer: `negotiation::basic::chrome-rust` (kinds in peer order).
@@ -76,6 +77,57 @@ fn pair_matches(pattern: &str, kinds: &[PeerKind]) -> bool {
     kinds.len() == 2 && side(a, kinds.first()) && side(b, kinds.get(1))
 }
 
+/// A stack's bug that breaks a pair whatever the scenario: declared once, in the kinds file entry of
+/// the kind at fault, and applied to every case of the pairs it names, as a scenario's own
+/// `exclude:` is to its cases (the README's known findings say what each one is).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownFinding {
+    /// Pair patterns as in `exclude:` (`libdatachannel-rust`, `*-gstreamer`).
+    pub pairs: Vec<String>,
+    /// Only the cases whose scenario uses this; every case when absent.
+    #[serde(default)]
+    pub when: Option<Uses>,
+    pub reason: String,
+}
+
+/// What a case uses, for a [`KnownFinding`] that only bites there.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Uses {
+    /// An SCTP association (any data channel).
+    DataChannels,
+}
+
+impl KnownFinding {
+    /// Whether it excludes `case`.
+    pub fn applies(&self, case: &Case) -> bool {
+        let scoped = match self.when {
+            None => true,
+            Some(Uses::DataChannels) => case.needs().iter().any(|(_, _, n)| n.data_channels),
+        };
+        scoped && self.pairs.iter().any(|p| pair_matches(p, &case.kinds))
+    }
+
+    /// Every pattern is two sides, each `*` or a kind name, one of them `own`: a finding belongs
+    /// to the kind that declares it.
+    pub fn check(&self, own: &PeerKind) -> Result<(), String> {
+        if self.pairs.is_empty() {
+            return Err("a finding names at least one pair".into());
+        }
+        for p in &self.pairs {
+            let Some((a, b)) = p.split_once('-') else { return Err(format!("pair '{p}' is not KIND-KIND")) };
+            for side in [a, b].into_iter().filter(|s| *s != "*") {
+                PeerKind::new(side).map_err(|e| format!("pair '{p}': {e}"))?;
+            }
+            if a != own.as_str() && b != own.as_str() {
+                return Err(format!("pair '{p}' does not name {own}, the kind declaring it"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Every case of every scenario.
 pub fn expand_all(scenarios: &[Arc<Scenario>]) -> Vec<Case> {
     scenarios.iter().flat_map(expand).collect()
@@ -95,6 +147,28 @@ mod tests {
         assert!(!pair_matches("rust-*", &k("aiortc", "rust")));
         assert!(pair_matches("*-*", &k("a", "b")));
         assert!(!pair_matches("rust", &k("rust", "rust")));
+    }
+
+    #[test]
+    fn known_findings_apply_to_their_pairs_and_scope() {
+        let yaml = "description: x\npeers:\n  - {name: alice, kind: [rust, werift]}\n  - {name: bob, kind: [rust, werift]}\n";
+        let kinds = [PeerKind::new("rust").unwrap(), PeerKind::new("werift").unwrap()];
+        let plain = Arc::new(crate::scenario::load::load_str(yaml, "x.yaml", "x", "x.yaml".into(), &kinds).unwrap());
+        let dc = yaml.replace("kind: [rust, werift]}\n  -", "kind: [rust, werift], data_channels: [{label: a}]}\n  -");
+        let dc = Arc::new(crate::scenario::load::load_str(&dc, "x.yaml", "x", "x.yaml".into(), &kinds).unwrap());
+        let finding = KnownFinding { pairs: vec!["werift-rust".into()], when: Some(Uses::DataChannels), reason: "r".into() };
+        let hit = |s: &Arc<Scenario>| expand(s).iter().filter(|c| finding.applies(c)).map(Case::pair).collect::<Vec<_>>();
+        assert_eq!(hit(&dc), vec!["werift-rust"]);
+        assert!(hit(&plain).is_empty(), "scoped to data channels");
+        let always = KnownFinding { when: None, ..finding.clone() };
+        assert_eq!(expand(&plain).iter().filter(|c| always.applies(c)).count(), 1);
+        let werift = &kinds[1];
+        assert!(finding.check(werift).is_ok());
+        assert!(finding.check(&kinds[0]).is_ok());
+        let bad = |p: &str| KnownFinding { pairs: vec![p.into()], ..finding.clone() }.check(werift).unwrap_err();
+        assert!(bad("rust-rust").contains("does not name werift"), "{}", bad("rust-rust"));
+        assert!(bad("werift").contains("not KIND-KIND"));
+        assert!(bad("werift-Rust").contains("pair 'werift-Rust'"));
     }
 
     #[test]

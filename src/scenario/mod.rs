@@ -11,7 +11,7 @@ mod needs;
 pub mod network;
 
 pub use load::{load_dir, load_file, load_paths, LoadError};
-pub use matrix::Case;
+pub use matrix::{Case, KnownFinding};
 pub use model::{DataChannelSpec, MediaKind, Negotiation, PeerKind, ALL_KINDS};
 pub use needs::{Capabilities, Needs};
 

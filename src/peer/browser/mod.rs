@@ -32,6 +32,7 @@ pub fn register(registry: &mut Registry, options: BrowserOptions) {
             stack: stack.into(),
             capabilities: Capabilities::full(&["VP8", "VP9", "H264", "opus"]),
             install: "bash scripts/install-browsers.sh".into(),
+            findings: Vec::new(),
         };
         registry.register(Arc::new(BrowserKind { info, flavor, pool: Arc::clone(&pool) }));
     }

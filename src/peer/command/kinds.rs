@@ -2,7 +2,7 @@
 //! do. Loaded strictly (unknown keys, bad names and empty commands are errors with
 //! file:line:column), like scenarios.
 
-use crate::scenario::{Capabilities, PeerKind};
+use crate::scenario::{Capabilities, KnownFinding, PeerKind};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,8 @@ struct Decl {
     install: String,
     #[serde(default)]
     capabilities: Capabilities,
+    #[serde(default)]
+    findings: Vec<Spanned<KnownFinding>>,
 }
 
 /// One declared kind, with its paths resolved.
@@ -30,6 +32,8 @@ pub struct KindDecl {
     pub check: Option<Vec<String>>,
     pub install: String,
     pub capabilities: Capabilities,
+    /// Pairs this stack's bugs break in every scenario (checked: each names this kind).
+    pub findings: Vec<KnownFinding>,
     /// The kinds file's directory: where programs run.
     pub dir: PathBuf,
 }
@@ -55,6 +59,11 @@ pub fn load_kinds(path: &Path) -> Result<Vec<KindDecl>, String> {
         if d.command.value.is_empty() {
             return Err(format!("{}: command is empty (a program and its arguments)", at(&d.command.referenced)));
         }
+        let mut findings = Vec::new();
+        for f in d.findings {
+            f.value.check(&kind).map_err(|e| format!("{}: {e}", at(&f.referenced)))?;
+            findings.push(f.value);
+        }
         let resolve = |mut cmd: Vec<String>| {
             if cmd[0].contains('/') && Path::new(&cmd[0]).is_relative() {
                 cmd[0] = dir.join(&cmd[0]).display().to_string();
@@ -68,6 +77,7 @@ pub fn load_kinds(path: &Path) -> Result<Vec<KindDecl>, String> {
             check: d.check.filter(|c| !c.is_empty()).map(resolve),
             install: d.install,
             capabilities: d.capabilities,
+            findings,
             dir: dir.clone(),
         });
     }
@@ -94,5 +104,32 @@ pub fn check_installed(decl: &KindDecl) -> Result<(), String> {
         Ok(s) if s.success() => Ok(()),
         Ok(s) => missing(format!("`{}` failed ({s})", cmd.join(" "))),
         Err(e) => missing(format!("cannot run `{}`: {e}", cmd.join(" "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Vec<KindDecl>, String> {
+        let path = std::env::temp_dir().join(format!("rtc-harness-kinds-{}-{:?}.yaml", std::process::id(), std::thread::current().id()));
+        std::fs::write(&path, text).unwrap();
+        let out = load_kinds(&path);
+        let _ = std::fs::remove_file(&path);
+        out
+    }
+
+    const HEAD: &str = "- name: mystack\n  stack: s\n  command: [prog]\n  install: i\n";
+
+    #[test]
+    fn findings_load_and_must_name_their_kind() {
+        let good = format!("{HEAD}  findings:\n    - pairs: [mystack-rust, \"*-mystack\"]\n      when: data_channels\n      reason: r\n");
+        let decls = load(&good).unwrap();
+        assert_eq!(decls[0].findings[0].pairs, vec!["mystack-rust", "*-mystack"]);
+        let foreign = format!("{HEAD}  findings:\n    - pairs: [rust-chrome]\n      reason: r\n");
+        let err = load(&foreign).unwrap_err();
+        assert!(err.contains(":6:") && err.contains("does not name mystack"), "{err}");
+        let typo = format!("{HEAD}  findings:\n    - pairs: [mystack-rust]\n      when: datachannels\n      reason: r\n");
+        assert!(load(&typo).unwrap_err().contains(":7:"), "an unknown `when` is located");
     }
 }

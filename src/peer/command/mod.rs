@@ -46,6 +46,7 @@ impl CommandKind {
             stack: decl.stack.clone(),
             capabilities: decl.capabilities.clone(),
             install: decl.install.clone(),
+            findings: decl.findings.clone(),
         };
         CommandKind { info, decl, idle: Arc::new(Idle::default()), installed: OnceLock::new(), hello: OnceLock::new(), media }
     }

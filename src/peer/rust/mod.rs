@@ -210,6 +210,7 @@ impl RustKind {
                 ..crate::scenario::Capabilities::full(&["VP8", "opus"])
             },
             install: "nothing to install".into(),
+            findings: Vec::new(),
         };
         RustKind { info, crate_sockets }
     }
