@@ -118,8 +118,8 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
     let w = report.pairs.iter().map(|p| p.pair.len()).chain(report.floors.keys().map(|k| k.len() + 6)).max().unwrap_or(0).max(16);
     let _ = writeln!(
         out,
-        "{:<w$} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}   {:>7} {:>7} {:>7} {:>9} {:>6}  {}",
-        "pair", "median", "p90", "min", "max", "floor", "ratio", "answer", "ice", "dtls", "dtls-over", "dtls-x", "vs baseline"
+        "{:<w$} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}   {:>7} {:>7} {:>7} {:>9} {:>6}  vs baseline",
+        "pair", "median", "p90", "min", "max", "floor", "ratio", "answer", "ice", "dtls", "dtls-over", "dtls-x"
     );
     for p in &report.pairs {
         if let Some(why) = &p.skipped {

@@ -41,50 +41,6 @@ fn without_testsuites_skipped(xml: &str) -> String {
     format!("{}{cleaned}{}", &xml[..start], &xml[end..])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::super::{Attempt, CaseReport, FailedCheck, Failure, Outcome};
-    use crate::scenario::{self, PeerKind};
-    use std::path::Path;
-    use std::sync::Arc;
-    use std::time::{Duration, SystemTime};
-
-    fn attempt(outcome: Outcome) -> Attempt {
-        Attempt { outcome, started: SystemTime::now(), duration: Duration::from_millis(1500), timings: None, checks: vec![], details: Some("EXPECTED: x\nACTUAL: y".into()), transcript: None, artifacts: None }
-    }
-
-    #[test]
-    fn one_testcase_per_case_with_its_outcome() {
-        let kinds: Vec<PeerKind> = ["rust", "chrome", "firefox", "aiortc", "libdatachannel", "libwebrtc", "werift", "gstreamer"].iter().map(|k| PeerKind::new(k).unwrap()).collect();
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/negotiation/basic.yaml");
-        let s = Arc::new(scenario::load_file(&path, Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")), &kinds).expect("loads"));
-        let cases: Vec<_> = scenario::expand(&s).into_iter().take(4).collect();
-        let failure = Failure::Checks(vec![FailedCheck { name: "media(bob, video)".into(), line: 18, expected: "10 frames".into(), actual: "none".into(), excerpt: vec![] }]);
-        let outcomes = [
-            vec![Outcome::Passed, Outcome::Passed],
-            vec![Outcome::Failed(failure.clone())],
-            vec![Outcome::Skipped("chrome: not installed".into())],
-            vec![Outcome::Failed(failure), Outcome::Passed],
-        ];
-        let reports: Vec<CaseReport> = cases.into_iter().zip(outcomes).map(|(c, os)| CaseReport::new(c, os.into_iter().map(attempt).collect())).collect();
-        let xml = super::render(&reports, SystemTime::now()).expect("renders");
-        assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
-        assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
-        assert!(xml.contains(r#"message="check failed: media(bob, video): EXPECTED 10 frames ACTUAL none""#), "{xml}");
-        assert!(xml.contains(r#"<skipped message="skipped: chrome: not installed"/>"#), "{xml}");
-        assert!(xml.contains("FLAKY: passed 1 of 2 attempts"), "{xml}");
-        assert!(xml.contains("passed 2 of 2 attempts"), "a repeated case shows its pass rate: {xml}");
-        assert!(xml.contains(r#"classname="negotiation""#));
-        let head = &xml[xml.find("<testsuites").unwrap()..];
-        assert!(!head[..head.find('>').unwrap()].contains("skipped="), "no skipped on <testsuites>: {xml}");
-    }
-
-    #[test]
-    fn only_the_testsuites_tag_loses_skipped() {
-        let xml = r#"<testsuites name="x" tests="2" skipped="1" failures="0"><testsuite name="a" tests="2" skipped="1">"#;
-        assert_eq!(super::without_testsuites_skipped(xml), r#"<testsuites name="x" tests="2" failures="0"><testsuite name="a" tests="2" skipped="1">"#);
-    }
-}
 
 fn test_case(c: &CaseReport) -> TestCase {
     let name = c.case.name();
@@ -132,4 +88,49 @@ fn test_case(c: &CaseReport) -> TestCase {
         tc.set_system_out(out);
     }
     tc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Attempt, CaseReport, FailedCheck, Failure, Outcome};
+    use crate::scenario::{self, PeerKind};
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    fn attempt(outcome: Outcome) -> Attempt {
+        Attempt { outcome, started: SystemTime::now(), duration: Duration::from_millis(1500), timings: None, checks: vec![], details: Some("EXPECTED: x\nACTUAL: y".into()), transcript: None, artifacts: None }
+    }
+
+    #[test]
+    fn one_testcase_per_case_with_its_outcome() {
+        let kinds: Vec<PeerKind> = ["rust", "chrome", "firefox", "aiortc", "libdatachannel", "libwebrtc", "werift", "gstreamer"].iter().map(|k| PeerKind::new(k).unwrap()).collect();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/negotiation/basic.yaml");
+        let s = Arc::new(scenario::load_file(&path, Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")), &kinds).expect("loads"));
+        let cases: Vec<_> = scenario::expand(&s).into_iter().take(4).collect();
+        let failure = Failure::Checks(vec![FailedCheck { name: "media(bob, video)".into(), line: 18, expected: "10 frames".into(), actual: "none".into(), excerpt: vec![] }]);
+        let outcomes = [
+            vec![Outcome::Passed, Outcome::Passed],
+            vec![Outcome::Failed(failure.clone())],
+            vec![Outcome::Skipped("chrome: not installed".into())],
+            vec![Outcome::Failed(failure), Outcome::Passed],
+        ];
+        let reports: Vec<CaseReport> = cases.into_iter().zip(outcomes).map(|(c, os)| CaseReport::new(c, os.into_iter().map(attempt).collect())).collect();
+        let xml = super::render(&reports, SystemTime::now()).expect("renders");
+        assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+        assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+        assert!(xml.contains(r#"message="check failed: media(bob, video): EXPECTED 10 frames ACTUAL none""#), "{xml}");
+        assert!(xml.contains(r#"<skipped message="skipped: chrome: not installed"/>"#), "{xml}");
+        assert!(xml.contains("FLAKY: passed 1 of 2 attempts"), "{xml}");
+        assert!(xml.contains("passed 2 of 2 attempts"), "a repeated case shows its pass rate: {xml}");
+        assert!(xml.contains(r#"classname="negotiation""#));
+        let head = &xml[xml.find("<testsuites").unwrap()..];
+        assert!(!head[..head.find('>').unwrap()].contains("skipped="), "no skipped on <testsuites>: {xml}");
+    }
+
+    #[test]
+    fn only_the_testsuites_tag_loses_skipped() {
+        let xml = r#"<testsuites name="x" tests="2" skipped="1" failures="0"><testsuite name="a" tests="2" skipped="1">"#;
+        assert_eq!(super::without_testsuites_skipped(xml), r#"<testsuites name="x" tests="2" failures="0"><testsuite name="a" tests="2" skipped="1">"#);
+    }
 }

@@ -161,7 +161,7 @@ fn connection_was(t: &Transcript, peer: &str, state: &str) -> bool {
 /// `kind` than it had when that blackout began: media flows again, not merely resumed reporting.
 pub(crate) fn media_resumed(t: &Transcript, peer: &str, kind: crate::scenario::MediaKind) -> bool {
     let last_mark = |text: &str| -> Option<f64> {
-        t.entries.iter().filter(|e| matches!(&e.event, Event::Network { change } if change.starts_with(text))).map(|e| e.at).last()
+        t.entries.iter().filter(|e| matches!(&e.event, Event::Network { change } if change.starts_with(text))).map(|e| e.at).next_back()
     };
     let (Some(began), Some(ended)) = (last_mark("blackout begins"), last_mark("blackout ends")) else { return false };
     if ended < began {

@@ -291,7 +291,8 @@ pub enum StepDecl {
     /// `replaceTrack` with a new source of the same kind: no renegotiation (webrtc-pc 5.2).
     ReplaceTrack(PeerKindArg),
     CloseChannel(PeerLabelArg),
-    Network(NetworkStepArg),
+    // Boxed: the largest step by far (conditions per peer and direction), and steps are many.
+    Network(Box<NetworkStepArg>),
     Blackout(BlackoutArg),
     Wait(WaitArg),
     #[serde(deserialize_with = "duration")]

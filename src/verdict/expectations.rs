@@ -17,14 +17,14 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript) -> O
     match kind {
         ExpectKind::Order(points) => order(points, t),
         ExpectKind::Trickle { peer, end_of_candidates, host } => {
-            let trickling = every(peer).into_iter().filter(|p| scenario.peer(p).is_some_and(|s| s.trickle));
-            trickling.map(|p| trickle(&p, *end_of_candidates, *host, t)).collect()
+            let mut trickling = every(peer).into_iter().filter(|p| scenario.peer(p).is_some_and(|s| s.trickle));
+            trickling.try_for_each(|p| trickle(&p, *end_of_candidates, *host, t))
         }
         ExpectKind::NonTrickle { peer } => non_trickle(peer, t),
         ExpectKind::Track { at, kind, count, .. } => tracks(at, *kind, *count, t),
         ExpectKind::Media { at, kind, frames, .. } => media(at, *kind, *frames, t),
         ExpectKind::DataChannel { label, open, echo, .. } => data_channel(scenario, label, open, *echo, t),
-        ExpectKind::Connection { peer, state, .. } => every(peer).iter().map(|p| connection(p, state, t)).collect(),
+        ExpectKind::Connection { peer, state, .. } => every(peer).iter().try_for_each(|p| connection(p, state, t)),
         ExpectKind::Timing { connected, first_frame } => timing(scenario, *connected, first_frame.as_ref(), t),
         ExpectKind::IceRestart { by } => ice_restart(scenario, by, t),
         ExpectKind::Relayed { peer } => super::network::relayed(peer, t),
@@ -153,11 +153,7 @@ fn tracks(at: &str, kind: MediaKind, count: u32, t: &Transcript) -> Outcome {
 }
 
 fn media(at: &str, kind: MediaKind, frames: u32, t: &Transcript) -> Outcome {
-    let first = t.first(at, |e| match (kind, e) {
-        (MediaKind::Video, Event::FirstFrame { .. }) => true,
-        (MediaKind::Audio, Event::FirstPacket { .. }) => true,
-        _ => false,
-    });
+    let first = t.first(at, |e| matches!((kind, e), (MediaKind::Video, Event::FirstFrame { .. }) | (MediaKind::Audio, Event::FirstPacket { .. })));
     let progress = t
         .of(at)
         .filter_map(|e| match &e.event {

@@ -130,7 +130,7 @@ pub(super) fn not_connected(peer: &str, t: &Transcript) -> Outcome {
 
 /// The inbound stream of `kind` in one summary (the one that received most, after a
 /// renegotiation left an older one behind).
-fn inbound<'a>(summary: &'a Value, kind: MediaKind) -> Option<&'a Value> {
+fn inbound(summary: &Value, kind: MediaKind) -> Option<&Value> {
     summary.get("inbound_rtp")?.as_array()?.iter().filter(|s| s.get("kind").and_then(Value::as_str) == Some(kind.as_str())).max_by_key(|s| s.get("packetsReceived").and_then(Value::as_u64).unwrap_or(0))
 }
 

@@ -21,7 +21,7 @@ pub struct KeyframeRequests {
     outbound: VecDeque<TaggedPacket>,
 }
 
-fn asks_for_keyframe(p: &Box<dyn rtc::rtcp::Packet>) -> bool {
+fn asks_for_keyframe(p: &dyn rtc::rtcp::Packet) -> bool {
     let any = p.as_any();
     any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
 }
@@ -35,7 +35,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Error> {
         if let Packet::Rtcp(packets) = &msg.message.packet {
-            let wanted: Vec<Box<dyn rtc::rtcp::Packet>> = packets.iter().filter(|p| asks_for_keyframe(p)).cloned().collect();
+            let wanted: Vec<Box<dyn rtc::rtcp::Packet>> = packets.iter().filter(|p| asks_for_keyframe(p.as_ref())).cloned().collect();
             if wanted.is_empty() {
                 // Receiver reports, NACKs, TWCC: the default interceptors have used them already.
                 return Ok(());

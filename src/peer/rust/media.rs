@@ -245,7 +245,7 @@ pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink) {
                 if count == 1 {
                     emit(Event::FirstPacket { kind: "audio".into() });
                 }
-                if count % AUDIO_PROGRESS_EVERY == 0 {
+                if count.is_multiple_of(AUDIO_PROGRESS_EVERY) {
                     emit(Event::MediaProgress { kind: "audio".into(), count });
                 }
             }
@@ -266,7 +266,7 @@ pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink) {
                     emit(Event::FirstFrame { kind: "video".into(), width, height });
                 }
                 count += 1;
-                if count % VIDEO_PROGRESS_EVERY == 0 {
+                if count.is_multiple_of(VIDEO_PROGRESS_EVERY) {
                     emit(Event::MediaProgress { kind: "video".into(), count });
                 }
             }
