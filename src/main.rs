@@ -225,8 +225,8 @@ fn check(paths: Vec<PathBuf>, env: &Env) -> ExitCode {
 fn list(paths: Vec<PathBuf>, env: &Env) -> ExitCode {
     let Some(scenarios) = load(paths, env) else { return ExitCode::FAILURE };
     for case in scenario::expand_all(&scenarios) {
-        let finding = rtc_harness::runner::known_finding(&case, &env.registry).map(|f| &f.reason);
-        match case.excluded.as_ref().or(finding) {
+        let finding = rtc_harness::runner::known_finding(&case, &env.registry).map(|f| f.reason);
+        match case.excluded.clone().or(finding) {
             Some(why) => println!("{}  (excluded: {why})", case.name()),
             None => println!("{}", case.name()),
         }

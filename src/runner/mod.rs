@@ -126,27 +126,37 @@ pub fn admit(case: &Case, env: &Env) -> Result<Vec<Arc<dyn Launcher>>, RunError>
         }
         launchers.push(Arc::clone(launcher));
     }
-    for ((peer, kind, needs), launcher) in case.needs().iter().zip(&launchers) {
-        let lacks = launcher.info().capabilities.lacks(needs);
-        if !lacks.is_empty() {
-            return Err(RunError::Unsupported(format!("{kind} ({peer}) lacks {}", lacks.join(", "))));
-        }
+    if let Some(why) = lacking(case, &launchers) {
+        return Err(RunError::Unsupported(why));
     }
     // After the capabilities: a case a kind cannot take part in says so, not that it is broken.
-    if let Some(finding) = known_finding(case, &env.registry).filter(|_| !env.options.run_excluded) {
+    if let Some(finding) = first_finding(case, &launchers).filter(|_| !env.options.run_excluded) {
         return Err(RunError::Excluded(finding.reason.clone()));
     }
     Ok(launchers)
 }
 
+/// `KIND (peer) lacks X, Y` for the first peer whose kind lacks something the case needs.
+fn lacking(case: &Case, launchers: &[Arc<dyn Launcher>]) -> Option<String> {
+    case.needs().iter().zip(launchers).find_map(|((peer, kind, needs), launcher)| {
+        let lacks = launcher.info().capabilities.lacks(needs);
+        (!lacks.is_empty()).then(|| format!("{kind} ({peer}) lacks {}", lacks.join(", ")))
+    })
+}
+
+/// The first known finding of the launchers' kinds that breaks the case's pair.
+fn first_finding<'a>(case: &Case, launchers: &'a [Arc<dyn Launcher>]) -> Option<&'a crate::scenario::KnownFinding> {
+    launchers.iter().flat_map(|l| l.info().findings.iter()).find(|f| f.applies(case))
+}
+
 /// The first known finding of the case's kinds (their kinds file entries) that breaks its pair;
 /// none where a kind lacks what the case needs (that case is ignored for the lack, as `admit` says).
-pub fn known_finding<'a>(case: &Case, registry: &'a Registry) -> Option<&'a crate::scenario::KnownFinding> {
-    let launchers = case.kinds.iter().map(|k| registry.get(k)).collect::<Option<Vec<_>>>()?;
-    if case.needs().iter().zip(&launchers).any(|((_, _, needs), l)| !l.info().capabilities.lacks(needs).is_empty()) {
+pub fn known_finding(case: &Case, registry: &Registry) -> Option<crate::scenario::KnownFinding> {
+    let launchers = case.kinds.iter().map(|k| registry.get(k).cloned()).collect::<Option<Vec<_>>>()?;
+    if lacking(case, &launchers).is_some() {
         return None;
     }
-    launchers.iter().flat_map(|l| l.info().findings.iter()).find(|f| f.applies(case))
+    first_finding(case, &launchers).cloned()
 }
 
 /// Reserves every scarce slot the case needs, pool by pool, before any peer opens.
