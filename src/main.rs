@@ -105,11 +105,12 @@ enum Command {
         /// or none.
         #[arg(long, default_value_t = rtc_harness::bench::DITHER_PERIOD_MS)]
         dither: f64,
-        /// Drain each browser page's events this often (ms; default 20). Each drain runs a
-        /// WebDriver script on the page's main thread during the call being measured; times are
-        /// the pages' own stamps, so a longer interval changes no figure's meaning.
-        #[arg(long)]
-        browser_poll: Option<u64>,
+        /// Drain each browser page's events this often (ms). Each drain is a WebDriver script on
+        /// the page's main thread, run during the call being measured; every figure is the
+        /// pages' own stamps, so the interval changes no figure's meaning, only how much of the
+        /// two cores the harness's observing takes from the call (tests drain every 20 ms).
+        #[arg(long, default_value_t = rtc_harness::bench::BROWSER_POLL_MS)]
+        browser_poll: u64,
     },
     /// The named network profiles and their figures (for `network:` and `bench --profile`).
     Profiles,
@@ -142,7 +143,7 @@ fn main() -> ExitCode {
     let mut options = RunOptions::from_env();
     options.kinds_files.extend(cli.kinds_files.iter().cloned());
     if let Command::Bench { camera_fps, warm_up, browser_poll, .. } = &cli.command {
-        options.browsers.poll = browser_poll.map(std::time::Duration::from_millis);
+        options.browsers.poll = Some(std::time::Duration::from_millis(*browser_poll));
         if let Some(fps) = camera_fps {
             options.browsers.camera_fps = Some(*fps);
             println!("Chrome's fake camera runs at {fps} fps");
