@@ -6,7 +6,7 @@
 //! tick (`bench::dither`), as in `rtc-harness bench`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use rtc_harness::bench::{default_pairs, dither, dither_delays, measure, BROWSER_POLL_MS, DITHER_PERIOD_MS};
+use rtc_harness::bench::{default_pairs, dither, dither_delays, measure, BROWSER_POLL_MS, CAMERA_FPS, DITHER_PERIOD_MS};
 use rtc_harness::report::Outcome;
 use rtc_harness::runner::{Env, RunOptions};
 use std::time::Duration;
@@ -17,9 +17,11 @@ fn ms(v: f64) -> Duration {
 
 fn ttff(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    // Pages drained as `rtc-harness bench` drains them (bench::BROWSER_POLL_MS).
+    // Pages drained and Chrome's camera run as in `rtc-harness bench` (bench::BROWSER_POLL_MS,
+    // bench::CAMERA_FPS).
     let mut options = RunOptions::from_env();
     options.browsers.poll = Some(Duration::from_millis(BROWSER_POLL_MS));
+    options.browsers.camera_fps = Some(CAMERA_FPS);
     let env: Env = rt.block_on(async { Env::new(options) }).expect("peer kinds");
     let mut group = c.benchmark_group("ttff");
     group.sample_size(10).measurement_time(Duration::from_secs(10)).warm_up_time(Duration::from_secs(1));

@@ -86,10 +86,11 @@ enum Command {
         /// (exit code 1).
         #[arg(long)]
         baseline: Option<PathBuf>,
-        /// Run Chrome's fake camera at this frame rate (default: Chrome's 20 fps, whose 50 ms
-        /// capture tick quantizes a Chrome sender's TTFF; Firefox's camera is not changed).
-        #[arg(long)]
-        camera_fps: Option<u32>,
+        /// Run Chrome's fake camera at this frame rate. The default, 30 fps, is the rate of
+        /// Firefox's fake camera (which cannot be changed), so that a mixed pair's sender ticks
+        /// as its receiver's floor's sender does; Chrome's own default is 20 fps.
+        #[arg(long, default_value_t = rtc_harness::bench::CAMERA_FPS)]
+        camera_fps: u32,
         /// What each browser's agent page does before the measured call: `call` (two throwaway
         /// connections in the page call each other until a frame is rendered, as the floor page's
         /// later iterations have had) or `offer` (a throwaway offer only, as every test case does).
@@ -144,10 +145,8 @@ fn main() -> ExitCode {
     options.kinds_files.extend(cli.kinds_files.iter().cloned());
     if let Command::Bench { camera_fps, warm_up, browser_poll, .. } = &cli.command {
         options.browsers.poll = Some(std::time::Duration::from_millis(*browser_poll));
-        if let Some(fps) = camera_fps {
-            options.browsers.camera_fps = Some(*fps);
-            println!("Chrome's fake camera runs at {fps} fps");
-        }
+        options.browsers.camera_fps = Some(*camera_fps);
+        println!("Chrome's fake camera runs at {camera_fps} fps");
         options.browsers.warm_up = *warm_up;
     }
     if let Command::Run { repeat, retries, out, .. } = &cli.command {

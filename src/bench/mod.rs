@@ -21,9 +21,8 @@ use std::sync::Arc;
 /// The bench scenario, embedded so that the definition cannot drift with the suite's scenarios.
 pub const TTFF_SCENARIO: &str = include_str!("ttff.yaml");
 
-/// The default span of `bench --dither` (ms): two ticks of Chrome's fake camera (20 fps) and three
-/// of Firefox's (30 fps, the most its fake source allows), so that every phase of either tick is
-/// covered evenly.
+/// The default span of `bench --dither` (ms): three ticks of either fake camera at the bench's
+/// 30 fps (two of Chrome's at its own 20 fps), so that every phase of a tick is covered evenly.
 pub const DITHER_PERIOD_MS: f64 = 100.0;
 
 /// How often the bench drains each browser page's events (ms; `bench --browser-poll`). A drain is
@@ -32,6 +31,14 @@ pub const DITHER_PERIOD_MS: f64 = 100.0;
 /// floor with 20 ms, 1.11 / 1.10 / 1.11x with 1000 ms (`--iterations 20 --runs 3`). The bench's
 /// figures are the pages' own stamps, so a rarer drain only ends each iteration later.
 pub const BROWSER_POLL_MS: u64 = 1000;
+
+/// Chrome's fake camera rate in the bench (fps; `bench --camera-fps`): Firefox's, which its fake
+/// source fixes at 30. A mixed pair is compared with its receiver's floor, whose sender is the
+/// receiver's own browser; with Chrome at its default 20 fps a Chrome sender waits 25 ms for its
+/// tick on average against a Firefox floor's 16.7, so chrome-firefox measured 1.31-1.42x the
+/// Firefox floor and firefox-chrome 0.96-1.03x the Chrome floor. At 30 fps both: 1.04-1.06x
+/// and 1.26-1.57x, the latter now showing Firefox's dropped ClientHello (README, Benchmarks).
+pub const CAMERA_FPS: u32 = 30;
 
 /// The pause between capture start and `createOffer` for iteration `i`, spread over
 /// `[0, period)`.
