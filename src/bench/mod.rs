@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod floor;
+pub mod handshake;
 pub mod relay_load;
 pub mod table;
 

@@ -161,6 +161,7 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
     }
     out.push_str(&answer_steps(report, w));
     out.push_str(&trips(report, w));
+    out.push_str(&super::handshake::render(report, w));
     out.push_str(&sender_floors(report, w));
     if let Some(p) = &report.profile {
         let _ = writeln!(out, "network profile on both peers' paths (relay-only through the harness's TURN server): {p}");
