@@ -46,6 +46,10 @@ pub fn ice_after_answer(p: &Phases) -> f64 {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Handshakes {
     pub median_ms: f64,
+    /// Median time from DTLS connected to the first frame: the sender's camera tick, encoder and
+    /// packetizer, the receiver's jitter buffer, decoder and renderer. It belongs to the two
+    /// stacks, not to the signaling, and differs by sender (see the README's Benchmarks).
+    pub frame_after_dtls: f64,
     pub resent: usize,
     pub calls: usize,
     /// Median TTFF of the calls whose handshake was not resent.
@@ -59,6 +63,7 @@ pub fn summarize(samples: &[Phases]) -> Option<Handshakes> {
     let of = |keep: bool, f: fn(&Phases) -> f64| median(&samples.iter().filter(|p| resent(p) == keep).map(f).collect::<Vec<_>>());
     Some(Handshakes {
         median_ms: median(&samples.iter().map(handshake).collect::<Vec<_>>())?,
+        frame_after_dtls: median(&samples.iter().map(|p| p.first_frame - p.dtls_connected).collect::<Vec<_>>())?,
         resent: samples.iter().filter(|p| resent(p)).count(),
         calls: samples.len(),
         ttff_not_resent: of(false, |p| p.first_frame),
@@ -79,7 +84,7 @@ pub fn render(report: &BenchReport, w: usize) -> String {
                 out,
                 "\nthe DTLS handshake, from ICE connected to DTLS connected at the receiver (median ms); a call is resent when it took {RESENT_MS:.0} ms or more (both browsers resend a lost flight after 50 ms):"
             );
-            let _ = writeln!(out, "{:<w$} {:>9} {:>10} {:>17} {:>6}   receiver's ICE connected after the answer applied: resent / not resent", "pair", "handshake", "resent", "TTFF not resent", "ratio");
+            let _ = writeln!(out, "{:<w$} {:>9} {:>10} {:>17} {:>6} {:>16}   receiver's ICE connected after the answer applied: resent / not resent", "pair", "handshake", "resent", "TTFF not resent", "ratio", "frame after DTLS");
         }
         let ratio = match (h.ttff_not_resent, p.floor) {
             (Some(t), Some(f)) if f > 0.0 => format!("{:.2}x", t / f),
@@ -87,12 +92,13 @@ pub fn render(report: &BenchReport, w: usize) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<w$} {:>9.1} {:>10} {:>17} {:>6}   {} / {} ms",
+            "{:<w$} {:>9.1} {:>10} {:>17} {:>6} {:>16.1}   {} / {} ms",
             p.pair,
             h.median_ms,
             format!("{} of {}", h.resent, h.calls),
             cell(h.ttff_not_resent),
             ratio,
+            h.frame_after_dtls,
             cell(h.race_resent),
             cell(h.race_not_resent)
         );
@@ -102,9 +108,10 @@ pub fn render(report: &BenchReport, w: usize) -> String {
     }
     for (kind, runs) in &report.floor_runs {
         let done: Vec<f64> = runs.iter().filter_map(|r| Some(r.dtls_connected? - r.ice_connected?)).collect();
-        let Some(m) = median(&done) else { continue };
+        let to_frame: Vec<f64> = runs.iter().filter_map(|r| Some(r.first_frame - r.dtls_connected?)).collect();
+        let (Some(m), Some(f)) = (median(&done), median(&to_frame)) else { continue };
         let n = done.iter().filter(|h| **h >= RESENT_MS).count();
-        let _ = writeln!(out, "{:<w$} {:>9.1} {:>10}", format!("floor-{kind}"), m, format!("{n} of {}", done.len()));
+        let _ = writeln!(out, "{:<w$} {:>9.1} {:>10} {:>17} {:>6} {f:>16.1}", format!("floor-{kind}"), m, format!("{n} of {}", done.len()), "", "");
     }
     out
 }
@@ -124,6 +131,7 @@ mod tests {
         let h = summarize(&calls).expect("five calls");
         assert_eq!((h.resent, h.calls), (2, 5));
         assert_eq!(h.median_ms, 3.0, "handshakes 3, 3, 52, 51, 3");
+        assert_eq!(h.frame_after_dtls, 73.0, "70, 73, 72, 74, 75");
         assert_eq!(h.ttff_not_resent, Some(104.0), "100, 104, 108");
         assert_eq!((h.race_resent, h.race_not_resent), (Some(1.0), Some(8.0)), "ICE after the answer: 1 and 1 against 7, 8, 11");
         assert!(!resent(&call(0.0, 10.0, 10.0 + RESENT_MS - 0.1, 0.0)) && resent(&call(0.0, 10.0, 10.0 + RESENT_MS, 0.0)));
@@ -138,8 +146,8 @@ mod tests {
         report.floor_runs.insert("chrome".into(), vec![floor(16.0, 17.0), floor(16.0, 18.5), floor(16.0, 17.5)]);
         let out = render(&report, 16);
         let row = |name: &str| out.lines().find(|l| l.starts_with(name)).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "));
-        assert_eq!(row("firefox-chrome").as_deref(), Some("3.0 1 of 4 110.0 1.31x 1.0 / 9.0 ms"), "{out}");
-        assert_eq!(row("floor-chrome").as_deref(), Some("1.5 0 of 3"), "{out}");
+        assert_eq!(row("firefox-chrome").as_deref(), Some("3.0 1 of 4 110.0 1.31x 72.0 1.0 / 9.0 ms"), "{out}");
+        assert_eq!(row("floor-chrome").as_deref(), Some("1.5 0 of 3 66.5"), "{out}");
         let none = BenchReport { iterations: 0, pairs: vec![PairResult::skipped("chrome-chrome", "no chrome")], ..Default::default() };
         assert_eq!(render(&none, 16), "", "nothing measured, no table");
     }
