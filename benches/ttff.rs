@@ -7,6 +7,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rtc_harness::bench::{default_pairs, dither, dither_delays, measure, BROWSER_POLL_MS, CAMERA_FPS, DITHER_PERIOD_MS};
+use rtc_harness::bench::floor::{self, Signaling};
 use rtc_harness::report::Outcome;
 use rtc_harness::runner::{Env, RunOptions};
 use std::time::Duration;
@@ -50,25 +51,27 @@ fn ttff(c: &mut Criterion) {
         });
     }
     for kind in env.registry.kinds() {
-        let name = format!("floor-{kind}");
-        match rt.block_on(rtc_harness::bench::floor::measure(&kind, &[0.0], &env)) {
-            None => continue,
-            Some(Err(why)) => {
-                println!("ttff/{name}: skipped: {why}");
-                continue;
-            }
-            Some(Ok(_)) => {}
-        }
-        group.bench_function(&name, |b| {
-            b.to_async(&rt).iter_custom(|iters| {
-                let env = env.clone();
-                let kind = kind.clone();
-                async move {
-                    let samples = rtc_harness::bench::floor::measure(&kind, &dither_delays(iters as usize, DITHER_PERIOD_MS), &env).await.expect("kind has a floor").expect("floor runs");
-                    samples.into_iter().map(|r| ms(r.first_frame)).sum()
+        for signaling in [Signaling::Direct, Signaling::Relay] {
+            let name = format!("floor-{}", signaling.key(&kind));
+            match rt.block_on(floor::measure(&kind, &[0.0], signaling, &env)) {
+                None => continue,
+                Some(Err(why)) => {
+                    println!("ttff/{name}: skipped: {why}");
+                    continue;
                 }
-            })
-        });
+                Some(Ok(_)) => {}
+            }
+            group.bench_function(&name, |b| {
+                b.to_async(&rt).iter_custom(|iters| {
+                    let env = env.clone();
+                    let kind = kind.clone();
+                    async move {
+                        let samples = floor::measure(&kind, &dither_delays(iters as usize, DITHER_PERIOD_MS), signaling, &env).await.expect("kind has a floor").expect("floor runs");
+                        samples.into_iter().map(|r| ms(r.first_frame)).sum()
+                    }
+                })
+            });
+        }
     }
     group.finish();
     rt.block_on(env.shutdown());

@@ -1,6 +1,7 @@
 //! `rtc-harness bench`: measure every pair, print the table, write and compare JSON.
 
 use super::table::{regressed, render, BenchReport, PairResult};
+use super::floor::Signaling;
 use super::{default_pairs, dither_delays, measure, parse_pair, Phases};
 use crate::peer::FloorRun;
 use crate::report::{median, Outcome};
@@ -110,20 +111,37 @@ async fn measure_all(
     let mut receivers: Vec<PeerKind> = pairs.iter().map(|p| p.1.clone()).collect();
     receivers.sort();
     receivers.dedup();
-    let mut floors: BTreeMap<PeerKind, Vec<FloorRun>> = BTreeMap::new();
+    let mut floors: BTreeMap<String, Vec<FloorRun>> = BTreeMap::new();
+    // Kinds whose floor through the relay is missing or failed: not asked again this run.
+    let mut no_relay_floor: Vec<PeerKind> = Vec::new();
     let mut runs: Vec<PairRuns> = pairs.iter().map(|p| PairRuns { pair: p.clone(), name: format!("{}-{}", p.0, p.1), samples: Vec::new(), delays: Vec::new(), skipped: None }).collect();
     for delay in dither_delays(plan.iterations, plan.dither_ms) {
         // A kind without a floor, or whose floor failed, is dropped from the rest of the run.
         let mut still: Vec<PeerKind> = Vec::new();
         for kind in receivers {
-            bar.set_message(format!("floor-{kind}"));
-            match super::floor::measure(&kind, &[delay], env).await {
-                None => {}
-                Some(Ok(mut r)) => {
-                    floors.entry(kind.clone()).or_default().append(&mut r);
-                    still.push(kind);
+            for signaling in [Signaling::Direct, Signaling::Relay] {
+                let direct = signaling == Signaling::Direct;
+                if !direct && (!still.contains(&kind) || no_relay_floor.contains(&kind)) {
+                    continue;
                 }
-                Some(Err(why)) => bar.println(format!("floor-{kind}: not measured: {why}")),
+                let key = signaling.key(&kind);
+                bar.set_message(format!("floor-{key}"));
+                match super::floor::measure(&kind, &[delay], signaling, env).await {
+                    Some(Ok(mut r)) => {
+                        floors.entry(key).or_default().append(&mut r);
+                        if direct {
+                            still.push(kind.clone());
+                        }
+                    }
+                    None if !direct => no_relay_floor.push(kind.clone()),
+                    None => {}
+                    Some(Err(why)) => {
+                        bar.println(format!("floor-{key}: not measured: {why}"));
+                        if !direct {
+                            no_relay_floor.push(kind.clone());
+                        }
+                    }
+                }
             }
         }
         receivers = still;
@@ -148,8 +166,8 @@ async fn measure_all(
             }
         }
     }
-    for (kind, floor_runs) in floors {
-        summarize_floor(&kind, floor_runs, &mut report);
+    for (key, floor_runs) in floors {
+        summarize_floor(&key, floor_runs, &mut report);
     }
     for r in runs {
         let floor = report.floors.get(r.pair.1.as_str()).copied();
@@ -163,28 +181,15 @@ async fn measure_all(
     (report, failed)
 }
 
-/// A floor's median first frame, its phase medians (where the floor reports them) and its runs.
-fn summarize_floor(kind: &PeerKind, runs: Vec<FloorRun>, report: &mut BenchReport) {
+/// A floor's median first frame, its phase medians (where the floor reports them) and its runs,
+/// under `key` (`chrome`, `chrome+relay`).
+fn summarize_floor(key: &str, runs: Vec<FloorRun>, report: &mut BenchReport) {
     let first: Vec<f64> = runs.iter().map(|r| r.first_frame).collect();
     let Some(median_first) = median(&first) else { return };
-    report.floors.insert(kind.to_string(), median_first);
-    let phase = |f: fn(&FloorRun) -> Option<f64>| median(&runs.iter().filter_map(f).collect::<Vec<_>>());
-    if let (Some(a), Some(i), Some(d)) = (phase(|r| r.answer_applied), phase(|r| r.ice_connected), phase(|r| r.dtls_connected)) {
-        report.floor_phases.insert(
-            kind.to_string(),
-            Phases {
-                answer_applied: a,
-                ice_connected: i,
-                dtls_connected: d,
-                first_frame: median_first,
-                offer_set: phase(|r| r.offer_set),
-                offer_applied: phase(|r| r.offer_applied),
-                answer_set: phase(|r| r.answer_set),
-                // The floor page calls setRemoteDescription directly: its "to answerer" step is
-                // that call.
-                ..Phases::default()
-            },
-        );
+    report.floors.insert(key.to_string(), median_first);
+    let complete: Vec<Phases> = runs.iter().filter_map(super::floor::phases).collect();
+    if !complete.is_empty() {
+        report.floor_phases.insert(key.to_string(), PairResult::from_samples(key, &complete, None, None).phases);
     }
-    report.floor_runs.insert(kind.to_string(), runs);
+    report.floor_runs.insert(key.to_string(), runs);
 }

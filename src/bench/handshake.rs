@@ -2,7 +2,7 @@
 //! had a flight lost and resent, with what that cost.
 //!
 //! On loopback an undisturbed handshake ends a few ms after ICE connects (the floors' medians:
-//! 0.7-2.5 ms). A handshake whose first flight is dropped waits for the sender's retransmission
+//! 0.7-3 ms). A handshake whose first flight is dropped waits for the sender's retransmission
 //! timer instead, and both DTLS stacks of the browsers start it at 50 ms (libwebrtc's
 //! `kMinHandshakeTimeout` in `dtls_transport.cc`, NSS's `DTLS_RETRANSMIT_INITIAL_MS`). So a call
 //! is counted as resent when its handshake took [`RESENT_MS`] or more: the gap between the two
@@ -107,11 +107,9 @@ pub fn render(report: &BenchReport, w: usize) -> String {
         return out;
     }
     for (kind, runs) in &report.floor_runs {
-        let done: Vec<f64> = runs.iter().filter_map(|r| Some(r.dtls_connected? - r.ice_connected?)).collect();
-        let to_frame: Vec<f64> = runs.iter().filter_map(|r| Some(r.first_frame - r.dtls_connected?)).collect();
-        let (Some(m), Some(f)) = (median(&done), median(&to_frame)) else { continue };
-        let n = done.iter().filter(|h| **h >= RESENT_MS).count();
-        let _ = writeln!(out, "{:<w$} {:>9.1} {:>10} {:>17} {:>6} {f:>16.1}", format!("floor-{kind}"), m, format!("{n} of {}", done.len()), "", "");
+        let complete: Vec<Phases> = runs.iter().filter_map(super::floor::phases).collect();
+        let Some(h) = summarize(&complete) else { continue };
+        let _ = writeln!(out, "{:<w$} {:>9.1} {:>10} {:>17} {:>6} {:>16.1}", format!("floor-{kind}"), h.median_ms, format!("{} of {}", h.resent, h.calls), "", "", h.frame_after_dtls);
     }
     out
 }
@@ -142,7 +140,7 @@ mod tests {
     fn the_table_shows_pairs_and_floors() {
         let calls = [call(20.0, 27.0, 30.0, 100.0), call(25.0, 26.0, 78.0, 150.0), call(19.0, 30.0, 33.0, 110.0), call(20.0, 29.0, 32.0, 120.0)];
         let mut report = BenchReport { iterations: 4, pairs: vec![PairResult::from_samples("firefox-chrome", &calls, Some(84.0), None)], ..Default::default() };
-        let floor = |ice, dtls| crate::peer::FloorRun { first_frame: 84.0, ice_connected: Some(ice), dtls_connected: Some(dtls), ..Default::default() };
+        let floor = |ice, dtls| crate::peer::FloorRun { first_frame: 84.0, answer_applied: Some(15.0), ice_connected: Some(ice), dtls_connected: Some(dtls), ..Default::default() };
         report.floor_runs.insert("chrome".into(), vec![floor(16.0, 17.0), floor(16.0, 18.5), floor(16.0, 17.5)]);
         let out = render(&report, 16);
         let row = |name: &str| out.lines().find(|l| l.starts_with(name)).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "));

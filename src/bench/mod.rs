@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod floor;
 pub mod handshake;
+pub mod overhead;
 pub mod relay_load;
 pub mod table;
 

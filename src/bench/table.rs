@@ -146,11 +146,12 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
         );
     }
     for (browser, floor) in &report.floors {
+        let how = if browser.ends_with(super::floor::RELAY_SUFFIX) { "through the relay, as a pair's pages" } else { "no relay" };
         match report.floor_phases.get(browser) {
             Some(f) => {
                 let _ = writeln!(
                     out,
-                    "{:<w$} {:>8} {:>44}   {:>7} {:>7} {:>7}   (two peer connections in one page, no relay, no WebDriver)",
+                    "{:<w$} {:>8} {:>44}   {:>7} {:>7} {:>7}   (two peer connections in one page, {how}, no WebDriver)",
                     format!("floor-{browser}"), ms(Some(*floor)), "", ms(Some(f.answer_applied)), ms(Some(f.ice_connected)), ms(Some(f.dtls_connected))
                 );
             }
@@ -162,6 +163,7 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
     out.push_str(&answer_steps(report, w));
     out.push_str(&trips(report, w));
     out.push_str(&super::handshake::render(report, w));
+    out.push_str(&super::overhead::render(report, w));
     out.push_str(&sender_floors(report, w));
     if let Some(p) = &report.profile {
         let _ = writeln!(out, "network profile on both peers' paths (relay-only through the harness's TURN server): {p}");
@@ -208,9 +210,10 @@ pub fn answer_steps(report: &BenchReport, w: usize) -> String {
 
 /// Each description's trip split where the receiving peer stamps it (medians, ms): from the
 /// sender's `setLocalDescription` to its arrival in the receiver (the relay's hops and the
-/// browser's delivery), the wait there for the page, and `setRemoteDescription` itself. The
-/// floor page has no trip: it calls `setRemoteDescription` at once, so its "to answerer" step is
-/// that call. Empty when no pair has the stamps.
+/// browser's delivery), the wait there for the page, and `setRemoteDescription` itself. A floor
+/// through the relay is split the same way; a direct floor has no trip (it calls
+/// `setRemoteDescription` at once, so its "to answerer" step is that call). Empty when no pair
+/// has the stamps.
 pub fn trips(report: &BenchReport, w: usize) -> String {
     // Per run, then the median of each part (a difference of medians can come out negative).
     let split = |set: Option<f64>, applied: Option<f64>, queued: Option<f64>, apply: Option<f64>| -> Option<[f64; 3]> {
@@ -222,22 +225,29 @@ pub fn trips(report: &BenchReport, w: usize) -> String {
         Some([m(0)?, m(1)?, m(2)?])
     };
     let cell = |s: [f64; 3]| format!("{:.1} / {:.1} / {:.1}", s[0], s[1], s[2]);
+    let both = |samples: &[Phases]| -> Option<(String, String)> {
+        let offer = medians(samples.iter().filter_map(|f| split(f.offer_set, f.offer_applied, f.offer_queued, f.offer_apply)).collect())?;
+        let answer = medians(samples.iter().filter_map(|f| split(f.answer_set, Some(f.answer_applied), f.answer_queued, f.answer_apply)).collect())?;
+        Some((cell(offer), cell(answer)))
+    };
     let mut out = String::new();
     for p in report.pairs.iter().filter(|p| p.skipped.is_none()) {
-        let offer = medians(p.samples.iter().filter_map(|f| split(f.offer_set, f.offer_applied, f.offer_queued, f.offer_apply)).collect());
-        let answer = medians(p.samples.iter().filter_map(|f| split(f.answer_set, Some(f.answer_applied), f.answer_queued, f.answer_apply)).collect());
-        let (Some(o), Some(a)) = (offer, answer) else { continue };
+        let Some((o, a)) = both(&p.samples) else { continue };
         if out.is_empty() {
             let _ = writeln!(out, "\neach description's trip (median ms): in flight (relay, browser delivery) / queued in the page / setRemoteDescription:");
             let _ = writeln!(out, "{:<w$} {:>18} {:>18}", "pair", "offer", "answer");
         }
-        let _ = writeln!(out, "{:<w$} {:>18} {:>18}", p.pair, cell(o), cell(a));
+        let _ = writeln!(out, "{:<w$} {:>18} {:>18}", p.pair, o, a);
     }
     if out.is_empty() {
         return out;
     }
+    // A floor through the relay stamps the same split; a direct one has no trip.
     for (kind, f) in &report.floor_phases {
-        if let (Some(set), Some(applied)) = (f.offer_set, f.offer_applied) {
+        let samples: Vec<Phases> = report.floor_runs.get(kind).map(|runs| runs.iter().filter_map(super::floor::phases).collect()).unwrap_or_default();
+        if let Some((o, a)) = both(&samples) {
+            let _ = writeln!(out, "{:<w$} {:>18} {:>18}", format!("floor-{kind}"), o, a);
+        } else if let (Some(set), Some(applied)) = (f.offer_set, f.offer_applied) {
             let _ = writeln!(out, "{:<w$} {:>18}", format!("floor-{kind}"), format!("- / - / {:.1}", applied - set));
         }
     }
@@ -273,10 +283,12 @@ pub fn agreement(runs: &[BenchReport]) -> String {
     let mut out = String::new();
     let names: Vec<&str> = runs.first().map(|r| r.pairs.iter().filter(|p| p.skipped.is_none()).map(|p| p.pair.as_str()).collect()).unwrap_or_default();
     let w = names.iter().map(|n| n.len()).max().unwrap_or(0).max(16);
-    let _ = writeln!(out, "{:<w$} {:>24}   {:>30}   agree", "pair", "ratio per run", "dtls overhead per run (ms)");
+    let _ = writeln!(out, "{:<w$} {:>24}   {:>30}   agree   {:>24}", "pair", "ratio per run", "dtls overhead per run (ms)", "vs floor+relay per run");
     let mut all = true;
     for name in names {
         let of_runs: Vec<&PairResult> = runs.iter().filter_map(|r| r.pairs.iter().find(|p| p.pair == name && p.skipped.is_none())).collect();
+        // Shown, not judged: the ratio to the receiver's floor through the relay (`overhead`).
+        let to_relay_floor: Vec<f64> = runs.iter().filter_map(|r| r.pairs.iter().find(|p| p.pair == name).and_then(|p| super::overhead::split(r, p))).map(|s| s.ratio_to_relay_floor).collect();
         let ratios: Vec<f64> = of_runs.iter().filter_map(|p| p.ratio).collect();
         let overheads: Vec<f64> = of_runs.iter().filter_map(|p| p.dtls_overhead).collect();
         let spread = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max) - v.iter().copied().fold(f64::INFINITY, f64::min);
@@ -287,11 +299,12 @@ pub fn agreement(runs: &[BenchReport]) -> String {
         let show = |v: &[f64], f: &dyn Fn(f64) -> String| if v.is_empty() { "-".to_string() } else { v.iter().map(|x| f(*x)).collect::<Vec<_>>().join(" ") };
         let _ = writeln!(
             out,
-            "{:<w$} {:>24}   {:>30}   {}",
+            "{:<w$} {:>24}   {:>30}   {:<5}   {:>24}",
             name,
             show(&ratios, &|r| format!("{r:.2}x")),
             show(&overheads, &|o| format!("{o:+.1}")),
-            if agree { "yes" } else { "NO" }
+            if agree { "yes" } else { "NO" },
+            show(&to_relay_floor, &|r| format!("{r:.2}x"))
         );
     }
     let _ = writeln!(out, "{} runs {} (ratio within {AGREE_RATIO}, DTLS overhead within {AGREE_DTLS_MS} ms)", runs.len(), if all { "agree" } else { "do not agree" });

@@ -56,8 +56,10 @@ pub trait Launcher: Send + Sync {
     /// The kind's time-to-first-frame floor: one run per entry of `delays_ms` (the pause between
     /// capture start and `createOffer`, see `bench::dither`) of two peer connections inside one
     /// process of the stack, no relay in the path. `pages_base` serves the bench's pages
-    /// (`/floor`). `None` when the stack has no floor.
-    async fn floor(&self, _delays_ms: &[f64], _pages_base: &str) -> Option<Result<Vec<FloorRun>, String>> {
+    /// (`/floor`). With `signaling` (`ws://.../ws/floor`), the same two connections exchange
+    /// their descriptions and candidates through the relay instead, the n-th call in the room
+    /// `floor-n` as peers `a` and `b`. `None` when the stack has no such floor.
+    async fn floor(&self, _delays_ms: &[f64], _pages_base: &str, _signaling: Option<&str>) -> Option<Result<Vec<FloorRun>, String>> {
         None
     }
 
@@ -129,6 +131,16 @@ pub struct FloorRun {
     pub offer_set: Option<f64>,
     pub offer_applied: Option<f64>,
     pub answer_set: Option<f64>,
+    /// Through the relay: how long each description waited in the page before
+    /// `setRemoteDescription`, and how long that call took (durations, as in `bench::Phases`).
+    #[serde(default)]
+    pub offer_queued: Option<f64>,
+    #[serde(default)]
+    pub offer_apply: Option<f64>,
+    #[serde(default)]
+    pub answer_queued: Option<f64>,
+    #[serde(default)]
+    pub answer_apply: Option<f64>,
     /// The pause between capture start and `createOffer` this run had (ms), where it had one.
     #[serde(default)]
     pub delay: Option<f64>,
@@ -150,6 +162,10 @@ impl FloorRun {
             offer_set: f("offer_set"),
             offer_applied: f("offer_applied"),
             answer_set: f("answer_set"),
+            offer_queued: f("offer_queued"),
+            offer_apply: f("offer_apply"),
+            answer_queued: f("answer_queued"),
+            answer_apply: f("answer_apply"),
             delay: f("delay"),
         })
     }

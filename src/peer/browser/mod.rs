@@ -46,7 +46,7 @@ pub struct BrowserKind {
 }
 
 const FLOOR_SCRIPT: &str = "const done = arguments[arguments.length - 1];
-window.floor(arguments[0], arguments[1]).then((v) => done({ok: v}), (e) => done({error: String(e)}));";
+window.floor(arguments[0], arguments[1], arguments[2]).then((v) => done({ok: v}), (e) => done({error: String(e)}));";
 
 #[async_trait]
 impl Launcher for BrowserKind {
@@ -86,13 +86,13 @@ impl Launcher for BrowserKind {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
-    async fn floor(&self, delays_ms: &[f64], pages_base: &str) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
+    async fn floor(&self, delays_ms: &[f64], pages_base: &str, signaling: Option<&str>) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
         let url = format!("{pages_base}/floor");
         let iterations = delays_ms.len();
         // With the whole-call warm-up, the floor page makes the same throwaway call first, as
         // each agent page does before a measured case.
         let warm = self.pool.options.warm_up == WarmUp::Call;
-        let value = match self.pool.run_script(self.flavor, &url, FLOOR_SCRIPT, vec![json!(delays_ms), json!(warm)]).await {
+        let value = match self.pool.run_script(self.flavor, &url, FLOOR_SCRIPT, vec![json!(delays_ms), json!(warm), json!(signaling)]).await {
             Ok(v) => v,
             Err(e) => return Some(Err(e)),
         };

@@ -113,7 +113,12 @@ impl Launcher for CommandKind {
         Ok(format!("{} {}", h.stack, h.version))
     }
 
-    async fn floor(&self, delays_ms: &[f64], _pages_base: &str) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
+    async fn floor(&self, delays_ms: &[f64], _pages_base: &str, signaling: Option<&str>) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
+        // The command protocol's floor is in-process only; a stack's own signaling client would
+        // be needed for one through the relay.
+        if signaling.is_some() {
+            return None;
+        }
         let iterations = delays_ms.len();
         let process = match self.process().await {
             Ok(p) => p,
