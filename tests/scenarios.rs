@@ -1,7 +1,7 @@
 //! The one test target: every scenario x peer pair as its own test (`negotiation::basic::rust-chrome`),
 //! the invalid-scenario fixtures (`invalid::<file>`), the relay's bad-input tests (`relay::...`), the
-//! broken command peers (`broken::...`), and the HTML report in headless Chromium
-//! (`report::html_in_chromium`).
+//! broken command peers (`broken::...`), the HTML report in headless Chromium
+//! (`report::html_in_chromium`), and the bench's floor page in each browser (`bench::floor_page::...`).
 //! A `harness = false` target on libtest-mimic, so `cargo test -- basic::rust` filters as usual.
 //!
 //! Environment: `RTC_HARNESS_REQUIRE=chrome,firefox` turns a missing browser into a failure;
@@ -20,6 +20,7 @@ fn main() {
     trials.extend(support::relay::trials());
     trials.extend(support::broken::trials());
     trials.extend(support::html::trials());
+    trials.extend(support::floor::trials());
     let conclusion = libtest_mimic::run(&args, trials);
     support::shutdown();
     conclusion.exit();

@@ -3,6 +3,7 @@
 
 pub mod broken;
 pub mod cases;
+pub mod floor;
 pub mod html;
 pub mod invalid;
 pub mod relay;

@@ -1,0 +1,85 @@
+//! The bench's floor page in each browser, both ways: direct (the two connections hand each
+//! other descriptions and candidates in the page) and through the relay (each connection on its
+//! own WebSocket into a relay room, as a pair's pages). What `rtc-harness bench` reads from it must
+//! be there and in order; a kind without a relay floor (rust, the command kinds) says so.
+
+use super::{block_on, env};
+use libtest_mimic::{Completion, Failed, Trial};
+use rtc_harness::bench::floor::{self, Signaling};
+use rtc_harness::peer::FloorRun;
+use rtc_harness::scenario::PeerKind;
+
+pub fn trials() -> Vec<Trial> {
+    let mut trials: Vec<Trial> = ["chrome", "firefox"]
+        .into_iter()
+        .map(|kind| Trial::ignorable_test(format!("bench::floor_page::{kind}"), move || run(kind)))
+        .collect();
+    trials.push(Trial::test("bench::floor_page::rust_has_none", || {
+        let rust = PeerKind::new("rust").expect("a kind name");
+        let relay = block_on(async { Ok(floor::measure(&rust, &[0.0], Signaling::Relay, env()).await) })?;
+        ensure(relay.is_none(), || format!("the Rust kind has no floor page, yet measured {relay:?}"))
+    }));
+    trials
+}
+
+fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Failed::from(what()))
+    }
+}
+
+/// Two calls each way, 0 and 40 ms after capture start.
+fn run(kind: &str) -> Result<Completion, Failed> {
+    let kind = PeerKind::new(kind).expect("a kind name");
+    let launcher = env().registry.get(&kind).ok_or_else(|| Failed::from(format!("no kind '{kind}' registered")))?;
+    if let Err(why) = launcher.availability() {
+        if env().options.requires(&kind) {
+            return Err(Failed::from(why));
+        }
+        return Ok(Completion::ignored_with(format!("skipped: {why}")));
+    }
+    let delays = [0.0, 40.0];
+    for signaling in [Signaling::Direct, Signaling::Relay] {
+        let runs = block_on(async { Ok(floor::measure(&kind, &delays, signaling, env()).await) })?
+            .ok_or_else(|| Failed::from(format!("{kind} has no {signaling:?} floor")))?
+            .map_err(|e| Failed::from(format!("{signaling:?} floor: {e}")))?;
+        ensure(runs.len() == delays.len(), || format!("{signaling:?}: {} runs for {} delays", runs.len(), delays.len()))?;
+        for (run, delay) in runs.iter().zip(delays) {
+            check(run, delay, signaling).map_err(|e| Failed::from(format!("{signaling:?} floor, delay {delay} ms: {e}\n{run:?}")))?;
+        }
+    }
+    Ok(Completion::Completed)
+}
+
+/// Every phase is there and in order; only the relay floor has a trip to split.
+fn check(run: &FloorRun, delay: f64, signaling: Signaling) -> Result<(), String> {
+    let p = floor::phases(run).ok_or("a phase the tables need is missing")?;
+    let (set, applied, answer_set) = (p.offer_set.ok_or("no offer_set")?, p.offer_applied.ok_or("no offer_applied")?, p.answer_set.ok_or("no answer_set")?);
+    let order = [("offer set", set), ("offer applied", applied), ("answer set", answer_set), ("answer applied", p.answer_applied)];
+    if order.windows(2).any(|w| w[0].1 > w[1].1) || set < 0.0 {
+        return Err(format!("the answer phase's steps are out of order: {order:?}"));
+    }
+    if !(p.dtls_connected >= p.ice_connected && p.first_frame > p.dtls_connected) {
+        return Err("ICE connected, DTLS connected and the first frame are out of order".into());
+    }
+    if run.delay != Some(delay) {
+        return Err(format!("the page ran with delay {:?}", run.delay));
+    }
+    let stamps = [p.offer_queued, p.offer_apply, p.answer_queued, p.answer_apply];
+    match signaling {
+        Signaling::Direct if stamps.iter().any(Option::is_some) => Err("a direct floor stamped a trip".into()),
+        Signaling::Direct => Ok(()),
+        Signaling::Relay => {
+            let [oq, oa, aq, aa] = stamps.map(|s| s.unwrap_or(f64::NAN));
+            // In flight = the trip minus its two parts; Firefox's clocks are whole ms, so one ms
+            // of rounding either way.
+            let in_flight = [(applied - set) - oq - oa, (p.answer_applied - answer_set) - aq - aa];
+            if [oq, oa, aq, aa].iter().any(|v| !(*v >= 0.0)) || in_flight.iter().any(|v| !(*v >= -1.0)) {
+                return Err(format!("the trips do not split: queued/apply {:?}, in flight {in_flight:?}", [oq, oa, aq, aa]));
+            }
+            Ok(())
+        }
+    }
+}
