@@ -72,11 +72,13 @@ fn check(run: &FloorRun, delay: f64, signaling: Signaling) -> Result<(), String>
         Signaling::Direct if stamps.iter().any(Option::is_some) => Err("a direct floor stamped a trip".into()),
         Signaling::Direct => Ok(()),
         Signaling::Relay => {
-            let [oq, oa, aq, aa] = stamps.map(|s| s.unwrap_or(f64::NAN));
+            let [Some(oq), Some(oa), Some(aq), Some(aa)] = stamps else {
+                return Err(format!("the relay floor did not stamp its trips: queued/apply {stamps:?}"));
+            };
             // In flight = the trip minus its two parts; Firefox's clocks are whole ms, so one ms
             // of rounding either way.
             let in_flight = [(applied - set) - oq - oa, (p.answer_applied - answer_set) - aq - aa];
-            if [oq, oa, aq, aa].iter().any(|v| !(*v >= 0.0)) || in_flight.iter().any(|v| !(*v >= -1.0)) {
+            if [oq, oa, aq, aa].iter().any(|v| *v < 0.0) || in_flight.iter().any(|v| *v < -1.0) {
                 return Err(format!("the trips do not split: queued/apply {:?}, in flight {in_flight:?}", [oq, oa, aq, aa]));
             }
             Ok(())
