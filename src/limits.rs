@@ -1,4 +1,4 @@
-//! Every named wait's default limit, and `RTC_HARNESS_TIME_SCALE`, the one variable that scales them.
+//! Every named wait's default limit, and the [`Scale`] (`RTC_HARNESS_TIME_SCALE`) that multiplies them.
 //!
 //! A scenario's own `within:` values are scaled too, so a slow machine can run the suite unchanged:
 //! `RTC_HARNESS_TIME_SCALE=3 cargo test` gives every wait three times as long.
@@ -32,17 +32,57 @@ pub const STATS_SAMPLE: Duration = Duration::from_secs(1);
 /// backstop; the runner is woken as soon as an event arrives).
 pub const RUST_POLL: Duration = Duration::from_millis(50);
 
-/// The factor from `RTC_HARNESS_TIME_SCALE` (default 1; values below 0.1 are raised to 0.1).
-pub fn scale() -> f64 {
-    std::env::var("RTC_HARNESS_TIME_SCALE")
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|v| v.is_finite())
-        .map(|v| v.max(0.1))
-        .unwrap_or(1.0)
+/// The factor every named wait above and every scenario `within:` or `sleep:` is multiplied by,
+/// so that a slow machine runs the suite unchanged. Read once at the edge
+/// (`RTC_HARNESS_TIME_SCALE`, into `RunOptions::time_scale`) and handed down; nothing below the
+/// edge reads the environment for it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scale(f64);
+
+impl Scale {
+    pub const ONE: Scale = Scale(1.0);
+
+    /// `factor`, raised to 0.1 at least; 1 when it is not a finite number.
+    pub fn new(factor: f64) -> Scale {
+        Scale(if factor.is_finite() { factor.max(0.1) } else { 1.0 })
+    }
+
+    /// The variable's text (`"3"`, `" 0.5 "`); `None` when it is not a number.
+    pub fn parse(text: &str) -> Option<Scale> {
+        text.trim().parse::<f64>().ok().filter(|v| v.is_finite()).map(Scale::new)
+    }
+
+    pub fn factor(self) -> f64 {
+        self.0
+    }
+
+    /// `limit` scaled.
+    pub fn of(self, limit: Duration) -> Duration {
+        limit.mul_f64(self.0)
+    }
+
+    /// `limit` scaled, in milliseconds (the transcript's unit).
+    pub fn ms(self, limit: Duration) -> f64 {
+        self.of(limit).as_secs_f64() * 1000.0
+    }
 }
 
-/// `limit` scaled by `RTC_HARNESS_TIME_SCALE`.
-pub fn scaled(limit: Duration) -> Duration {
-    limit.mul_f64(scale())
+impl Default for Scale {
+    fn default() -> Scale {
+        Scale::ONE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scale_multiplies_and_has_a_floor() {
+        assert_eq!(Scale::parse(" 3 ").map(|s| s.of(STEP_WAIT)), Some(Duration::from_secs(30)));
+        assert_eq!(Scale::parse("0.01"), Some(Scale::new(0.1)), "raised to 0.1");
+        assert_eq!(Scale::parse("fast"), None);
+        assert_eq!(Scale::parse("inf"), None);
+        assert_eq!(Scale::default().ms(ACTION), 10_000.0);
+    }
 }

@@ -117,7 +117,7 @@ pub fn case(pair: &(PeerKind, PeerKind), env: &Env, network: Option<&crate::scen
         let act = |action| crate::scenario::Step { line: 0, kind: crate::scenario::StepKind::Do { peer: offerer.clone(), action } };
         scenario.steps = vec![
             act(crate::scenario::Action::Start),
-            crate::scenario::Step { line: 0, kind: crate::scenario::StepKind::Sleep(std::time::Duration::from_secs_f64(delay_ms / 1000.0)) },
+            crate::scenario::Step { line: 0, kind: crate::scenario::StepKind::Pause(std::time::Duration::from_secs_f64(delay_ms / 1000.0)) },
             act(crate::scenario::Action::SendOffer),
         ];
     }

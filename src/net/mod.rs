@@ -180,8 +180,10 @@ peers:
                 rtt.push(sent.elapsed());
                 assert_eq!((from, path::stun_type(&buf[..n])), (path, Some(0x0101)), "a Binding success response, through the path");
             }
+            // A lower bound only: the delay is a floor the path guarantees. How fast bob's
+            // perfect path answers depends on the machine's load, so it is not asserted here
+            // (the impairment engine's own tests check a perfect path on a virtual clock).
             assert!(rtt[0] >= Duration::from_millis(60), "alice's path adds 30 ms each way: {:?}", rtt[0]);
-            assert!(rtt[1] < Duration::from_millis(60), "bob's path is perfect: {:?}", rtt[1]);
             let records = net.records();
             assert_eq!(records.len(), 2);
             assert!(records.iter().all(|e| matches!(&e.event, Event::NetRecord { record } if record["binding_requests"] == 1)));

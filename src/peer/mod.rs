@@ -53,6 +53,9 @@ pub struct PeerConfig {
     pub polite: Option<bool>,
     /// `setCodecPreferences` per kind, in order (`{"video": ["VP9"]}`).
     pub codec_preferences: crate::scenario::flows::CodecPreferences,
+    /// The run's time scale: the peer's own waits (start-up, actions, gathering, teardown) are
+    /// multiplied by it.
+    pub time_scale: crate::limits::Scale,
 }
 
 impl PeerConfig {

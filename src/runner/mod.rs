@@ -37,9 +37,9 @@ impl Env {
     pub fn new(options: RunOptions) -> Result<Env, String> {
         let mut registry = Registry::new();
         registry.register(Arc::new(crate::peer::rust::RustKind::new("rust", options.rust_crate_sockets)));
-        crate::peer::browser::register(&mut registry, options.browsers.clone());
+        crate::peer::browser::register(&mut registry, options.browser_options());
         for file in &options.kinds_files {
-            crate::peer::command::register_file(&mut registry, file, &crate::peer::MediaFiles::in_dir(&options.media_dir))?;
+            crate::peer::command::register_file(&mut registry, file, &crate::peer::MediaFiles::in_dir(&options.media_dir), options.time_scale)?;
         }
         Ok(Env { registry: Arc::new(registry), options })
     }
@@ -216,12 +216,12 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
             }
             peers.push(launcher.open(config, clock).await.map_err(setup_error)?);
         }
-        joined(&relay, &room, &names, &peers).await?;
+        joined(&relay, &room, &names, &peers, env.options.time_scale).await?;
         let mut transcript = Transcript::default();
         let mut sampler = wait::Sampler::new(net.as_ref());
         let signaling = Signaling { relay: &relay, room: &room };
-        run_steps(case, &peers, &clock, &mut transcript, &mut sampler, signaling).await?;
-        settle(case, &peers, &relay, &room, &mut transcript, &mut sampler).await?;
+        run_steps(case, &peers, &clock, &mut transcript, &mut sampler, signaling, env.options.time_scale).await?;
+        settle(case, &peers, &relay, &room, &mut transcript, &mut sampler, env.options.time_scale).await?;
         for p in &peers {
             let _ = p.collect_stats().await;
         }
@@ -235,7 +235,7 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
     }
     .await;
     let result = result.map(|transcript| {
-        let verdict = verdict::check(&case.scenario, &transcript);
+        let verdict = verdict::check(&case.scenario, &transcript, env.options.time_scale);
         let timings = timings(case, &transcript);
         CaseRun { name: case.name(), transcript, verdict, timings }
     });
@@ -275,6 +275,7 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
         ice_transport_policy: spec.ice_transport_policy,
         polite: spec.polite,
         codec_preferences: spec.codecs.clone(),
+        time_scale: env.options.time_scale,
     }
 }
 
@@ -282,9 +283,9 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
 /// WebSocket handshake is done, but the relay's upgrade task registers it a moment later, and a
 /// message sent to a room before its other member is registered reaches nobody (seen: a Rust
 /// offer lost under load, 1 run in 20).
-async fn joined(relay: &Relay, room: &str, names: &[String], peers: &[Box<dyn Peer>]) -> Result<(), RunError> {
+async fn joined(relay: &Relay, room: &str, names: &[String], peers: &[Box<dyn Peer>], scale: limits::Scale) -> Result<(), RunError> {
     let all_in = || names.iter().all(|n| relay.rooms.is_member(room, n)) || wait::first_gone(peers).is_some();
-    poll_until(limits::scaled(limits::PEER_START), Duration::from_millis(2), all_in).await;
+    poll_until(scale.of(limits::PEER_START), Duration::from_millis(2), all_in).await;
     // A peer that died before joining fails for its own reason, not for the missing join.
     if let Some(why) = wait::first_gone(peers) {
         return Err(RunError::Setup(why));
@@ -352,7 +353,15 @@ pub(crate) async fn next_change(peers: &[Box<dyn Peer>]) {
 /// After the last step: wait until every expectation holds and the exchange has settled (see
 /// [`settled`]), or until the longest expectation limit runs out. What did not happen by then is
 /// for the verdict to report.
-async fn settle(case: &Case, peers: &[Box<dyn Peer>], relay: &Relay, room: &str, transcript: &mut Transcript, sampler: &mut wait::Sampler<'_>) -> Result<(), RunError> {
+async fn settle(
+    case: &Case,
+    peers: &[Box<dyn Peer>],
+    relay: &Relay,
+    room: &str,
+    transcript: &mut Transcript,
+    sampler: &mut wait::Sampler<'_>,
+    scale: limits::Scale,
+) -> Result<(), RunError> {
     let limit = case
         .scenario
         .expect
@@ -360,7 +369,7 @@ async fn settle(case: &Case, peers: &[Box<dyn Peer>], relay: &Relay, room: &str,
         .filter_map(|e| verdict::within(&e.kind))
         .max()
         .unwrap_or(limits::EXPECTATION_WAIT);
-    let limit = limits::scaled(limit.max(Duration::from_secs(1)));
+    let limit = scale.of(limit.max(Duration::from_secs(1)));
     let net = sampler.net;
     let waited = wait::until(peers, transcript, sampler, limit, |t| {
         let mut t = t.clone();
@@ -368,7 +377,7 @@ async fn settle(case: &Case, peers: &[Box<dyn Peer>], relay: &Relay, room: &str,
         if let Some(net) = net {
             t.entries.extend(net.records());
         }
-        settled(&case.scenario, &t) && verdict::check(&case.scenario, &t).passed()
+        settled(&case.scenario, &t) && verdict::check(&case.scenario, &t, scale).passed()
     })
     .await;
     match waited {

@@ -32,6 +32,9 @@ pub struct RunOptions {
     /// The kinds whose pairs run the extended suite's scenarios (`None`: every pair). The test
     /// harness sets the first three kinds unless `RTC_HARNESS_SUITE=all`; the CLI runs them all.
     pub extended_kinds: Option<Vec<String>>,
+    /// Every wait limit, scenario `within:` and `sleep:` multiplied by this
+    /// (`RTC_HARNESS_TIME_SCALE`; default 1).
+    pub time_scale: crate::limits::Scale,
 }
 
 impl Default for RunOptions {
@@ -48,6 +51,7 @@ impl Default for RunOptions {
             retries: 0,
             ice_ip: crate::net::host_ip(),
             extended_kinds: None,
+            time_scale: crate::limits::Scale::ONE,
         }
     }
 }
@@ -81,7 +85,16 @@ impl RunOptions {
         if let Some(ip) = var("RTC_HARNESS_ICE_IP").and_then(|v| v.trim().parse().ok()) {
             o.ice_ip = ip;
         }
+        if let Some(scale) = var("RTC_HARNESS_TIME_SCALE").and_then(|v| crate::limits::Scale::parse(&v)) {
+            o.time_scale = scale;
+        }
         o
+    }
+
+    /// The browsers' options with the run's time scale: the pool waits for browsers and pages
+    /// on it.
+    pub fn browser_options(&self) -> BrowserOptions {
+        BrowserOptions { time_scale: self.time_scale, ..self.browsers.clone() }
     }
 
     /// Whether `kind` is required; `all` in `RTC_HARNESS_REQUIRE` requires every kind.

@@ -20,7 +20,7 @@ pub(super) struct Signaling<'a> {
 
 /// Glare (RFC 8829 section 4.1.8.1 calls it an offer collision): the relay holds what both peers
 /// send until each has offered, so neither sees the other's offer before making its own.
-async fn glare(peers: &[Box<dyn Peer>], signaling: Signaling<'_>) -> Result<(), String> {
+async fn glare(peers: &[Box<dyn Peer>], signaling: Signaling<'_>, scale: limits::Scale) -> Result<(), String> {
     let names: Vec<String> = peers.iter().map(|p| p.name().to_string()).collect();
     signaling.relay.rooms.arm_glare(signaling.room, names.clone());
     let offers = futures::future::join_all(peers.iter().map(|p| p.perform(&Action::SendOffer))).await;
@@ -28,7 +28,7 @@ async fn glare(peers: &[Box<dyn Peer>], signaling: Signaling<'_>) -> Result<(), 
         signaling.relay.rooms.open_gate(signaling.room);
         return Err(format!("{name}: send_offer: {e}"));
     }
-    let limit = limits::scaled(limits::GLARE);
+    let limit = scale.of(limits::GLARE);
     if poll_until(limit, Duration::from_millis(10), || !signaling.relay.rooms.glare_pending(signaling.room)).await {
         return Ok(());
     }
@@ -36,7 +36,15 @@ async fn glare(peers: &[Box<dyn Peer>], signaling: Signaling<'_>) -> Result<(), 
     Err(format!("both peers were asked to offer, but within {limit:?} not both offers reached the relay"))
 }
 
-pub(super) async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Clock, transcript: &mut Transcript, sampler: &mut wait::Sampler<'_>, signaling: Signaling<'_>) -> Result<(), RunError> {
+pub(super) async fn run_steps(
+    case: &Case,
+    peers: &[Box<dyn Peer>],
+    clock: &Clock,
+    transcript: &mut Transcript,
+    sampler: &mut wait::Sampler<'_>,
+    signaling: Signaling<'_>,
+    scale: limits::Scale,
+) -> Result<(), RunError> {
     let scenario = &case.scenario;
     let peer = |name: &str| peers.iter().find(|p| p.name() == name).expect("validated peer name");
     for step in &scenario.steps {
@@ -44,6 +52,7 @@ pub(super) async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Cloc
             StepKind::Do { peer, action } => (peer.clone(), action.name()),
             StepKind::Wait { peer, condition, .. } => (peer.clone(), format!("wait({condition})")),
             StepKind::Sleep(d) => ("runner".to_string(), format!("sleep({d:?})")),
+            StepKind::Pause(d) => ("runner".to_string(), format!("pause({d:?})")),
             StepKind::Network { peer, path } => (peer.clone(), format!("network({})", path.describe())),
             StepKind::Blackout { peer, length } => (peer.clone(), format!("blackout({length:?})")),
             StepKind::Glare => ("runner".to_string(), "glare".to_string()),
@@ -65,7 +74,7 @@ pub(super) async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Cloc
         };
         match &step.kind {
             StepKind::Glare => {
-                if let Err(e) = glare(peers, signaling).await {
+                if let Err(e) = glare(peers, signaling, scale).await {
                     collect(peers, transcript).await;
                     return Err(fail(e, transcript));
                 }
@@ -83,7 +92,8 @@ pub(super) async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Cloc
                     return Err(fail(e.to_string(), transcript));
                 }
             }
-            StepKind::Sleep(d) => tokio::time::sleep(limits::scaled(*d)).await,
+            StepKind::Sleep(d) => tokio::time::sleep(scale.of(*d)).await,
+            StepKind::Pause(d) => tokio::time::sleep(*d).await,
             // Validated: only peers with ice servers and relay-only ICE have these steps, and
             // such a peer always has a path.
             StepKind::Network { peer: name, path } => match sampler.net.and_then(|n| n.path(name)) {
@@ -96,7 +106,7 @@ pub(super) async fn run_steps(case: &Case, peers: &[Box<dyn Peer>], clock: &Cloc
                 None => return Err(fail(format!("{name} has no network path"), transcript)),
             },
             StepKind::Wait { peer: name, condition, within } => {
-                let limit = limits::scaled(*within);
+                let limit = scale.of(*within);
                 match wait::until(peers, transcript, sampler, limit, |t| condition_met(t, name, condition)).await {
                     Ok(()) => {}
                     Err(Stop::Timeout(seen)) => {

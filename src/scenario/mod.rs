@@ -183,7 +183,11 @@ pub struct Step {
 pub enum StepKind {
     Do { peer: String, action: Action },
     Wait { peer: String, condition: Condition, within: Duration },
+    /// A `sleep:` step: scaled by the run's time scale, as every wait is.
     Sleep(Duration),
+    /// An exact pause, never scaled: the bench's offer delay (`bench::dither`), which must be the
+    /// same as its floor's. No scenario file writes it.
+    Pause(Duration),
     /// New conditions on the peer's path from now on.
     Network { peer: String, path: network::Path },
     /// Nothing crosses the peer's path for this long (the step returns at once).

@@ -9,7 +9,7 @@ use crate::transcript::{describe, sdp, Event, Transcript};
 
 type Outcome = Result<(), Mismatch>;
 
-pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript) -> Outcome {
+pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript, scale: crate::limits::Scale) -> Outcome {
     let peers: Vec<&str> = scenario.peers.iter().map(|p| p.name.as_str()).collect();
     let every = |p: &str| -> Vec<String> {
         if p == "*" { peers.iter().map(|s| s.to_string()).collect() } else { vec![p.to_string()] }
@@ -25,7 +25,7 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript) -> O
         ExpectKind::Media { at, kind, frames, .. } => media(at, *kind, *frames, t),
         ExpectKind::DataChannel { label, open, echo, .. } => data_channel(scenario, label, open, *echo, t),
         ExpectKind::Connection { peer, state, .. } => every(peer).iter().try_for_each(|p| connection(p, state, t)),
-        ExpectKind::Timing { connected, first_frame } => timing(scenario, *connected, first_frame.as_ref(), t),
+        ExpectKind::Timing { connected, first_frame } => timing(scenario, *connected, first_frame.as_ref(), t, scale),
         ExpectKind::IceRestart { by } => ice_restart(scenario, by, t),
         ExpectKind::Relayed { peer } => super::network::relayed(peer, t),
         ExpectKind::Gathered { peer, types, only } => super::network::gathered(peer, types, *only, t),
@@ -42,7 +42,7 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript) -> O
         ExpectKind::MaxMessageSize { from, to, label, size } => super::flows::max_message_size_rule(from, to, label, *size, t),
         ExpectKind::ChannelOptions { at, label, want } => super::flows::channel_options(at, label, want, t),
         ExpectKind::Channels { at, open } => super::flows::channels(at, *open, t),
-        ExpectKind::Hangup { by, noticed_by, within } => super::flows::hangup(by, noticed_by, *within, t),
+        ExpectKind::Hangup { by, noticed_by, within } => super::flows::hangup(by, noticed_by, scale.of(*within), t),
         ExpectKind::PeerError { peer } => super::flows::peer_error(peer, t),
     }
 }
@@ -224,13 +224,13 @@ fn connection(peer: &str, state: &str, t: &Transcript) -> Outcome {
     )
 }
 
-fn timing(scenario: &Scenario, connected: Option<std::time::Duration>, first_frame: Option<&(String, std::time::Duration)>, t: &Transcript) -> Outcome {
+fn timing(scenario: &Scenario, connected: Option<std::time::Duration>, first_frame: Option<&(String, std::time::Duration)>, t: &Transcript, scale: crate::limits::Scale) -> Outcome {
     let start = t.first(&scenario.offerer, |e| matches!(e, Event::CreateOffer)).map(|e| e.at);
     let Some(start) = start else {
         return mismatch("an offer to time from", format!("{} never called createOffer", scenario.offerer), vec![]);
     };
     if let Some(budget) = connected {
-        let budget_ms = crate::limits::scaled(budget).as_secs_f64() * 1000.0;
+        let budget_ms = scale.ms(budget);
         let done = scenario.peers.iter().map(|p| {
             t.first(&p.name, |e| matches!(e, Event::ConnectionState { state } if state == "connected")).map(|e| e.at - start)
         }).collect::<Option<Vec<_>>>().map(|v| v.into_iter().fold(0.0, f64::max));
@@ -241,7 +241,7 @@ fn timing(scenario: &Scenario, connected: Option<std::time::Duration>, first_fra
         }
     }
     if let Some((at, budget)) = first_frame {
-        let budget_ms = crate::limits::scaled(*budget).as_secs_f64() * 1000.0;
+        let budget_ms = scale.ms(*budget);
         match t.first(at, |e| matches!(e, Event::FirstFrame { .. })).map(|e| e.at - start) {
             Some(ms) if ms <= budget_ms => {}
             other => return mismatch(format!("first video frame at {at} within {budget_ms:.0} ms of createOffer"),

@@ -225,8 +225,9 @@ pub fn hangup_seen(by: &str, peer: &str, t: &Transcript) -> Option<(f64, Option<
     Some((closed_at, seen))
 }
 
+/// `within` is already scaled to the run.
 pub(super) fn hangup(by: &str, noticed_by: &str, within: std::time::Duration, t: &Transcript) -> Outcome {
-    let limit = crate::limits::scaled(within).as_secs_f64() * 1000.0;
+    let limit = within.as_secs_f64() * 1000.0;
     let excerpt = lines(t, noticed_by, |e| noticed(e).is_some() || matches!(e, Event::ConnectionState { .. }));
     match hangup_seen(by, noticed_by, t) {
         None => mismatch(format!("{by} hangs up"), format!("no close step at {by}"), vec![]),

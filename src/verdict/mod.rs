@@ -80,11 +80,12 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// Every invariant and expectation, checked on `t`.
-pub fn check(scenario: &Scenario, t: &Transcript) -> Verdict {
+/// Every invariant and expectation, checked on `t`; the expectations' time budgets multiplied by
+/// the run's `scale`, as the waits were.
+pub fn check(scenario: &Scenario, t: &Transcript, scale: crate::limits::Scale) -> Verdict {
     let mut checks = invariants::check(scenario, t);
     for e in &scenario.expect {
-        checks.push(Check::new(e.kind.label(), e.line, expectations::check(scenario, &e.kind, t)));
+        checks.push(Check::new(e.kind.label(), e.line, expectations::check(scenario, &e.kind, t, scale)));
     }
     // Which signaling faults were in force: every relayed message a rule (or the glare gate)
     // touched before the failure, so that the reader sees what the stack was reacting to.

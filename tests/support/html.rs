@@ -51,7 +51,7 @@ fn run() -> Result<Completion, Failed> {
         // A pool of its own, so that the session is not one the scenario cases reuse. (The
         // launcher's `Session::open` is not reachable from here: `peer::browser` imports
         // `Session` privately, and the pool is the public way to a session.)
-        let pool = BrowserPool::new(options.browsers.clone());
+        let pool = BrowserPool::new(options.browser_options());
         let session = pool.acquire(Flavor::Chrome).await.map_err(|e| Failed::from(e.to_string()))?;
         let result = check(&session.client, &url, &doc).await;
         pool.release(session, false).await;

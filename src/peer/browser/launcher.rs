@@ -83,6 +83,8 @@ pub struct BrowserOptions {
     /// Binaries given by `RTC_HARNESS_CHROME`, `RTC_HARNESS_CHROMEDRIVER`, `RTC_HARNESS_FIREFOX`,
     /// `RTC_HARNESS_GECKODRIVER` (keyed by those names); otherwise PATH, then Debian's paths.
     pub binaries: std::collections::HashMap<String, PathBuf>,
+    /// The run's time scale (`RunOptions::time_scale`, handed in by `Env::new`).
+    pub time_scale: limits::Scale,
 }
 
 /// Chromium flags verified on these machines (shared/BROWSERS.md): headless, fake media without
@@ -234,13 +236,13 @@ fn capabilities(kind: Flavor, bins: Option<&Binaries>, profile: Option<&Path>, c
 
 /// How many sessions the grid at `url` runs at once: the sum of its nodes' `maxSessions` in the
 /// Selenium Grid `/status` document (a standalone server is one node).
-pub async fn grid_capacity(url: &str) -> Result<usize, String> {
+pub async fn grid_capacity(url: &str, scale: limits::Scale) -> Result<usize, String> {
     use http_body_util::{BodyExt, Empty};
     let status = format!("{}/status", url.trim_end_matches('/'));
     let uri: hyper::Uri = status.parse().map_err(|e| format!("{status}: {e}"))?;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build::<_, Empty<bytes::Bytes>>(hyper_util::client::legacy::connect::HttpConnector::new());
-    let limit = limits::scaled(limits::TEARDOWN);
+    let limit = scale.of(limits::TEARDOWN);
     let body = tokio::time::timeout(limit, async {
         let response = client.get(uri).await.map_err(|e| format!("GET {status}: {e}"))?;
         let bytes = response.into_body().collect().await.map_err(|e| format!("GET {status}: {e}"))?;
@@ -262,6 +264,8 @@ pub struct Session {
     pub client: Client,
     _driver: Option<Driver>,
     _profile: Option<tempfile::TempDir>,
+    /// How long [`Session::close`] waits for the browser (the run's scale applied).
+    teardown: std::time::Duration,
 }
 
 impl Session {
@@ -269,7 +273,7 @@ impl Session {
     /// a session on the grid at `grid`.
     pub async fn open(kind: Flavor, options: &BrowserOptions, owner: procs::Owner) -> Result<Session, String> {
         let grid = options.grid.as_deref();
-        let limit = limits::scaled(limits::BROWSER_START);
+        let limit = options.time_scale.of(limits::BROWSER_START);
         let (driver, bins, url) = match grid {
             Some(url) => (None, find(kind, options).ok(), url.to_string()),
             None => {
@@ -291,11 +295,11 @@ impl Session {
             .await
             .map_err(|_| format!("{kind}: no WebDriver session from {url} within {limit:?}"))?
             .map_err(|e| format!("{kind}: new WebDriver session at {url}: {e}"))?;
-        Ok(Session { kind, client, _driver: driver, _profile: profile })
+        Ok(Session { kind, client, _driver: driver, _profile: profile, teardown: options.time_scale.of(limits::TEARDOWN) })
     }
 
     /// Ends the session politely (bounded), then kills the driver's process group.
     pub async fn close(self) {
-        let _ = tokio::time::timeout(limits::scaled(limits::TEARDOWN), self.client.clone().close()).await;
+        let _ = tokio::time::timeout(self.teardown, self.client.clone().close()).await;
     }
 }

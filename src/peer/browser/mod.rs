@@ -148,9 +148,9 @@ impl BrowserPeer {
         let loaded = async {
             let guard = peer.session.lock().await;
             let client = &guard.as_ref().expect("session present").client;
-            tokio::time::timeout(limits::scaled(limits::PEER_START), client.goto(&url))
+            tokio::time::timeout(peer.pool.options.time_scale.of(limits::PEER_START), client.goto(&url))
                 .await
-                .map_err(|_| PeerError::Timeout { peer: peer.name.clone(), what: format!("loading {url}"), limit: limits::scaled(limits::PEER_START) })?
+                .map_err(|_| PeerError::Timeout { peer: peer.name.clone(), what: format!("loading {url}"), limit: peer.pool.options.time_scale.of(limits::PEER_START) })?
                 .map_err(|e| PeerError::failed(&peer.name, "loading the agent page", e))?;
             drop(guard);
             peer.call("setup", setup, limits::PEER_START).await
@@ -167,7 +167,7 @@ impl BrowserPeer {
 
     /// `window.agent.<name>(arg)`, bounded by `limit` (scaled).
     async fn call(&self, name: &str, arg: Value, limit: std::time::Duration) -> Result<Value, PeerError> {
-        let limit = limits::scaled(limit);
+        let limit = self.pool.options.time_scale.of(limit);
         let guard = self.session.lock().await;
         let session = guard.as_ref().ok_or_else(|| PeerError::failed(&self.name, name, "the browser was released"))?;
         let result = tokio::time::timeout(limit, session.client.execute_async(CALL, vec![json!(name), arg])).await;
@@ -257,7 +257,7 @@ impl Peer for BrowserPeer {
         }
         let guard = self.session.lock().await;
         if let Some(session) = guard.as_ref() {
-            if let Ok(Ok(png)) = tokio::time::timeout(limits::scaled(limits::ACTION), session.client.screenshot()).await {
+            if let Ok(Ok(png)) = tokio::time::timeout(self.pool.options.time_scale.of(limits::ACTION), session.client.screenshot()).await {
                 let path = dir.join(format!("{}-screenshot.png", self.name));
                 if std::fs::write(&path, png).is_ok() {
                     written.push(path);

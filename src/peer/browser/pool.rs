@@ -44,7 +44,7 @@ impl BrowserPool {
             .get_or_init(|| async {
                 let capacity = match &self.options.grid {
                     None => MAX_SESSIONS,
-                    Some(url) => match launcher::grid_capacity(url).await {
+                    Some(url) => match launcher::grid_capacity(url, self.options.time_scale).await {
                         Ok(n) => n.clamp(1, MAX_SESSIONS),
                         Err(e) => {
                             tracing::warn!("grid {url}: {e}; assuming {GRID_FALLBACK_SESSIONS} sessions at once");
@@ -68,7 +68,7 @@ impl BrowserPool {
             let place = self.options.grid.as_deref().map_or("this pool".to_string(), |g| format!("the grid at {g}"));
             return Err(PeerError::Unavailable(format!("the case needs {browsers} browsers at once; {place} runs {capacity}")));
         }
-        let limit = limits::scaled(limits::BROWSER_SLOTS);
+        let limit = self.options.time_scale.of(limits::BROWSER_SLOTS);
         match tokio::time::timeout(limit, Arc::clone(slots).acquire_many_owned(needed)).await {
             Ok(permit) => Ok(permit.expect("the pool never closes its semaphore")),
             Err(_) => Err(PeerError::Timeout {
@@ -82,7 +82,7 @@ impl BrowserPool {
     /// A session of `kind`: an idle one, a new one, or (when the pool is full) one that replaces an
     /// idle session of another kind; otherwise waits for a release.
     pub async fn acquire(&self, kind: Flavor) -> Result<Session, PeerError> {
-        let limit = limits::scaled(limits::BROWSER_START);
+        let limit = self.options.time_scale.of(limits::BROWSER_START);
         let deadline = tokio::time::Instant::now() + limit;
         let capacity = self.slots().await.1;
         loop {
@@ -141,7 +141,7 @@ impl BrowserPool {
     pub async fn release(&self, session: Session, healthy: bool) {
         let kind = session.kind;
         let blank = healthy
-            && tokio::time::timeout(limits::scaled(limits::TEARDOWN), session.client.goto("about:blank"))
+            && tokio::time::timeout(self.options.time_scale.of(limits::TEARDOWN), session.client.goto("about:blank"))
                 .await
                 .is_ok_and(|r| r.is_ok());
         if blank {
@@ -179,7 +179,7 @@ impl BrowserPool {
     pub async fn run_script(&self, kind: Flavor, url: &str, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
         let _slot = BrowserPool::reserve(self, 1).await.map_err(|e| e.to_string())?;
         let session = self.acquire(kind).await.map_err(|e| e.to_string())?;
-        let limit = limits::scaled(limits::BROWSER_START);
+        let limit = self.options.time_scale.of(limits::BROWSER_START);
         let result = async {
             session.client.goto(url).await.map_err(|e| format!("loading {url}: {e}"))?;
             session.client.update_timeouts(fantoccini::wd::TimeoutConfiguration::new(Some(limit), None, None)).await.map_err(|e| e.to_string())?;

@@ -22,9 +22,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// Registers every kind of the kinds file at `path`.
 /// `media` is what the floor sends (the cases' media comes with each case's configuration).
-pub fn register_file(registry: &mut Registry, path: &std::path::Path, media: &MediaFiles) -> Result<(), String> {
+pub fn register_file(registry: &mut Registry, path: &std::path::Path, media: &MediaFiles, scale: limits::Scale) -> Result<(), String> {
     for decl in load_kinds(path)? {
-        registry.register(Arc::new(CommandKind::new(decl, media.clone())));
+        registry.register(Arc::new(CommandKind::new(decl, media.clone(), scale)));
     }
     Ok(())
 }
@@ -37,10 +37,12 @@ pub struct CommandKind {
     installed: OnceLock<Result<(), String>>,
     hello: OnceLock<Hello>,
     media: MediaFiles,
+    /// The run's time scale, for a program's start-up and its floor.
+    scale: limits::Scale,
 }
 
 impl CommandKind {
-    pub fn new(decl: KindDecl, media: MediaFiles) -> CommandKind {
+    pub fn new(decl: KindDecl, media: MediaFiles, scale: limits::Scale) -> CommandKind {
         let info = KindInfo {
             kind: decl.kind.clone(),
             stack: decl.stack.clone(),
@@ -48,7 +50,7 @@ impl CommandKind {
             install: decl.install.clone(),
             findings: decl.findings.clone(),
         };
-        CommandKind { info, decl, idle: Arc::new(Idle::default()), installed: OnceLock::new(), hello: OnceLock::new(), media }
+        CommandKind { info, decl, idle: Arc::new(Idle::default()), installed: OnceLock::new(), hello: OnceLock::new(), media, scale }
     }
 
     /// An idle program, or a new one.
@@ -59,7 +61,7 @@ impl CommandKind {
                 return Ok(p);
             }
         }
-        let (p, hello) = Process::spawn(&self.decl.command, &self.decl.dir).await?;
+        let (p, hello) = Process::spawn(&self.decl.command, &self.decl.dir, self.scale).await?;
         let _ = self.hello.set(hello);
         Ok(p)
     }
@@ -71,10 +73,10 @@ pub(crate) struct Idle(Mutex<Vec<Process>>);
 
 impl Idle {
     /// Takes a program back after its case: kept when it closed the case cleanly.
-    pub(crate) async fn release(&self, process: Process) {
+    pub(crate) async fn release(&self, process: Process, scale: limits::Scale) {
         let closed = async {
             process.send(&serde_json::json!({"type": "close"})).await?;
-            match process.expect_control(limits::scaled(limits::TEARDOWN), "closed").await? {
+            match process.expect_control(scale.of(limits::TEARDOWN), "closed").await? {
                 Control::Closed => Ok(()),
                 other => Err(format!("expected closed, got {other:?}")),
             }
@@ -125,7 +127,7 @@ impl Launcher for CommandKind {
             Err(e) => return Some(Err(e)),
         };
         // Each iteration is a whole call set-up; allow a start-up's worth per iteration.
-        let limit = limits::scaled(limits::PEER_START) * (iterations.max(1) as u32);
+        let limit = self.scale.of(limits::PEER_START) * (iterations.max(1) as u32);
         let result = process.request_result("floor", serde_json::json!({"iterations": iterations, "delays_ms": delays_ms, "media_files": self.media.to_json()}), limit).await;
         let floor = match result {
             Err(e) if e.contains("no floor") => None,

@@ -21,6 +21,8 @@ pub struct CommandPeer {
     early: std::sync::Mutex<Vec<Entry>>,
     /// Kept for [`Peer::gone`] and failure reports after the process is released.
     program: String,
+    /// The run's time scale, for the program's answers.
+    scale: limits::Scale,
 }
 
 impl CommandPeer {
@@ -31,7 +33,7 @@ impl CommandPeer {
         let program = process.program.clone();
         let ready = async {
             process.send(&json!({"type": "setup", "case": config.room, "config": config.to_json()})).await?;
-            match process.expect_control(limits::scaled(limits::PEER_START), "ready").await? {
+            match process.expect_control(config.time_scale.of(limits::PEER_START), "ready").await? {
                 Control::Ready => Ok(()),
                 Control::Fail(m) => Err(format!("setup failed: {m}")),
                 other => Err(format!("expected ready, got {other:?}")),
@@ -46,7 +48,7 @@ impl CommandPeer {
         let early = hello
             .map(|h| vec![Entry { at: clock.now(), peer: name.clone(), event: Event::Hello { stack: h.stack, version: h.version } }])
             .unwrap_or_default();
-        Ok(CommandPeer { name, clock, idle, process: Mutex::new(Some(process)), early: std::sync::Mutex::new(early), program })
+        Ok(CommandPeer { name, clock, idle, process: Mutex::new(Some(process)), early: std::sync::Mutex::new(early), program, scale: config.time_scale })
     }
 
     async fn fail(&self, what: &str, message: String, process: &Process) -> PeerError {
@@ -74,7 +76,7 @@ impl Peer for CommandPeer {
     async fn perform(&self, action: &Action) -> Result<(), PeerError> {
         let guard = self.process.lock().await;
         let process = guard.as_ref().ok_or_else(|| PeerError::failed(&self.name, &action.name(), "the peer was shut down"))?;
-        let limit = limits::scaled(limits::ACTION);
+        let limit = self.scale.of(limits::ACTION);
         let r = process.request("perform", json!({"action": action.to_json()}), limit).await;
         match r {
             Ok(()) => Ok(()),
@@ -112,7 +114,7 @@ impl Peer for CommandPeer {
     async fn collect_stats(&self) -> Result<(), PeerError> {
         let guard = self.process.lock().await;
         let Some(process) = guard.as_ref() else { return Ok(()) };
-        match process.request("collect_stats", json!({}), limits::scaled(limits::ACTION)).await {
+        match process.request("collect_stats", json!({}), self.scale.of(limits::ACTION)).await {
             Ok(()) => Ok(()),
             Err(e) => Err(self.fail("collect_stats", e, process).await),
         }
@@ -140,7 +142,7 @@ impl Peer for CommandPeer {
 
     async fn shutdown(&self) {
         if let Some(process) = self.process.lock().await.take() {
-            self.idle.release(process).await;
+            self.idle.release(process, self.scale).await;
         }
     }
 }

@@ -81,7 +81,7 @@ pub struct Process {
 
 impl Process {
     /// Starts `command` in `dir` and reads its `hello` (bounded by [`limits::PEER_START`]).
-    pub async fn spawn(command: &[String], dir: &Path) -> Result<(Process, Hello), String> {
+    pub async fn spawn(command: &[String], dir: &Path, scale: limits::Scale) -> Result<(Process, Hello), String> {
         let program = command.first().ok_or("empty command")?.clone();
         let mut cmd = tokio::process::Command::new(&program);
         cmd.args(&command[1..])
@@ -115,7 +115,7 @@ impl Process {
             stderr_task: Mutex::new(Some(stderr_task)),
             status: Mutex::new(None),
         };
-        let failed = match process.expect_control(limits::scaled(limits::PEER_START), "hello").await {
+        let failed = match process.expect_control(scale.of(limits::PEER_START), "hello").await {
             Ok(Control::Hello(h)) if h.protocol == PROTOCOL => return Ok((process, h)),
             Ok(Control::Hello(h)) => format!("speaks protocol {} (this harness speaks {PROTOCOL})", h.protocol),
             Ok(other) => format!("expected hello first, got {other:?}"),

@@ -256,7 +256,7 @@ impl Actor {
             self.send(json!({ "desc": local }));
             return Ok(());
         }
-        let limit = limits::scaled(limits::GATHERING);
+        let limit = self.config.time_scale.of(limits::GATHERING);
         let mut done = self.gathering_complete.clone();
         tokio::time::timeout(limit, done.wait_for(|c| *c))
             .await

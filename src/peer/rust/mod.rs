@@ -70,6 +70,8 @@ pub struct RustPeer {
     notify: Arc<Notify>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
     shut: AtomicBool,
+    /// The run's time scale, for the waits on the actor's answers.
+    scale: crate::limits::Scale,
 }
 
 impl RustPeer {
@@ -82,16 +84,17 @@ impl RustPeer {
         sink.emit(Event::Hello { stack: "webrtc-rs".into(), version: WEBRTC_VERSION.into() });
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ws_out, reader) = tokio::time::timeout(
-            limits::scaled(limits::PEER_START),
+            config.time_scale.of(limits::PEER_START),
             signaling::connect(&config.signaling_url, cmd_tx.clone()),
         )
         .await
         .map_err(|_| PeerError::Timeout {
             peer: config.name.clone(),
             what: format!("joining the relay at {}", config.signaling_url),
-            limit: limits::scaled(limits::PEER_START),
+            limit: config.time_scale.of(limits::PEER_START),
         })?
         .map_err(|e| PeerError::failed(&config.name, "joining the relay", e))?;
+        let scale = config.time_scale;
         let actor = actor::Actor::build(config.clone(), sink.clone(), cmd_tx.clone(), ws_out, crate_sockets)
             .await
             .map_err(|e| PeerError::failed(&config.name, "building the peer connection", e))?;
@@ -103,6 +106,7 @@ impl RustPeer {
             notify,
             tasks: std::sync::Mutex::new(vec![reader, actor_task]),
             shut: AtomicBool::new(false),
+            scale,
         })
     }
 }
@@ -119,7 +123,7 @@ impl Peer for RustPeer {
         self.commands
             .send(Command::Perform(action.clone(), tx))
             .map_err(|_| PeerError::failed(&self.name, &what, "the peer has stopped"))?;
-        let limit = limits::scaled(limits::ACTION);
+        let limit = self.scale.of(limits::ACTION);
         match tokio::time::timeout(limit, rx).await {
             Err(_) => Err(PeerError::Timeout { peer: self.name.clone(), what, limit }),
             Ok(Err(_)) => Err(PeerError::failed(&self.name, &what, "the peer stopped before answering")),
@@ -149,7 +153,7 @@ impl Peer for RustPeer {
         self.commands
             .send(Command::CollectStats(tx))
             .map_err(|_| PeerError::failed(&self.name, "getStats", "the peer has stopped"))?;
-        let limit = limits::scaled(limits::ACTION);
+        let limit = self.scale.of(limits::ACTION);
         tokio::time::timeout(limit, rx)
             .await
             .map_err(|_| PeerError::Timeout { peer: self.name.clone(), what: "getStats".into(), limit })?
@@ -162,7 +166,7 @@ impl Peer for RustPeer {
         }
         let (tx, rx) = oneshot::channel();
         if self.commands.send(Command::Perform(Action::Close, tx)).is_ok() {
-            let _ = tokio::time::timeout(limits::scaled(limits::TEARDOWN), rx).await;
+            let _ = tokio::time::timeout(self.scale.of(limits::TEARDOWN), rx).await;
         }
         for t in self.tasks.lock().unwrap().drain(..) {
             t.abort();
