@@ -59,7 +59,13 @@ impl Default for RunOptions {
 impl RunOptions {
     /// The defaults with every `RTC_HARNESS_*` variable applied. Call it at the edge only.
     pub fn from_env() -> RunOptions {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        RunOptions::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The defaults with the variables `lookup` gives applied (`from_env` with the process's
+    /// environment; tests give their own).
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> RunOptions {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut o = RunOptions::default();
         if let Some(v) = var("RTC_HARNESS_REQUIRE") {
             o.require = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
@@ -100,5 +106,21 @@ impl RunOptions {
     /// Whether `kind` is required; `all` in `RTC_HARNESS_REQUIRE` requires every kind.
     pub fn requires(&self, kind: &PeerKind) -> bool {
         self.require.iter().any(|r| r == kind.as_str() || r == crate::scenario::ALL_KINDS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::{Scale, ACTION};
+
+    #[test]
+    fn the_time_scale_is_read_once_and_reaches_the_browsers() {
+        let with = |value: &'static str| RunOptions::from_vars(move |name| (name == "RTC_HARNESS_TIME_SCALE").then(|| value.to_string()));
+        let o = with("3");
+        assert_eq!(o.time_scale.of(ACTION), ACTION * 3);
+        assert_eq!(o.browser_options().time_scale, Scale::new(3.0), "the pool waits on the run's scale");
+        assert_eq!(with("slow").time_scale, Scale::ONE, "not a number: the default");
+        assert_eq!(RunOptions::from_vars(|_| None).time_scale, Scale::ONE);
     }
 }
