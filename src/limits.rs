@@ -52,10 +52,6 @@ impl Scale {
         text.trim().parse::<f64>().ok().filter(|v| v.is_finite()).map(Scale::new)
     }
 
-    pub fn factor(self) -> f64 {
-        self.0
-    }
-
     /// `limit` scaled.
     pub fn of(self, limit: Duration) -> Duration {
         limit.mul_f64(self.0)

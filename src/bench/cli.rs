@@ -119,30 +119,13 @@ async fn measure_all(
         // A kind without a floor, or whose floor failed, is dropped from the rest of the run.
         let mut still: Vec<PeerKind> = Vec::new();
         for kind in receivers {
-            for signaling in [Signaling::Direct, Signaling::Relay] {
-                let direct = signaling == Signaling::Direct;
-                if !direct && (!still.contains(&kind) || no_relay_floor.contains(&kind)) {
-                    continue;
-                }
-                let key = signaling.key(&kind);
-                bar.set_message(format!("floor-{key}"));
-                match super::floor::measure(&kind, &[delay], signaling, env).await {
-                    Some(Ok(mut r)) => {
-                        floors.entry(key).or_default().append(&mut r);
-                        if direct {
-                            still.push(kind.clone());
-                        }
-                    }
-                    None if !direct => no_relay_floor.push(kind.clone()),
-                    None => {}
-                    Some(Err(why)) => {
-                        bar.println(format!("floor-{key}: not measured: {why}"));
-                        if !direct {
-                            no_relay_floor.push(kind.clone());
-                        }
-                    }
-                }
+            if !measure_floor(&kind, Signaling::Direct, delay, env, bar, &mut floors).await {
+                continue;
             }
+            if !no_relay_floor.contains(&kind) && !measure_floor(&kind, Signaling::Relay, delay, env, bar, &mut floors).await {
+                no_relay_floor.push(kind.clone());
+            }
+            still.push(kind);
         }
         receivers = still;
         for r in runs.iter_mut() {
@@ -179,6 +162,24 @@ async fn measure_all(
         });
     }
     (report, failed)
+}
+
+/// One floor run of `kind` with this offer delay, added to `floors` under its key; false when the
+/// kind has no such floor or it failed (said on the progress bar).
+async fn measure_floor(kind: &PeerKind, signaling: Signaling, delay: f64, env: &Env, bar: &ProgressBar, floors: &mut BTreeMap<String, Vec<FloorRun>>) -> bool {
+    let key = signaling.key(kind);
+    bar.set_message(format!("floor-{key}"));
+    match super::floor::measure(kind, &[delay], signaling, env).await {
+        Some(Ok(mut r)) => {
+            floors.entry(key).or_default().append(&mut r);
+            true
+        }
+        None => false,
+        Some(Err(why)) => {
+            bar.println(format!("floor-{key}: not measured: {why}"));
+            false
+        }
+    }
 }
 
 /// A floor's median first frame, its phase medians (where the floor reports them) and its runs,

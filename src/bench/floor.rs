@@ -56,7 +56,7 @@ pub async fn measure(kind: &PeerKind, delays_ms: &[f64], signaling: Signaling, e
             for n in 0..=delays_ms.len() {
                 relay.rooms.open_room(&format!("floor-{n}"), &["a".to_string(), "b".to_string()]);
             }
-            Some(format!("ws://{}/ws/floor", relay.addr))
+            Some(relay.ws_room("floor"))
         }
     };
     let result = launcher.floor(delays_ms, &relay.http_base(), url.as_deref()).await;

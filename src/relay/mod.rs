@@ -134,7 +134,12 @@ impl Relay {
     }
 
     pub fn ws_url(&self, room: &str, peer: &str) -> String {
-        format!("ws://{}/ws/{room}/{peer}", self.addr)
+        format!("{}/{peer}", self.ws_room(room))
+    }
+
+    /// `ws://ADDR/ws/<room>`: a peer joins at this URL plus `/<peer>`.
+    pub fn ws_room(&self, room: &str) -> String {
+        format!("ws://{}/ws/{room}", self.addr)
     }
 
     pub fn http_base(&self) -> String {
