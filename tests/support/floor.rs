@@ -3,7 +3,7 @@
 //! own WebSocket into a relay room, as a pair's pages). What `rtc-harness bench` reads from it must
 //! be there and in order; a kind without a relay floor (rust, the command kinds) says so.
 
-use super::{block_on, env};
+use super::{block_on, ensure, env};
 use libtest_mimic::{Completion, Failed, Trial};
 use rtc_harness::bench::floor::{self, Signaling};
 use rtc_harness::peer::FloorRun;
@@ -20,14 +20,6 @@ pub fn trials() -> Vec<Trial> {
         ensure(relay.is_none(), || format!("the Rust kind has no floor page, yet measured {relay:?}"))
     }));
     trials
-}
-
-fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Failed::from(what()))
-    }
 }
 
 /// Two calls each way, 0 and 40 ms after capture start.

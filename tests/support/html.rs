@@ -6,7 +6,7 @@
 //!
 //! `RTC_HARNESS_REPORT_SCREENSHOT=FILE` also writes a PNG of the page as the test left it.
 
-use super::{block_on, env};
+use super::{block_on, ensure, env};
 use fantoccini::{Client, Locator};
 use libtest_mimic::{Completion, Failed, Trial};
 use rtc_harness::peer::browser::{self, BrowserPool, Flavor};
@@ -57,14 +57,6 @@ fn run() -> Result<Completion, Failed> {
         pool.release(session, false).await;
         result.map(|()| Completion::Completed)
     })
-}
-
-fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Failed::from(what()))
-    }
 }
 
 fn wd(what: &'static str) -> impl Fn(fantoccini::error::CmdError) -> Failed {

@@ -51,6 +51,15 @@ pub fn block_on<F: Future<Output = Result<T, Failed>>, T>(f: F) -> Result<T, Fai
     }
 }
 
+/// `Ok` when `ok`, else a failure saying `what` (built only then).
+pub fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Failed::from(what()))
+    }
+}
+
 /// Closes every browser, driver and program (called once, after the last trial).
 pub fn shutdown() {
     runtime().block_on(env().shutdown());
