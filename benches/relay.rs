@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rtc_harness::bench::relay_load::RelayLoad;
-use rtc_harness::report::percentile;
+use rtc_harness::stats::percentile;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;

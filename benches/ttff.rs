@@ -6,8 +6,8 @@
 //! tick (`bench::dither`), as in `rtc-harness bench`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use rtc_harness::bench::{default_pairs, dither, dither_delays, measure, BROWSER_POLL_MS, CAMERA_FPS, DITHER_PERIOD_MS};
 use rtc_harness::bench::floor::{self, Signaling};
+use rtc_harness::bench::{default_pairs, dither, dither_delays, measure, BROWSER_POLL_MS, CAMERA_FPS, DITHER_PERIOD_MS};
 use rtc_harness::report::Outcome;
 use rtc_harness::runner::{Env, RunOptions};
 use std::time::Duration;
@@ -20,7 +20,7 @@ fn ttff(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     // Pages drained and Chrome's camera run as in `rtc-harness bench` (bench::BROWSER_POLL_MS,
     // bench::CAMERA_FPS).
-    let mut options = RunOptions::from_env();
+    let mut options = RunOptions::from_env().unwrap_or_else(|e| panic!("{e}"));
     options.browsers.poll = Some(Duration::from_millis(BROWSER_POLL_MS));
     options.browsers.camera_fps = Some(CAMERA_FPS);
     let env: Env = rt.block_on(async { Env::new(options) }).expect("peer kinds");
@@ -66,7 +66,8 @@ fn ttff(c: &mut Criterion) {
                     let env = env.clone();
                     let kind = kind.clone();
                     async move {
-                        let samples = floor::measure(&kind, &dither_delays(iters as usize, DITHER_PERIOD_MS), signaling, &env).await.expect("kind has a floor").expect("floor runs");
+                        let samples =
+                            floor::measure(&kind, &dither_delays(iters as usize, DITHER_PERIOD_MS), signaling, &env).await.expect("kind has a floor").expect("floor runs");
                         samples.into_iter().map(|r| ms(r.first_frame)).sum()
                     }
                 })

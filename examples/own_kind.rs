@@ -61,7 +61,7 @@ fn main() {
     let rt = Arc::new(tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime"));
     // The harness's own kinds (rust, chrome, firefox, the stacks of stacks/kinds.yaml) plus ours;
     // `Registry::new()` and a single `register` would run ours alone.
-    let mut env = rt.block_on(async { Env::new(RunOptions::from_env()) }).expect("peer kinds");
+    let mut env = rt.block_on(async { Env::new(RunOptions::from_env().unwrap_or_else(|e| panic!("{e}"))) }).expect("peer kinds");
     let mut registry: Registry = (*env.registry).clone();
     registry.register(Arc::new(MyStack::new()));
     env = Env::with_registry(registry, env.options.clone());

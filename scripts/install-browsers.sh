@@ -1,21 +1,14 @@
 #!/usr/bin/env bash
 # Installs Chromium, ChromeDriver, Firefox ESR (Debian packages) and geckodriver (crates.io), as
-# ../shared/BROWSERS.md verified. Idempotent: whatever is already present is skipped.
+# docs/browsers.md lists (versions and flags). Idempotent: whatever is already present is skipped.
 set -euo pipefail
+. "$(dirname "$0")/apt.sh"
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 command -v firefox-esr >/dev/null 2>&1 || need_apt+=(firefox-esr)
-
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "install-browsers: apt-get install ${need_apt[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-else
-  echo "install-browsers: chromium, chromedriver, firefox-esr already installed"
-fi
+apt_install install-browsers "chromium, chromedriver, firefox-esr" "${need_apt[@]}"
 
 if command -v geckodriver >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/geckodriver" ]; then
   echo "install-browsers: geckodriver already installed"

@@ -18,10 +18,7 @@ pub struct Clock {
 impl Clock {
     pub fn start() -> Self {
         let start = Instant::now();
-        let start_epoch_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64() * 1000.0)
-            .unwrap_or(0.0);
+        let start_epoch_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
         Clock { start, start_epoch_ms }
     }
 

@@ -11,10 +11,11 @@
 //!
 //! # Layout
 //!
-//! - [`scenario`]: the scenario language: model, the actions peers perform, network conditions
-//!   and profiles, the hard flows (perfect negotiation, transceivers, data channel options, the
-//!   signaling fault rules), strict loading with file:line:column errors, the expansion of peer-kind lists into a matrix of cases, and what a
-//!   case needs of each peer against what a kind can do.
+//! - [`scenario`]: the scenario vocabulary the rest of the code imports (the validated
+//!   [`scenario::Scenario`], its peers, steps, actions, expectations, network paths and fault
+//!   rules; the matrix of [`scenario::Case`]s; what a case needs of a kind and what a kind can
+//!   do), and its private YAML front end (`scenario/yaml/`: the file as written, strict loading and
+//!   validation with file:line:column errors), which nothing outside the folder sees.
 //! - [`relay`]: the axum WebSocket signaling relay (rooms, forwarding, the message record, the
 //!   pages its starter hands it), and its fault injector (`relay::faults`: delay, drop,
 //!   duplicate, reorder, corrupt, and the glare gate; a pure decision per message).
@@ -33,18 +34,26 @@
 //! - [`report`]: a case's [`report::Outcome`], decided once from its attempts (`--repeat`,
 //!   `--retries`; flaky), and every rendering of it: terminal lines and failure details, the matrix
 //!   table, JSON results (`docs/results.md`), JUnit XML, the self-contained HTML report.
+//! - [`marker`]: the frame marker (docs/markers.md): a sender's identity and frame number painted
+//!   as luma cells, and read back from a decoded frame of any size.
 //! - [`limits`]: every named wait's default limit and the one variable that scales them all.
+//! - [`stats`]: medians and percentiles, for the bench, the reports and the verdict.
 //! - [`clock`]: the shared clock that Rust and browser events are stamped on.
 //! - [`bench`]: time-to-first-frame measurement, its phases, and the bench table.
+//! - [`adapter_check`]: the adapter author's kit: a fixed battery of the catalog's cases for one
+//!   command-peer kind, each failure told as the `stacks/PROTOCOL.md` rule it breaks.
 
+pub mod adapter_check;
 pub mod bench;
 pub mod clock;
 pub mod limits;
+pub mod marker;
 pub mod net;
 pub mod peer;
 pub mod relay;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod stats;
 pub mod transcript;
 pub mod verdict;

@@ -1,6 +1,7 @@
 //! The `rtc-harness` command line: run, list and check scenarios; run the relay standalone.
 
 use clap::{Parser, Subcommand};
+use futures::StreamExt;
 use rtc_harness::report;
 use rtc_harness::runner::{Env, RunOptions};
 use rtc_harness::scenario::{self, Case};
@@ -62,6 +63,10 @@ enum Command {
         /// flaky, not passed. Default: RTC_HARNESS_RETRIES or 0.
         #[arg(long)]
         retries: Option<usize>,
+        /// Run this many cases at once (browsers are bounded by their pool besides). Default:
+        /// RTC_HARNESS_JOBS or the measured default for two cores.
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
         /// Print every case's full transcript.
         #[arg(long)]
         transcript: bool,
@@ -125,6 +130,16 @@ enum Command {
     Kinds,
     /// Validate scenario files.
     Check { paths: Vec<PathBuf> },
+    /// Check a command-peer program (a kind of a kinds file) against stacks/PROTOCOL.md: its
+    /// hello, then a fixed battery of cases against the Rust peer both ways and against itself,
+    /// one per duty and per claimed capability; each failure names the rule it breaks.
+    AdapterCheck {
+        /// The kind to check (declare it with --kinds-file).
+        kind: String,
+        /// Run this many cases at once. Default: RTC_HARNESS_JOBS or the measured default.
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+    },
     /// Run the signaling relay standalone (any room and peer name is admitted).
     Relay {
         #[arg(long, default_value_t = 0)]
@@ -141,7 +156,13 @@ fn main() -> ExitCode {
     // Ctrl-C or a kill: no browser, driver or stack program may outlive the run.
     rt.spawn(rtc_harness::peer::procs::kill_all_on_signal());
     // Options are read here, once: the environment, then the command line.
-    let mut options = RunOptions::from_env();
+    let mut options = match RunOptions::from_env() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     options.kinds_files.extend(cli.kinds_files.iter().cloned());
     if let Command::Bench { camera_fps, warm_up, browser_poll, .. } = &cli.command {
         options.browsers.poll = Some(std::time::Duration::from_millis(*browser_poll));
@@ -149,12 +170,16 @@ fn main() -> ExitCode {
         println!("Chrome's fake camera runs at {camera_fps} fps");
         options.browsers.warm_up = *warm_up;
     }
-    if let Command::Run { repeat, retries, out, .. } = &cli.command {
+    if let Command::Run { repeat, retries, jobs, out, .. } = &cli.command {
         options.repeat = repeat.unwrap_or(options.repeat).max(1);
+        options.jobs = jobs.unwrap_or(options.jobs).max(1);
         options.retries = retries.unwrap_or(options.retries);
         if let Some(dir) = out.artifacts.clone().or_else(|| out.html.as_ref().map(|h| h.join("artifacts"))) {
             options.artifacts = Some(dir);
         }
+    }
+    if let Command::AdapterCheck { jobs: Some(jobs), .. } = &cli.command {
+        options.jobs = (*jobs).max(1);
     }
     let env = match rt.block_on(async { Env::new(options) }) {
         Ok(env) => env,
@@ -175,11 +200,49 @@ fn main() -> ExitCode {
             }
             Command::Profiles => profiles(),
             Command::Check { paths } => check(paths, &env),
+            Command::AdapterCheck { kind, .. } => adapter_check(&kind, &env).await,
             Command::Relay { port, host } => relay(&host, port, &env).await,
         }
     });
     rt.block_on(env.shutdown());
     code
+}
+
+async fn adapter_check(kind: &str, env: &Env) -> ExitCode {
+    use rtc_harness::adapter_check as kit;
+    let kind = match scenario::PeerKind::new(kind) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("adapter-check {kind}: hello, then {} items, each against the Rust peer both ways and against itself (stacks/PROTOCOL.md)", kit::BATTERY.len());
+    match kit::hello(&kind, env).await {
+        Ok(version) => println!("  ok    {:<22} {version}", "hello"),
+        Err((why, rules)) => {
+            println!("  FAIL  {:<22} {why}", "hello");
+            for r in rules {
+                println!("          breaks PROTOCOL.md, \"{}\": {}", r.section, r.says);
+            }
+            return ExitCode::FAILURE;
+        }
+    }
+    let results = match kit::run(&kind, env, None, |r| println!("{}", kit::render(r))).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let failed = results.iter().filter(|r| r.failed()).count();
+    let unclaimed = results.iter().filter(|r| r.not_claimed().is_some()).count();
+    println!("{kind}: {} of {} items passed, {failed} failed, {unclaimed} not claimed", results.len() - failed - unclaimed, results.len());
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn profiles() -> ExitCode {
@@ -193,7 +256,11 @@ fn profiles() -> ExitCode {
 }
 
 fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
-    if paths.is_empty() { vec![PathBuf::from("scenarios")] } else { paths }
+    if paths.is_empty() {
+        vec![PathBuf::from("scenarios")]
+    } else {
+        paths
+    }
 }
 
 /// Loads scenarios, printing load errors; `None` if any failed.
@@ -226,8 +293,13 @@ fn list(paths: Vec<PathBuf>, env: &Env) -> ExitCode {
     let Some(scenarios) = load(paths, env) else { return ExitCode::FAILURE };
     for case in scenario::expand_all(&scenarios) {
         let finding = rtc_harness::runner::known_finding(&case, &env.registry).map(|f| f.reason);
+        let flakes = rtc_harness::runner::attempts::known_flakes(&case, env);
         match case.excluded.clone().or(finding) {
             Some(why) => println!("{}  (excluded: {why})", case.name()),
+            None if !flakes.is_empty() => {
+                let known: Vec<String> = flakes.iter().map(|f| format!("\"{}\": {}", f.signature, f.reason)).collect();
+                println!("{}  (runs; a failure showing a known intermittent finding is retried: {})", case.name(), known.join("; "))
+            }
             None => println!("{}", case.name()),
         }
     }
@@ -259,41 +331,67 @@ async fn relay(host: &str, port: u16, env: &Env) -> ExitCode {
 
 async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<String>>, show: bool, out: Outputs, env: &Env) -> ExitCode {
     let Some(scenarios) = load(paths, env) else { return ExitCode::FAILURE };
-    let selected = |c: &Case| {
-        filter.as_ref().is_none_or(|f| c.name().contains(f.as_str()))
-            && kinds.as_ref().is_none_or(|ks| c.kinds.iter().all(|k| ks.iter().any(|s| s == k.as_str())))
-    };
+    let selected =
+        |c: &Case| filter.as_ref().is_none_or(|f| c.name().contains(f.as_str())) && kinds.as_ref().is_none_or(|ks| c.kinds.iter().all(|k| ks.iter().any(|s| s == k.as_str())));
     let started = std::time::SystemTime::now();
     let clock = std::time::Instant::now();
     let several = env.options.repeat > 1 || env.options.retries > 0;
-    let mut reports: Vec<report::CaseReport> = Vec::new();
-    for case in scenario::expand_all(&scenarios).into_iter().filter(selected) {
-        let name = case.name();
-        let r = report::run(&case, env, |attempt| {
-            println!("{}", report::attempt_line(&name, attempt));
-            if let (true, Some(t)) = (show, &attempt.transcript) {
-                println!("{}\n{}", t.tail(usize::MAX), t.relay_lines());
+    let cases: Vec<Case> = scenario::expand_all(&scenarios).into_iter().filter(selected).collect();
+    // Which cases will run (not left out), for the estimate of the time left; admission is
+    // cheap (each kind's install check runs once).
+    let will_run: Vec<bool> = cases.iter().map(|c| rtc_harness::runner::admit(c, env).is_ok()).collect();
+    let progress = report::progress::Progress::new(cases.len(), will_run.iter().filter(|r| **r).count());
+    let jobs = env.options.jobs;
+    progress.println(&format!("{} cases, {} to run, {jobs} at a time (--jobs, RTC_HARNESS_JOBS)", cases.len(), will_run.iter().filter(|r| **r).count()));
+    // Up to `jobs` cases run at once (the runner's job permits); as many again may wait for
+    // browser slots meanwhile, holding no job. Reports keep the cases' order, whatever order
+    // they end in.
+    let progress = &progress;
+    let mut reports: Vec<(usize, report::CaseReport)> = futures::stream::iter(cases.into_iter().zip(will_run).enumerate())
+        .map(|(i, (case, counted))| async move {
+            let name = case.name();
+            progress.started(&name);
+            let mut attempts = Vec::new();
+            rtc_harness::runner::attempts::run(&case, env, |run| {
+                let attempt = report::Attempt::new(run);
+                let mut text = report::attempt_line(&name, &attempt);
+                if let (true, Some(t)) = (show, &attempt.transcript) {
+                    text.push_str(&format!("\n{}\n{}", t.tail(usize::MAX), t.relay_lines()));
+                }
+                if let Some(details) = &attempt.details {
+                    text.push_str(&format!("\n{}", details.trim_end()));
+                }
+                if let Some(dir) = &attempt.artifacts {
+                    text.push_str(&format!("\n     artifacts: {}", dir.display()));
+                }
+                progress.println(&text);
+                attempts.push(attempt);
+            })
+            .await;
+            let r = report::CaseReport::new(case, attempts);
+            if several && r.attempts.len() > 1 {
+                progress.println(&report::summary_line(&r));
             }
-            if let Some(details) = &attempt.details {
-                println!("{details}");
-            }
-            if let Some(dir) = &attempt.artifacts {
-                println!("     artifacts: {}", dir.display());
-            }
+            progress.finished(&name, &r.outcome, counted);
+            (i, r)
         })
+        .buffer_unordered(jobs * 2)
+        .collect()
         .await;
-        if several && r.attempts.len() > 1 {
-            println!("{}", report::summary_line(&r));
-        }
-        reports.push(r);
-    }
+    progress.finish();
+    reports.sort_by_key(|(i, _)| *i);
+    let reports: Vec<report::CaseReport> = reports.into_iter().map(|(_, r)| r).collect();
     let tally = report::Tally::of(reports.iter().map(|r| &r.outcome));
     println!("\n{tally}");
     if let Err(e) = write_reports(&out, &reports, started, clock.elapsed()) {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    if tally.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if tally.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// Writes the reports `out` asks for.
@@ -311,7 +409,7 @@ fn write_reports(out: &Outputs, reports: &[report::CaseReport], started: std::ti
         write(path, &report::matrix_markdown(&cells), "matrix")?;
     }
     if let Some(path) = &out.junit {
-        write(path, &report::junit::render(reports, started)?, "JUnit XML")?;
+        write(path, &report::junit::render(reports, started).map_err(|e| e.to_string())?, "JUnit XML")?;
     }
     let doc = (out.json.is_some() || out.html.is_some()).then(|| report::json::document(reports, started, took));
     if let (Some(path), Some(doc)) = (&out.json, &doc) {
@@ -350,12 +448,31 @@ async fn kinds_table(env: &Env) -> ExitCode {
         };
         let c = &info.capabilities;
         let list = |v: &[scenario::MediaKind]| if v.is_empty() { "-".to_string() } else { v.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("+") };
-        let flags: Vec<&str> = [(c.data_channels, "datachannels"), (c.trickle, "trickle"), (c.restart_ice, "restartIce"), (c.renegotiation, "renegotiation")]
-            .iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, n)| *n)
-            .collect();
-        println!("{:<15} {}\n{:<15} version: {state}\n{:<15} sends {}, receives {}; {}; codecs {}", info.kind, info.stack, "", "", list(&c.send), list(&c.receive), flags.join(", "), c.codecs.join(", "));
+        // Every flag, as the kinds file spells it: what it can and what it cannot do.
+        let flags = serde_json::to_value(c).unwrap_or_default();
+        let (mut yes, mut no) = (Vec::new(), Vec::new());
+        for (name, value) in flags.as_object().into_iter().flatten() {
+            match value.as_bool() {
+                Some(true) => yes.push(name.as_str()),
+                Some(false) => no.push(name.as_str()),
+                None => {}
+            }
+        }
+        println!(
+            "{:<15} {}\n{:<15} version: {state}\n{:<15} sends {}, receives {}; codecs {}",
+            info.kind,
+            info.stack,
+            "",
+            "",
+            list(&c.send),
+            list(&c.receive),
+            c.codecs.join(", ")
+        );
+        println!("{:<15} can: {}\n{:<15} cannot: {}", "", yes.join(", "), "", if no.is_empty() { "-".to_string() } else { no.join(", ") });
+        for f in &info.findings {
+            let what = if f.signature.is_some() { "known intermittent finding" } else { "known finding (excluded)" };
+            println!("{:<15} {what} for {}: {}", "", f.pairs.join(", "), f.reason);
+        }
     }
     ExitCode::SUCCESS
 }
@@ -366,6 +483,11 @@ async fn kinds_table(env: &Env) -> ExitCode {
 fn log_filter() -> tracing_subscriber::EnvFilter {
     match std::env::var("RTC_HARNESS_LOG") {
         Ok(v) if !v.trim().is_empty() => tracing_subscriber::EnvFilter::new(v),
-        _ => tracing_subscriber::EnvFilter::new("error,turn=off,webrtc::peer_connection::driver=off"),
+        // webrtc's TCP transport logs every refused connection to a link-local candidate, and
+        // its SCTP association every ABORT a remote sends when it closes (aiortc, the browsers):
+        // the case records what a peer saw; these lines say nothing more.
+        _ => {
+            tracing_subscriber::EnvFilter::new("error,turn=off,webrtc::peer_connection::driver=off,webrtc::peer_connection::transport::tcp_transport=off,rtc_sctp::association=off")
+        }
     }
 }

@@ -1,12 +1,13 @@
 //! `rtc-harness bench`: measure every pair, print the table, write and compare JSON.
 
-use super::table::{regressed, render, BenchReport, PairResult};
 use super::floor::Signaling;
+use super::table::{regressed, render, BenchReport, PairResult};
 use super::{default_pairs, dither_delays, measure, parse_pair, Phases};
 use crate::peer::FloorRun;
-use crate::report::{median, Outcome};
 use crate::runner::Env;
+use crate::runner::RunError;
 use crate::scenario::PeerKind;
+use crate::stats::median;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -43,7 +44,9 @@ pub async fn run(pairs: Option<Vec<String>>, plan: Plan, json: Option<PathBuf>, 
             }
         },
     };
-    let baseline = match baseline.map(|p| std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display())).and_then(|t| serde_json::from_str::<BenchReport>(&t).map_err(|e| e.to_string()))) {
+    let baseline = match baseline
+        .map(|p| std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display())).and_then(|t| serde_json::from_str::<BenchReport>(&t).map_err(|e| e.to_string())))
+    {
         None => None,
         Some(Ok(b)) => Some(b),
         Some(Err(e)) => {
@@ -79,10 +82,13 @@ pub async fn run(pairs: Option<Vec<String>>, plan: Plan, json: Option<PathBuf>, 
             return ExitCode::FAILURE;
         }
     }
-    let regressions = baseline.map(|b| {
-        report.pairs.iter().filter(|p| p.skipped.is_none()).filter(|p| b.pairs.iter().any(|q| q.pair == p.pair && q.skipped.is_none() && regressed(p, q))).count()
-    });
-    if failed || regressions.unwrap_or(0) > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    let regressions = baseline
+        .map(|b| report.pairs.iter().filter(|p| p.skipped.is_none()).filter(|p| b.pairs.iter().any(|q| q.pair == p.pair && q.skipped.is_none() && regressed(p, q))).count());
+    if failed || regressions.unwrap_or(0) > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// One pair's iterations so far.
@@ -114,7 +120,8 @@ async fn measure_all(
     let mut floors: BTreeMap<String, Vec<FloorRun>> = BTreeMap::new();
     // Kinds whose floor through the relay is missing or failed: not asked again this run.
     let mut no_relay_floor: Vec<PeerKind> = Vec::new();
-    let mut runs: Vec<PairRuns> = pairs.iter().map(|p| PairRuns { pair: p.clone(), name: format!("{}-{}", p.0, p.1), samples: Vec::new(), delays: Vec::new(), skipped: None }).collect();
+    let mut runs: Vec<PairRuns> =
+        pairs.iter().map(|p| PairRuns { pair: p.clone(), name: format!("{}-{}", p.0, p.1), samples: Vec::new(), delays: Vec::new(), skipped: None }).collect();
     for delay in dither_delays(plan.iterations, plan.dither_ms) {
         // A kind without a floor, or whose floor failed, is dropped from the rest of the run.
         let mut still: Vec<PeerKind> = Vec::new();
@@ -139,13 +146,11 @@ async fn measure_all(
                     r.samples.push(p);
                     r.delays.push(delay);
                 }
-                Err(e) => match Outcome::of(&Err(e)) {
-                    left_out if !left_out.ran() => r.skipped = left_out.reason().map(str::to_string),
-                    failed_run => {
-                        bar.println(format!("{}: {}", r.name, failed_run.failure().map(|f| f.to_string()).unwrap_or_default()));
-                        failed = true;
-                    }
-                },
+                Err(RunError::Unavailable(why) | RunError::Unsupported(why) | RunError::Excluded(why)) => r.skipped = Some(why),
+                Err(e) => {
+                    bar.println(format!("{}: {e}", r.name));
+                    failed = true;
+                }
             }
         }
     }

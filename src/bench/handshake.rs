@@ -15,9 +15,9 @@
 //! was applied loses its ClientHello. Each call's ICE-connected time at the receiver minus its
 //! answer-applied time at the offerer shows that race, per call.
 
-use super::table::BenchReport;
+use super::results::BenchReport;
 use super::Phases;
-use crate::report::median;
+use crate::stats::median;
 use std::fmt::Write;
 
 /// A handshake that took this long (ms, from ICE connected to DTLS connected at the receiver) had
@@ -48,7 +48,7 @@ pub struct Handshakes {
     pub median_ms: f64,
     /// Median time from DTLS connected to the first frame: the sender's camera tick, encoder and
     /// packetizer, the receiver's jitter buffer, decoder and renderer. It belongs to the two
-    /// stacks, not to the signaling, and differs by sender (see the README's Benchmarks).
+    /// stacks, not to the signaling, and differs by sender (see docs/benchmarks.md).
     pub frame_after_dtls: f64,
     pub resent: usize,
     pub calls: usize,
@@ -84,7 +84,11 @@ pub fn render(report: &BenchReport, w: usize) -> String {
                 out,
                 "\nthe DTLS handshake, from ICE connected to DTLS connected at the receiver (median ms); a call is resent when it took {RESENT_MS:.0} ms or more (both browsers resend a lost flight after 50 ms):"
             );
-            let _ = writeln!(out, "{:<w$} {:>9} {:>10} {:>17} {:>6} {:>16}   receiver's ICE connected after the answer applied: resent / not resent", "pair", "handshake", "resent", "TTFF not resent", "ratio", "frame after DTLS");
+            let _ = writeln!(
+                out,
+                "{:<w$} {:>9} {:>10} {:>17} {:>6} {:>16}   receiver's ICE connected after the answer applied: resent / not resent",
+                "pair", "handshake", "resent", "TTFF not resent", "ratio", "frame after DTLS"
+            );
         }
         let ratio = match (h.ttff_not_resent, p.floor) {
             (Some(t), Some(f)) if f > 0.0 => format!("{:.2}x", t / f),
@@ -109,7 +113,8 @@ pub fn render(report: &BenchReport, w: usize) -> String {
     for (kind, runs) in &report.floor_runs {
         let complete: Vec<Phases> = runs.iter().filter_map(super::floor::phases).collect();
         let Some(h) = summarize(&complete) else { continue };
-        let _ = writeln!(out, "{:<w$} {:>9.1} {:>10} {:>17} {:>6} {:>16.1}", format!("floor-{kind}"), h.median_ms, format!("{} of {}", h.resent, h.calls), "", "", h.frame_after_dtls);
+        let _ =
+            writeln!(out, "{:<w$} {:>9.1} {:>10} {:>17} {:>6} {:>16.1}", format!("floor-{kind}"), h.median_ms, format!("{} of {}", h.resent, h.calls), "", "", h.frame_after_dtls);
     }
     out
 }
@@ -117,7 +122,7 @@ pub fn render(report: &BenchReport, w: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::table::PairResult;
+    use crate::bench::results::PairResult;
 
     fn call(answer: f64, ice: f64, dtls: f64, frame: f64) -> Phases {
         Phases { answer_applied: answer, ice_connected: ice, dtls_connected: dtls, first_frame: frame, ..Phases::default() }

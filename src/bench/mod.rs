@@ -10,11 +10,12 @@ pub mod floor;
 pub mod handshake;
 pub mod overhead;
 pub mod relay_load;
+pub mod results;
 pub mod table;
 
 use crate::clock::Millis;
 use crate::runner::{run_case, Env, RunError};
-use crate::scenario::{load::load_str, Case, PeerKind, Scenario};
+use crate::scenario::{load_str, Case, PeerKind, Scenario};
 use crate::transcript::{Event, Transcript};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -39,7 +40,7 @@ pub const BROWSER_POLL_MS: u64 = 1000;
 /// receiver's own browser; with Chrome at its default 20 fps a Chrome sender waits 25 ms for its
 /// tick on average against a Firefox floor's 16.7, so chrome-firefox measured 1.31-1.42x the
 /// Firefox floor and firefox-chrome 0.96-1.03x the Chrome floor. At 30 fps both: 1.04-1.06x
-/// and 1.26-1.57x, the latter now showing Firefox's dropped ClientHello (README, Benchmarks).
+/// and 1.26-1.57x, the latter now showing Firefox's dropped ClientHello (docs/benchmarks.md).
 pub const CAMERA_FPS: u32 = 30;
 
 /// The pause between capture start and `createOffer` for iteration `i`, spread over
@@ -96,8 +97,7 @@ pub struct Phases {
 
 pub fn scenario(env: &Env) -> Arc<Scenario> {
     Arc::new(
-        load_str(TTFF_SCENARIO, "src/bench/ttff.yaml", "bench::ttff", PathBuf::from("src/bench/ttff.yaml"), &env.registry.kinds())
-            .expect("the embedded bench scenario is valid"),
+        load_str(TTFF_SCENARIO, "src/bench/ttff.yaml", "bench::ttff", PathBuf::from("src/bench/ttff.yaml"), &env.registry.kinds()).expect("the embedded bench scenario is valid"),
     )
 }
 
@@ -121,17 +121,17 @@ pub fn case(pair: &(PeerKind, PeerKind), env: &Env, network: Option<&crate::scen
             act(crate::scenario::Action::SendOffer),
         ];
     }
-    for (peer, kind) in scenario.peers.iter_mut().zip([&pair.0, &pair.1]) {
-        if env.registry.get(kind).is_some_and(|l| !l.info().capabilities.trickle) {
-            peer.trickle = false;
-        }
+    for peer in &mut scenario.peers {
+        // Each side as its kind can: the bench measures the stacks' own flows.
+        peer.trickle = crate::scenario::Trickle::AsKind;
         if let Some(path) = network {
             peer.ice_servers = vec![crate::scenario::IceServer::Turn { username: None, credential: None }];
             peer.ice_transport_policy = crate::scenario::IcePolicy::Relay;
             peer.network = path.clone();
         }
     }
-    Case { scenario: Arc::new(scenario), kinds: vec![pair.0.clone(), pair.1.clone()], excluded: None }
+    let case = Case { scenario: Arc::new(scenario), kinds: vec![pair.0.clone(), pair.1.clone()], excluded: None, flakes: Vec::new() };
+    crate::runner::resolve(&case, &env.registry)
 }
 
 /// Parses `rust-chrome` against the registry's kinds.

@@ -8,8 +8,8 @@
 //! second to the pair is what the second browser costs: its own processes and WebRTC threads on
 //! the same two cores, and descriptions applied in another process than they were made in.
 
-use super::table::{BenchReport, PairResult};
 use super::floor::RELAY_SUFFIX;
+use super::results::{BenchReport, PairResult};
 use std::fmt::Write;
 
 /// One pair's time to DTLS connected, and its TTFF ratios, against both floors (medians, ms).

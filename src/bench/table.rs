@@ -1,108 +1,14 @@
 //! Bench results: the table the CLI prints, the JSON it writes, and the comparison to a baseline.
 
+pub use super::results::{BenchReport, PairResult};
 use super::Phases;
-use crate::report::{median, percentile};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::stats::median;
 use std::fmt::Write;
 
 /// A pair regresses when its median TTFF exceeds the baseline's by more than this fraction...
 pub const REGRESSION_RATIO: f64 = 0.10;
 /// ...and by more than this many milliseconds (small medians are all noise otherwise).
 pub const REGRESSION_MIN_MS: f64 = 5.0;
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct PairResult {
-    pub pair: String,
-    /// TTFF of each iteration (ms).
-    pub ttff: Vec<f64>,
-    /// Each iteration's pause between capture start and `createOffer` (ms; `bench::dither`).
-    #[serde(default)]
-    pub delays: Vec<f64>,
-    /// Each iteration's phases, in the order measured.
-    #[serde(default)]
-    pub samples: Vec<Phases>,
-    pub median: f64,
-    pub p90: f64,
-    pub min: f64,
-    pub max: f64,
-    /// Median of each phase (ms from createOffer).
-    pub phases: Phases,
-    /// The receiving browser's floor, measured in the same run.
-    pub floor: Option<f64>,
-    pub ratio: Option<f64>,
-    /// The pair's median time to DTLS connected minus its receiver's floor's: what the harness
-    /// (relay, signaling, a second process or browser) costs before media, free of the camera
-    /// tick that makes first-frame ratios jump by a whole frame interval.
-    #[serde(default)]
-    pub dtls_overhead: Option<f64>,
-    #[serde(default)]
-    pub dtls_ratio: Option<f64>,
-    /// Why the pair was not measured.
-    pub skipped: Option<String>,
-}
-
-impl PairResult {
-    pub fn from_samples(pair: &str, samples: &[Phases], floor: Option<f64>, floor_phases: Option<&Phases>) -> PairResult {
-        let ttff: Vec<f64> = samples.iter().map(|p| p.first_frame).collect();
-        let m = |f: fn(&Phases) -> f64| median(&samples.iter().map(f).collect::<Vec<_>>()).unwrap_or(f64::NAN);
-        let med = median(&ttff).unwrap_or(f64::NAN);
-        let opt = |f: fn(&Phases) -> Option<f64>| median(&samples.iter().filter_map(f).collect::<Vec<_>>());
-        PairResult {
-            pair: pair.to_string(),
-            median: med,
-            p90: percentile(&ttff, 90.0).unwrap_or(f64::NAN),
-            min: ttff.iter().copied().fold(f64::INFINITY, f64::min),
-            max: ttff.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            phases: Phases {
-                answer_applied: m(|p| p.answer_applied),
-                ice_connected: m(|p| p.ice_connected),
-                dtls_connected: m(|p| p.dtls_connected),
-                first_frame: med,
-                offer_set: opt(|p| p.offer_set),
-                offer_applied: opt(|p| p.offer_applied),
-                answer_set: opt(|p| p.answer_set),
-                offer_queued: opt(|p| p.offer_queued),
-                offer_apply: opt(|p| p.offer_apply),
-                answer_queued: opt(|p| p.answer_queued),
-                answer_apply: opt(|p| p.answer_apply),
-            },
-            floor,
-            ratio: floor.map(|f| med / f),
-            dtls_overhead: floor_phases.map(|f| m(|p| p.dtls_connected) - f.dtls_connected).filter(|v| v.is_finite()),
-            dtls_ratio: floor_phases.map(|f| m(|p| p.dtls_connected) / f.dtls_connected).filter(|v| v.is_finite()),
-            ttff,
-            delays: Vec::new(),
-            samples: samples.to_vec(),
-            skipped: None,
-        }
-    }
-
-    pub fn skipped(pair: &str, why: &str) -> PairResult {
-        PairResult { pair: pair.to_string(), skipped: Some(why.to_string()), ..PairResult::default() }
-    }
-}
-
-/// What `--json` writes and `--baseline` reads.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct BenchReport {
-    pub iterations: usize,
-    pub pairs: Vec<PairResult>,
-    /// Each kind's floor (two peer connections in one page or process), median ms.
-    pub floors: BTreeMap<String, f64>,
-    /// Each floor's phase medians, where the floor reports them (the browsers' floor page).
-    #[serde(default)]
-    pub floor_phases: BTreeMap<String, Phases>,
-    /// The network profile both peers' paths had (`bench --profile`), if any.
-    #[serde(default)]
-    pub profile: Option<String>,
-    /// The span the offers' start was spread over after capture start (`bench --dither`).
-    #[serde(default)]
-    pub dither_ms: f64,
-    /// Each floor's runs, with the delay each had.
-    #[serde(default)]
-    pub floor_runs: BTreeMap<String, Vec<crate::peer::FloorRun>>,
-}
 
 fn ms(v: Option<f64>) -> String {
     match v {
@@ -152,7 +58,12 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
                 let _ = writeln!(
                     out,
                     "{:<w$} {:>8} {:>44}   {:>7} {:>7} {:>7}   (two peer connections in one page, {how}, no WebDriver)",
-                    format!("floor-{browser}"), ms(Some(*floor)), "", ms(Some(f.answer_applied)), ms(Some(f.ice_connected)), ms(Some(f.dtls_connected))
+                    format!("floor-{browser}"),
+                    ms(Some(*floor)),
+                    "",
+                    ms(Some(f.answer_applied)),
+                    ms(Some(f.ice_connected)),
+                    ms(Some(f.dtls_connected))
                 );
             }
             None => {
@@ -288,13 +199,12 @@ pub fn agreement(runs: &[BenchReport]) -> String {
     for name in names {
         let of_runs: Vec<&PairResult> = runs.iter().filter_map(|r| r.pairs.iter().find(|p| p.pair == name && p.skipped.is_none())).collect();
         // Shown, not judged: the ratio to the receiver's floor through the relay (`overhead`).
-        let to_relay_floor: Vec<f64> = runs.iter().filter_map(|r| r.pairs.iter().find(|p| p.pair == name).and_then(|p| super::overhead::split(r, p))).map(|s| s.ratio_to_relay_floor).collect();
+        let to_relay_floor: Vec<f64> =
+            runs.iter().filter_map(|r| r.pairs.iter().find(|p| p.pair == name).and_then(|p| super::overhead::split(r, p))).map(|s| s.ratio_to_relay_floor).collect();
         let ratios: Vec<f64> = of_runs.iter().filter_map(|p| p.ratio).collect();
         let overheads: Vec<f64> = of_runs.iter().filter_map(|p| p.dtls_overhead).collect();
         let spread = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max) - v.iter().copied().fold(f64::INFINITY, f64::min);
-        let agree = of_runs.len() == runs.len()
-            && (ratios.is_empty() || spread(&ratios) <= AGREE_RATIO)
-            && (overheads.is_empty() || spread(&overheads) <= AGREE_DTLS_MS);
+        let agree = of_runs.len() == runs.len() && (ratios.is_empty() || spread(&ratios) <= AGREE_RATIO) && (overheads.is_empty() || spread(&overheads) <= AGREE_DTLS_MS);
         all &= agree;
         let show = |v: &[f64], f: &dyn Fn(f64) -> String| if v.is_empty() { "-".to_string() } else { v.iter().map(|x| f(*x)).collect::<Vec<_>>().join(" ") };
         let _ = writeln!(
@@ -352,12 +262,14 @@ mod tests {
         assert!(regressed(&p, &base), "20 ms vs 12 ms is a regression");
         let near = PairResult::from_samples("rust-rust", &[phases(15.0)], None, None);
         assert!(!regressed(&near, &base), "3 ms is under the noise floor");
-        assert!(render(&BenchReport { iterations: 3, pairs: vec![p], ..Default::default() }, Some(&BenchReport { iterations: 1, pairs: vec![base], ..Default::default() })).contains("REGRESSION"));
+        assert!(render(&BenchReport { iterations: 3, pairs: vec![p], ..Default::default() }, Some(&BenchReport { iterations: 1, pairs: vec![base], ..Default::default() }))
+            .contains("REGRESSION"));
     }
 
     #[test]
     fn the_answer_phase_is_split_into_its_steps() {
-        let stamped = |set, applied, answer, done| Phases { offer_set: Some(set), offer_applied: Some(applied), answer_set: Some(answer), answer_applied: done, ..Phases::default() };
+        let stamped =
+            |set, applied, answer, done| Phases { offer_set: Some(set), offer_applied: Some(applied), answer_set: Some(answer), answer_applied: done, ..Phases::default() };
         let pair = PairResult::from_samples("chrome-firefox", &[stamped(5.0, 25.0, 40.0, 70.0)], None, None);
         let mut report = BenchReport { iterations: 1, pairs: vec![pair], ..Default::default() };
         report.floor_phases.insert("firefox".into(), stamped(4.0, 12.0, 24.0, 30.0));

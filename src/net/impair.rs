@@ -51,15 +51,7 @@ pub struct Link {
 impl Link {
     /// A link with `conditions`; `seed` makes its random choices repeatable.
     pub fn new(conditions: Conditions, seed: u64) -> Link {
-        Link {
-            conditions,
-            rng: SplitMix64(seed),
-            bad: false,
-            busy_until: Duration::ZERO,
-            last_delivery: Duration::ZERO,
-            blackouts: Vec::new(),
-            counters: Counters::default(),
-        }
+        Link { conditions, rng: SplitMix64(seed), bad: false, busy_until: Duration::ZERO, last_delivery: Duration::ZERO, blackouts: Vec::new(), counters: Counters::default() }
     }
 
     pub fn conditions(&self) -> &Conditions {
@@ -273,7 +265,9 @@ mod tests {
         assert_eq!(link.send(ms(0), 10), Fate::Deliver(ms(0)));
         link.set(Conditions { latency: ms(100), ..Default::default() });
         assert_eq!(link.send(ms(10), 10), Fate::Deliver(ms(110)));
-        assert_eq!(Conditions { latency: ms(250), jitter: ms(50), loss: 0.005, burst: 1.0, bandwidth: Some(1_200_000), queue: ms(400) }.describe(),
-            "latency 250ms ± 50ms, loss 0.5%, 1200 kbps (queue 400ms)");
+        assert_eq!(
+            Conditions { latency: ms(250), jitter: ms(50), loss: 0.005, burst: 1.0, bandwidth: Some(1_200_000), queue: ms(400) }.describe(),
+            "latency 250ms ± 50ms, loss 0.5%, 1200 kbps (queue 400ms)"
+        );
     }
 }

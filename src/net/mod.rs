@@ -3,10 +3,13 @@
 //! applies. The runner starts it before the peers, hands each peer its `ice_servers`, applies
 //! `network` and `blackout` steps, and stops it with the case (no port or task outlives it).
 
+mod error;
 pub mod impair;
 pub mod path;
 pub mod stun;
 pub mod turn;
+
+pub use error::NetError;
 
 use crate::clock::Clock;
 use crate::scenario::{IceServer, Scenario};
@@ -26,17 +29,13 @@ pub struct CaseNetwork {
 impl CaseNetwork {
     /// Starts the server on `ip` and a path per peer that has ICE servers; `None` when no peer of
     /// the scenario has any.
-    pub async fn start(scenario: &Scenario, ip: IpAddr, clock: Clock) -> Result<Option<CaseNetwork>, String> {
+    pub async fn start(scenario: &Scenario, ip: IpAddr, clock: Clock) -> Result<Option<CaseNetwork>, NetError> {
         if !scenario.uses_ice_servers() {
             return Ok(None);
         }
         // A fresh password per peer and case: a stale or copied credential is refused.
         let nonce = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
-        let passwords: HashMap<String, String> = scenario
-            .peers
-            .iter()
-            .map(|p| (p.name.clone(), format!("{}-{}", p.name, &nonce[nonce.len().saturating_sub(10)..])))
-            .collect();
+        let passwords: HashMap<String, String> = scenario.peers.iter().map(|p| (p.name.clone(), format!("{}-{}", p.name, &nonce[nonce.len().saturating_sub(10)..]))).collect();
         let server = turn::TurnServer::start(ip, scenario.turn_port.unwrap_or(0), passwords.clone()).await?;
         let mut paths = Vec::new();
         for (i, p) in scenario.peers.iter().enumerate().filter(|(_, p)| !p.ice_servers.is_empty()) {
@@ -86,11 +85,7 @@ impl CaseNetwork {
     pub fn records(&self) -> Vec<Entry> {
         self.paths
             .iter()
-            .map(|p| Entry {
-                at: self.clock.now(),
-                peer: p.peer().to_string(),
-                event: Event::NetRecord { record: serde_json::to_value(p.record()).unwrap_or_default() },
-            })
+            .map(|p| Entry { at: self.clock.now(), peer: p.peer().to_string(), event: Event::NetRecord { record: serde_json::to_value(p.record()).unwrap_or_default() } })
             .collect()
     }
 
@@ -104,7 +99,7 @@ impl CaseNetwork {
 
 /// The address ICE servers listen on: this host's first non-loopback IPv4 address that is up
 /// (Firefox refuses a TURN server on 127.0.0.1 unless `media.peerconnection.ice.loopback` is set;
-/// `../shared/NETWORK.md`), else 127.0.0.1.
+/// docs/networks.md), else 127.0.0.1.
 pub fn host_ip() -> IpAddr {
     let mut found = None;
     unsafe {
@@ -129,7 +124,7 @@ pub fn host_ip() -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::load::load_str;
+    use crate::scenario::load_str;
     use crate::scenario::PeerKind;
     use std::path::PathBuf;
     use std::time::Duration;

@@ -5,7 +5,7 @@
 //! where a stack drops a server-reflexive candidate equal to its host candidate.
 //!
 //! With `ice_transport_policy: relay` every packet the peer exchanges crosses this path, so the
-//! conditions apply to all of its media (`../shared/NETWORK.md`: an impairing relay in front of
+//! conditions apply to all of its media (docs/networks.md: an impairing relay in front of
 //! TURN works with both browsers; rewriting candidates to point at a proxy would not).
 //!
 //! Why no NAT: a proxy the peer addresses as its server cannot tell where the peer meant a packet
@@ -13,8 +13,8 @@
 //! that needs the packets' real destinations (a TUN device or a kernel NAT, root-only here).
 
 use super::impair::{Counters, Fate, Link};
-pub use super::stun::{stun_error_code, stun_type};
 use super::stun::{stun_attribute, transaction, USERNAME};
+pub use super::stun::{stun_error_code, stun_type};
 use crate::clock::Clock;
 use crate::scenario::network::Path;
 use crate::transcript::{Entry, Event};
@@ -79,8 +79,8 @@ pub struct PeerPath {
 impl PeerPath {
     /// A path for `peer` on `ip` (any free port) to the server at `target`, with `path`'s
     /// conditions; `seed` fixes the losses and jitter.
-    pub async fn start(peer: &str, ip: IpAddr, target: SocketAddr, path: &Path, seed: u64, clock: Clock) -> Result<PeerPath, String> {
-        let listener = UdpSocket::bind((ip, 0)).await.map_err(|e| format!("{peer}'s network path: cannot bind UDP on {ip}: {e}"))?;
+    pub async fn start(peer: &str, ip: IpAddr, target: SocketAddr, path: &Path, seed: u64, clock: Clock) -> Result<PeerPath, super::error::NetError> {
+        let listener = UdpSocket::bind((ip, 0)).await.map_err(|source| super::error::NetError::PathBind { peer: peer.to_string(), ip, source })?;
         let (up_tx, up_rx) = mpsc::unbounded_channel();
         let (down_tx, down_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
@@ -106,11 +106,7 @@ impl PeerPath {
         if !path.uplink.is_perfect() || !path.downlink.is_perfect() {
             inner.note(format!("network: {}", path.describe()));
         }
-        let tasks = vec![
-            tokio::spawn(listen(Arc::clone(&inner))),
-            tokio::spawn(deliver_up(up_rx, target)),
-            tokio::spawn(deliver_down(down_rx, Arc::clone(&inner.listener))),
-        ];
+        let tasks = vec![tokio::spawn(listen(Arc::clone(&inner))), tokio::spawn(deliver_up(up_rx, target)), tokio::spawn(deliver_down(down_rx, Arc::clone(&inner.listener)))];
         inner.tasks.lock().unwrap().extend(tasks);
         Ok(PeerPath { inner })
     }

@@ -55,4 +55,3 @@ pub fn attribute(kind: u16, value: &[u8]) -> Vec<u8> {
     out.resize(out.len().next_multiple_of(4), 0);
     out
 }
-

@@ -9,11 +9,11 @@ use super::stun::{attribute, is_error, is_request, stun_attribute, stun_error_co
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use webrtc_util_turn::Conn;
 use turn::auth::{generate_auth_key, AuthHandler};
 use turn::relay::relay_static::RelayAddressGeneratorStatic;
 use turn::server::config::{ConnConfig, ServerConfig};
 use turn::server::Server;
+use webrtc_util_turn::Conn;
 
 /// The realm every credential is keyed with (RFC 8489 section 9.2).
 pub const REALM: &str = "rtc-harness";
@@ -38,11 +38,9 @@ pub struct TurnServer {
 
 impl TurnServer {
     /// Starts on `ip:port` (`port` 0: any free port); relayed addresses are allocated on `ip`.
-    pub async fn start(ip: IpAddr, port: u16, users: HashMap<String, String>) -> Result<TurnServer, String> {
-        let socket = tokio::net::UdpSocket::bind((ip, port))
-            .await
-            .map_err(|e| format!("TURN server: cannot bind UDP {ip}:{port}: {e}"))?;
-        let addr = socket.local_addr().map_err(|e| e.to_string())?;
+    pub async fn start(ip: IpAddr, port: u16, users: HashMap<String, String>) -> Result<TurnServer, super::error::NetError> {
+        let socket = tokio::net::UdpSocket::bind((ip, port)).await.map_err(|source| super::error::NetError::TurnBind { ip, port, source })?;
+        let addr = socket.local_addr().map_err(super::error::NetError::LocalAddr)?;
         let socket = ServerSocket { io: socket, state: Mutex::new(AuthState::default()) };
         let config = ServerConfig {
             conn_configs: vec![ConnConfig {
@@ -58,7 +56,7 @@ impl TurnServer {
             channel_bind_timeout: std::time::Duration::from_secs(0),
             alloc_close_notify: None,
         };
-        let server = Server::new(config).await.map_err(|e| format!("TURN server: {e}"))?;
+        let server = Server::new(config).await?;
         Ok(TurnServer { server, addr })
     }
 

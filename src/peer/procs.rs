@@ -64,6 +64,30 @@ pub fn kill_group(pgid: i32) {
     if let Ok(mut g) = GROUPS.lock() {
         g.retain(|(p, _)| *p != pgid);
     }
+    reap_orphans();
+}
+
+/// Reaps the exited orphans re-parented to this process (a subreaper): a browser's crash handler
+/// whose browser is gone, say. Only zombies that are not a group this process still tracks: a
+/// tracked group's leader is a child someone awaits (tokio's process handle), and reaping it
+/// here would take its exit status away; nor one in this process's own group (a command it runs
+/// and waits for itself, such as a kind's install check). Without this, a long run gathers
+/// hundreds of zombies.
+pub fn reap_orphans() {
+    let me = std::process::id().to_string();
+    // SAFETY: getpgrp(2) has no preconditions.
+    let my_group = unsafe { libc::getpgrp() }.to_string();
+    let tracked: Vec<i32> = GROUPS.lock().map(|g| g.iter().map(|(p, _)| *p).collect()).unwrap_or_default();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return };
+    for pid in dir.flatten().filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok())) {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // `pid (comm) state ppid ...`; comm may hold spaces, so read after its closing paren.
+        let mut rest = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace()).into_iter().flatten();
+        let (state, ppid, pgrp) = (rest.next(), rest.next(), rest.next());
+        if state == Some("Z") && ppid == Some(me.as_str()) && pgrp != Some(my_group.as_str()) && !tracked.contains(&pid) {
+            reap(pid);
+        }
+    }
 }
 
 /// Process groups of every driver and program started by this process, for [`kill_all_now`].
@@ -125,4 +149,3 @@ pub fn reap(target: i32) {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
-

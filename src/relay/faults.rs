@@ -116,35 +116,23 @@ impl Injector {
                         held: false,
                     },
                     FaultAction::Drop => Decision { deliveries: vec![], fault: Some(format!("rule {}: dropped", r.index)), held: false },
-                    FaultAction::Duplicate => Decision {
-                        deliveries: vec![now(text.to_string()), now(text.to_string())],
-                        fault: Some(format!("rule {}: delivered twice", r.index)),
-                        held: false,
-                    },
+                    FaultAction::Duplicate => {
+                        Decision { deliveries: vec![now(text.to_string()), now(text.to_string())], fault: Some(format!("rule {}: delivered twice", r.index)), held: false }
+                    }
                     FaultAction::Reorder { after } => {
                         self.held.push(Held { from: from.to_string(), text: text.to_string(), after: Some(*after) });
-                        return Decision {
-                            deliveries: vec![],
-                            fault: Some(format!("rule {}: held until the next {} from {from}", r.index, after.as_str())),
-                            held: true,
-                        };
+                        return Decision { deliveries: vec![], fault: Some(format!("rule {}: held until the next {} from {from}", r.index, after.as_str())), held: true };
                     }
                     FaultAction::Corrupt { remove_line } => {
                         let (out, removed) = remove_sdp_lines(text, remove_line);
-                        Decision {
-                            deliveries: vec![now(out)],
-                            fault: Some(format!("rule {}: {removed} SDP line(s) starting {remove_line:?} removed", r.index)),
-                            held: false,
-                        }
+                        Decision { deliveries: vec![now(out)], fault: Some(format!("rule {}: {removed} SDP line(s) starting {remove_line:?} removed", r.index)), held: false }
                     }
                 }
             }
         };
         // This message went out: release what waited for it (RFC-free: the harness's reorder).
         if !decision.deliveries.is_empty() {
-            let (release, keep): (Vec<Held>, Vec<Held>) = std::mem::take(&mut self.held)
-                .into_iter()
-                .partition(|h| h.from == from && h.after.is_some_and(|a| matches(a, kind)));
+            let (release, keep): (Vec<Held>, Vec<Held>) = std::mem::take(&mut self.held).into_iter().partition(|h| h.from == from && h.after.is_some_and(|a| matches(a, kind)));
             self.held = keep;
             decision.deliveries.extend(release.into_iter().map(|h| Delivery { from: h.from, text: h.text, delay: Duration::ZERO }));
         }

@@ -45,12 +45,7 @@ pub fn app(rooms: Arc<Rooms>, pages: &Pages) -> Router {
 }
 
 /// Serves `app(rooms)` on an already-bound listener until `shutdown` resolves.
-pub async fn serve(
-    listener: TcpListener,
-    rooms: Arc<Rooms>,
-    pages: Pages,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, rooms: Arc<Rooms>, pages: Pages, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     // Signaling frames are small and latency-bound: send each at once rather than let Nagle's
     // algorithm hold a partial segment until the previous one is acknowledged.
@@ -62,14 +57,8 @@ pub async fn serve(
     axum::serve(listener, app(rooms, &pages)).with_graceful_shutdown(shutdown).await
 }
 
-async fn upgrade(
-    ws: WebSocketUpgrade,
-    Path((room, peer)): Path<(String, String)>,
-    State(rooms): State<Arc<Rooms>>,
-) -> impl IntoResponse {
-    ws.max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| session(socket, rooms, room, peer))
+async fn upgrade(ws: WebSocketUpgrade, Path((room, peer)): Path<(String, String)>, State(rooms): State<Arc<Rooms>>) -> impl IntoResponse {
+    ws.max_message_size(MAX_FRAME_BYTES).max_frame_size(MAX_FRAME_BYTES).on_upgrade(move |socket| session(socket, rooms, room, peer))
 }
 
 /// One member's connection: a writer task fed by a channel, and this reader loop.

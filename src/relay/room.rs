@@ -2,8 +2,8 @@
 
 use super::faults::Injector;
 use super::message::{classify, error_frame, MessageKind, RelayRecord};
-use crate::scenario::flows::FaultRule;
 use crate::clock::Clock;
+use crate::scenario::flows::FaultRule;
 use axum::extract::ws::{Message, Utf8Bytes};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -129,22 +129,15 @@ impl Rooms {
             Some(r) => r,
             None if self.open => {
                 let mut rooms = self.rooms.write().unwrap();
-                let r = rooms.entry(room.to_string()).or_insert_with(|| {
-                    Arc::new(Mutex::new(Room { ephemeral: true, ..Room::default() }))
-                });
+                let r = rooms.entry(room.to_string()).or_insert_with(|| Arc::new(Mutex::new(Room { ephemeral: true, ..Room::default() })));
                 Arc::clone(r)
             }
-            None => {
-                return Err(JoinError { code: "unknown_room", message: format!("no room '{room}' on this relay") })
-            }
+            None => return Err(JoinError { code: "unknown_room", message: format!("no room '{room}' on this relay") }),
         };
         let mut r = r.lock().unwrap();
         if let Some(expected) = &r.expected {
             if !expected.iter().any(|p| p == peer) {
-                return Err(JoinError {
-                    code: "unknown_peer",
-                    message: format!("room '{room}' admits {} (not '{peer}')", expected.join(", ")),
-                });
+                return Err(JoinError { code: "unknown_peer", message: format!("room '{room}' admits {} (not '{peer}')", expected.join(", ")) });
             }
         }
         if r.members.contains_key(peer) {
@@ -194,15 +187,7 @@ impl Rooms {
         if r.records.len() >= MAX_RECORDS_PER_ROOM {
             r.records.pop_front();
         }
-        r.records.push_back(RelayRecord {
-            at,
-            room: room.to_string(),
-            from: from.to_string(),
-            to,
-            kind,
-            body: Arc::new(body),
-            fault,
-        });
+        r.records.push_back(RelayRecord { at, room: room.to_string(), from: from.to_string(), to, kind, body: Arc::new(body), fault });
     }
 
     /// Records a frame that is refused without being read as text (binary frames).

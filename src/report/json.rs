@@ -3,7 +3,7 @@
 //! `docs/results.md`; `schema_version` changes only when a field changes meaning or goes away
 //! (fields may be added within a version).
 
-use super::{Attempt, CaseReport, Failure, Tally};
+use super::outcome::{Attempt, CaseReport, Failure, Tally};
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime};
 

@@ -6,14 +6,14 @@
 //! success whose `system-out` starts with `FLAKY`: the schema CI systems validate against has no
 //! element for it (surefire's `flakyFailure` is an extension Jenkins' schema rejects).
 
-use super::{CaseReport, Outcome};
+use super::outcome::{CaseReport, Outcome};
 use crate::transcript;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-/// The XML for the run.
-pub fn render(cases: &[CaseReport], started: SystemTime) -> Result<String, String> {
+/// The XML for the run; quick-junit's error when it cannot write it.
+pub fn render(cases: &[CaseReport], started: SystemTime) -> Result<String, quick_junit::SerializeError> {
     let mut suites: BTreeMap<&str, Vec<&CaseReport>> = BTreeMap::new();
     for c in cases {
         suites.entry(c.area()).or_default().push(c);
@@ -27,7 +27,7 @@ pub fn render(cases: &[CaseReport], started: SystemTime) -> Result<String, Strin
         suite.add_test_cases(cases.into_iter().map(test_case));
         report.add_test_suite(suite);
     }
-    let xml = report.to_string().map_err(|e| e.to_string())?;
+    let xml = report.to_string()?;
     Ok(without_testsuites_skipped(&xml))
 }
 
@@ -41,7 +41,6 @@ fn without_testsuites_skipped(xml: &str) -> String {
     format!("{}{cleaned}{}", &xml[..start], &xml[end..])
 }
 
-
 fn test_case(c: &CaseReport) -> TestCase {
     let name = c.case.name();
     let short = name.strip_prefix(&format!("{}::", c.area())).unwrap_or(&name).to_string();
@@ -49,11 +48,11 @@ fn test_case(c: &CaseReport) -> TestCase {
         Outcome::Passed | Outcome::Flaky { .. } => TestCaseStatus::success(),
         Outcome::Failed(f) => {
             let mut s = TestCaseStatus::non_success(match f {
-                super::Failure::Checks(_) => NonSuccessKind::Failure,
-                super::Failure::Error { .. } => NonSuccessKind::Error,
+                super::outcome::Failure::Checks(_) => NonSuccessKind::Failure,
+                super::outcome::Failure::Error { .. } => NonSuccessKind::Error,
             });
             s.set_message(f.summary());
-            s.set_type(if matches!(f, super::Failure::Checks(_)) { "check" } else { "error" });
+            s.set_type(if matches!(f, super::outcome::Failure::Checks(_)) { "check" } else { "error" });
             if let Some(details) = c.shown().and_then(|a| a.details.as_ref()) {
                 s.set_description(details.as_str());
             }
@@ -70,7 +69,10 @@ fn test_case(c: &CaseReport) -> TestCase {
     tc.set_time(c.duration());
     let mut out = String::new();
     match (&c.outcome, c.pass_rate()) {
-        (Outcome::Flaky { failure, passed, runs }, _) => out.push_str(&format!("FLAKY: passed {passed} of {runs} attempts; a failing attempt: {}\n\n", failure.summary())),
+        (Outcome::Flaky { failure, passed, runs, known }, _) => {
+            let known = known.as_ref().map(|k| format!(" (a known intermittent finding: {k})")).unwrap_or_default();
+            out.push_str(&format!("FLAKY: passed {passed} of {runs} attempts{known}; a failing attempt: {}\n\n", failure.summary()))
+        }
         (_, (passed, runs)) if runs > 1 => out.push_str(&format!("passed {passed} of {runs} attempts\n\n")),
         _ => {}
     }
@@ -99,12 +101,23 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     fn attempt(outcome: Outcome) -> Attempt {
-        Attempt { outcome, started: SystemTime::now(), duration: Duration::from_millis(1500), timings: None, checks: vec![], details: Some("EXPECTED: x\nACTUAL: y".into()), transcript: None, artifacts: None }
+        Attempt {
+            outcome,
+            started: SystemTime::now(),
+            duration: Duration::from_millis(1500),
+            timings: None,
+            checks: vec![],
+            details: Some("EXPECTED: x\nACTUAL: y".into()),
+            transcript: None,
+            artifacts: None,
+            known_flake: None,
+        }
     }
 
     #[test]
     fn one_testcase_per_case_with_its_outcome() {
-        let kinds: Vec<PeerKind> = ["rust", "chrome", "firefox", "aiortc", "libdatachannel", "libwebrtc", "werift", "gstreamer"].iter().map(|k| PeerKind::new(k).unwrap()).collect();
+        let kinds: Vec<PeerKind> =
+            ["rust", "chrome", "firefox", "aiortc", "libdatachannel", "libwebrtc", "werift", "gstreamer"].iter().map(|k| PeerKind::new(k).unwrap()).collect();
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/negotiation/basic.yaml");
         let s = Arc::new(scenario::load_file(&path, Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")), &kinds).expect("loads"));
         let cases: Vec<_> = scenario::expand(&s).into_iter().take(4).collect();

@@ -1,8 +1,7 @@
-//! What the terminal shows of outcomes: a line per attempt, failure details (the failed check or
-//! error first, then the transcript lines that matter), and the pair x scenario matrix.
+//! What the terminal shows of outcomes: a line per attempt, a case's summary line, and the pair x
+//! scenario matrix (a failure's details are decided with the outcome: `outcome::failure_details`).
 
-use super::{Attempt, CaseReport, Outcome};
-use crate::runner::{CaseRun, RunError};
+use super::outcome::{Attempt, CaseReport, Outcome};
 use crate::scenario::Case;
 use std::fmt::Write as _;
 
@@ -85,17 +84,4 @@ pub fn summary_line(report: &CaseReport) -> String {
     let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "-".into());
     let (c, f) = report.median_timings();
     format!("{} {}  passed {passed} of {ran}; median connected {}, first frame {}", report.outcome.label(), report.case.name(), ms(c), ms(f))
-}
-
-/// The details printed under a failed attempt: the verdict's EXPECTED / ACTUAL blocks, or the
-/// error with each peer's last events (progress runs collapsed); `None` unless it failed.
-pub fn failure_details(result: &Result<CaseRun, RunError>) -> Option<String> {
-    if !Outcome::of(result).is_failure() {
-        return None;
-    }
-    match result {
-        Ok(run) => Some(run.verdict.to_string()),
-        Err(RunError::Step { message, transcript, .. }) => Some(format!("{message}\nlast events of each peer:\n{}\n", transcript.tail_by_peer(15))),
-        Err(e) => Some(format!("{e}\n")),
-    }
 }

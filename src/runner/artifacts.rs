@@ -3,7 +3,7 @@
 //! `getStats()` summary, and what each peer kind can add (a browser's console log and
 //! screenshot, a program's stderr).
 
-use super::{CaseRun, RunError};
+use super::result::{CaseRun, RunError};
 use crate::peer::Peer;
 use crate::transcript::{Event, Transcript};
 use serde_json::{json, Map, Value};

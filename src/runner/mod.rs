@@ -2,24 +2,29 @@
 //! happens (success, failure, timeout; peers also release everything on drop, for panics).
 
 mod artifacts;
+pub mod attempts;
 mod wait;
 
-pub use wait::{condition_met, settled};
 use wait::Stop;
+pub use wait::{condition_met, settled};
 
+mod gather;
 mod options;
+mod result;
 mod steps;
 use steps::{run_steps, Signaling};
 
+use gather::{collect, poll_until};
 pub use options::RunOptions;
+pub use result::{location, CaseRun, RunError, Timings};
 
-use crate::clock::{Clock, Millis};
+use crate::clock::Clock;
 use crate::limits;
 use crate::peer::{Launcher, Peer, PeerConfig, PeerError, Registry};
 use crate::relay::Relay;
 use crate::scenario::{Case, Negotiation};
-use crate::transcript::{Entry, Event, Transcript};
-use crate::verdict::{self, Verdict};
+use crate::transcript::{Event, Transcript};
+use crate::verdict;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,73 +34,34 @@ use std::time::Duration;
 pub struct Env {
     pub registry: Arc<Registry>,
     pub options: RunOptions,
+    /// One permit per case running at once (`RunOptions::jobs`), taken after the case's browser
+    /// slots: a case waiting for a browser holds no job, so the other cases fill the machine.
+    jobs: Arc<tokio::sync::Semaphore>,
 }
 
 impl Env {
     /// The built-in kinds (`rust`, `chrome`, `firefox`) and every kind of the options' kinds
     /// files, in that order.
-    pub fn new(options: RunOptions) -> Result<Env, String> {
+    pub fn new(options: RunOptions) -> Result<Env, crate::peer::command::KindsError> {
         let mut registry = Registry::new();
         registry.register(Arc::new(crate::peer::rust::RustKind::new("rust", options.rust_crate_sockets)));
         crate::peer::browser::register(&mut registry, options.browser_options());
         for file in &options.kinds_files {
             crate::peer::command::register_file(&mut registry, file, &crate::peer::MediaFiles::in_dir(&options.media_dir), options.time_scale)?;
         }
-        Ok(Env { registry: Arc::new(registry), options })
+        Ok(Env::with_registry(registry, options))
     }
 
     /// An environment with a registry of the caller's (a project's own kinds).
     pub fn with_registry(registry: Registry, options: RunOptions) -> Env {
-        Env { registry: Arc::new(registry), options }
+        let jobs = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
+        Env { registry: Arc::new(registry), options, jobs }
     }
 
     /// Closes every browser, driver and program the kinds started.
     pub async fn shutdown(&self) {
         self.registry.shutdown().await;
     }
-}
-
-/// Why a case could not run to a verdict.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The relay or a peer could not be started, or a required kind is missing.
-    #[error("setup: {0}")]
-    Setup(String),
-    /// A peer of this case is not installed (skipped; a failure when the kind is required).
-    #[error("{0}")]
-    Unavailable(String),
-    /// A peer kind lacks a capability the scenario needs (ignored with the reason).
-    #[error("unsupported: {0}")]
-    Unsupported(String),
-    /// The scenario excludes this pair (`exclude:`), with its reason.
-    #[error("excluded: {0}")]
-    Excluded(String),
-    /// A step failed or its wait ran out; `transcript` holds what was seen until then.
-    #[error("{file}:{line}: step '{step}' failed: {message}")]
-    Step { file: String, line: u64, step: String, message: String, transcript: Box<Transcript> },
-}
-
-/// Time to connected and to first frame, from the offerer's first `createOffer`.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct Timings {
-    pub to_connected: Option<Millis>,
-    pub to_first_frame: Option<Millis>,
-}
-
-/// A case that ran to a verdict.
-#[derive(Debug)]
-pub struct CaseRun {
-    pub name: String,
-    pub transcript: Transcript,
-    pub verdict: Verdict,
-    pub timings: Timings,
-}
-
-impl CaseRun {
-    pub fn passed(&self) -> bool {
-        self.verdict.passed()
-    }
-
 }
 
 /// Whether the case can run here: excluded, a kind missing (or required and missing), a
@@ -108,16 +74,14 @@ pub fn admit(case: &Case, env: &Env) -> Result<Vec<Arc<dyn Launcher>>, RunError>
     if let (true, Some(kinds)) = (case.scenario.extended, &env.options.extended_kinds) {
         if case.kinds.iter().any(|k| !kinds.iter().any(|x| x == k.as_str())) {
             return Err(RunError::Unsupported(format!(
-                "an extended-suite scenario, run here for pairs of {} only (RTC_HARNESS_SUITE=all runs every pair)",
+                "an extended-suite scenario, run for pairs of {} only (RTC_HARNESS_SUITE=core; unset, every pair runs it)",
                 kinds.join(", ")
             )));
         }
     }
     let mut launchers = Vec::new();
     for kind in &case.kinds {
-        let launcher = env.registry.get(kind).ok_or_else(|| {
-            RunError::Unavailable(format!("no peer kind '{kind}' in this run (kinds: {})", env.registry.names()))
-        })?;
+        let launcher = env.registry.get(kind).ok_or_else(|| RunError::Unavailable(format!("no peer kind '{kind}' in this run (kinds: {})", env.registry.names())))?;
         if let Err(why) = launcher.availability() {
             return Err(match env.options.requires(kind) {
                 true => RunError::Setup(format!("{kind} is required (RTC_HARNESS_REQUIRE) but unavailable: {why}")),
@@ -183,14 +147,48 @@ pub async fn run_case(case: &Case, env: &Env) -> Result<CaseRun, RunError> {
 /// Runs `case` once; when it fails and `artifacts` is given, writes the failure's artifacts there
 /// (see `runner/artifacts.rs`) before the peers close, and returns the directory with the result.
 pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> (Result<CaseRun, RunError>, Option<PathBuf>) {
-    let launchers = match admit(case, env) {
-        Ok(l) => l,
-        Err(e) => return (Err(e), None),
-    };
-    let _slots = match reserve(&launchers).await {
-        Ok(s) => s,
-        Err(e) => return (Err(e), None),
-    };
+    match begin(case, env).await {
+        Ok(admitted) => admitted.run(env, artifacts).await,
+        Err(e) => (Err(e), None),
+    }
+}
+
+/// The case as it runs with these kinds: each peer whose trickle follows its kind trickles as
+/// its kind can ([`Case::resolved`]). Kinds not in the registry are taken as trickling.
+pub fn resolve(case: &Case, registry: &Registry) -> Case {
+    let can: Vec<bool> = case.kinds.iter().map(|k| registry.get(k).is_none_or(|l| l.info().capabilities.trickle)).collect();
+    case.resolved(&can)
+}
+
+/// A case admitted to run, holding its browser slots and its job: from here it runs at once.
+pub struct Admitted {
+    /// The case as it runs ([`resolve`]).
+    pub case: Case,
+    launchers: Vec<Arc<dyn Launcher>>,
+    _slots: Vec<tokio::sync::OwnedSemaphorePermit>,
+    _job: tokio::sync::OwnedSemaphorePermit,
+    /// When it began running (the time before was spent waiting for slots and a job).
+    pub began: std::time::Instant,
+    pub began_at: std::time::SystemTime,
+}
+
+/// Admission (installed, capable, not excluded), then the case's browser slots, then a job.
+pub async fn begin(case: &Case, env: &Env) -> Result<Admitted, RunError> {
+    let launchers = admit(case, env)?;
+    let _slots = reserve(&launchers).await?;
+    let _job = Arc::clone(&env.jobs).acquire_owned().await.expect("the jobs semaphore is never closed");
+    let case = resolve(case, &env.registry);
+    Ok(Admitted { case, launchers, _slots, _job, began: std::time::Instant::now(), began_at: std::time::SystemTime::now() })
+}
+
+impl Admitted {
+    /// Runs the case (see [`run_attempt`]); the slots and the job are released at the end.
+    pub async fn run(self, env: &Env, artifacts: Option<PathBuf>) -> (Result<CaseRun, RunError>, Option<PathBuf>) {
+        run_admitted(&self.case, env, &self.launchers, artifacts).await
+    }
+}
+
+async fn run_admitted(case: &Case, env: &Env, launchers: &[Arc<dyn Launcher>], artifacts: Option<PathBuf>) -> (Result<CaseRun, RunError>, Option<PathBuf>) {
     let clock = Clock::start();
     let relay = match Relay::start(clock, env.registry.pages()).await {
         Ok(r) => r,
@@ -204,12 +202,12 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
         Ok(n) => n,
         Err(e) => {
             relay.stop().await;
-            return (Err(RunError::Setup(e)), None);
+            return (Err(RunError::Setup(e.to_string())), None);
         }
     };
     let mut peers: Vec<Box<dyn Peer>> = Vec::new();
     let result = async {
-        for (spec, launcher) in case.scenario.peers.iter().zip(&launchers) {
+        for (spec, launcher) in case.scenario.peers.iter().zip(launchers) {
             let mut config = peer_config(case, spec, &relay, &room, env);
             if let Some(net) = &net {
                 config.ice_servers = net.ice_servers(&case.scenario, &spec.name);
@@ -222,10 +220,28 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
         let signaling = Signaling { relay: &relay, room: &room };
         run_steps(case, &peers, &clock, &mut transcript, &mut sampler, signaling, env.options.time_scale).await?;
         settle(case, &peers, &relay, &room, &mut transcript, &mut sampler, env.options.time_scale).await?;
+        // The end of the case is answered like every step: a peer that stopped answering (no
+        // stats, no close) fails the case instead of passing on what it said earlier.
+        let silent = |what: &str, e: PeerError, transcript: &Transcript| RunError::Step {
+            file: case.scenario.path.display().to_string(),
+            line: 0,
+            step: format!("{}: {what} (end of case)", peer_of(&e)),
+            message: format!("{e}: the peer stopped answering"),
+            transcript: Box::new(transcript.clone()),
+        };
         for p in &peers {
-            let _ = p.collect_stats().await;
+            if let Err(e @ (PeerError::Timeout { .. } | PeerError::Gone { .. })) = p.collect_stats().await {
+                collect(&peers, &mut transcript).await;
+                return Err(silent("collect_stats", e, &transcript));
+            }
         }
         collect(&peers, &mut transcript).await;
+        for p in &peers {
+            if let Err(e) = p.finish().await {
+                collect(&peers, &mut transcript).await;
+                return Err(silent("close", e, &transcript));
+            }
+        }
         sampler.drain_network(&mut transcript);
         if let Some(net) = &net {
             transcript.entries.extend(net.records());
@@ -237,13 +253,17 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
     let result = result.map(|transcript| {
         let verdict = verdict::check(&case.scenario, &transcript, env.options.time_scale);
         let timings = timings(case, &transcript);
-        CaseRun { name: case.name(), transcript, verdict, timings }
+        CaseRun { name: case.name(), transcript, verdict, timings, logs: String::new() }
     });
     // Artifacts are taken while the browsers still show the page and the programs still run.
     let failed = match &result {
         Ok(run) => !run.passed(),
         Err(e) => matches!(e, RunError::Step { .. } | RunError::Setup(_)),
     };
+    let mut result = result;
+    if failed {
+        with_logs(&mut result, &peers).await;
+    }
     let saved = match artifacts.filter(|_| failed) {
         Some(dir) => artifacts::save(&dir, &result, &peers).await,
         None => None,
@@ -258,13 +278,48 @@ pub async fn run_attempt(case: &Case, env: &Env, artifacts: Option<PathBuf>) -> 
     (result, saved)
 }
 
+/// The peer a [`PeerError`] names.
+fn peer_of(e: &PeerError) -> &str {
+    match e {
+        PeerError::Timeout { peer, .. } | PeerError::Failed { peer, .. } | PeerError::Gone { peer, .. } => peer,
+        PeerError::Unavailable(_) => "a peer",
+    }
+}
+
+/// Lines of a peer's own log a failure message carries (its last ones).
+const LOG_LINES_IN_FAILURE: usize = 30;
+
+/// Puts each peer's log of this case (a program's stderr since its setup) into the failure, so
+/// the cause is in the message and not only in the artifacts.
+async fn with_logs(result: &mut Result<CaseRun, RunError>, peers: &[Box<dyn Peer>]) {
+    let mut text = String::new();
+    for p in peers {
+        let lines = p.case_log().await;
+        if lines.is_empty() {
+            continue;
+        }
+        let shown = &lines[lines.len().saturating_sub(LOG_LINES_IN_FAILURE)..];
+        let cut = if shown.len() < lines.len() { format!(", last {} of {}", shown.len(), lines.len()) } else { String::new() };
+        text.push_str(&format!("\nstderr of {} (this case{cut}):\n  {}", p.name(), shown.join("\n  ")));
+    }
+    if text.is_empty() {
+        return;
+    }
+    match result {
+        Ok(run) => run.logs = text,
+        Err(RunError::Step { message, .. }) => message.push_str(&text),
+        Err(RunError::Setup(message)) => message.push_str(&text),
+        Err(_) => {}
+    }
+}
+
 fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, room: &str, env: &Env) -> PeerConfig {
     PeerConfig {
         name: spec.name.clone(),
         kind: case.kind_of(&spec.name).expect("case has a kind per peer"),
         media: spec.media.clone(),
         data_channels: spec.data_channels.clone(),
-        trickle: spec.trickle,
+        trickle: spec.trickles(),
         auto_negotiate: spec.negotiation == Negotiation::Auto,
         echo: spec.echo,
         signaling_url: relay.ws_url(room, &spec.name),
@@ -294,59 +349,13 @@ async fn joined(relay: &Relay, room: &str, names: &[String], peers: &[Box<dyn Pe
     if missing.is_empty() {
         return Ok(());
     }
-    Err(RunError::Setup(format!(
-        "the relay never registered {} in room {room} (a peer is ready only once its relay WebSocket is open)",
-        missing.join(", ")
-    )))
-}
-
-/// Polls the relay's state (it has no notification for these) every `every` until `done`
-/// holds or `limit` runs out; whether it held.
-async fn poll_until(limit: Duration, every: Duration, done: impl Fn() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
-    while !done() {
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(every).await;
-    }
-    true
+    Err(RunError::Setup(format!("the relay never registered {} in room {room} (a peer is ready only once its relay WebSocket is open)", missing.join(", "))))
 }
 
 fn setup_error(e: PeerError) -> RunError {
     match e {
         PeerError::Unavailable(m) => RunError::Unavailable(m),
         other => RunError::Setup(other.to_string()),
-    }
-}
-
-/// Drains every peer into the transcript (kept in time order).
-pub(crate) async fn collect(peers: &[Box<dyn Peer>], transcript: &mut Transcript) {
-    let mut fresh: Vec<Entry> = Vec::new();
-    for p in peers {
-        match p.drain().await {
-            Ok(entries) => fresh.extend(entries),
-            Err(e) => fresh.push(Entry {
-                at: transcript.entries.last().map(|e| e.at).unwrap_or(0.0),
-                peer: p.name().to_string(),
-                event: Event::Error { context: "drain".into(), message: e.to_string() },
-            }),
-        }
-    }
-    if !fresh.is_empty() {
-        transcript.entries.extend(fresh);
-        transcript.sort();
-    }
-}
-
-/// Waits for news from any peer: pushed events wake at once; when some peer is polled (a
-/// browser), only the polled peers' intervals (`changed` sleeps one) wake, since a pushed event
-/// would only drain the polled ones early.
-pub(crate) async fn next_change(peers: &[Box<dyn Peer>]) {
-    let any_polled = peers.iter().any(|p| !p.pushes_events());
-    let waits: Vec<_> = peers.iter().filter(|p| !(any_polled && p.pushes_events())).map(|p| Box::pin(p.changed())).collect();
-    if !waits.is_empty() {
-        futures::future::select_all(waits).await;
     }
 }
 
@@ -362,13 +371,7 @@ async fn settle(
     sampler: &mut wait::Sampler<'_>,
     scale: limits::Scale,
 ) -> Result<(), RunError> {
-    let limit = case
-        .scenario
-        .expect
-        .iter()
-        .filter_map(|e| verdict::within(&e.kind))
-        .max()
-        .unwrap_or(limits::EXPECTATION_WAIT);
+    let limit = case.scenario.expect.iter().filter_map(|e| verdict::within(&e.kind)).max().unwrap_or(limits::EXPECTATION_WAIT);
     let limit = scale.of(limit.max(Duration::from_secs(1)));
     let net = sampler.net;
     let waited = wait::until(peers, transcript, sampler, limit, |t| {
@@ -381,13 +384,9 @@ async fn settle(
     })
     .await;
     match waited {
-        Err(Stop::Gone(why)) => Err(RunError::Step {
-            file: case.scenario.path.display().to_string(),
-            line: 0,
-            step: "expectations".into(),
-            message: why,
-            transcript: Box::new(transcript.clone()),
-        }),
+        Err(Stop::Gone(why)) => {
+            Err(RunError::Step { file: case.scenario.path.display().to_string(), line: 0, step: "expectations".into(), message: why, transcript: Box::new(transcript.clone()) })
+        }
         _ => Ok(()),
     }
 }
@@ -402,12 +401,7 @@ fn timings(case: &Case, t: &Transcript) -> Timings {
         .collect::<Option<Vec<_>>>()
         .and_then(|v| v.into_iter().reduce(f64::max));
     let answerer = case.scenario.answerer();
-    let first_frame = t
-        .first(answerer, |e| matches!(e, Event::FirstFrame { .. }))
-        .or_else(|| t.first(&case.scenario.offerer, |e| matches!(e, Event::FirstFrame { .. })))
-        .map(|e| e.at);
-    Timings {
-        to_connected: start.zip(connected).map(|(s, c)| c - s),
-        to_first_frame: start.zip(first_frame).map(|(s, f)| f - s),
-    }
+    let first_frame =
+        t.first(answerer, |e| matches!(e, Event::FirstFrame { .. })).or_else(|| t.first(&case.scenario.offerer, |e| matches!(e, Event::FirstFrame { .. }))).map(|e| e.at);
+    Timings { to_connected: start.zip(connected).map(|(s, c)| c - s), to_first_frame: start.zip(first_frame).map(|(s, f)| f - s) }
 }

@@ -30,11 +30,29 @@ pub struct RunOptions {
     /// (`RTC_HARNESS_ICE_IP`; default: this host's first non-loopback IPv4 address).
     pub ice_ip: std::net::IpAddr,
     /// The kinds whose pairs run the extended suite's scenarios (`None`: every pair). The test
-    /// harness sets the first three kinds unless `RTC_HARNESS_SUITE=all`; the CLI runs them all.
+    /// `RTC_HARNESS_SUITE=core` limits them to pairs of rust, chrome and firefox (a quicker
+    /// local run); by default, in the CLI and in `cargo test` alike, every pair runs them.
     pub extended_kinds: Option<Vec<String>>,
     /// Every wait limit, scenario `within:` and `sleep:` multiplied by this
     /// (`RTC_HARNESS_TIME_SCALE`; default 1).
     pub time_scale: crate::limits::Scale,
+    /// Cases run at once (`RTC_HARNESS_JOBS`, `--jobs`; default [`DEFAULT_JOBS`]).
+    pub jobs: usize,
+}
+
+/// Cases at once on this project's 2-core machines, by measurement (docs/testing.md, "Cases at once"): most of a
+/// case is waiting for timers, frames and consent checks, so two cores hold more cases than two;
+/// past this the load average rises above the cores and timing checks start to slip.
+pub const DEFAULT_JOBS: usize = 4;
+
+/// A `RTC_HARNESS_*` variable whose value cannot be used: an error naming it, never a silent
+/// default.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("{name}={value:?}: {expected}")]
+pub struct OptionError {
+    pub name: &'static str,
+    pub value: String,
+    pub expected: &'static str,
 }
 
 impl Default for RunOptions {
@@ -52,32 +70,51 @@ impl Default for RunOptions {
             ice_ip: crate::net::host_ip(),
             extended_kinds: None,
             time_scale: crate::limits::Scale::ONE,
+            jobs: DEFAULT_JOBS,
         }
     }
 }
 
 impl RunOptions {
     /// The defaults with every `RTC_HARNESS_*` variable applied. Call it at the edge only.
-    pub fn from_env() -> RunOptions {
+    pub fn from_env() -> Result<RunOptions, OptionError> {
         RunOptions::from_vars(|name| std::env::var(name).ok())
     }
 
     /// The defaults with the variables `lookup` gives applied (`from_env` with the process's
-    /// environment; tests give their own).
-    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> RunOptions {
+    /// environment; tests give their own). A value that cannot be used is an error naming it.
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<RunOptions, OptionError> {
         let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let bad = |name: &'static str, value: &str, expected: &'static str| OptionError { name, value: value.to_string(), expected };
         let mut o = RunOptions::default();
         if let Some(v) = var("RTC_HARNESS_REQUIRE") {
             o.require = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            if o.require.iter().any(|k| k != crate::scenario::ALL_KINDS && PeerKind::new(k).is_err()) {
+                return Err(bad("RTC_HARNESS_REQUIRE", &v, "expected peer kind names separated by commas (chrome,aiortc), or 'all'"));
+            }
         }
-        o.run_excluded = var("RTC_HARNESS_RUN_EXCLUDED").is_some();
-        o.browsers.grid = var("RTC_HARNESS_WEBDRIVER_URL");
+        o.run_excluded = match var("RTC_HARNESS_RUN_EXCLUDED").as_deref().map(str::trim) {
+            None | Some("0" | "false" | "no") => false,
+            Some("1" | "true" | "yes") => true,
+            Some(v) => return Err(bad("RTC_HARNESS_RUN_EXCLUDED", v, "expected 1 (or true, yes) to run excluded pairs, 0 (or false, no) not to")),
+        };
+        if let Some(v) = var("RTC_HARNESS_WEBDRIVER_URL") {
+            let url = v.trim().parse::<hyper::Uri>().ok().filter(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some());
+            if url.is_none() {
+                return Err(bad("RTC_HARNESS_WEBDRIVER_URL", &v, "expected a Selenium Grid's http:// or https:// URL"));
+            }
+            o.browsers.grid = Some(v.trim().to_string());
+        }
         for name in ["RTC_HARNESS_CHROME", "RTC_HARNESS_CHROMEDRIVER", "RTC_HARNESS_FIREFOX", "RTC_HARNESS_GECKODRIVER"] {
             if let Some(path) = var(name) {
                 o.browsers.binaries.insert(name.to_string(), PathBuf::from(path));
             }
         }
-        o.rust_crate_sockets = var("RTC_HARNESS_RUST_SOCKETS").as_deref() == Some("crate");
+        o.rust_crate_sockets = match var("RTC_HARNESS_RUST_SOCKETS").as_deref().map(str::trim) {
+            None | Some("harness") => false,
+            Some("crate") => true,
+            Some(v) => return Err(bad("RTC_HARNESS_RUST_SOCKETS", v, "expected 'crate' or 'harness'")),
+        };
         if let Some(dir) = var("RTC_HARNESS_MEDIA_DIR") {
             o.media_dir = PathBuf::from(dir);
         }
@@ -85,16 +122,33 @@ impl RunOptions {
             o.kinds_files.extend(std::env::split_paths(&files));
         }
         o.artifacts = var("RTC_HARNESS_ARTIFACTS").map(PathBuf::from);
-        let count = |name: &str| var(name).and_then(|v| v.trim().parse::<usize>().ok());
-        o.repeat = count("RTC_HARNESS_REPEAT").unwrap_or(1).max(1);
-        o.retries = count("RTC_HARNESS_RETRIES").unwrap_or(0);
-        if let Some(ip) = var("RTC_HARNESS_ICE_IP").and_then(|v| v.trim().parse().ok()) {
-            o.ice_ip = ip;
+        let count = |name: &'static str, min: usize| -> Result<Option<usize>, OptionError> {
+            match var(name) {
+                None => Ok(None),
+                Some(v) => match v.trim().parse::<usize>() {
+                    Ok(n) if n >= min => Ok(Some(n)),
+                    _ if min == 0 => Err(bad(name, &v, "expected a whole number (0 or more)")),
+                    _ => Err(bad(name, &v, "expected a whole number, 1 or more")),
+                },
+            }
+        };
+        o.repeat = count("RTC_HARNESS_REPEAT", 1)?.unwrap_or(1);
+        o.retries = count("RTC_HARNESS_RETRIES", 0)?.unwrap_or(0);
+        o.jobs = count("RTC_HARNESS_JOBS", 1)?.unwrap_or(DEFAULT_JOBS);
+        if let Some(v) = var("RTC_HARNESS_ICE_IP") {
+            o.ice_ip = v.trim().parse().map_err(|_| bad("RTC_HARNESS_ICE_IP", &v, "expected an IP address"))?;
         }
-        if let Some(scale) = var("RTC_HARNESS_TIME_SCALE").and_then(|v| crate::limits::Scale::parse(&v)) {
-            o.time_scale = scale;
+        if let Some(v) = var("RTC_HARNESS_TIME_SCALE") {
+            o.time_scale = crate::limits::Scale::parse(&v).ok_or_else(|| bad("RTC_HARNESS_TIME_SCALE", &v, "expected a number (a factor, at least 0.1)"))?;
         }
-        o
+        o.extended_kinds = match var("RTC_HARNESS_SUITE").as_deref().map(str::trim) {
+            None | Some("all") => None,
+            Some("core") => Some(["rust", "chrome", "firefox"].map(String::from).to_vec()),
+            Some(v) => {
+                return Err(bad("RTC_HARNESS_SUITE", v, "expected 'all' (every pair, the default) or 'core' (the extended scenarios for pairs of rust, chrome and firefox only)"))
+            }
+        };
+        Ok(o)
     }
 
     /// The browsers' options with the run's time scale: the pool waits for browsers and pages
@@ -117,10 +171,40 @@ mod tests {
     #[test]
     fn the_time_scale_is_read_once_and_reaches_the_browsers() {
         let with = |value: &'static str| RunOptions::from_vars(move |name| (name == "RTC_HARNESS_TIME_SCALE").then(|| value.to_string()));
-        let o = with("3");
+        let o = with("3").unwrap();
         assert_eq!(o.time_scale.of(ACTION), ACTION * 3);
         assert_eq!(o.browser_options().time_scale, Scale::new(3.0), "the pool waits on the run's scale");
-        assert_eq!(with("slow").time_scale, Scale::ONE, "not a number: the default");
-        assert_eq!(RunOptions::from_vars(|_| None).time_scale, Scale::ONE);
+        assert_eq!(RunOptions::from_vars(|_| None).unwrap().time_scale, Scale::ONE);
+    }
+
+    #[test]
+    fn a_bad_value_is_an_error_naming_its_variable() {
+        let one = |name: &'static str, value: &'static str| RunOptions::from_vars(move |n| (n == name).then(|| value.to_string()));
+        for (name, value) in [
+            ("RTC_HARNESS_REPEAT", "abc"),
+            ("RTC_HARNESS_REPEAT", "0"),
+            ("RTC_HARNESS_RETRIES", "-1"),
+            ("RTC_HARNESS_JOBS", "many"),
+            ("RTC_HARNESS_JOBS", "0"),
+            ("RTC_HARNESS_TIME_SCALE", "slow"),
+            ("RTC_HARNESS_ICE_IP", "localhost"),
+            ("RTC_HARNESS_SUITE", "some"),
+            ("RTC_HARNESS_RUST_SOCKETS", "kernel"),
+            ("RTC_HARNESS_RUN_EXCLUDED", "maybe"),
+            ("RTC_HARNESS_REQUIRE", "chrome,Firefox"),
+            ("RTC_HARNESS_WEBDRIVER_URL", "localhost:4444"),
+        ] {
+            let e = one(name, value).unwrap_err();
+            assert_eq!((e.name, e.value.as_str()), (name, value));
+            assert!(e.to_string().starts_with(&format!("{name}=")), "{e}");
+        }
+        assert_eq!(one("RTC_HARNESS_JOBS", " 6 ").unwrap().jobs, 6);
+        assert!(one("RTC_HARNESS_RUN_EXCLUDED", "1").unwrap().run_excluded);
+        assert!(!one("RTC_HARNESS_RUN_EXCLUDED", "0").unwrap().run_excluded, "0 does not run them");
+        assert_eq!(one("RTC_HARNESS_REQUIRE", "all").unwrap().require, ["all"]);
+        assert_eq!(one("RTC_HARNESS_WEBDRIVER_URL", "http://grid:4444/wd/hub").unwrap().browsers.grid.as_deref(), Some("http://grid:4444/wd/hub"));
+        assert_eq!(one("RTC_HARNESS_SUITE", "core").unwrap().extended_kinds.map(|k| k.len()), Some(3));
+        let defaults = RunOptions::from_vars(|_| None).unwrap();
+        assert_eq!((defaults.jobs, defaults.repeat, defaults.retries, defaults.extended_kinds), (DEFAULT_JOBS, 1, 0, None));
     }
 }

@@ -1,8 +1,10 @@
 //! A case's steps, in order: each one recorded in the transcript, performed or waited for, and a
 //! failed one reported with its file and line.
 
+use super::gather::{collect, poll_until};
+use super::result::RunError;
+use super::wait::condition_met;
 use super::wait::{self, Stop};
-use super::{collect, condition_met, poll_until, RunError};
 use crate::clock::Clock;
 use crate::limits;
 use crate::peer::Peer;
@@ -64,7 +66,8 @@ pub(super) async fn run_steps(
         let fail = |message: String, transcript: &Transcript| RunError::Step {
             file: scenario.path.display().to_string(),
             line: step.line,
-            step: format!("{who}: {label}"),
+            // A step of no line is the seed's: the file has no `steps:`.
+            step: if step.line == 0 { format!("{who}: {label} (the seed's flow: the file has no steps)") } else { format!("{who}: {label}") },
             message,
             transcript: Box::new({
                 let mut t = transcript.clone();
@@ -110,10 +113,13 @@ pub(super) async fn run_steps(
                 match wait::until(peers, transcript, sampler, limit, |t| condition_met(t, name, condition)).await {
                     Ok(()) => {}
                     Err(Stop::Timeout(seen)) => {
-                        let message = format!(
-                            "waited {limit:?} for {name}: {condition}; saw instead:\n{}",
-                            wait::seen(transcript, name, seen)
-                        );
+                        let waited = format!("waited {limit:?} for {name}: {condition}; saw instead:\n{}", wait::seen(transcript, name, seen));
+                        // A peer's own error is the likelier cause than the wait: it leads.
+                        let errors = transcript.errors();
+                        let message = match errors.first() {
+                            Some(first) => format!("{first}\n(a peer reported {} error(s): {}); then {waited}", errors.len(), errors.join("; ")),
+                            None => waited,
+                        };
                         return Err(fail(message, transcript));
                     }
                     Err(Stop::Gone(why)) => return Err(fail(format!("while waiting for {name}: {condition}, {why}"), transcript)),
@@ -125,4 +131,3 @@ pub(super) async fn run_steps(
     }
     Ok(())
 }
-

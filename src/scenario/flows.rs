@@ -1,9 +1,8 @@
-//! The hard flows as written and validated: data channel options, codec preferences, transceiver
-//! directions, and the relay's signaling fault rules (`signaling:`).
+//! The hard flows' vocabulary: transceiver directions, codec preferences, the channel options an
+//! expectation wants, and the relay's signaling fault rules (`signaling:`).
 
-use super::model::{MediaKind, PeerRef};
+use super::kinds::MediaKind;
 use serde::Deserialize;
-use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -47,71 +46,6 @@ impl fmt::Display for Direction {
 /// `codecs: {video: [VP9, VP8]}`: `setCodecPreferences` (webrtc-pc section 5.4) in this order.
 pub type CodecPreferences = BTreeMap<MediaKind, Vec<String>>;
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DirectionArg {
-    pub peer: PeerRef,
-    pub kind: MediaKind,
-    pub direction: Direction,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DirectionExpectArg {
-    pub peer: PeerRef,
-    pub kind: MediaKind,
-    /// The direction of the peer's last local description's m-line of that kind.
-    pub is: Direction,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CodecExpectArg {
-    /// The receiving peer: its getStats inbound codec is checked, with the answer's m-line.
-    pub at: PeerRef,
-    pub kind: MediaKind,
-    pub is: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReceivedArg {
-    pub at: PeerRef,
-    pub label: String,
-    /// A binary message of exactly this many bytes, intact.
-    #[serde(default)]
-    pub size: Option<u32>,
-    /// A text message with this text.
-    #[serde(default)]
-    pub text: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MaxMessageSizeArg {
-    /// The sender of the `send_message` step with this label and size.
-    pub from: PeerRef,
-    pub label: String,
-    pub size: u32,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChannelOptionsArg {
-    pub at: PeerRef,
-    pub label: String,
-    #[serde(default)]
-    pub ordered: Option<bool>,
-    #[serde(default)]
-    pub max_retransmits: Option<u16>,
-    #[serde(default)]
-    pub max_packet_life_time: Option<u16>,
-    #[serde(default)]
-    pub protocol: Option<String>,
-    #[serde(default)]
-    pub id: Option<u16>,
-}
-
 /// What a `channel_options` expectation wants the peer's `open` event to report.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChannelOptionsWant {
@@ -120,55 +54,6 @@ pub struct ChannelOptionsWant {
     pub max_packet_life_time: Option<u16>,
     pub protocol: Option<String>,
     pub id: Option<u16>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChannelsArg {
-    pub at: PeerRef,
-    /// At least this many distinct channels opened at the peer.
-    pub open: u32,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HangupArg {
-    /// The peer whose `close` step hangs up.
-    pub by: PeerRef,
-    /// The other peer, which must notice.
-    pub noticed_by: PeerRef,
-    #[serde(default, deserialize_with = "super::model::opt_duration")]
-    pub within: Option<Duration>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PeerOnlyArg {
-    pub peer: PeerRef,
-}
-
-/// One signaling fault rule as written (`signaling:` at the top level).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultRuleDecl {
-    pub from: PeerRef,
-    /// offer, answer, candidate, end_of_candidates, description (offer or answer), any.
-    pub kind: Spanned<String>,
-    #[serde(rename = "do")]
-    pub action: Spanned<String>,
-    /// `delay`: how long.
-    #[serde(default, rename = "for", deserialize_with = "super::model::opt_duration")]
-    pub length: Option<Duration>,
-    /// `reorder`: the message kind from the same sender after which the held one is released
-    /// (default: the next message of any kind).
-    #[serde(default)]
-    pub after: Option<Spanned<String>>,
-    /// `corrupt`: the SDP lines starting with this are removed.
-    #[serde(default)]
-    pub remove_line: Option<String>,
-    /// Only the first N matching messages (default: every one).
-    #[serde(default)]
-    pub count: Option<u32>,
 }
 
 /// Which messages a rule matches, by the relay's classification of a message.
@@ -219,9 +104,13 @@ pub enum FaultAction {
     Drop,
     Duplicate,
     /// Held until the next message of `after` from the same sender has been forwarded.
-    Reorder { after: MessageMatch },
+    Reorder {
+        after: MessageMatch,
+    },
     /// SDP lines starting with the prefix removed.
-    Corrupt { remove_line: String },
+    Corrupt {
+        remove_line: String,
+    },
 }
 
 impl FaultAction {

@@ -2,7 +2,10 @@
 //! ([`Capabilities`], declared by its launcher): a case whose kind lacks something it needs is
 //! ignored with the reason, never run into a failure and never passed.
 
-use super::{Action, MediaKind, Scenario, StepKind};
+use super::expectation::ExpectKind;
+use super::kinds::{MediaKind, Negotiation};
+use super::model::{IceServer, Scenario};
+use super::step::{Action, StepKind};
 use serde::{Deserialize, Serialize};
 
 /// What a peer kind can do, as its launcher (or `stacks/kinds.yaml`) declares it.
@@ -164,24 +167,26 @@ impl Needs {
             send: sends(name),
             receive: sends(other),
             data_channels: any_channel,
-            trickle: spec.is_some_and(|p| p.trickle),
-            // Both agents take part in an ICE restart (RFC 8445 section 9): the answering side
-            // must accept new credentials too.
-            restart_ice: actions(scenario).any(|(_, a)| *a == Action::RestartIce),
+            trickle: spec.is_some_and(|p| p.trickles()),
+            // Only the peer that restarts calls restartIce(); the other side of an ICE restart
+            // (RFC 8445 section 9) answers a re-offer with new credentials, which is what
+            // `renegotiation` already asks of it (a capability gates only the cases that
+            // exercise it).
+            restart_ice: actions(scenario).any(|(who, a)| who == name && *a == Action::RestartIce),
             // Both sides of a second offer/answer take part in it.
             renegotiation: offers(scenario) > 1,
-            turn: spec.is_some_and(|p| p.ice_servers.iter().any(|s| matches!(s, super::IceServer::Turn { .. }))),
-            candidate_error: scenario.expect.iter().any(|e| matches!(&e.kind, super::ExpectKind::CandidateError { peer, .. } if peer == name)),
+            turn: spec.is_some_and(|p| p.ice_servers.iter().any(|s| matches!(s, IceServer::Turn { .. }))),
+            candidate_error: scenario.expect.iter().any(|e| matches!(&e.kind, ExpectKind::CandidateError { peer, .. } if peer == name)),
             perfect_negotiation: spec.is_some_and(|p| p.polite.is_some()),
             rollback: actions(scenario).any(|(who, a)| who == name && *a == Action::Rollback),
-            transceivers: actions(scenario).any(|(who, a)| {
-                who == name && matches!(a, Action::SetDirection { .. } | Action::RemoveTrack(_) | Action::ReplaceTrack(_))
-            }),
+            transceivers: actions(scenario).any(|(who, a)| who == name && matches!(a, Action::SetDirection { .. } | Action::RemoveTrack(_) | Action::ReplaceTrack(_))),
             codec_preferences: spec.is_some_and(|p| !p.codecs.is_empty()),
             // The options are reported by both sides, and a negotiated channel is created on both.
-            data_channel_options: scenario.peers.iter().flat_map(|p| &p.data_channels).any(|c| {
-                c.ordered.is_some() || c.max_retransmits.is_some() || c.max_packet_life_time.is_some() || c.negotiated || c.id.is_some() || c.protocol.is_some()
-            }),
+            data_channel_options: scenario
+                .peers
+                .iter()
+                .flat_map(|p| &p.data_channels)
+                .any(|c| c.ordered.is_some() || c.max_retransmits.is_some() || c.max_packet_life_time.is_some() || c.negotiated || c.id.is_some() || c.protocol.is_some()),
             // Both sides: one sends, the other receives (and echoes) binary.
             binary_messages: actions(scenario).any(|(_, a)| matches!(a, Action::SendBinary { .. })),
             close_channel: actions(scenario).any(|(who, a)| who == name && matches!(a, Action::CloseChannel { .. })),
@@ -204,7 +209,7 @@ fn offers(scenario: &Scenario) -> usize {
     let mut n = 0;
     let mut started: Vec<&str> = Vec::new();
     for (who, action) in actions(scenario) {
-        let auto = scenario.peer(who).is_some_and(|p| p.negotiation == super::Negotiation::Auto);
+        let auto = scenario.peer(who).is_some_and(|p| p.negotiation == Negotiation::Auto);
         n += match action {
             Action::SendOffer => 1,
             Action::Start if auto => {
@@ -223,8 +228,8 @@ mod tests {
     use super::*;
 
     fn load(text: &str) -> Scenario {
-        let kinds = [super::super::PeerKind::new("rust").unwrap()];
-        super::super::load::load_str(text, "t.yaml", "t", "t.yaml".into(), &kinds).expect("valid")
+        let kinds = [crate::scenario::PeerKind::new("rust").unwrap()];
+        crate::scenario::load_str(text, "t.yaml", "t", "t.yaml".into(), &kinds).expect("valid")
     }
 
     #[test]
@@ -238,10 +243,17 @@ mod tests {
         assert_eq!(alice.send, vec![MediaKind::Video]);
         assert_eq!(alice.receive, vec![MediaKind::Audio]);
         assert_eq!(bob.send, vec![MediaKind::Audio]);
-        assert!(alice.trickle && !bob.trickle);
-        assert!(alice.restart_ice && bob.restart_ice, "both agents take part in a restart");
+        assert!(!alice.trickle && !bob.trickle, "unwritten trickle follows the kind: not a need");
+        assert!(alice.restart_ice && !bob.restart_ice, "only the restarting side calls restartIce()");
         assert!(alice.renegotiation && bob.renegotiation);
         assert!(!alice.data_channels);
+        let about_trickle = load(
+            "peers:\n  - {name: a, kind: all}\n  - {name: b, kind: all}\nsignaling:\n  - {from: b, kind: end_of_candidates, do: drop}\n\
+             expect:\n  - trickle: {peer: a}\n",
+        );
+        assert!(["a", "b"].iter().all(|p| Needs::of(&about_trickle, p).trickle), "an expectation or a fault on candidates: needed");
+        let written = load("peers:\n  - {name: a, kind: all, trickle: true}\n  - {name: b, kind: all}\n");
+        assert!(Needs::of(&written, "a").trickle && !Needs::of(&written, "b").trickle);
         let one_offer = load("peers:\n  - {name: a, kind: all, media: [audio]}\n  - {name: b, kind: all}\n");
         assert!(!Needs::of(&one_offer, "a").renegotiation);
     }

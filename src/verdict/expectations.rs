@@ -1,10 +1,10 @@
 //! The scenario's own expectations, checked on the transcript.
 
-use super::{mismatch, Mismatch};
+use super::check::{lines_of, mismatch, Mismatch};
 use crate::clock::Millis;
 use crate::scenario::Action;
-use crate::transcript::relayed::{MessageKind, RelayRecord};
 use crate::scenario::{ExpectKind, MediaKind, OrderPoint, OrderWhat, Scenario, StepKind};
+use crate::transcript::relayed::{MessageKind, RelayRecord};
 use crate::transcript::{describe, sdp, Event, Transcript};
 
 type Outcome = Result<(), Mismatch>;
@@ -12,12 +12,16 @@ type Outcome = Result<(), Mismatch>;
 pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript, scale: crate::limits::Scale) -> Outcome {
     let peers: Vec<&str> = scenario.peers.iter().map(|p| p.name.as_str()).collect();
     let every = |p: &str| -> Vec<String> {
-        if p == "*" { peers.iter().map(|s| s.to_string()).collect() } else { vec![p.to_string()] }
+        if p == "*" {
+            peers.iter().map(|s| s.to_string()).collect()
+        } else {
+            vec![p.to_string()]
+        }
     };
     match kind {
         ExpectKind::Order(points) => order(points, t),
         ExpectKind::Trickle { peer, end_of_candidates, host } => {
-            let mut trickling = every(peer).into_iter().filter(|p| scenario.peer(p).is_some_and(|s| s.trickle));
+            let mut trickling = every(peer).into_iter().filter(|p| scenario.peer(p).is_some_and(|s| s.trickles()));
             trickling.try_for_each(|p| trickle(&p, *end_of_candidates, *host, t))
         }
         ExpectKind::NonTrickle { peer } => non_trickle(peer, t),
@@ -44,13 +48,8 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript, scal
         ExpectKind::Channels { at, open } => super::flows::channels(at, *open, t),
         ExpectKind::Hangup { by, noticed_by, within } => super::flows::hangup(by, noticed_by, scale.of(*within), t),
         ExpectKind::PeerError { peer } => super::flows::peer_error(peer, t),
+        ExpectKind::NegotiationNeeded { peer, after } => super::flows::negotiation_needed(peer, after, t),
     }
-}
-
-pub(super) fn lines_of(t: &Transcript, peer: &str, pick: impl Fn(&Event) -> bool) -> Vec<String> {
-    let picked: Vec<&crate::transcript::Entry> = t.of(peer).filter(|e| pick(&e.event)).collect();
-    let all: Vec<String> = crate::transcript::lines(&picked, true).into_iter().map(|l| l.trim_start().to_string()).collect();
-    all[all.len().saturating_sub(12)..].to_vec()
 }
 
 fn relay_lines<'a>(t: &'a Transcript, pick: impl Fn(&RelayRecord) -> bool + 'a) -> Vec<String> {
@@ -102,11 +101,8 @@ fn order(points: &[OrderPoint], t: &Transcript) -> Outcome {
 
 fn trickle(peer: &str, eoc: bool, host: bool, t: &Transcript) -> Outcome {
     let mine: Vec<&RelayRecord> = t.relay.iter().filter(|r| r.from == peer).collect();
-    let kinds: Vec<(String, String)> = mine
-        .iter()
-        .filter(|r| r.kind == MessageKind::Candidate)
-        .filter_map(|r| r.candidate()?.get("candidate")?.as_str().and_then(sdp::candidate_kind))
-        .collect();
+    let kinds: Vec<(String, String)> =
+        mine.iter().filter(|r| r.kind == MessageKind::Candidate).filter_map(|r| r.candidate()?.get("candidate")?.as_str().and_then(sdp::candidate_kind)).collect();
     let excerpt = || relay_lines(t, move |r| r.from == peer);
     if kinds.is_empty() {
         return mismatch(format!("{peer} trickles candidates (RFC 8838)"), format!("{peer} sent no candidate"), excerpt());
@@ -116,11 +112,7 @@ fn trickle(peer: &str, eoc: bool, host: bool, t: &Transcript) -> Outcome {
     }
     let last = mine.iter().rev().find(|r| matches!(r.kind, MessageKind::Candidate | MessageKind::EndOfCandidates { .. }));
     if eoc && !matches!(last.map(|r| &r.kind), Some(MessageKind::EndOfCandidates { .. })) {
-        return mismatch(
-            format!("{peer} ends its candidates with an end-of-candidates indication (RFC 8838 section 4.4)"),
-            "the last candidate message is a candidate",
-            excerpt(),
-        );
+        return mismatch(format!("{peer} ends its candidates with an end-of-candidates indication (RFC 8838 section 4.4)"), "the last candidate message is a candidate", excerpt());
     }
     Ok(())
 }
@@ -172,8 +164,9 @@ fn media(at: &str, kind: MediaKind, frames: u32, t: &Transcript) -> Outcome {
                 None => format!("no {kind} {unit} at {at}"),
                 Some(f) => format!("first {unit} at {:.1} ms ({}), then {progress} in all", f.at, describe(&f.event)),
             },
-            lines_of(t, at, |e| matches!(e, Event::Track { .. } | Event::FirstFrame { .. } | Event::FirstPacket { .. }
-                | Event::MediaProgress { .. } | Event::ConnectionState { .. })),
+            lines_of(t, at, |e| {
+                matches!(e, Event::Track { .. } | Event::FirstFrame { .. } | Event::FirstPacket { .. } | Event::MediaProgress { .. } | Event::ConnectionState { .. })
+            }),
         )
     }
 }
@@ -198,11 +191,7 @@ fn data_channel(scenario: &Scenario, label: &str, open: &[String], echo: bool, t
         for text in sent {
             let back = t.first(&p.name, |e| matches!(e, Event::DataChannelMessage { label: l, data, .. } if l == label && *data == text));
             if back.is_none() {
-                return mismatch(
-                    format!("{} gets '{text}' echoed back on '{label}'", p.name),
-                    format!("no echo of '{text}' at {}", p.name),
-                    lines_of(t, &p.name, is_dc),
-                );
+                return mismatch(format!("{} gets '{text}' echoed back on '{label}'", p.name), format!("no echo of '{text}' at {}", p.name), lines_of(t, &p.name, is_dc));
             }
         }
     }
@@ -213,10 +202,13 @@ fn connection(peer: &str, state: &str, t: &Transcript) -> Outcome {
     if t.first(peer, |e| matches!(e, Event::ConnectionState { state: s } if s == state)).is_some() {
         return Ok(());
     }
-    let seen: Vec<String> = t.of(peer).filter_map(|e| match &e.event {
-        Event::ConnectionState { state } => Some(state.clone()),
-        _ => None,
-    }).collect();
+    let seen: Vec<String> = t
+        .of(peer)
+        .filter_map(|e| match &e.event {
+            Event::ConnectionState { state } => Some(state.clone()),
+            _ => None,
+        })
+        .collect();
     mismatch(
         format!("{peer} reaches connection state '{state}'"),
         format!("states seen: [{}]", seen.join(", ")),
@@ -224,28 +216,47 @@ fn connection(peer: &str, state: &str, t: &Transcript) -> Outcome {
     )
 }
 
-fn timing(scenario: &Scenario, connected: Option<std::time::Duration>, first_frame: Option<&(String, std::time::Duration)>, t: &Transcript, scale: crate::limits::Scale) -> Outcome {
+fn timing(
+    scenario: &Scenario,
+    connected: Option<std::time::Duration>,
+    first_frame: Option<&(String, std::time::Duration)>,
+    t: &Transcript,
+    scale: crate::limits::Scale,
+) -> Outcome {
     let start = t.first(&scenario.offerer, |e| matches!(e, Event::CreateOffer)).map(|e| e.at);
     let Some(start) = start else {
         return mismatch("an offer to time from", format!("{} never called createOffer", scenario.offerer), vec![]);
     };
     if let Some(budget) = connected {
         let budget_ms = scale.ms(budget);
-        let done = scenario.peers.iter().map(|p| {
-            t.first(&p.name, |e| matches!(e, Event::ConnectionState { state } if state == "connected")).map(|e| e.at - start)
-        }).collect::<Option<Vec<_>>>().map(|v| v.into_iter().fold(0.0, f64::max));
+        let done = scenario
+            .peers
+            .iter()
+            .map(|p| t.first(&p.name, |e| matches!(e, Event::ConnectionState { state } if state == "connected")).map(|e| e.at - start))
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.into_iter().fold(0.0, f64::max));
         match done {
             Some(ms) if ms <= budget_ms => {}
-            other => return mismatch(format!("both peers connected within {budget_ms:.0} ms of createOffer"),
-                other.map(|ms| format!("{ms:.1} ms")).unwrap_or("not connected".into()), vec![]),
+            other => {
+                return mismatch(
+                    format!("both peers connected within {budget_ms:.0} ms of createOffer"),
+                    other.map(|ms| format!("{ms:.1} ms")).unwrap_or("not connected".into()),
+                    vec![],
+                )
+            }
         }
     }
     if let Some((at, budget)) = first_frame {
         let budget_ms = scale.ms(*budget);
         match t.first(at, |e| matches!(e, Event::FirstFrame { .. })).map(|e| e.at - start) {
             Some(ms) if ms <= budget_ms => {}
-            other => return mismatch(format!("first video frame at {at} within {budget_ms:.0} ms of createOffer"),
-                other.map(|ms| format!("{ms:.1} ms")).unwrap_or("no frame".into()), vec![]),
+            other => {
+                return mismatch(
+                    format!("first video frame at {at} within {budget_ms:.0} ms of createOffer"),
+                    other.map(|ms| format!("{ms:.1} ms")).unwrap_or("no frame".into()),
+                    vec![],
+                )
+            }
         }
     }
     Ok(())
@@ -265,8 +276,11 @@ fn offers(n: u32, t: &Transcript) -> Outcome {
 fn ice_restart(scenario: &Scenario, by: &str, t: &Transcript) -> Outcome {
     let other = scenario.peers.iter().map(|p| p.name.as_str()).find(|n| *n != by).unwrap_or("");
     let ufrags = |from: &str, typ: &str| -> Vec<(Millis, String)> {
-        t.relay.iter().filter(|r| r.from == from && matches!(&r.kind, MessageKind::Desc { sdp_type } if sdp_type == typ))
-            .filter_map(|r| Some((r.at, sdp::ufrag(r.sdp()?)?.to_string()))).collect()
+        t.relay
+            .iter()
+            .filter(|r| r.from == from && matches!(&r.kind, MessageKind::Desc { sdp_type } if sdp_type == typ))
+            .filter_map(|r| Some((r.at, sdp::ufrag(r.sdp()?)?.to_string())))
+            .collect()
     };
     let offers = ufrags(by, "offer");
     let answers = ufrags(other, "answer");
@@ -281,8 +295,11 @@ fn ice_restart(scenario: &Scenario, by: &str, t: &Transcript) -> Outcome {
     let restart_answer_at = answers.last().map(|a| a.0).unwrap_or(f64::MAX);
     let flowing = t.entries.iter().any(|e| e.at > restart_answer_at && matches!(e.event, Event::MediaProgress { .. } | Event::DataChannelMessage { .. }));
     if !flowing {
-        return mismatch("media or data keeps arriving after the restart", format!("nothing after {restart_answer_at:.1} ms"),
-            t.entries.iter().filter(|e| e.at > restart_answer_at).take(12).map(|e| format!("{:>9.1} ms  {}  {}", e.at, e.peer, describe(&e.event))).collect());
+        return mismatch(
+            "media or data keeps arriving after the restart",
+            format!("nothing after {restart_answer_at:.1} ms"),
+            t.entries.iter().filter(|e| e.at > restart_answer_at).take(12).map(|e| format!("{:>9.1} ms  {}  {}", e.at, e.peer, describe(&e.event))).collect(),
+        );
     }
     Ok(())
 }

@@ -2,17 +2,20 @@
 //! directions and codecs from the SDP and getStats, data channel messages, options and limits,
 //! and how a hang-up is noticed.
 
-use super::{mismatch, Mismatch};
+use super::check::{mismatch, Mismatch};
 use crate::scenario::flows::{ChannelOptionsWant, Direction};
 use crate::scenario::MediaKind;
 use crate::transcript::{describe, sdp, Entry, Event, Transcript};
 
 type Outcome = Result<(), Mismatch>;
 
-use super::expectations::lines_of as lines;
+use super::check::lines_of as lines;
 
 fn signaling(e: &Event) -> bool {
-    matches!(e, Event::SignalingState { .. } | Event::LocalDescription { .. } | Event::RemoteDescription { .. } | Event::Rollback { .. } | Event::OfferIgnored | Event::Error { .. })
+    matches!(
+        e,
+        Event::SignalingState { .. } | Event::LocalDescription { .. } | Event::RemoteDescription { .. } | Event::Rollback { .. } | Event::OfferIgnored | Event::Error { .. }
+    )
 }
 
 pub(super) fn peer_error(peer: &str, t: &Transcript) -> Outcome {
@@ -20,6 +23,32 @@ pub(super) fn peer_error(peer: &str, t: &Transcript) -> Outcome {
         return Ok(());
     }
     mismatch(format!("{peer}'s stack refuses it (an error)"), "no error", lines(t, peer, signaling))
+}
+
+/// `peer` fired `negotiationneeded` after its step performing `after` and before the next offer
+/// it sent: the offer came from the event (webrtc-pc section 4.7.3), not from the adapter offering
+/// on its own.
+pub(super) fn negotiation_needed(peer: &str, after: &str, t: &Transcript) -> Outcome {
+    let is_step = |e: &Event| matches!(e, Event::Step { name } if name.split('(').next() == Some(after));
+    let Some(step) = t.first(peer, is_step) else {
+        return mismatch(format!("{peer} performs {after}"), "the step never ran", lines(t, peer, signaling));
+    };
+    let next_offer = t
+        .relay
+        .iter()
+        .find(|r| r.from == peer && r.at > step.at && matches!(&r.kind, crate::transcript::relayed::MessageKind::Desc { sdp_type } if sdp_type == "offer"))
+        .map(|r| r.at);
+    let fired = t.of(peer).any(|e| matches!(e.event, Event::NegotiationNeeded) && e.at >= step.at && next_offer.is_none_or(|o| e.at <= o));
+    match (fired, next_offer) {
+        (true, Some(_)) => Ok(()),
+        (true, None) => mismatch(format!("{peer} offers after negotiationneeded (following {after})"), "no offer followed", lines(t, peer, signaling)),
+        (false, Some(at)) => mismatch(
+            format!("{peer} fires negotiationneeded after {after} (at {:.1} ms), before its offer", step.at),
+            format!("no negotiationneeded before the offer it sent at {at:.1} ms"),
+            lines(t, peer, signaling),
+        ),
+        (false, None) => mismatch(format!("{peer} fires negotiationneeded after {after} (at {:.1} ms)", step.at), "no negotiationneeded and no offer", lines(t, peer, signaling)),
+    }
 }
 
 pub(super) fn rolled_back(peer: &str, t: &Transcript) -> Outcome {
@@ -37,10 +66,12 @@ pub(super) fn ignored_offer(peer: &str, t: &Transcript) -> Outcome {
 }
 
 fn last_local_sdp<'a>(t: &'a Transcript, peer: &'a str) -> Option<&'a str> {
-    t.of(peer).filter_map(|e| match &e.event {
-        Event::LocalDescription { sdp, .. } => Some(sdp.as_str()),
-        _ => None,
-    }).last()
+    t.of(peer)
+        .filter_map(|e| match &e.event {
+            Event::LocalDescription { sdp, .. } => Some(sdp.as_str()),
+            _ => None,
+        })
+        .last()
 }
 
 pub(super) fn direction(peer: &str, kind: MediaKind, is: Direction, t: &Transcript) -> Outcome {
@@ -64,10 +95,15 @@ pub(super) fn codec(at: &str, kind: MediaKind, is: &str, t: &Transcript) -> Outc
         _ => None,
     });
     let first = answer.and_then(|s| first_codec(s, kind));
-    let stats = t.of(at).filter_map(|e| match &e.event {
-        Event::Stats { summary } => summary.get("inbound_rtp")?.as_array()?.iter().find(|r| r.get("kind").and_then(|k| k.as_str()) == Some(kind.as_str()))?.get("codec")?.as_str().map(str::to_string),
-        _ => None,
-    }).last();
+    let stats = t
+        .of(at)
+        .filter_map(|e| match &e.event {
+            Event::Stats { summary } => {
+                summary.get("inbound_rtp")?.as_array()?.iter().find(|r| r.get("kind").and_then(|k| k.as_str()) == Some(kind.as_str()))?.get("codec")?.as_str().map(str::to_string)
+            }
+            _ => None,
+        })
+        .last();
     let want = format!("{}/{}", kind.as_str(), is).to_ascii_lowercase();
     let sdp_ok = first.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(is));
     let stats_ok = stats.as_deref().is_some_and(|c| c.to_ascii_lowercase() == want);
@@ -134,10 +170,13 @@ pub fn max_message_size(remote_sdp: &str) -> Option<u64> {
 }
 
 pub(super) fn max_message_size_rule(from: &str, to: &str, label: &str, size: u32, t: &Transcript) -> Outcome {
-    let remote = t.of(from).filter_map(|e| match &e.event {
-        Event::RemoteDescription { sdp, .. } => Some(sdp.as_str()),
-        _ => None,
-    }).last();
+    let remote = t
+        .of(from)
+        .filter_map(|e| match &e.event {
+            Event::RemoteDescription { sdp, .. } => Some(sdp.as_str()),
+            _ => None,
+        })
+        .last();
     let Some(remote) = remote else {
         return mismatch(format!("{from} knows {to}'s description"), "no remote description applied", vec![]);
     };
@@ -195,10 +234,13 @@ pub(super) fn channel_options(at: &str, label: &str, want: &ChannelOptionsWant, 
 }
 
 pub(super) fn channels(at: &str, open: u32, t: &Transcript) -> Outcome {
-    let mut labels: Vec<&str> = t.of(at).filter_map(|e| match &e.event {
-        Event::DataChannelOpen { label, .. } => Some(label.as_str()),
-        _ => None,
-    }).collect();
+    let mut labels: Vec<&str> = t
+        .of(at)
+        .filter_map(|e| match &e.event {
+            Event::DataChannelOpen { label, .. } => Some(label.as_str()),
+            _ => None,
+        })
+        .collect();
     labels.sort();
     labels.dedup();
     if labels.len() as u32 >= open {

@@ -1,45 +1,18 @@
 //! The verdict on a transcript: built-in invariants plus the scenario's expectations, each a check
 //! that passes or reports EXPECTED / ACTUAL with the relevant part of the transcript.
 
+mod check;
 mod expectations;
 pub mod flows;
 mod invariants;
 pub mod network;
 
+pub use check::{Check, Mismatch};
+
 use crate::scenario::{ExpectKind, Scenario};
 use crate::transcript::Transcript;
 use std::fmt;
 use std::time::Duration;
-
-/// A failed check.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Mismatch {
-    pub expected: String,
-    pub actual: String,
-    /// The transcript lines that show it.
-    pub excerpt: Vec<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct Check {
-    pub name: String,
-    /// The scenario line of an expectation; 0 for built-in invariants.
-    pub line: u64,
-    pub outcome: Result<(), Mismatch>,
-}
-
-impl Check {
-    pub(crate) fn new(name: impl Into<String>, line: u64, outcome: Result<(), Mismatch>) -> Check {
-        Check { name: name.into(), line, outcome }
-    }
-    pub fn passed(&self) -> bool {
-        self.outcome.is_ok()
-    }
-}
-
-pub(crate) fn mismatch(expected: impl Into<String>, actual: impl Into<String>, excerpt: Vec<String>) -> Result<(), Mismatch> {
-    Err(Mismatch { expected: expected.into(), actual: actual.into(), excerpt })
-}
 
 #[derive(Clone, Debug, Default)]
 pub struct Verdict {
@@ -92,7 +65,9 @@ pub fn check(scenario: &Scenario, t: &Transcript, scale: crate::limits::Scale) -
     let touched: Vec<String> = t
         .relay
         .iter()
-        .filter_map(|r| r.fault.as_ref().map(|f| format!("{:>9.1} ms  relay  {} -> {}  {}  [{f}]", r.at, r.from, r.to.join(","), serde_json::to_string(&r.kind).unwrap_or_default())))
+        .filter_map(|r| {
+            r.fault.as_ref().map(|f| format!("{:>9.1} ms  relay  {} -> {}  {}  [{f}]", r.at, r.from, r.to.join(","), serde_json::to_string(&r.kind).unwrap_or_default()))
+        })
         .collect();
     if !touched.is_empty() {
         for c in checks.iter_mut() {
@@ -113,9 +88,7 @@ pub fn within(kind: &ExpectKind) -> Option<Duration> {
         | ExpectKind::DataChannel { within, .. }
         | ExpectKind::Connection { within, .. }
         | ExpectKind::Hangup { within, .. } => Some(*within),
-        ExpectKind::Timing { connected, first_frame } => {
-            [*connected, first_frame.as_ref().map(|f| f.1)].into_iter().flatten().max()
-        }
+        ExpectKind::Timing { connected, first_frame } => [*connected, first_frame.as_ref().map(|f| f.1)].into_iter().flatten().max(),
         _ => None,
     }
 }

@@ -2,7 +2,7 @@
 //! events and getStats samples), what the harness's server saw of it (the path's record), and
 //! getStats figures over the call against the configured conditions.
 
-use super::{mismatch, Mismatch};
+use super::check::{mismatch, Mismatch};
 use crate::scenario::{MediaKind, Metric};
 use crate::transcript::{sdp, Entry, Event, Transcript};
 use serde_json::Value;
@@ -34,7 +34,11 @@ pub(super) fn relayed(peer: &str, t: &Transcript) -> Outcome {
         Some(p) => format!("selected pair {p}"),
         None => format!("no selected candidate pair in {} getStats samples", stats_samples(t, peer).count()),
     };
-    mismatch(format!("{peer}'s selected candidate pair is local relay (getStats)"), actual, excerpt(t, peer, |e| matches!(e, Event::ConnectionState { .. } | Event::LocalCandidate { .. })))
+    mismatch(
+        format!("{peer}'s selected candidate pair is local relay (getStats)"),
+        actual,
+        excerpt(t, peer, |e| matches!(e, Event::ConnectionState { .. } | Event::LocalCandidate { .. })),
+    )
 }
 
 /// Types of the candidates `peer` gathered: its `icecandidate` events and the candidates in its
@@ -72,19 +76,20 @@ pub(super) fn gathered(peer: &str, want: &[String], only: bool, t: &Transcript) 
 
 /// What the harness's server saw of `peer`, from the last record of its path.
 pub(super) fn server_saw(peer: &str, binding: Option<u64>, allocated: Option<bool>, error: Option<u16>, t: &Transcript) -> Outcome {
-    let record = t.of(peer).filter_map(|e| match &e.event {
-        Event::NetRecord { record } => Some(record),
-        _ => None,
-    }).last();
+    let record = t
+        .of(peer)
+        .filter_map(|e| match &e.event {
+            Event::NetRecord { record } => Some(record),
+            _ => None,
+        })
+        .last();
     let Some(r) = record else {
         return mismatch(format!("a record of {peer}'s network path"), "none (the case ended before it was taken)", vec![]);
     };
     let n = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
     let errors = r.get("allocate_errors").cloned().unwrap_or_default();
-    let shown = format!(
-        "{} Binding requests, {} Allocate requests, {} allocations, Allocate errors {}",
-        n("binding_requests"), n("allocate_requests"), n("allocate_success"), errors
-    );
+    let shown =
+        format!("{} Binding requests, {} Allocate requests, {} allocations, Allocate errors {}", n("binding_requests"), n("allocate_requests"), n("allocate_success"), errors);
     let mut expected = Vec::new();
     let mut ok = true;
     if let Some(b) = binding {
@@ -107,10 +112,13 @@ pub(super) fn server_saw(peer: &str, binding: Option<u64>, allocated: Option<boo
 }
 
 pub(super) fn candidate_error(peer: &str, code: Option<u16>, t: &Transcript) -> Outcome {
-    let seen: Vec<u16> = t.of(peer).filter_map(|e| match &e.event {
-        Event::CandidateError { error_code, .. } => Some(*error_code),
-        _ => None,
-    }).collect();
+    let seen: Vec<u16> = t
+        .of(peer)
+        .filter_map(|e| match &e.event {
+            Event::CandidateError { error_code, .. } => Some(*error_code),
+            _ => None,
+        })
+        .collect();
     if seen.iter().any(|c| code.is_none_or(|want| *c == want)) {
         return Ok(());
     }
@@ -118,7 +126,11 @@ pub(super) fn candidate_error(peer: &str, code: Option<u16>, t: &Transcript) -> 
         Some(c) => format!("{peer} reports an icecandidateerror with errorCode {c} (W3C webrtc-pc section 4.8.3)"),
         None => format!("{peer} reports an icecandidateerror"),
     };
-    mismatch(expected, format!("error codes reported: {seen:?}"), excerpt(t, peer, |e| matches!(e, Event::CandidateError { .. } | Event::IceGatheringState { .. } | Event::Error { .. })))
+    mismatch(
+        expected,
+        format!("error codes reported: {seen:?}"),
+        excerpt(t, peer, |e| matches!(e, Event::CandidateError { .. } | Event::IceGatheringState { .. } | Event::Error { .. })),
+    )
 }
 
 pub(super) fn not_connected(peer: &str, t: &Transcript) -> Outcome {
@@ -131,7 +143,12 @@ pub(super) fn not_connected(peer: &str, t: &Transcript) -> Outcome {
 /// The inbound stream of `kind` in one summary (the one that received most, after a
 /// renegotiation left an older one behind).
 fn inbound(summary: &Value, kind: MediaKind) -> Option<&Value> {
-    summary.get("inbound_rtp")?.as_array()?.iter().filter(|s| s.get("kind").and_then(Value::as_str) == Some(kind.as_str())).max_by_key(|s| s.get("packetsReceived").and_then(Value::as_u64).unwrap_or(0))
+    summary
+        .get("inbound_rtp")?
+        .as_array()?
+        .iter()
+        .filter(|s| s.get("kind").and_then(Value::as_str) == Some(kind.as_str()))
+        .max_by_key(|s| s.get("packetsReceived").and_then(Value::as_u64).unwrap_or(0))
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {

@@ -6,6 +6,11 @@ protocol only, logs go to stderr) and runs the seed's flow, as the browser agent
 
 Run from stacks/:  aiortc/.venv/bin/python aiortc/peer.py
 
+What is not aiortc's comes from the Python adapters' shared kernel (../python/kernel, put on
+sys.path from this file's location): the protocol lines, the stdin commands (read on the kernel's
+thread and handed to the asyncio loop), error texts, logging, the binary pattern, the SDP text
+helpers and the media counting rules. This file holds the mapping onto aiortc.
+
 How aiortc's API maps onto the protocol
 - One process serves many cases: `setup` builds a Case (peer connection + relay WebSocket), `close`
   tears all of it down (peer connection, socket, media loops, tasks) before answering `closed`.
@@ -28,7 +33,8 @@ How aiortc's API maps onto the protocol
 - Stats: each receiver's / sender's getStats() gives inbound-rtp (packetsReceived, packetsLost,
   jitter in RTP units, converted to seconds with the stream's clock rate) and outbound-rtp
   (packetsSent, bytesSent); framesDecoded / framesPerSecond are counted where aiortc's decoded
-  frames come out (track.recv()). aiortc has no bytesReceived and no candidate-pair stats; the
+  frames come out (track.recv()); bytesReceived where its receiver handles each RTP packet
+  (_counting_handle_rtp_packet). aiortc has no candidate-pair stats; the
   selected pair is read from aioice's nominated pair of the transport in use (what the stack uses),
   which has no RTT or bitrate.
 - ICE servers and policy: RTCConfiguration(iceServers=[RTCIceServer(urls, username, credential)],
@@ -87,12 +93,12 @@ aiortc behaviours this adapter works around, and why
 - aiortc uses Google's public STUN server when no ICE servers are configured; the configuration
   always passes the case's list (usually empty) so that only this machine's addresses are used.
 - Native libraries (FFmpeg, libvpx) could write to file descriptor 1: the protocol is written on a
-  private duplicate of the original stdout, and fd 1 is pointed at stderr.
+  private duplicate of the original stdout, and fd 1 is pointed at stderr (the kernel's
+  keep_stdout_for_protocol, called before aiortc is imported).
 """
 
 import array
 import asyncio
-import collections
 import fractions
 import json
 import logging
@@ -101,10 +107,27 @@ import os
 import sys
 import time
 
-# The protocol stream is a private copy of stdout; anything else that writes to fd 1 lands on stderr.
-_PROTO = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n")
-os.dup2(2, 1)
-sys.stdout = sys.stderr
+# The Python adapters' shared kernel (../python/kernel): protocol lines, stdin commands, binary
+# pattern, SDP text, media counting.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from kernel.lines import (  # noqa: E402
+    configure_logging,
+    error_text,
+    hello,
+    keep_stdout_for_protocol,
+    read_commands,
+    write,
+    write_done,
+    write_event,
+)
+from kernel.media import FrameCount, progress_marks  # noqa: E402
+from kernel.pattern import binary_intact, binary_payload  # noqa: E402
+from kernel.sdp import DIRECTIONS as W3C_DIRECTIONS  # noqa: E402
+from kernel.sdp import sdp_media_sections, ufrag_of  # noqa: E402
+
+# The protocol stream is a private copy of stdout; anything else that writes to fd 1 (FFmpeg,
+# libvpx, loaded with aiortc) lands on stderr.
+keep_stdout_for_protocol()
 
 import aiortc  # noqa: E402
 import websockets  # noqa: E402
@@ -124,24 +147,6 @@ from aiortc.sdp import candidate_from_sdp  # noqa: E402
 from av import AudioFrame, VideoFrame  # noqa: E402
 
 log = logging.getLogger("aiortc-peer")
-
-
-def write(obj):
-    _PROTO.write(json.dumps(obj, separators=(",", ":")) + "\n")
-    _PROTO.flush()
-
-
-def now_ms():
-    return time.time() * 1000.0
-
-
-def ufrag_of(sdp):
-    return next((l.split(":", 1)[1].strip() for l in sdp.splitlines() if l.startswith("a=ice-ufrag:")), "")
-
-
-def error_text(e):
-    text = str(e)
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,34 +246,13 @@ def source_track(kind, pts_start=0):
     return PatternVideoTrack(pts_start) if kind == "video" else ToneAudioTrack(pts_start)
 
 
-class FrameCount:
-    """Decoded video frames of one received track, as aiortc's decoder hands them out: the total
-    (W3C framesDecoded) and those of the last second (W3C framesPerSecond). aiortc's getStats has
-    neither, so they are counted where its decoded frames come out (track.recv())."""
-
-    def __init__(self):
-        self.decoded = 0
-        self.recent = collections.deque()
-
-    def add(self):
-        self.decoded += 1
-        t = time.monotonic()
-        self.recent.append(t)
-        while self.recent and self.recent[0] < t - 1.0:
-            self.recent.popleft()
-
-    def per_second(self):
-        t = time.monotonic()
-        while self.recent and self.recent[0] < t - 1.0:
-            self.recent.popleft()
-        return len(self.recent)
-
-
 async def read_track(track, report, frames=None):
     """Read a received track until it ends, reporting as `report(name, **fields)`: the first
     decoded video frame is `first_frame` (with its size), every 10th `media_progress`; the first
-    audio frame is `first_packet`, every 50th `media_progress`. A case reports these as events;
-    the floor only watches for `first_frame`. `frames` (a FrameCount) counts decoded video frames."""
+    audio frame is `first_packet`, every 50th `media_progress` (the kernel's progress_marks). A
+    case reports these as events; the floor only watches for `first_frame`. `frames` (the
+    kernel's FrameCount) counts decoded video frames where aiortc's decoder hands them out: its
+    getStats has no framesDecoded or framesPerSecond."""
     count = 0
     try:
         while True:
@@ -276,16 +260,14 @@ async def read_track(track, report, frames=None):
             count += 1
             if frames is not None:
                 frames.add()
-            if track.kind == "video":
-                if count == 1:
+            kind = "video" if track.kind == "video" else "audio"
+            if count == 1:
+                if kind == "video":
                     report("first_frame", kind="video", width=frame.width, height=frame.height)
-                if count % 10 == 0:
-                    report("media_progress", kind="video", count=count)
-            else:
-                if count == 1:
+                else:
                     report("first_packet", kind="audio")
-                if count % 50 == 0:
-                    report("media_progress", kind="audio", count=count)
+            for mark in progress_marks(kind, count - 1, count):
+                report("media_progress", kind=kind, count=mark)
     except MediaStreamError:
         pass
 
@@ -303,17 +285,6 @@ def channel_init(spec):
     """The RTCDataChannelInit fields of a `data_channels` item that are present (absent = aiortc's
     default, which is the W3C default)."""
     return {k: spec[k] for k in CHANNEL_INIT_FIELDS if spec.get(k) is not None}
-
-
-def binary_payload(size):
-    """The binary message of the protocol's size form: byte i is i % 251."""
-    pattern = bytes(range(251))
-    whole, rest = divmod(size, 251)
-    return pattern * whole + pattern[:rest]
-
-
-def binary_intact(data):
-    return data == binary_payload(len(data))
 
 
 def codec_capabilities(kind, names):
@@ -337,19 +308,6 @@ def codec_capabilities(kind, names):
         chosen += [c for c in caps if c.mimeType.lower() == f"{kind}/rtx"]
     return chosen
 
-
-def sdp_media_sections(sdp):
-    """(kind, mid) of each m-section of an SDP."""
-    out = []
-    for line in sdp.splitlines():
-        if line.startswith("m="):
-            out.append([line[2:].split(" ", 1)[0], None])
-        elif line.startswith("a=mid:") and out:
-            out[-1][1] = line[6:].strip()
-    return [tuple(m) for m in out]
-
-
-W3C_DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 
 # Seen with aiortc 1.16.0: setLocalDescription(RTCSessionDescription(type="rollback")) in
 # have-local-offer resolves but rolls nothing back: the signaling state stays have-local-offer and
@@ -397,6 +355,23 @@ def server_urls(ice_servers):
             else:
                 urls.setdefault(("turn", p["host"], p["port"], p["transport"]), url)
     return urls
+
+
+# bytesReceived: aiortc's inbound-rtp has none. The receiver's packet handler is wrapped to count
+# each RTP packet's payload bytes (W3C webrtc-stats: headers and padding excluded) per SSRC, for
+# exactly the packets aiortc's own packetsReceived counts (the receiver enabled, the payload type
+# negotiated); RTX packets count on the RTX stream, as aiortc's packets do.
+_aiortc_handle_rtp_packet = RTCRtpReceiver._handle_rtp_packet
+
+
+async def _counting_handle_rtp_packet(self, packet, arrival_time_ms):
+    if self._enabled and packet.payload_type in self._RTCRtpReceiver__codecs:
+        counts = self.__dict__.setdefault("harness_bytes_received", {})
+        counts[packet.ssrc] = counts.get(packet.ssrc, 0) + len(packet.payload)
+    return await _aiortc_handle_rtp_packet(self, packet, arrival_time_ms)
+
+
+RTCRtpReceiver._handle_rtp_packet = _counting_handle_rtp_packet
 
 
 # candidate_error: aioice gathers server-reflexive and relayed candidates in tasks whose exceptions
@@ -516,8 +491,7 @@ class Case:
 
     def event(self, name, /, **fields):
         if self.active:
-            fields = {"type": name, **fields}
-            write({"type": "event", "t": now_ms(), "event": fields})
+            write_event(name, fields)
 
     def spawn(self, coro):
         task = asyncio.ensure_future(coro)
@@ -963,8 +937,9 @@ class Case:
     async def stats(self):
         """The summary from aiortc's own figures: each receiver's and sender's getStats()
         (inbound-rtp packetsReceived, packetsLost, jitter; outbound-rtp packetsSent, bytesSent),
-        the decoded video frames its tracks hand out, and aioice's nominated pair. aiortc has no
-        bytesReceived, no RTT or available bitrate for the pair: those are left out."""
+        the payload bytes its receivers handled, the decoded video frames its tracks hand out,
+        and aioice's nominated pair. aiortc has no RTT or available bitrate for the pair: those
+        are left out."""
         summary = {"inbound_rtp": [], "outbound_rtp": [], "candidate_pair": None}
         for t in self.pc.getTransceivers():
             receiver, sender = t.receiver, t.sender
@@ -974,6 +949,9 @@ class Case:
                 if s.type != "inbound-rtp":
                     continue
                 item = {"kind": s.kind, "packetsReceived": s.packetsReceived, "packetsLost": s.packetsLost}
+                received = getattr(receiver, "harness_bytes_received", {}).get(s.ssrc)
+                if received is not None:
+                    item["bytesReceived"] = received
                 clockrate = getattr(streams.get(s.ssrc), "_clockrate", None)
                 if clockrate:
                     item["jitter"] = s.jitter / clockrate  # aiortc gives RTP timestamp units
@@ -1107,38 +1085,17 @@ async def floor(iterations):
 # The command loop
 
 
-async def stdin_lines():
-    """Lines of stdin, read without blocking the event loop (a pipe reader; a thread otherwise)."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=16 * 1024 * 1024)
-    try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    except (ValueError, OSError):
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.buffer.readline)
-            if not line:
-                return
-            yield line
-    else:
-        while True:
-            line = await reader.readline()
-            if not line:
-                return
-            yield line
-
-
 async def main():
-    write({"type": "hello", "protocol": 1, "stack": "aiortc", "version": aiortc.__version__})
+    hello("aiortc", aiortc.__version__)
+    # stdin is read on the kernel's thread; its commands come here in order, then None at EOF.
+    commands = asyncio.Queue()
+    read_commands(asyncio.get_running_loop().call_soon_threadsafe, commands.put_nowait,
+                  lambda: commands.put_nowait(None), log.error)
     case = None
-    async for raw in stdin_lines():
-        raw = raw.strip()
-        if not raw:
-            continue
-        try:
-            cmd = json.loads(raw)
-        except ValueError:
-            log.error("not a JSON line from the harness: %r", raw[:200])
-            continue
+    while True:
+        cmd = await commands.get()
+        if cmd is None:
+            break
         kind = cmd.get("type")
         if kind == "setup":
             if case is not None:
@@ -1154,7 +1111,7 @@ async def main():
                 continue
             write({"type": "ready"})
         elif kind in ("perform", "collect_stats"):
-            reply = {"type": "done", "id": cmd.get("id")}
+            error = None
             try:
                 if case is None:
                     raise RuntimeError("no case is set up")
@@ -1164,17 +1121,17 @@ async def main():
                     await case.stats()
             except Exception as e:
                 log.warning("%s failed: %s", kind, error_text(e))
-                reply["error"] = error_text(e)
-            write(reply)
+                error = error_text(e)
+            write_done(cmd.get("id"), error=error)
         elif kind == "floor":
             # Not a case: no events; an open case (if any) is left as it is.
-            reply = {"type": "done", "id": cmd.get("id")}
             try:
-                reply["result"] = {"floor": await floor(int(cmd.get("iterations") or 10))}
+                times = await floor(int(cmd.get("iterations") or 10))
             except Exception as e:
                 log.warning("floor failed: %s", error_text(e))
-                reply["error"] = error_text(e)
-            write(reply)
+                write_done(cmd.get("id"), error=error_text(e))
+            else:
+                write_done(cmd.get("id"), result={"floor": times})
         elif kind == "close":
             if case is not None:
                 await case.close()
@@ -1191,14 +1148,11 @@ async def main():
 
 
 if __name__ == "__main__":
-    level = os.environ.get("RTC_HARNESS_LOG", "warning").upper()
-    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.WARNING),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
-    _PROTO.flush()
-    sys.stderr.flush()
+    sys.stderr.flush()  # every protocol line was flushed as it was written
     # aiortc's codec threads must not hold the exit up: EOF means exit now, status 0.
     os._exit(0)

@@ -9,14 +9,20 @@ It speaks the command-peer protocol of ../PROTOCOL.md on stdin/stdout (JSON line
 the browser agent page (src/peer/browser/agent.html): one case at a time, setup ... close, until EOF
 on stdin.
 
+What is not webrtcbin's comes from the Python adapters' shared kernel (../python/kernel, put on
+sys.path from this file's location; standard library only, as this interpreter has no virtualenv):
+the protocol lines, the stdin commands, the binary pattern, the SDP text helpers and the media
+counting rules. This file holds the mapping onto GStreamer, on its GLib loop.
+
 How the protocol maps onto GStreamer
 ------------------------------------
 Everything runs on one GLib main loop. The relay WebSocket is libsoup 3 (`Soup.Session`
-`websocket_connect_async`), so it lives on that loop too; stdin is read by a small thread that hands
-each line to the loop with `GLib.idle_add`. webrtcbin calls back from its own threads (its ":pc"
-task thread, libnice, streaming threads): every such callback only captures what it needs (the time,
-the SDP text, the counter) and posts the rest to the loop, where events are written and state is
-changed. Each case is a `Case` object; callbacks of a closed case are dropped.
+`websocket_connect_async`), so it lives on that loop too; stdin is read by the kernel's thread
+(`read_commands`), which hands each command to the loop with `GLib.idle_add`. webrtcbin calls back
+from its own threads (its ":pc" task thread, libnice, streaming threads): every such callback only
+captures what it needs (the time, the SDP text, the counter) and posts the rest to the loop, where
+events are written and state is changed. Each case is a `Case` object; callbacks of a closed case
+are dropped.
 
 - peer connection  = a `Gst.Pipeline` holding one `webrtcbin` (bundle-policy max-bundle), PLAYING
                      from `setup` on. `close` (action) sets it to NULL: webrtcbin has no close();
@@ -70,14 +76,14 @@ changed. Each case is a `Case` object; callbacks of a closed case are dropped.
                      before create-offer to the answerer's `first_frame` (its decoder-output probe).
                      Both pipelines go to NULL after each iteration; the next pair is fresh.
 
-Pitfalls worked around (verified here, see /work/shared/STACKS.md)
+Pitfalls worked around (verified here; the findings are in docs/findings.md)
 ------------------------------------------------------------------
 - PyGObject: the reply of a promise is kept in a variable before reading a field from it
   (`promise.get_reply().get_value(...)` chained segfaults).
 - A description created by webrtcbin is not handed back to it: it is rebuilt from its SDP text
   (`GstSdp.SDPMessage.new_from_text`) before `set-local-description` (else webrtcbin sees sdp=NULL).
 - `desc.sdp.get_media()` segfaults when walked from Python: m-lines, mids, payload types and
-  directions are parsed from the SDP text here.
+  directions are parsed from the SDP text (the kernel's `sdp_sections`).
 - `on-negotiation-needed` fires when webrtcbin goes to READY, with nothing to negotiate (an offer
   made then is empty), and its flag then stays set, so it does not fire again for the first tracks
   or data channels. So: a negotiation-needed signal is acted on (and reported) only once this peer
@@ -169,10 +175,16 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
-import gi
+# The Python adapters' shared kernel (../python/kernel): protocol lines, stdin commands, binary
+# pattern, SDP text, media counting.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from kernel.lines import hello, now_ms, read_commands, stderr_log, write, write_done, write_event  # noqa: E402
+from kernel.media import FrameCount, progress_marks  # noqa: E402
+from kernel.pattern import binary_intact, binary_payload  # noqa: E402
+from kernel.sdp import sdp_sections  # noqa: E402
+
+import gi  # noqa: E402
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstSdp", "1.0")
@@ -190,8 +202,6 @@ ENCODERS = {
 }
 DEFAULT_CODECS = {"video": ["VP8"], "audio": ["OPUS"]}
 ENCODABLE = {"video": ["VP8", "VP9"], "audio": ["OPUS"]}
-# send_message with `size`: byte i is i % 251 (the protocol's binary pattern).
-PATTERN_UNIT = bytes(range(251))
 GATHER_TIMEOUT_MS = 10000
 
 SIGNALING = {
@@ -239,66 +249,7 @@ def gst_version():
     return ".".join(str(v) for v in Gst.version()[:3])
 
 
-def log(*parts):
-    print("[gstreamer]", *parts, file=sys.stderr, flush=True)
-
-
-def now_ms():
-    return time.time() * 1000.0
-
-
-def write_line(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-
-# ---------------------------------------------------------------- SDP text helpers
-
-
-def sdp_sections(text):
-    """The m-sections of an SDP text, in order: kind, port, mid, direction, {CODEC: pt}, ufrag,
-    bundle-only, SSRCs."""
-    sections = []
-    session_ufrag = None
-    for line in text.splitlines():
-        line = line.strip()
-        if not sections and line.startswith("a=ice-ufrag:"):
-            session_ufrag = line[12:]
-        elif line.startswith("m="):
-            parts = line[2:].split()
-            sections.append({
-                "kind": parts[0],
-                "port": int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0,
-                "mid": None,
-                "direction": "sendrecv",
-                "codecs": {},
-                "bundle_only": False,
-                "ssrcs": set(),
-                "ufrag": session_ufrag,
-            })
-        elif sections:
-            cur = sections[-1]
-            if line.startswith("a=mid:"):
-                cur["mid"] = line[6:]
-            elif line.startswith("a=ice-ufrag:"):
-                cur["ufrag"] = line[12:]
-            elif line == "a=bundle-only":
-                cur["bundle_only"] = True
-            elif line.startswith("a=ssrc:"):
-                cur["ssrcs"].add(int(line[7:].split()[0]))
-            elif line[2:] in ("sendrecv", "sendonly", "recvonly", "inactive"):
-                cur["direction"] = line[2:]
-            elif line.startswith("a=rtpmap:"):
-                m = re.match(r"a=rtpmap:(\d+)\s+([^/\s]+)", line)
-                if m:
-                    cur["codecs"].setdefault(m.group(2).upper(), int(m.group(1)))
-    return sections
-
-
-def binary_payload(size):
-    """The protocol's binary message: byte i is i % 251."""
-    whole, rest = divmod(size, 251)
-    return PATTERN_UNIT * whole + PATTERN_UNIT[:rest]
+log = stderr_log("gstreamer")
 
 
 # ---------------------------------------------------------------- ECDSA certificate
@@ -443,8 +394,7 @@ class Case:
         self.ws_handlers = []
         self.session = None
         self.cancel = None
-        self.video_frames = 0
-        self.video_frame_times = collections.deque(maxlen=256)  # monotonic times of decoded frames
+        self.video_frames = FrameCount()  # decoded at our decoders' output (framesDecoded, framesPerSecond)
         self.rx_kinds = {}  # SSRC -> kind of the streams received (from webrtcbin's src pad caps)
 
         self.pipeline = Gst.Pipeline.new("pc")
@@ -492,8 +442,7 @@ class Case:
         if self.link is not None:
             self.link.event(etype, t if t is not None else now_ms(), fields)
             return
-        fields["type"] = etype
-        write_line({"type": "event", "t": t if t is not None else now_ms(), "event": fields})
+        write_event(etype, fields, t)
 
     def send(self, obj):
         if self.link is not None:
@@ -836,9 +785,7 @@ class Case:
 
     def _count_video(self, pad):
         def probe(pad, info):
-            self.video_frames += 1
-            self.video_frame_times.append(time.monotonic())
-            n = self.video_frames
+            n = self.video_frames.add()
             t = now_ms()
             if n == 1:
                 caps = pad.get_current_caps()
@@ -846,8 +793,8 @@ class Case:
                 w = s.get_int("width")[1] if s else 0
                 h = s.get_int("height")[1] if s else 0
                 self.post(self.event, "first_frame", t, kind="video", width=w, height=h)
-            if n % 10 == 0:
-                self.post(self.event, "media_progress", t, kind="video", count=n)
+            for mark in progress_marks("video", n - 1, n):
+                self.post(self.event, "media_progress", t, kind="video", count=mark)
             return Gst.PadProbeReturn.OK
 
         pad.add_probe(Gst.PadProbeType.BUFFER, probe)
@@ -865,7 +812,7 @@ class Case:
             t = now_ms()
             if n0 == 0 and counter[0] > 0:
                 self.post(self.event, "first_packet", t, kind="audio")
-            for mark in range((n0 // 50 + 1) * 50, counter[0] + 1, 50):
+            for mark in progress_marks("audio", n0, counter[0]):
                 self.post(self.event, "media_progress", t, kind="audio", count=mark)
             return Gst.PadProbeReturn.OK
 
@@ -923,7 +870,7 @@ class Case:
         def on_data(_ch, data, t):
             raw = data.get_data() if data is not None else b""
             self.event("data_channel_message", t, label=label, size=len(raw),
-                       intact=raw == binary_payload(len(raw)))
+                       intact=binary_intact(raw))
             if self.cfg.get("echo") and not mine:
                 ch.emit("send-data", data)
 
@@ -1430,9 +1377,8 @@ class Case:
                 item.update(pick(e, (("packets-lost", "packetsLost"), ("jitter", "jitter"), ("bytes-received", "bytesReceived"))))
                 if kind == "video":
                     # counted at our decoder's output (vp8dec in this pipeline): webrtcbin does not decode
-                    item["framesDecoded"] = self.video_frames
-                    recent = time.monotonic() - 1.0
-                    item["framesPerSecond"] = sum(1 for t in list(self.video_frame_times) if t >= recent)
+                    item["framesDecoded"] = self.video_frames.decoded
+                    item["framesPerSecond"] = self.video_frames.per_second()
                 summary["inbound_rtp"].append(item)
             elif typ == "outbound-rtp":
                 item = {"kind": kind_of(e), "packetsSent": e.get("packets-sent", 0)}
@@ -1625,10 +1571,10 @@ class Floor:
         self.finished = True
         self._close_pair()
         if error is None:
-            write_line({"type": "done", "id": self.ident, "result": {"floor": self.times}})
+            write_done(self.ident, result={"floor": self.times})
         else:
             log("floor failed:", error)
-            write_line({"type": "done", "id": self.ident, "error": f"floor: {error}"})
+            write_done(self.ident, error=f"floor: {error}")
         self.on_end(self)
 
     def abort(self):
@@ -1651,16 +1597,10 @@ class App:
         Gst.ElementFactory.make("dtlssrtpdec")
 
     def run(self):
-        write_line({"type": "hello", "protocol": 1, "stack": STACK, "version": gst_version()})
-        threading.Thread(target=self._read_stdin, daemon=True).start()
+        hello(STACK, gst_version())
+        # stdin is read on the kernel's thread; each command is handed to the main loop.
+        read_commands(GLib.idle_add, self._on_command, self._eof, log)
         self.loop.run()
-
-    def _read_stdin(self):
-        for raw in sys.stdin.buffer:
-            line = raw.decode("utf-8", "replace").strip()
-            if line:
-                GLib.idle_add(self._on_line, line)
-        GLib.idle_add(self._eof)
 
     def _eof(self):
         if self.floor is not None:
@@ -1672,12 +1612,7 @@ class App:
         self.loop.quit()
         return False
 
-    def _on_line(self, line):
-        try:
-            msg = json.loads(line)
-        except ValueError:
-            log("not JSON on stdin:", line[:200])
-            return False
+    def _on_command(self, msg):
         try:
             self.handle(msg)
         except Exception as e:  # noqa: BLE001
@@ -1698,16 +1633,16 @@ class App:
             if self.case is not None:
                 self.case.close()
                 self.case = None
-            write_line({"type": "closed"})
+            write({"type": "closed"})
         else:
             log("unknown harness line:", msg)
 
     def run_floor(self, ident, iterations):
         if self.floor is not None:
-            write_line({"type": "done", "id": ident, "error": "a floor is already running"})
+            write_done(ident, error="a floor is already running")
             return
         if not isinstance(iterations, int) or iterations < 0:
-            write_line({"type": "done", "id": ident, "error": f"bad iterations {iterations!r}"})
+            write_done(ident, error=f"bad iterations {iterations!r}")
             return
 
         def ended(floor):
@@ -1727,7 +1662,7 @@ class App:
         try:
             case = Case(self, config, self.cert_pem)
         except Exception as e:  # noqa: BLE001
-            write_line({"type": "fail", "message": f"setup: {e}"})
+            write({"type": "fail", "message": f"setup: {e}"})
             return
         self.case = case
 
@@ -1737,50 +1672,50 @@ class App:
             if error:
                 case.close()
                 self.case = None
-                write_line({"type": "fail", "message": error})
+                write({"type": "fail", "message": error})
             else:
-                write_line({"type": "ready"})
+                write({"type": "ready"})
 
         case.connect_relay(ready)
 
     def perform(self, ident, action):
         case = self.case
         if case is None:
-            write_line({"type": "done", "id": ident, "error": "no case is set up"})
+            write_done(ident, error="no case is set up")
             return
         try:
             fut = case.perform(action)
         except Exception as e:  # noqa: BLE001
-            write_line({"type": "done", "id": ident, "error": str(e)})
+            write_done(ident, error=str(e))
             return
         if fut is None:
-            write_line({"type": "done", "id": ident})
+            write_done(ident)
             return
 
         def finished(f):
             if case is not self.case:
                 return
             if f.error is not None:
-                write_line({"type": "done", "id": ident, "error": str(f.error)})
+                write_done(ident, error=str(f.error))
             else:
-                write_line({"type": "done", "id": ident})
+                write_done(ident)
 
         fut.then(finished)
 
     def collect_stats(self, ident):
         case = self.case
         if case is None:
-            write_line({"type": "done", "id": ident, "error": "no case is set up"})
+            write_done(ident, error="no case is set up")
             return
 
         def finished(f):
             if case is not self.case:
                 return
             if f.error is not None:
-                write_line({"type": "done", "id": ident, "error": str(f.error)})
+                write_done(ident, error=str(f.error))
                 return
             case.event("stats", summary=case.stats_summary(f.value))
-            write_line({"type": "done", "id": ident})
+            write_done(ident)
 
         case.collect_stats().then(finished)
 

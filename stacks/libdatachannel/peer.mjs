@@ -98,12 +98,18 @@
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import readline from 'node:readline';
-import { randomBytes } from 'node:crypto';
 
 const require = createRequire(new URL('../node/package.json', import.meta.url));
 const ndc = require('node-datachannel');
-const WebSocket = require('ws');
+// The Node adapters' shared kernel (../node/kernel): protocol lines, relay, fixtures, VP8, floor.
+const { now, write, errorText, hello, keepStdoutForProtocol, readCommands } = require('./kernel/lines.js');
+const { openRelay, relaySend, memorySocket } = require('./kernel/relay.js');
+const { patternBuffer, isIntact } = require('./kernel/pattern.js');
+const { pace } = require('./kernel/pacing.js');
+const { floorLoop, answerFloor } = require('./kernel/floor.js');
+const { caseCommands } = require('./kernel/cases.js');
+const mediaKernel = require('./kernel/media.js');
+const { rand16, rand32, vp8Packets, vp8Descriptor, keyframeSize } = mediaKernel;
 const BINDING_VERSION = bindingVersion();
 
 /** node-datachannel's own version (its package.json is not in the package's exports). */
@@ -121,9 +127,7 @@ function bindingVersion() {
 }
 
 // stdout is the protocol's alone.
-console.log = (...a) => console.error(...a);
-console.info = (...a) => console.error(...a);
-console.warn = (...a) => console.error(...a);
+keepStdoutForProtocol();
 const log = (...a) => console.error('[libdatachannel]', ...a);
 
 // libdatachannel's log: LDC_LOG=Verbose|Debug|Info|Warning|Error writes it to stderr. It is always
@@ -139,13 +143,8 @@ ndc.initLogger(readLogLevel, (level, message) => {
   if (iceLogSink) iceLogSink(String(message));
 });
 
-const now = () => performance.timeOrigin + performance.now();
-const write = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
-const errorText = (e) => String((e && (e.message || e.name)) || e);
-
 const VIDEO_PT = 96;
 const AUDIO_PT = 111;
-const MAX_RTP_PAYLOAD = 1100;
 const VIDEO_PROGRESS_EVERY = 10;
 const AUDIO_PROGRESS_EVERY = 50;
 const KEYFRAME_REQUEST_GAP_MS = 500;
@@ -153,56 +152,22 @@ const KEYFRAME_REQUEST_GAP_MS = 500;
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
-/** IVF (32-byte file header, then 12-byte frame headers): VP8 frames with their 90 kHz times. */
+/** IVF (kernel media.js loadIvf): VP8 frames with their 90 kHz times. */
 function loadIvf(path) {
-  const buf = readFileSync(path);
-  if (buf.toString('latin1', 0, 4) !== 'DKIF') throw new Error(`${path}: not an IVF file`);
-  const headerLen = buf.readUInt16LE(6);
-  const rate = buf.readUInt32LE(16) || 30;
-  const scale = buf.readUInt32LE(20) || 1;
-  const frames = [];
-  let off = headerLen;
-  while (off + 12 <= buf.length) {
-    const size = buf.readUInt32LE(off);
-    const pts = Number(buf.readBigUInt64LE(off + 4));
-    off += 12;
-    if (off + size > buf.length) break;
-    frames.push({ data: buf.subarray(off, off + size), pts });
-    off += size;
-  }
-  if (!frames.length) throw new Error(`${path}: no frames`);
+  const { frames, rate, scale } = mediaKernel.loadIvf(path);
   const ticksPerPts = (90000 * scale) / rate;
   const samples = frames.map((f, i) => {
     const next = i + 1 < frames.length ? frames[i + 1].pts : f.pts + 1;
     const ticks = Math.max(1, Math.round((next - f.pts) * ticksPerPts));
-    return { data: f.data, ticks, ms: (ticks / 90000) * 1000, key: (f.data[0] & 1) === 0 };
+    return { data: f.data, ticks, ms: (ticks / 90000) * 1000, key: f.key };
   });
   return samples;
 }
 
-/** Ogg Opus: the packets after the two header pages (RFC 7845), with their 48 kHz durations. */
+/** Ogg Opus (kernel media.js loadOgg): the packets after the two header pages (RFC 7845), with
+ * their 48 kHz durations. */
 function loadOgg(path) {
-  const buf = readFileSync(path);
-  const pages = [];
-  let off = 0;
-  while (off + 27 <= buf.length && buf.toString('latin1', off, off + 4) === 'OggS') {
-    const granule = Number(buf.readBigUInt64LE(off + 6));
-    const nseg = buf[off + 26];
-    const table = buf.subarray(off + 27, off + 27 + nseg);
-    let p = off + 27 + nseg;
-    const packets = [];
-    let cur = [];
-    for (const lace of table) {
-      cur.push(buf.subarray(p, p + lace));
-      p += lace;
-      if (lace < 255) {
-        packets.push(Buffer.concat(cur));
-        cur = [];
-      }
-    }
-    pages.push({ granule, packets });
-    off = p;
-  }
+  const pages = mediaKernel.loadOgg(path);
   const samples = [];
   let last = 0;
   for (const page of pages.slice(2)) {
@@ -216,18 +181,10 @@ function loadOgg(path) {
   return samples;
 }
 
-const clips = new Map();
-function clip(kind, path) {
-  const key = `${kind}:${path}`;
-  if (!clips.has(key)) clips.set(key, kind === 'video' ? loadIvf(path) : loadOgg(path));
-  return clips.get(key);
-}
+const clip = mediaKernel.cachedLoader((kind, path) => (kind === 'video' ? loadIvf(path) : loadOgg(path)));
 
 // ---------------------------------------------------------------------------------------------
 // RTP
-
-const rand32 = () => randomBytes(4).readUInt32BE(0);
-const rand16 = () => randomBytes(2).readUInt16BE(0);
 
 function rtpHeader(pt, marker, seq, ts, ssrc) {
   const h = Buffer.alloc(12);
@@ -285,22 +242,6 @@ function pli(senderSsrc, mediaSsrc) {
   return b;
 }
 
-/** VP8 payload descriptor length (RFC 7741 section 4.2) and its S / PID fields. */
-function vp8Descriptor(p) {
-  if (!p.length) return null;
-  let n = 1;
-  if (p[0] & 0x80) {
-    if (p.length < 2) return null;
-    const x = p[1];
-    n = 2;
-    if (x & 0x80) n += p.length > n && p[n] & 0x80 ? 2 : 1; // I: PictureID, 7 or 15 bits
-    if (x & 0x40) n += 1; // L: TL0PICIDX
-    if (x & 0x30) n += 1; // T / K: TID, Y, KEYIDX
-  }
-  if (n > p.length) return null;
-  return { len: n, start: (p[0] & 0x10) !== 0 && (p[0] & 0x0f) === 0 };
-}
-
 /** Reassembles VP8 frames from RTP packets: from a start packet to the marker bit, no sequence gap. */
 class Vp8Assembler {
   constructor() {
@@ -311,7 +252,7 @@ class Vp8Assembler {
   push(pkt) {
     const d = vp8Descriptor(pkt.payload);
     if (!d) return null;
-    const body = pkt.payload.subarray(d.len);
+    const body = pkt.payload.subarray(d.offset);
     if (d.start) {
       this.parts = [body];
       this.ts = pkt.ts;
@@ -327,13 +268,6 @@ class Vp8Assembler {
     this.parts = null;
     return { ts: pkt.ts, data };
   }
-}
-
-/** A VP8 keyframe's size (RFC 6386 section 9.1: 3-byte frame tag, start code 9d 01 2a, sizes). */
-function keyframeSize(f) {
-  if (f.length < 10 || (f[0] & 1) !== 0) return null;
-  if (f[3] !== 0x9d || f[4] !== 0x01 || f[5] !== 0x2a) return null;
-  return { width: f.readUInt16LE(6) & 0x3fff, height: f.readUInt16LE(8) & 0x3fff };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,17 +320,6 @@ const DIRECTIONS = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
 const directionOf = (send, recv) => (send && recv ? 'sendrecv' : send ? 'sendonly' : recv ? 'recvonly' : 'inactive');
 /** libdatachannel's Direction names. */
 const LDC_DIRECTION = { sendrecv: 'SendRecv', sendonly: 'SendOnly', recvonly: 'RecvOnly', inactive: 'Inactive' };
-
-/** The binary message of the protocol's size form: byte i is i % 251. */
-function binaryPayload(size) {
-  const b = Buffer.allocUnsafe(size);
-  for (let i = 0; i < size; i++) b[i] = i % 251;
-  return b;
-}
-const binaryIntact = (b) => {
-  for (let i = 0; i < b.length; i++) if (b[i] !== i % 251) return false;
-  return true;
-};
 
 /**
  * A `data_channels` item's W3C RTCDataChannelInit in node-datachannel's form (its
@@ -539,7 +462,7 @@ class Case {
   }
 
   send(obj) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
+    relaySend(this.ws, obj);
   }
 
   setTimer(fn, ms) {
@@ -586,24 +509,13 @@ class Case {
     this.iceLogSink = (m) => this.onIceLog(m);
     iceLogSink = this.iceLogSink;
     this.createPc();
-    await new Promise((resolve, reject) => {
-      const ws = new WebSocket(cfg.signaling_url);
-      this.ws = ws;
-      ws.on('open', resolve);
-      ws.on('error', (e) => reject(new Error(`cannot reach the relay at ${cfg.signaling_url}: ${errorText(e)}`)));
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) return;
-        let msg;
-        try {
-          msg = JSON.parse(data.toString());
-        } catch (e) {
-          this.error('signaling', e);
-          return;
-        }
-        this.serial('signaling', () => this.onSignal(msg));
-      });
-      ws.on('close', () => log('relay socket closed'));
+    const relay = openRelay(cfg.signaling_url, {
+      onMessage: (msg) => this.serial('signaling', () => this.onSignal(msg)),
+      onBadMessage: (e) => this.error('signaling', e),
+      onClose: () => log('relay socket closed'),
     });
+    this.ws = relay.ws;
+    await relay.opened;
   }
 
   wire() {
@@ -1016,7 +928,7 @@ class Case {
       if (text) this.push({ type: 'data_channel_message', label, data: msg });
       else {
         const b = Buffer.from(msg);
-        this.push({ type: 'data_channel_message', label, binary: true, size: b.length, intact: binaryIntact(b) });
+        this.push({ type: 'data_channel_message', label, binary: true, size: b.length, intact: isIntact(b) });
       }
       if (this.cfg.echo && !mine && !ch.released) {
         if (!dc.isOpen()) {
@@ -1095,7 +1007,7 @@ class Case {
         const ch = this.channelOf(a.label);
         if (a.size != null) {
           // libdatachannel throws over the remote's a=max-message-size (W3C 6.2: TypeError).
-          if (!ch.dc.sendMessageBinary(binaryPayload(a.size))) log(`send_message on '${a.label}' was buffered`);
+          if (!ch.dc.sendMessageBinary(patternBuffer(a.size))) log(`send_message on '${a.label}' was buffered`);
         } else if (!ch.dc.sendMessage(a.text)) log(`send_message on '${a.label}' was buffered`);
         return;
       }
@@ -1384,12 +1296,10 @@ class Media {
       const s = this.paused;
       this.paused = null;
       s.ts = (s.ts + Math.round(((performance.now() - s.pausedAt) / 1000) * s.rate)) >>> 0;
-      s.t0 = performance.now();
-      s.elapsed = 0;
       s.keyframe = true;
       this.sender = s;
       log(`sending ${this.kind} on mid ${this.mid} again`);
-      this.sendNext();
+      this.startPacing(s);
       return;
     }
     let samples;
@@ -1400,14 +1310,19 @@ class Media {
       return;
     }
     const rate = this.kind === 'video' ? 90000 : 48000;
-    this.sender = { samples, index: 0, seq: rand16(), ts: rand32(), t0: performance.now(), elapsed: 0, rate, timer: null, keyframe: false };
+    this.sender = { samples, index: 0, seq: rand16(), ts: rand32(), rate, stop: null, keyframe: false };
     log(`sending ${this.kind} on mid ${this.mid} (pt ${this.pt}, ssrc ${this.ssrc})`);
-    this.sendNext();
+    this.startPacing(this.sender);
   }
 
-  sendNext() {
-    const s = this.sender;
-    if (!s || !this.c.alive) return;
+  /** The sender loop (kernel pacing.js pace), from now: a sample per tick, each due after the one
+   * before has lasted its duration; on the case's timers (none runs once the case is over). */
+  startPacing(s) {
+    s.stop = pace(() => this.sendNext(s), { startNow: true, schedule: (fn, ms) => this.c.setTimer(fn, ms) });
+  }
+
+  /** Sends the next sample; returns its duration (ms). */
+  sendNext(s) {
     if (s.keyframe && this.kind === 'video') {
       // A keyframe was asked for: the last keyframe at or before this point of the clip.
       s.keyframe = false;
@@ -1424,18 +1339,13 @@ class Media {
       log(`send ${this.kind}:`, errorText(e));
     }
     s.ts = (s.ts + sample.ticks) >>> 0;
-    s.elapsed += sample.ms;
-    const wait = Math.max(0, s.t0 + s.elapsed - performance.now());
-    s.timer = this.c.setTimer(() => this.sendNext(), wait);
+    return sample.ms;
   }
 
   /** RFC 7741: a 1-byte payload descriptor (S on the first packet), marker on the last. */
   sendVp8(frame, s) {
-    const count = Math.ceil(frame.length / MAX_RTP_PAYLOAD);
-    for (let i = 0; i < count; i++) {
-      const chunk = frame.subarray(i * MAX_RTP_PAYLOAD, (i + 1) * MAX_RTP_PAYLOAD);
-      const descriptor = Buffer.from([i === 0 ? 0x10 : 0x00]);
-      this.sendPacket(rtpHeader(this.pt, i === count - 1, s.seq++, s.ts, this.ssrc), descriptor, chunk);
+    for (const { descriptor, chunk, marker } of vp8Packets(frame)) {
+      this.sendPacket(rtpHeader(this.pt, marker, s.seq++, s.ts, this.ssrc), descriptor, chunk);
     }
   }
 
@@ -1447,7 +1357,7 @@ class Media {
   }
 
   stop() {
-    if (this.sender && this.sender.timer) clearTimeout(this.sender.timer);
+    if (this.sender && this.sender.stop) this.sender.stop();
     this.sender = null;
     this.paused = null;
   }
@@ -1476,8 +1386,8 @@ class Media {
   pause() {
     const s = this.sender;
     if (!s) return;
-    if (s.timer) clearTimeout(s.timer);
-    s.timer = null;
+    if (s.stop) s.stop();
+    s.stop = null;
     s.pausedAt = performance.now();
     this.sender = null;
     this.paused = s;
@@ -1594,17 +1504,9 @@ class Media {
 // The floor (PROTOCOL.md, optional section): two peer connections in this process, descriptions
 // and candidates handed over in memory, from just before the offer to the answerer's first frame.
 
-/** A relay socket stand-in: what one case sends is applied by the other, in order. */
-function memorySocket(other) {
-  return {
-    readyState: WebSocket.OPEN,
-    send: (text) => {
-      const msg = JSON.parse(text);
-      other.serial('signaling', () => other.onSignal(msg));
-    },
-    terminate() {},
-  };
-}
+/** A relay socket stand-in (kernel relay.js memorySocket): what one case sends is applied by the
+ * other, in order. */
+const socketTo = (other) => memorySocket((msg) => other.serial('signaling', () => other.onSignal(msg)));
 
 async function floorOnce(mediaFiles) {
   const base = { data_channels: [], trickle: true, auto_negotiate: true, echo: false, ice_servers: [], media_files: mediaFiles };
@@ -1626,8 +1528,8 @@ async function floorOnce(mediaFiles) {
   try {
     a.createPc();
     b.createPc();
-    a.ws = memorySocket(b);
-    b.ws = memorySocket(a);
+    a.ws = socketTo(b);
+    b.ws = socketTo(a);
     await a.perform({ type: 'start' });
     const t = await Promise.race([frame, new Promise((r) => (timer = setTimeout(() => r(null), 15000)))]);
     if (t == null || start == null) throw new Error(failed || 'no first frame within 15 s');
@@ -1640,99 +1542,40 @@ async function floorOnce(mediaFiles) {
 }
 
 async function floor(msg) {
-  const times = [];
   const n = Math.max(1, msg.iterations || 10);
-  for (let i = 0; i < n; i++) times.push(await floorOnce(msg.media_files || {}));
-  return { floor: times };
+  return { floor: await floorLoop(n, () => floorOnce(msg.media_files || {})) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The protocol loop
 
-let current = null;
+const cases = caseCommands({
+  open: (config) => new Case(config),
+  release: (c) => c.shutdown(),
+  floor: (msg) => answerFloor(msg, floor),
+  log,
+});
 
-async function handle(msg) {
-  switch (msg.type) {
-    case 'setup': {
-      if (current) current.shutdown();
-      current = new Case(msg.config || {});
-      try {
-        await current.setup();
-        write({ type: 'ready' });
-      } catch (e) {
-        log('setup failed:', errorText(e));
-        current.shutdown();
-        current = null;
-        write({ type: 'fail', message: errorText(e) });
-      }
-      return;
-    }
-    case 'perform': {
-      const c = current;
-      try {
-        if (!c) throw new Error('no case set up');
-        await c.perform(msg.action || {});
-        write({ type: 'done', id: msg.id });
-      } catch (e) {
-        write({ type: 'done', id: msg.id, error: errorText(e) });
-      }
-      return;
-    }
-    case 'collect_stats': {
-      try {
-        if (!current) throw new Error('no case set up');
-        current.collectStats();
-        write({ type: 'done', id: msg.id });
-      } catch (e) {
-        write({ type: 'done', id: msg.id, error: errorText(e) });
-      }
-      return;
-    }
-    case 'floor': {
-      try {
-        write({ type: 'done', id: msg.id, result: await floor(msg) });
-      } catch (e) {
-        write({ type: 'done', id: msg.id, error: errorText(e) });
-      }
-      return;
-    }
-    case 'close': {
-      if (current) current.shutdown();
-      current = null;
-      write({ type: 'closed' });
-      return;
-    }
-    default:
-      log('unknown line', JSON.stringify(msg));
-  }
-}
-
-write({ type: 'hello', protocol: 1, stack: 'libdatachannel', version: `${ndc.getLibraryVersion()} (node-datachannel ${BINDING_VERSION})` });
+hello('libdatachannel', `${ndc.getLibraryVersion()} (node-datachannel ${BINDING_VERSION})`);
 
 let inbox = Promise.resolve();
-const rl = readline.createInterface({ input: process.stdin });
-rl.on('line', (line) => {
-  if (!line.trim()) return;
-  let msg;
-  try {
-    msg = JSON.parse(line);
-  } catch (e) {
-    log('not JSON:', line);
-    return;
-  }
+readCommands((msg) => {
   // perform may wait on the signaling chain; other lines must not wait behind it, except that
   // setup and close stay ordered with everything before them.
   if (msg.type === 'perform' || msg.type === 'collect_stats') {
-    handle(msg).catch((e) => log('handler:', errorText(e)));
+    cases.handle(msg).catch((e) => log('handler:', errorText(e)));
   } else {
-    inbox = inbox.then(() => handle(msg)).catch((e) => log('handler:', errorText(e)));
+    inbox = inbox.then(() => cases.handle(msg)).catch((e) => log('handler:', errorText(e)));
   }
-});
-rl.on('close', () => {
-  try {
-    if (current) current.shutdown();
-  } catch (e) {
-    log('shutdown:', errorText(e));
-  }
-  process.exit(0);
+}, {
+  log,
+  onEnd: () => {
+    try {
+      const c = cases.takeCurrent();
+      if (c) c.shutdown();
+    } catch (e) {
+      log('shutdown:', errorText(e));
+    }
+    process.exit(0);
+  },
 });

@@ -75,35 +75,23 @@
 // stdout carries protocol lines only; console output of any library is sent to stderr.
 
 const path = require('path');
-const readline = require('readline');
 const { createRequire } = require('module');
-const { performance } = require('perf_hooks');
+// The Node adapters' shared kernel (../node/kernel): protocol lines, relay, binary pattern, floor.
+const { now, write, errorText, hello, keepStdoutForProtocol, readCommands } = require('../node/kernel/lines');
+const relay = require('../node/kernel/relay');
+const { patternBytes, isIntact } = require('../node/kernel/pattern');
+const { floorLoop, answerFloor } = require('../node/kernel/floor');
+const { caseCommands } = require('../node/kernel/cases');
+const { w3cSummary } = require('../node/kernel/stats');
 
 const nodeRequire = createRequire(path.join(__dirname, '..', 'node', 'package.json'));
 const wrtc = nodeRequire('@roamhq/wrtc');
-const WebSocket = nodeRequire('ws');
 const WRTC_VERSION = nodeRequire('@roamhq/wrtc/package.json').version;
 const { RTCPeerConnection, MediaStream } = wrtc;
 const { RTCVideoSource, RTCVideoSink, RTCAudioSource } = wrtc.nonstandard;
 
 // Keep stdout for the protocol.
-console.log = console.info = console.debug = (...a) => console.error(...a);
-
-const now = () => performance.timeOrigin + performance.now();
-const errorText = (e) => String((e && (e.message || e.name)) || e);
-const write = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
-
-// Binary data channel messages (send_message with `size`): byte i is i % 251.
-function binaryPattern(size) {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = i % 251;
-  return bytes;
-}
-
-function intactPattern(bytes) {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== i % 251) return false;
-  return true;
-}
+keepStdoutForProtocol();
 
 const VIDEO_W = 320;
 const VIDEO_H = 240;
@@ -111,6 +99,8 @@ const VIDEO_FPS = 30;
 const AUDIO_RATE = 48000;
 const AUDIO_CHUNK = AUDIO_RATE / 100; // 10 ms
 const TONE_HZ = 440;
+// How often the connection-state getters are read besides their events (see wire()).
+const STATE_POLL_MS = 100;
 
 // ---------------------------------------------------------------------------------------------
 // Synthetic sources.
@@ -262,6 +252,7 @@ class Case {
     this.sinks = [];
     this.audioWatch = [];
     this.audioTimer = null;
+    this.statePoll = null;
     this.pacer = new Pacer();
     this.pendingCandidates = [];
     this.lastState = { signaling: 'stable', gathering: 'new', ice: 'new', connection: 'new' };
@@ -301,7 +292,7 @@ class Case {
   }
 
   send(obj) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
+    relay.relaySend(this.ws, obj);
   }
 
   state(machine, event, value) {
@@ -547,7 +538,7 @@ class Case {
         this.push('data_channel_message', { label: dc.label, data: e.data });
       } else {
         const bytes = new Uint8Array(e.data);
-        this.push('data_channel_message', { label: dc.label, binary: true, size: bytes.length, intact: intactPattern(bytes) });
+        this.push('data_channel_message', { label: dc.label, binary: true, size: bytes.length, intact: isIntact(bytes) });
       }
       // The binding's readyState can still read 'open' for a channel libwebrtc has closed (the
       // peer hung up): send() then throws out of this handler, which would end the process.
@@ -576,12 +567,13 @@ class Case {
   // check in Chrome, above libwebrtc): its SctpDataChannel fails the send and closes the channel
   // (readyState 'closed' when send() returns; the peer is not told). That is answered as an
   // error, with what happened, not as a message sent.
+  // The message is a Uint8Array of its own (kernel patternBytes), not a Buffer.
   sendBinary(dc, size) {
     // From the remote description as received (the binding's remoteDescription is libwebrtc's
     // re-serialization, which leaves a=max-message-size out).
     const remoteMax = ((this.remoteSdp && /a=max-message-size:(\d+)/.exec(this.remoteSdp)) || [])[1];
     try {
-      dc.send(binaryPattern(size));
+      dc.send(patternBytes(size));
     } catch (e) {
       throw new Error(`${(e && e.name) || 'Error'}: ${errorText(e)}`);
     }
@@ -661,6 +653,12 @@ class Case {
     }
   }
 
+  readConnectionStates() {
+    if (this.pcClosed) return;
+    this.state('ice', 'ice_connection_state', this.pc.iceConnectionState);
+    this.state('connection', 'connection_state', this.pc.connectionState);
+  }
+
   endOfCandidates() {
     if (this.eocSent || this.pcClosed || this.pc.iceGatheringState !== 'complete') return;
     this.eocSent = true;
@@ -694,8 +692,17 @@ class Case {
       if (s === 'complete') setImmediate(() => this.endOfCandidates());
     };
     pc.onsignalingstatechange = () => this.state('signaling', 'signaling_state', pc.signalingState);
-    pc.oniceconnectionstatechange = () => this.state('ice', 'ice_connection_state', pc.iceConnectionState);
-    pc.onconnectionstatechange = () => this.state('connection', 'connection_state', pc.connectionState);
+    pc.oniceconnectionstatechange = () => this.readConnectionStates();
+    pc.onconnectionstatechange = () => this.readConnectionStates();
+    // The binding fires both events only from libwebrtc's legacy OnIceConnectionChange, while the
+    // getters read standardized_ice_connection_state() and peer_connection_state(), which the
+    // signaling thread updates a moment later from their own signals. When the JS thread runs
+    // the event first, it reads the old state and no event follows the real change: a
+    // fresh-clone CI run of network/blackout_12s (libwebrtc-firefox) saw libwebrtc's video rise
+    // after the blackout while it never reported `connected` again. The getters are the stack's
+    // state (W3C webrtc-pc 4.4.3, 4.4.4), so they are also read every STATE_POLL_MS.
+    if (this.statePoll) clearInterval(this.statePoll);
+    this.statePoll = setInterval(() => this.readConnectionStates(), STATE_POLL_MS);
     pc.ontrack = (e) => {
       // A track event queued before close() must not start a sink or a timer after it.
       if (this.pcClosed) return;
@@ -719,19 +726,15 @@ class Case {
     this.resolveCodecPreferences();
     this.pc = new RTCPeerConnection(config);
     this.wire();
-    await new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.cfg.signaling_url);
-      this.ws = ws;
-      ws.on('open', resolve);
-      ws.on('error', (e) => {
-        if (ws.readyState !== WebSocket.OPEN) reject(new Error(`cannot reach the relay at ${this.cfg.signaling_url}: ${errorText(e)}`));
-        else this.push('error', { context: 'relay socket', message: errorText(e) });
-      });
-      ws.on('message', (data, isBinary) => {
-        if (!this.live) return;
-        this.serial('signaling', () => this.onMessage(JSON.parse(isBinary ? data : data.toString('utf8'))));
-      });
+    const socket = relay.openRelay(this.cfg.signaling_url, {
+      binary: true,
+      onMessage: (msg) => {
+        if (this.live) this.serial('signaling', () => this.onMessage(msg));
+      },
+      onError: (e) => this.push('error', { context: 'relay socket', message: errorText(e) }),
     });
+    this.ws = socket.ws;
+    await socket.opened;
   }
 
   async perform(a) {
@@ -789,47 +792,13 @@ class Case {
   // transport's selected candidate pair. Fields libwebrtc does not give for a kind are left out.
   // `codec`: the mimeType of the codec stats its codecId names.
   async collectStats() {
-    const stats = await this.pc.getStats();
-    const summary = { inbound_rtp: [], outbound_rtp: [], candidate_pair: null };
-    const byId = new Map();
-    stats.forEach((r) => byId.set(r.id, r));
-    const pick = (r, keys) => {
-      const out = {};
-      for (const k of keys) if (r[k] !== undefined) out[k] = r[k];
-      return out;
-    };
-    const codec = (r, entry) => {
-      const c = r.codecId && byId.get(r.codecId);
-      if (c && c.mimeType) entry.codec = c.mimeType;
-      return entry;
-    };
-    let selected = null;
-    stats.forEach((r) => {
-      if (r.type === 'inbound-rtp') {
-        const keys = ['kind', 'packetsReceived', 'packetsLost', 'jitter', 'bytesReceived'];
-        if (r.kind === 'video') keys.push('framesDecoded', 'framesPerSecond', 'frameWidth', 'frameHeight');
-        else keys.push('totalAudioEnergy');
-        summary.inbound_rtp.push(codec(r, pick(r, keys)));
-      } else if (r.type === 'outbound-rtp') {
-        summary.outbound_rtp.push(codec(r, pick(r, ['kind', 'packetsSent', 'bytesSent'])));
-      } else if (r.type === 'transport' && r.selectedCandidatePairId && !selected) {
-        selected = byId.get(r.selectedCandidatePairId) || null;
-      }
+    const summary = w3cSummary(await this.pc.getStats(), {
+      inboundKeys: (r) =>
+        ['kind', 'packetsReceived', 'packetsLost', 'jitter', 'bytesReceived'].concat(
+          r.kind === 'video' ? ['framesDecoded', 'framesPerSecond', 'frameWidth', 'frameHeight'] : ['totalAudioEnergy'],
+        ),
+      pairKeys: ['currentRoundTripTime', 'availableOutgoingBitrate'],
     });
-    if (!selected) {
-      stats.forEach((r) => {
-        if (!selected && r.type === 'candidate-pair' && r.state === 'succeeded' && r.nominated) selected = r;
-      });
-    }
-    if (selected) {
-      const l = byId.get(selected.localCandidateId);
-      const rc = byId.get(selected.remoteCandidateId);
-      summary.candidate_pair = {
-        local: l ? `${l.candidateType}/${l.protocol}` : undefined,
-        remote: rc ? `${rc.candidateType}/${rc.protocol}` : undefined,
-        ...pick(selected, ['currentRoundTripTime', 'availableOutgoingBitrate']),
-      };
-    }
     this.push('stats', { summary });
   }
 
@@ -839,6 +808,8 @@ class Case {
   // each), and data_channel_close for every channel opened and not closed yet.
   closePeer() {
     this.pacer.stop();
+    if (this.statePoll) clearInterval(this.statePoll);
+    this.statePoll = null;
     if (this.audioTimer) clearInterval(this.audioTimer);
     this.audioTimer = null;
     for (const sink of this.sinks) if (!sink.stopped) sink.stop();
@@ -852,7 +823,7 @@ class Case {
       this.state('connection', 'connection_state', this.pc.connectionState);
       for (const [dc, st] of this.channelState) if (st.opened && !st.closed) this.channelClosed(dc);
     }
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.close();
+    if (this.ws && this.ws.readyState === relay.OPEN) this.ws.close();
   }
 
   // The harness's `close`: nothing of the case outlives it.
@@ -860,7 +831,7 @@ class Case {
     this.live = false;
     this.closePeer();
     const ws = this.ws;
-    if (ws && ws.readyState !== WebSocket.CLOSED) {
+    if (ws && ws.readyState !== relay.CLOSED) {
       await new Promise((resolve) => {
         const timer = setTimeout(() => {
           ws.terminate();
@@ -870,7 +841,7 @@ class Case {
           clearTimeout(timer);
           resolve();
         });
-        if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+        if (ws.readyState === relay.CONNECTING) ws.terminate();
       });
     }
     this.ws = null;
@@ -962,86 +933,26 @@ async function floorOnce() {
 
 async function floor(iterations) {
   const n = Number.isInteger(iterations) && iterations >= 0 ? iterations : 1;
-  const times = [];
-  for (let i = 0; i < n; i++) times.push(await floorOnce());
-  return times;
+  return { floor: await floorLoop(n, floorOnce) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The command loop.
 
-let current = null;
-
-async function handle(msg) {
-  switch (msg.type) {
-    case 'setup': {
-      if (current) await current.release();
-      const c = new Case(msg.config || {});
-      current = c;
-      try {
-        await c.setup();
-        write({ type: 'ready' });
-      } catch (e) {
-        await c.release();
-        if (current === c) current = null;
-        write({ type: 'fail', message: errorText(e) });
-      }
-      return;
-    }
-    case 'perform': {
-      const c = current;
-      try {
-        if (!c || !c.pc) throw new Error('no case set up');
-        await c.perform(msg.action || {});
-        write({ type: 'done', id: msg.id });
-      } catch (e) {
-        write({ type: 'done', id: msg.id, error: errorText(e) });
-      }
-      return;
-    }
-    case 'collect_stats': {
-      const c = current;
-      try {
-        if (!c || !c.pc) throw new Error('no case set up');
-        await c.collectStats();
-        write({ type: 'done', id: msg.id });
-      } catch (e) {
-        write({ type: 'done', id: msg.id, error: errorText(e) });
-      }
-      return;
-    }
-    case 'floor':
-      try {
-        write({ type: 'done', id: msg.id, result: { floor: await floor(msg.iterations) } });
-      } catch (e) {
-        write({ type: 'done', id: msg.id, error: `floor: ${errorText(e)}` });
-      }
-      return;
-    case 'close': {
-      const c = current;
-      current = null;
-      if (c) await c.release();
-      write({ type: 'closed' });
-      return;
-    }
-    default:
-      process.stderr.write(`libwebrtc peer: unknown line ${JSON.stringify(msg)}\n`);
-  }
-}
-
-write({ type: 'hello', protocol: 1, stack: 'libwebrtc', version: `M106 (@roamhq/wrtc ${WRTC_VERSION})` });
-
-const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-lines.on('line', (line) => {
-  if (!line.trim()) return;
-  let msg;
-  try {
-    msg = JSON.parse(line);
-  } catch (e) {
-    process.stderr.write(`libwebrtc peer: not JSON: ${line}\n`);
-    return;
-  }
-  handle(msg).catch((e) => process.stderr.write(`libwebrtc peer: ${errorText(e)}\n`));
+// Every command is handled as it arrives (a perform waiting on the signaling chain does not hold
+// up the lines after it).
+const commands = caseCommands({
+  open: (config) => new Case(config),
+  release: (c) => c.release(),
+  floor: (msg) => answerFloor(msg, () => floor(msg.iterations), { errorPrefix: 'floor: ' }),
+  usable: (c) => !!(c && c.pc),
+  log: (...a) => process.stderr.write(`libwebrtc peer: ${a.join(' ')}\n`),
 });
-// EOF: exit now. process.exit, not a natural end: the addon crashes in Node's own teardown.
-lines.on('close', () => process.exit(0));
+
+hello('libwebrtc', `M106 (@roamhq/wrtc ${WRTC_VERSION})`);
+
+readCommands((msg) => commands.handle(msg).catch((e) => process.stderr.write(`libwebrtc peer: ${errorText(e)}\n`)), {
+  log: (...a) => process.stderr.write(`libwebrtc peer: ${a.join(' ')}\n`),
+  // EOF: exit now. process.exit, not a natural end: the addon crashes in Node's own teardown.
+  onEnd: () => process.exit(0),
+});

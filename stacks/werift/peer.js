@@ -111,13 +111,21 @@
 
 const path = require('path');
 const fs = require('fs');
-const readline = require('readline');
 const { createRequire } = require('module');
+// The Node adapters' shared kernel (../node/kernel): protocol lines, relay, fixtures, VP8, floor.
+const { now, write, errorText, hello, keepStdoutForProtocol, readCommands } = require('../node/kernel/lines');
+const { openRelay, relaySend } = require('../node/kernel/relay');
+const { patternBuffer, isIntact } = require('../node/kernel/pattern');
+const { pace } = require('../node/kernel/pacing');
+const { floorLoop, answerFloor, handOver } = require('../node/kernel/floor');
+const { caseCommands } = require('../node/kernel/cases');
+const { w3cSummary } = require('../node/kernel/stats');
+const mediaKernel = require('../node/kernel/media');
+const { rand16, rand32, vp8Packets, vp8Descriptor, keyframeSize } = mediaKernel;
 
 // The Node stacks live in ../node/node_modules (one package.json for every Node adapter).
 const nodeRequire = createRequire(path.join(__dirname, '..', 'node', 'package.json'));
 const werift = nodeRequire('werift');
-const WebSocket = nodeRequire('ws');
 const { RTCPeerConnection, MediaStreamTrack, MediaStream, RtpPacket, RtpHeader } = werift;
 // werift's TURN client module and STUN exceptions (see turnGatheringErrors below).
 const weriftIceDir = path.join(path.dirname(nodeRequire.resolve('werift')), '..', '..', 'ice', 'src');
@@ -127,10 +135,7 @@ const weriftIceErrors = require(path.join(weriftIceDir, 'exceptions.js'));
 const weriftSctp = require(path.join(path.dirname(nodeRequire.resolve('werift')), 'transport', 'sctp.js'));
 
 // stdout carries the protocol only: anything logged goes to stderr.
-console.log = console.error;
-console.info = console.error;
-console.debug = console.error;
-console.warn = console.error;
+keepStdoutForProtocol();
 
 function weriftVersion() {
   let dir = path.dirname(nodeRequire.resolve('werift'));
@@ -144,13 +149,6 @@ function weriftVersion() {
     if (up === dir) return 'unknown';
     dir = up;
   }
-}
-
-const now = () => performance.timeOrigin + performance.now();
-const errorText = (e) => String((e && (e.message || e.name)) || e);
-
-function writeLine(obj) {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,98 +226,36 @@ function turnErrorFields(e) {
 // ---------------------------------------------------------------------------------------------
 // Media files
 
-const fileCache = new Map();
-
-// IVF: a 32-byte file header, then per frame a 12-byte header (size u32le, pts u64le) and the
-// frame. A VP8 frame is a keyframe when bit 0 of its first byte is 0 (RFC 6386 section 9.1).
-function loadIvf(file) {
-  const buf = fs.readFileSync(file);
-  if (buf.length < 32 || buf.toString('ascii', 0, 4) !== 'DKIF') throw new Error(`${file}: not an IVF file`);
-  const headerLen = buf.readUInt16LE(6) || 32;
-  const frames = [];
-  let off = headerLen;
-  while (off + 12 <= buf.length) {
-    const size = buf.readUInt32LE(off);
-    off += 12;
-    if (off + size > buf.length) break;
-    const data = buf.subarray(off, off + size);
-    frames.push({ data, key: (data[0] & 0x01) === 0 });
-    off += size;
-  }
-  if (!frames.length || !frames[0].key) throw new Error(`${file}: no frames, or the first is not a keyframe`);
+// The IVF (kernel media.js loadIvf) as werift's video source plays it: from its first frame, which
+// must be a keyframe (video is held there until DTLS is up).
+function loadVideo(file) {
+  const { frames } = mediaKernel.loadIvf(file);
+  if (!frames[0].key) throw new Error(`${file}: no frames, or the first is not a keyframe`);
   return frames;
 }
 
-// Ogg Opus: packets reassembled from page segments (a lacing value of 255 continues the packet);
-// the first two packets (OpusHead, OpusTags) are headers.
+// The Opus packets of the Ogg file (kernel media.js loadOgg), headers left out, each with its
+// duration in 48 kHz samples from its TOC byte.
 function loadOggOpus(file) {
-  const buf = fs.readFileSync(file);
-  const packets = [];
-  let partial = [];
-  let off = 0;
-  while (off + 27 <= buf.length) {
-    if (buf.toString('ascii', off, off + 4) !== 'OggS') throw new Error(`${file}: bad Ogg page at ${off}`);
-    const nseg = buf[off + 26];
-    const lacing = buf.subarray(off + 27, off + 27 + nseg);
-    let data = off + 27 + nseg;
-    for (const len of lacing) {
-      partial.push(buf.subarray(data, data + len));
-      data += len;
-      if (len < 255) {
-        packets.push(Buffer.concat(partial));
-        partial = [];
-      }
-    }
-    off = data;
-  }
-  const audio = packets.filter((p) => !(p.toString('ascii', 0, 8) === 'OpusHead' || p.toString('ascii', 0, 8) === 'OpusTags'));
+  const packets = mediaKernel.loadOgg(file).flatMap((page) => page.packets);
+  const audio = packets.filter((p) => !mediaKernel.isOpusHeader(p));
   if (!audio.length) throw new Error(`${file}: no Opus packets`);
-  return audio.map((data) => ({ data, samples: opusSamples(data) }));
+  return audio.map((data) => ({ data, samples: mediaKernel.opusSamples(data) }));
 }
 
-// Samples (48 kHz) in one Opus packet, from its TOC byte (RFC 6716 section 3.1).
-function opusSamples(p) {
-  const config = p[0] >> 3;
-  let frameUs;
-  if (config < 12) frameUs = [10000, 20000, 40000, 60000][config % 4];
-  else if (config < 16) frameUs = [10000, 20000][config % 2];
-  else frameUs = [2500, 5000, 10000, 20000][config % 4];
-  const code = p[0] & 0x03;
-  const frames = code === 0 ? 1 : code === 3 ? (p[1] & 0x3f) : 2;
-  return Math.round((frameUs * frames * 48) / 1000);
-}
+const cached = mediaKernel.cachedLoader((kind, file) => (kind === 'video' ? loadVideo(file) : loadOggOpus(file)));
 
-function cached(kind, file) {
-  const key = `${kind}:${file}`;
-  if (!fileCache.has(key)) fileCache.set(key, kind === 'video' ? loadIvf(file) : loadOggOpus(file));
-  return fileCache.get(key);
-}
-
-const rand32 = () => Math.floor(Math.random() * 0x100000000) >>> 0;
-const rand16 = () => Math.floor(Math.random() * 0x10000);
-const MAX_RTP_PAYLOAD = 1100;
-
-// A real-time loop: calls `tick` every `periodMs` (or what tick returns), without drift.
+// A real-time loop (kernel pacing.js pace): calls `tick` every `periodMs` (or what tick returns),
+// without drift; a tick that throws is logged and the loop goes on.
 function pacer(tick, periodMs) {
-  let next = performance.now();
-  let timer = null;
-  let stopped = false;
-  const run = () => {
-    if (stopped) return;
-    let period = periodMs;
+  return pace(() => {
     try {
-      period = tick() || periodMs;
+      return tick() || periodMs;
     } catch (e) {
       console.error('media source:', e);
+      return periodMs;
     }
-    next += period;
-    timer = setTimeout(run, Math.max(0, next - performance.now()));
-  };
-  timer = setTimeout(run, 0);
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+  });
 }
 
 // VP8 frames from the IVF file as RTP, 30 fps, looped. Held at the first keyframe until the
@@ -339,13 +275,9 @@ function videoSource(frames, track, sender, sending) {
     } else {
       const frame = frames[cursor];
       if (frame.key) lastKey = cursor;
-      const data = frame.data;
-      for (let off = 0; off < data.length; off += MAX_RTP_PAYLOAD) {
-        const chunk = data.subarray(off, Math.min(off + MAX_RTP_PAYLOAD, data.length));
-        const last = off + MAX_RTP_PAYLOAD >= data.length;
-        // RFC 7741 section 4.2: X=0, N=0, S=1 on the frame's first packet, PID=0.
-        const descriptor = Buffer.from([off === 0 ? 0x10 : 0x00]);
-        const header = new RtpHeader({ payloadType: 96, sequenceNumber: seq, timestamp: ts, marker: last, ssrc: 0 });
+      // RFC 7741 (kernel media.js vp8Packets): S=1 on the frame's first packet, marker on its last.
+      for (const { descriptor, chunk, marker } of vp8Packets(frame.data)) {
+        const header = new RtpHeader({ payloadType: 96, sequenceNumber: seq, timestamp: ts, marker, ssrc: 0 });
         seq = (seq + 1) & 0xffff;
         track.writeRtp(new RtpPacket(header, Buffer.concat([descriptor, chunk])));
       }
@@ -385,33 +317,6 @@ function audioSource(packets, track, sending) {
 
 // ---------------------------------------------------------------------------------------------
 // Receiving
-
-// The VP8 payload descriptor (RFC 7741 section 4.2): returns {start, offset} where start means
-// S=1 and PID=0, and offset is where the VP8 payload begins.
-function vp8Descriptor(p) {
-  if (p.length < 1) return null;
-  const x = p[0] & 0x80;
-  const start = (p[0] & 0x10) !== 0 && (p[0] & 0x07) === 0;
-  let off = 1;
-  if (x) {
-    if (p.length < 2) return null;
-    const flags = p[1];
-    off = 2;
-    if (flags & 0x80) off += p.length > off && (p[off] & 0x80) ? 2 : 1; // I: PictureID, M: 15 bits
-    if (flags & 0x40) off += 1; // L: TL0PICIDX
-    if (flags & 0x30) off += 1; // T or K: TID/Y/KEYIDX
-  }
-  if (off > p.length) return null;
-  return { start, offset: off };
-}
-
-// Width and height of a VP8 keyframe: a 3-byte frame tag with bit 0 clear, the start code
-// 9d 01 2a, then two little-endian 14-bit dimensions (RFC 6386 section 9.1).
-function keyframeSize(frame) {
-  if (frame.length < 10 || (frame[0] & 0x01) !== 0) return null;
-  if (frame[3] !== 0x9d || frame[4] !== 0x01 || frame[5] !== 0x2a) return null;
-  return { width: frame.readUInt16LE(6) & 0x3fff, height: frame.readUInt16LE(8) & 0x3fff };
-}
 
 // Reassembles VP8 frames per RTP timestamp: a frame is complete when it has its start packet,
 // its marker packet and every sequence number between them (retransmissions and reordering are
@@ -488,18 +393,6 @@ function audioReceiver(emit) {
   };
 }
 
-// Binary data channel messages (send_message with `size`): byte i is i % 251.
-function binaryPattern(size) {
-  const buf = Buffer.allocUnsafe(size);
-  for (let i = 0; i < size; i++) buf[i] = i % 251;
-  return buf;
-}
-
-function intactPattern(buf) {
-  for (let i = 0; i < buf.length; i++) if (buf[i] !== i % 251) return false;
-  return true;
-}
-
 // The mids of a description's m-sections, in order.
 function sdpMids(sdp) {
   const mids = [];
@@ -569,7 +462,7 @@ class Case {
     if (!this.alive) return;
     if (type in this.lastReported) this.lastReported[type] = fields.state;
     if (this.link) return this.link.emit(type, fields || {});
-    writeLine({ type: 'event', t: now(), event: Object.assign({ type }, fields || {}) });
+    write({ type: 'event', t: now(), event: Object.assign({ type }, fields || {}) });
   }
 
   // Signaling messages, offers and answers are applied strictly in order.
@@ -589,7 +482,7 @@ class Case {
 
   send(obj) {
     if (this.link) return this.link.send(obj);
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
+    relaySend(this.ws, obj);
   }
 
   sendCandidate(obj) {
@@ -1044,7 +937,7 @@ class Case {
       if (typeof data === 'string') {
         this.emit('data_channel_message', { label: dc.label, data });
       } else {
-        this.emit('data_channel_message', { label: dc.label, binary: true, size: data.length, intact: intactPattern(data) });
+        this.emit('data_channel_message', { label: dc.label, binary: true, size: data.length, intact: isIntact(data) });
       }
       if (this.cfg.echo && !mine) dc.send(data);
     });
@@ -1158,19 +1051,12 @@ class Case {
     turnErrorSink = this.turnSink;
     this.resolveCodecPreferences();
     this.createPeer();
-    await new Promise((resolve, reject) => {
-      const ws = new WebSocket(cfg.signaling_url);
-      this.ws = ws;
-      ws.on('open', resolve);
-      ws.on('error', (e) => {
-        if (ws.readyState !== WebSocket.OPEN) reject(new Error(`cannot reach the relay at ${cfg.signaling_url}: ${errorText(e)}`));
-        else console.error('relay socket:', errorText(e));
-      });
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) return;
-        this.serial('signaling', () => this.onMessage(JSON.parse(data.toString('utf8'))));
-      });
+    const relay = openRelay(cfg.signaling_url, {
+      onMessage: (msg) => this.serial('signaling', () => this.onMessage(msg)),
+      onError: (e) => console.error('relay socket:', errorText(e)),
     });
+    this.ws = relay.ws;
+    await relay.opened;
   }
 
   async perform(a) {
@@ -1196,7 +1082,7 @@ class Case {
         // werift throws a plain Error ("max-message-size exceeded: N > M") where W3C throws a
         // TypeError; the text starts with the exception's name and message either way.
         try {
-          return dc.send(binaryPattern(a.size));
+          return dc.send(patternBuffer(a.size));
         } catch (e) {
           throw new Error(`${(e && e.name) || 'Error'}: ${errorText(e)}`);
         }
@@ -1232,32 +1118,11 @@ class Case {
   // not decode (no framesDecoded / framesPerSecond) and estimates no availableOutgoingBitrate.
   // `codec`: the mimeType of the codec stats its codecId names, as werift spells it ("audio/OPUS").
   async collectStats() {
-    const stats = await this.pc.getStats();
-    const summary = { inbound_rtp: [], outbound_rtp: [], candidate_pair: null };
-    const pick = (r, keys) => {
-      const out = {};
-      for (const k of keys) if (r[k] !== undefined && r[k] !== null) out[k] = r[k];
-      return out;
-    };
-    stats.forEach((r) => {
-      const codec = (entry) => {
-        const c = r.codecId && stats.get(r.codecId);
-        if (c && c.mimeType) entry.codec = c.mimeType;
-        return entry;
-      };
-      if (r.type === 'inbound-rtp') {
-        summary.inbound_rtp.push(codec(pick(r, ['kind', 'packetsReceived', 'packetsLost', 'jitter', 'bytesReceived'])));
-      } else if (r.type === 'outbound-rtp') {
-        summary.outbound_rtp.push(codec(pick(r, ['kind', 'packetsSent', 'bytesSent'])));
-      } else if (r.type === 'candidate-pair' && r.state === 'succeeded' && r.nominated && !summary.candidate_pair) {
-        const l = stats.get(r.localCandidateId);
-        const rc = stats.get(r.remoteCandidateId);
-        summary.candidate_pair = {
-          local: l && `${l.candidateType}/${l.protocol}`,
-          remote: rc && `${rc.candidateType}/${rc.protocol}`,
-          ...pick(r, ['currentRoundTripTime']),
-        };
-      }
+    const summary = w3cSummary(await this.pc.getStats(), {
+      inboundKeys: () => ['kind', 'packetsReceived', 'packetsLost', 'jitter', 'bytesReceived'],
+      // werift keeps a remote candidate's transport as signalled (Firefox writes "UDP"); the
+      // summary's form is lower-case (PROTOCOL.md, stats.summary), as the kernel writes it.
+      pairKeys: ['currentRoundTripTime'],
     });
     this.emit('stats', { summary });
   }
@@ -1344,10 +1209,7 @@ async function floorOnce(mediaFiles) {
   };
   // A message goes to the other side's signaling chain, as one from the relay would (a copy, as
   // if it had been through JSON on the wire).
-  const deliver = (to, obj) => {
-    const msg = JSON.parse(JSON.stringify(obj));
-    to.serial('signaling', () => to.onMessage(msg));
-  };
+  const deliver = (to, obj) => handOver(obj, (msg) => to.serial('signaling', () => to.onMessage(msg)));
   const offererEvents = failed('offerer');
   const answererEvents = failed('answerer');
   const offerer = new Case(floorConfig('floor-offerer', ['video'], mediaFiles), {
@@ -1382,100 +1244,45 @@ async function floor(cmd) {
   const mediaFiles = cmd.media_files || {};
   if (!mediaFiles.video) throw new Error('floor: no media_files.video');
   const iterations = Number.isInteger(cmd.iterations) && cmd.iterations > 0 ? cmd.iterations : 10;
-  const times = [];
-  for (let i = 0; i < iterations; i++) times.push(await floorOnce(mediaFiles));
-  return times;
+  return { floor: await floorLoop(iterations, () => floorOnce(mediaFiles)) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The command loop
 
-let current = null;
+// A released case answers nothing more: its `alive` goes false at `close`, even while a perform
+// of it still runs.
+const cases = caseCommands({
+  open: (config) => new Case(config),
+  release: (c) => c.release(),
+  floor: (cmd) => answerFloor(cmd, floor),
+  answers: (c) => c.alive,
+  log: (...a) => console.error(...a),
+});
 let commands = Promise.resolve();
 
-async function handle(cmd) {
-  switch (cmd.type) {
-    case 'setup': {
-      if (current) await current.release();
-      const c = new Case(cmd.config);
-      current = c;
-      try {
-        await c.setup();
-        writeLine({ type: 'ready' });
-      } catch (e) {
-        await c.release().catch(() => {});
-        if (current === c) current = null;
-        writeLine({ type: 'fail', message: errorText(e) });
-      }
-      return;
-    }
-    case 'perform': {
-      const c = current;
-      try {
-        if (!c) throw new Error('no case set up');
-        await c.perform(cmd.action || {});
-        if (c.alive) writeLine({ type: 'done', id: cmd.id });
-      } catch (e) {
-        if (!c || c.alive) writeLine({ type: 'done', id: cmd.id, error: errorText(e) });
-      }
-      return;
-    }
-    case 'collect_stats': {
-      const c = current;
-      try {
-        if (!c) throw new Error('no case set up');
-        await c.collectStats();
-        if (c.alive) writeLine({ type: 'done', id: cmd.id });
-      } catch (e) {
-        if (!c || c.alive) writeLine({ type: 'done', id: cmd.id, error: errorText(e) });
-      }
-      return;
-    }
-    case 'floor': {
-      try {
-        writeLine({ type: 'done', id: cmd.id, result: { floor: await floor(cmd) } });
-      } catch (e) {
-        writeLine({ type: 'done', id: cmd.id, error: errorText(e) });
-      }
-      return;
-    }
-    default:
-      console.error('unknown command', JSON.stringify(cmd));
-  }
-}
-
 function main() {
-  writeLine({ type: 'hello', protocol: 1, stack: 'werift', version: weriftVersion() });
-  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-  rl.on('line', (line) => {
-    if (!line.trim()) return;
-    let cmd;
-    try {
-      cmd = JSON.parse(line);
-    } catch (e) {
-      console.error('not JSON:', line);
-      return;
-    }
+  hello('werift', weriftVersion());
+  readCommands((cmd) => {
     // `close` does not wait behind a perform that hangs: the case is released at once, and the
     // commands after it wait for that release only.
     if (cmd.type === 'close') {
-      const c = current;
-      current = null;
+      const c = cases.takeCurrent();
       if (c) c.alive = false;
       commands = (c ? c.release() : Promise.resolve())
         .catch((e) => console.error('release:', e))
-        .then(() => writeLine({ type: 'closed' }));
+        .then(() => write({ type: 'closed' }));
       return;
     }
-    commands = commands.then(() => handle(cmd)).catch((e) => console.error('command failed:', e));
-  });
-  rl.on('close', () => {
-    const c = current;
-    current = null;
-    const finish = () => process.exit(0);
-    setTimeout(finish, 1500).unref();
-    if (c) c.release().then(finish, finish);
-    else finish();
+    commands = commands.then(() => cases.handle(cmd)).catch((e) => console.error('command failed:', e));
+  }, {
+    onEnd: () => {
+      const c = cases.takeCurrent();
+      const finish = () => process.exit(0);
+      setTimeout(finish, 1500).unref();
+      if (c) c.release().then(finish, finish);
+      else finish();
+    },
   });
 }
 

@@ -1,5 +1,6 @@
 //! Broken command peers (`fixtures/broken-stacks/`): each way a program can fail must fail its case
-//! with the program's stderr and exit status, never hang the run, and leave no process behind.
+//! with the program's stderr and exit status, never hang the run, and leave no process behind; and
+//! `adapter-check` must fail the program naming the rule it breaks (`kit.rs`).
 
 use super::block_on;
 use libtest_mimic::{Failed, Trial};
@@ -9,18 +10,28 @@ use rtc_harness::scenario::{self, Case, PeerKind};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-/// `(kind, what the failure must say)`.
-const CASES: &[(&str, &[&str])] = &[
-    ("crash_at_start", &["no hello", "exit status: 3", "cannot load the stack (on purpose)"]),
-    ("crash_mid_call", &["is gone: it exited", "exit status: 7", "segfault in the media loop (on purpose)"]),
-    ("garbage", &["not the protocol", "this is not a protocol line"]),
-    ("never_answers", &["no answer to perform within"]),
+/// `(kind, scenario, what the failure must say)`; the kind offers, the Rust peer answers (but for
+/// `quiet_channel`).
+const CASES: &[(&str, &str, &[&str])] = &[
+    ("crash_at_start", ECHO, &["no hello", "exit status: 3", "cannot load the stack (on purpose)"]),
+    ("crash_mid_call", ECHO, &["is gone: it exited", "exit status: 7", "segfault in the media loop (on purpose)"]),
+    ("garbage", ECHO, &["not the protocol", "this is not a protocol line"]),
+    ("never_answers", ECHO, &["no answer to perform within"]),
+    // A real stack behind a proxy (fixtures/broken-stacks/proxy.py), wrong in one way each.
+    ("mute_at_end", "negotiation/basic.yaml", &["collect_stats did not finish within", "stopped answering"]),
+    ("no_negotiationneeded", "ice/restart_negotiationneeded.yaml", &["negotiation_needed(alice after restart_ice)", "no negotiationneeded before the offer"]),
+    // Each stats summary reshaped: the harness checks every line against PROTOCOL.md's schemas.
+    ("stats_shape", "negotiation/basic.yaml", &["a `stats` event breaks its schema", "at /summary/candidate_pair/local", "/inbound_rtp/0/packetsReceived"]),
+    // Here the Rust peer offers and the broken kind answers: the runner waits for bob's open.
+    ("quiet_channel", ECHO, &["waited 10s for bob: channel_open(chat)", "stderr of bob (this case", "proxy.py: dropped data_channel_open of chat (on purpose)"]),
 ];
 
-fn env() -> &'static Env {
+const ECHO: &str = "datachannel/echo.yaml";
+
+pub(super) fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        let mut options = RunOptions::from_env();
+        let mut options = RunOptions::from_env().unwrap_or_else(|e| panic!("{e}"));
         // Beside the repository's kinds (the scenarios' exclusions name them), not instead.
         options.kinds_files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/broken-stacks/kinds.yaml"));
         super::runtime().block_on(async { Env::new(options) }).expect("the broken kinds load")
@@ -28,14 +39,21 @@ fn env() -> &'static Env {
 }
 
 pub fn trials() -> Vec<Trial> {
-    CASES.iter().map(|(kind, says)| Trial::test(format!("broken::{kind}"), move || check(kind, says)).with_kind("broken")).collect()
+    CASES.iter().map(|(kind, file, says)| Trial::test(format!("broken::{kind}"), move || check(kind, file, says)).with_kind("broken")).collect()
 }
 
-fn check(kind: &str, says: &[&str]) -> Result<(), Failed> {
+fn check(kind: &str, file: &str, says: &[&str]) -> Result<(), Failed> {
     let env = env();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/datachannel/echo.yaml");
+    if let Some(launcher) = env.registry.get(&PeerKind::new(kind).expect("valid")) {
+        if let Err(why) = launcher.availability() {
+            return Err(format!("{kind}: the stack behind it is not installed: {why}").into());
+        }
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
     let scenario = Arc::new(scenario::load_file(&path, None, &env.registry.kinds()).map_err(|e| e.to_string())?);
-    let case = Case { scenario, kinds: vec![PeerKind::new(kind).expect("valid"), PeerKind::new("rust").expect("valid")], excluded: None };
+    let (broken, rust) = (PeerKind::new(kind).expect("valid"), PeerKind::new("rust").expect("valid"));
+    let kinds = if kind == "quiet_channel" { vec![rust, broken] } else { vec![broken, rust] };
+    let case = Case { scenario, kinds, excluded: None, flakes: Vec::new() };
     let result = block_on(async { Ok(run_case(&case, env).await) })?;
     let text = match &result {
         Ok(run) if run.passed() => return Err(format!("{kind}: the case passed with a broken peer").into()),
@@ -46,6 +64,9 @@ fn check(kind: &str, says: &[&str]) -> Result<(), Failed> {
             return Err(format!("{kind}: the failure does not say '{s}':\n{text}").into());
         }
     }
+    // The adapter author's kit on the same program, here rather than in a test of its own: two
+    // tests of one program side by side would each see the other's processes as left behind.
+    super::kit::broken(kind, env)?;
     block_on(async {
         env.shutdown().await;
         Ok(())
@@ -57,13 +78,13 @@ fn check(kind: &str, says: &[&str]) -> Result<(), Failed> {
     Ok(())
 }
 
-/// Live processes whose command line runs `broken.py <kind>`.
+/// Live processes whose command line runs `broken.py <kind>` or `proxy.py <kind>`.
 fn leftover(kind: &str) -> Vec<String> {
     let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
     dir.filter_map(|e| e.ok())
         .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok().map(|c| (e.file_name(), c)))
         .map(|(pid, c)| (pid, String::from_utf8_lossy(&c).replace('\0', " ")))
-        .filter(|(_, c)| c.contains("broken.py") && c.contains(kind))
+        .filter(|(_, c)| (c.contains("broken.py") || c.contains("proxy.py")) && c.contains(kind))
         .filter(|(pid, _)| {
             // A zombie is not a process left running; the harness reaps its own, so this is belt
             // and braces.

@@ -31,20 +31,27 @@ pub fn trials() -> Vec<Trial> {
 
 /// Runs the case as the options say (`RTC_HARNESS_REPEAT`, `RTC_HARNESS_RETRIES`), each passed
 /// attempt against the same snapshot. A flaky case fails here (libtest has no flaky outcome;
-/// nextest's retries report it as such).
+/// nextest's retries report it as such), unless every failure was a known intermittent finding
+/// (its signature), which the runner retries.
 fn run(case: &Case) -> Result<Completion, Failed> {
     let mut mismatches: Vec<String> = Vec::new();
-    let report = block_on(async {
-        Ok(report::run(case, env(), |attempt| {
+    let mut attempts = Vec::new();
+    block_on(async {
+        rtc_harness::runner::attempts::run(case, env(), |run| {
+            let attempt = report::Attempt::new(run);
             if let (Outcome::Passed, Some(t)) = (&attempt.outcome, &attempt.transcript) {
-                let text = normalize(case, t, &attempt.checks);
+                // The case as it ran: each peer's trickle as its kind can, where it follows the kind.
+                let text = normalize(&rtc_harness::runner::resolve(case, &env().registry), t, &attempt.checks);
                 if let Err(e) = snapshot(&case.name().replace("::", "__"), &text) {
                     mismatches.push(e.message().unwrap_or("snapshot mismatch").to_string());
                 }
             }
+            attempts.push(attempt);
         })
-        .await)
+        .await;
+        Ok(())
     })?;
+    let report = report::CaseReport::new(case.clone(), attempts);
     let details = || {
         let shown = report.shown();
         let artifacts = shown.and_then(|a| a.artifacts.as_ref()).map(|d| format!("artifacts: {}\n", d.display())).unwrap_or_default();
@@ -54,7 +61,12 @@ fn run(case: &Case) -> Result<Completion, Failed> {
         Outcome::Passed if mismatches.is_empty() => Ok(Completion::Completed),
         Outcome::Passed => Err(Failed::from(mismatches.join("\n"))),
         Outcome::Failed(_) => Err(Failed::from(details())),
-        Outcome::Flaky { passed, runs, .. } => Err(Failed::from(format!("FLAKY: passed {passed} of {runs}\n{}", details()))),
+        // A known intermittent finding that passed on its retry is the finding, not a failure.
+        Outcome::Flaky { known: Some(finding), passed, runs, .. } if mismatches.is_empty() => {
+            eprintln!("{}: passed {passed} of {runs}: a known intermittent finding: {finding}", case.name());
+            Ok(Completion::Completed)
+        }
+        Outcome::Flaky { passed, runs, .. } => Err(Failed::from(format!("FLAKY: passed {passed} of {runs}\n{}{}", details(), mismatches.join("\n")))),
         left_out => Ok(Completion::ignored_with(format!("{}: {}", left_out.label().to_lowercase(), left_out.reason().unwrap_or_default()))),
     }
 }
@@ -69,13 +81,12 @@ pub fn snapshot(name: &str, text: &str) -> Result<(), Failed> {
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     let owned = (name.to_string(), text.to_string());
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || settings.bind(|| insta::assert_snapshot!(owned.0, owned.1))))
-        .map_err(|p| {
-            let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-            let stored = std::fs::read_to_string(dir.join(format!("{name}.snap"))).ok();
-            let diff = stored.map(|s| line_diff(snapshot_body(&s), text)).unwrap_or_else(|| "(no stored snapshot: `INSTA_UPDATE=always cargo test` records it)\n".into());
-            Failed::from(format!("snapshot mismatch: {}\n-stored +this run:\n{diff}", msg.unwrap_or_default()))
-        })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || settings.bind(|| insta::assert_snapshot!(owned.0, owned.1)))).map_err(|p| {
+        let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+        let stored = std::fs::read_to_string(dir.join(format!("{name}.snap"))).ok();
+        let diff = stored.map(|s| line_diff(snapshot_body(&s), text)).unwrap_or_else(|| "(no stored snapshot: `INSTA_UPDATE=always cargo test` records it)\n".into());
+        Failed::from(format!("snapshot mismatch: {}\n-stored +this run:\n{diff}", msg.unwrap_or_default()))
+    })
 }
 
 /// The body of a `.snap` file: what follows its `---`-fenced metadata header.
@@ -104,4 +115,3 @@ fn line_diff(old: &str, new: &str) -> String {
     }
     out
 }
-

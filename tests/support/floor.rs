@@ -3,17 +3,14 @@
 //! own WebSocket into a relay room, as a pair's pages). What `rtc-harness bench` reads from it must
 //! be there and in order; a kind without a relay floor (rust, the command kinds) says so.
 
-use super::{block_on, ensure, env};
+use super::{block_on, ensure, env, skip_unless_installed};
 use libtest_mimic::{Completion, Failed, Trial};
 use rtc_harness::bench::floor::{self, Signaling};
 use rtc_harness::peer::FloorRun;
 use rtc_harness::scenario::PeerKind;
 
 pub fn trials() -> Vec<Trial> {
-    let mut trials: Vec<Trial> = ["chrome", "firefox"]
-        .into_iter()
-        .map(|kind| Trial::ignorable_test(format!("bench::floor_page::{kind}"), move || run(kind)))
-        .collect();
+    let mut trials: Vec<Trial> = ["chrome", "firefox"].into_iter().map(|kind| Trial::ignorable_test(format!("bench::floor_page::{kind}"), move || run(kind))).collect();
     trials.push(Trial::test("bench::floor_page::rust_has_none", || {
         let rust = PeerKind::new("rust").expect("a kind name");
         let relay = block_on(async { Ok(floor::measure(&rust, &[0.0], Signaling::Relay, env()).await) })?;
@@ -25,12 +22,8 @@ pub fn trials() -> Vec<Trial> {
 /// Two calls each way, 0 and 40 ms after capture start.
 fn run(kind: &str) -> Result<Completion, Failed> {
     let kind = PeerKind::new(kind).expect("a kind name");
-    let launcher = env().registry.get(&kind).ok_or_else(|| Failed::from(format!("no kind '{kind}' registered")))?;
-    if let Err(why) = launcher.availability() {
-        if env().options.requires(&kind) {
-            return Err(Failed::from(why));
-        }
-        return Ok(Completion::ignored_with(format!("skipped: {why}")));
+    if let Some(skipped) = skip_unless_installed(&kind)? {
+        return Ok(skipped);
     }
     let delays = [0.0, 40.0];
     for signaling in [Signaling::Direct, Signaling::Relay] {

@@ -273,7 +273,8 @@ fn document() -> Value {
     let media_check = json!({ "name": "media(bob, video)", "line": 31, "expected": EXPECTED, "actual": format!("{ACTUAL}; {INJECTED}"),
         "excerpt": ["  1100.0 ms  bob      media_progress video x11, 10 -> 110", "  1200.0 ms  bob      {\"type\":\"media_progress\",\"kind\":\"video\",\"count\":120}"] });
     let errors_check = json!({ "name": "no peer or relay errors", "line": 0, "expected": "no error events", "actual": "bob: error getStats: stats report had no inbound-rtp for track 1", "excerpt": [] });
-    let checks_failure = json!({ "kind": "checks", "message": format!("check failed: media(bob, video): EXPECTED {EXPECTED} ACTUAL {ACTUAL}"), "checks": [media_check, errors_check] });
+    let checks_failure =
+        json!({ "kind": "checks", "message": format!("check failed: media(bob, video): EXPECTED {EXPECTED} ACTUAL {ACTUAL}"), "checks": [media_check, errors_check] });
     let failed_checks = json!({
         "name": FAILED_CHECKS, "scenario": "negotiation::basic", "area": "negotiation", "file": "scenarios/negotiation/basic.yaml",
         "description": "An offer, an answer, trickled candidates, video from alice to bob and a data channel.", "pair": "chrome-rust",
@@ -341,8 +342,8 @@ fn document() -> Value {
             "timings": { "connected_ms": null, "first_frame_ms": null }, "attempts": [], "artifacts": null, "transcript": null,
         })
     };
-    let skipped = left_out(SKIPPED, "negotiation::basic", "rust-firefox", "skipped",
-        "firefox: browser and WebDriver driver not found; install with `bash scripts/install-browsers.sh`");
+    let skipped =
+        left_out(SKIPPED, "negotiation::basic", "rust-firefox", "skipped", "firefox: browser and WebDriver driver not found; install with `bash scripts/install-browsers.sh`");
     let ignored = left_out("datachannel::echo::rust-gstreamer", "datachannel::echo", "rust-gstreamer", "ignored", "gstreamer lacks the capability data_channels");
     let excluded = left_out("ice::restart::rust-firefox", "ice::restart", "rust-firefox", "excluded", "Firefox ESR 153 never sends a restart answer in time (bug 1234567)");
 

@@ -28,8 +28,8 @@ fn check(rel: &Path, stem: &str) -> Result<(), Failed> {
     // `turn_port_in_use.yaml` names the port held here, so that it is in use while it loads.
     let _held = (stem == "turn_port_in_use").then(|| std::net::UdpSocket::bind(("0.0.0.0", TURN_PORT_HELD)));
     // Relative to the crate root (cargo runs tests there), so messages read `fixtures/invalid/...`.
-    let result = std::panic::catch_unwind(|| scenario::load_file(rel, None, &super::env().registry.kinds()))
-        .map_err(|_| Failed::from(format!("loading {} panicked", rel.display())))?;
+    let result =
+        std::panic::catch_unwind(|| scenario::load_file(rel, None, &super::env().registry.kinds())).map_err(|_| Failed::from(format!("loading {} panicked", rel.display())))?;
     match result {
         Ok(_) => Err(Failed::from(format!("{} loaded, but it is invalid", rel.display()))),
         Err(e) => snapshot(&format!("invalid__{stem}"), &e.to_string()),

@@ -3,9 +3,13 @@
 
 pub mod broken;
 pub mod cases;
+pub mod codec;
 pub mod floor;
 pub mod html;
 pub mod invalid;
+pub mod kernels;
+pub mod kit;
+pub mod layout;
 pub mod relay;
 
 use libtest_mimic::Failed;
@@ -26,12 +30,9 @@ pub fn env() -> &'static Env {
     ENV.get_or_init(|| {
         // Ctrl-C or a kill: no browser, driver or program may outlive the run.
         runtime().spawn(rtc_harness::peer::procs::kill_all_on_signal());
-        let mut options = RunOptions::from_env();
-        // Long network cases run for the core pairs in `cargo test`; RTC_HARNESS_SUITE=all runs
-        // every pair (the CLI always does).
-        if std::env::var("RTC_HARNESS_SUITE").as_deref() != Ok("all") {
-            options.extended_kinds = Some(["rust", "chrome", "firefox"].map(String::from).to_vec());
-        }
+        // A bad RTC_HARNESS_* value fails the run, naming the variable. The suite is what the CLI
+        // runs: every pair, the extended scenarios included (RTC_HARNESS_SUITE=core for fewer).
+        let mut options = RunOptions::from_env().unwrap_or_else(|e| panic!("{e}"));
         // A failed case's artifacts land in target/ unless RTC_HARNESS_ARTIFACTS says otherwise.
         if options.artifacts.is_none() {
             options.artifacts = Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("artifacts"));
@@ -63,4 +64,16 @@ pub fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
 /// Closes every browser, driver and program (called once, after the last trial).
 pub fn shutdown() {
     runtime().block_on(env().shutdown());
+}
+
+/// Whether a test that needs `kind`'s stack can run here: `Ok(None)` when the stack is installed;
+/// `Ok(Some(ignored))` with the reason when it is missing (the kind's cases are ignored so too); an
+/// error when it is missing and required (`RTC_HARNESS_REQUIRE`) or the kind is not registered.
+pub fn skip_unless_installed(kind: &rtc_harness::scenario::PeerKind) -> Result<Option<libtest_mimic::Completion>, Failed> {
+    let launcher = env().registry.get(kind).ok_or_else(|| Failed::from(format!("no kind '{kind}' registered")))?;
+    match launcher.availability() {
+        Ok(()) => Ok(None),
+        Err(why) if env().options.requires(kind) => Err(Failed::from(why)),
+        Err(why) => Ok(Some(libtest_mimic::Completion::ignored_with(format!("skipped: {why}")))),
+    }
 }

@@ -30,7 +30,11 @@ pub fn trials() -> Vec<Trial> {
 }
 
 fn ensure(cond: bool, what: impl Into<String>) -> Result<(), Failed> {
-    if cond { Ok(()) } else { Err(Failed::from(what.into())) }
+    if cond {
+        Ok(())
+    } else {
+        Err(Failed::from(what.into()))
+    }
 }
 
 async fn start(rooms: &[(&str, &[&str])]) -> Relay {
@@ -101,12 +105,10 @@ async fn forwards_and_records() -> Result<(), Failed> {
     ensure(next_json(&mut alice).await?["hello"] == "world", "unknown JSON is forwarded")?;
     let records = relay.rooms.records("r");
     let kinds: Vec<&MessageKind> = records.iter().map(|r| &r.kind).collect();
-    ensure(kinds == [
-        &MessageKind::Desc { sdp_type: "offer".into() },
-        &MessageKind::Candidate,
-        &MessageKind::EndOfCandidates { form: "null".into() },
-        &MessageKind::Unknown,
-    ], format!("recorded kinds: {kinds:?}"))?;
+    ensure(
+        kinds == [&MessageKind::Desc { sdp_type: "offer".into() }, &MessageKind::Candidate, &MessageKind::EndOfCandidates { form: "null".into() }, &MessageKind::Unknown],
+        format!("recorded kinds: {kinds:?}"),
+    )?;
     ensure(records[..3].iter().all(|r| r.from == "alice" && r.to == ["bob"]), "sender and receivers recorded")?;
     ensure(records.windows(2).all(|w| w[0].at <= w[1].at), "timestamps are monotonic")?;
     Ok(())

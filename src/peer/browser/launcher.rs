@@ -87,7 +87,7 @@ pub struct BrowserOptions {
     pub time_scale: limits::Scale,
 }
 
-/// Chromium flags verified on these machines (shared/BROWSERS.md): headless, fake media without
+/// Chromium flags verified on these machines (docs/browsers.md): headless, fake media without
 /// prompts, real host addresses instead of mDNS names (a non-browser peer must reach them), no
 /// background throttling (requestVideoFrameCallback), and no background network traffic.
 const CHROME_ARGS: &[&str] = &[
@@ -109,6 +109,53 @@ const CHROME_ARGS: &[&str] = &[
     "--disable-backgrounding-occluded-windows",
 ];
 
+/// Why a browser could not be found, started, or made to run a script.
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    /// The browser or its driver (`missing`: which of them) is not installed.
+    #[error("{kind}: {missing} not found; install with `bash scripts/install-browsers.sh` (or {install})")]
+    NotFound { kind: Flavor, missing: String, install: &'static str },
+    /// No port for the driver to listen on.
+    #[error("no free port: {0}")]
+    NoPort(#[source] std::io::Error),
+    /// The driver program does not start.
+    #[error("cannot start {}: {source}", driver.display())]
+    Driver { driver: PathBuf, source: std::io::Error },
+    /// The driver started but did not listen in time.
+    #[error("the driver at {url} did not listen within {limit:?}")]
+    DriverNotListening { url: String, limit: Duration },
+    /// A grid's `/status` (`status`: its URL) cannot be fetched.
+    #[error("GET {status}: {message}")]
+    GridUnreachable { status: String, message: String },
+    /// A grid's `/status` is not a Selenium Grid's, or has no node yet.
+    #[error("{status}: {message}")]
+    GridStatus { status: String, message: String },
+    /// The Chrome profile directory cannot be made.
+    #[error("{0}")]
+    Profile(#[source] std::io::Error),
+    /// No WebDriver session within the limit.
+    #[error("{kind}: no WebDriver session from {url} within {limit:?}")]
+    SessionTimeout { kind: Flavor, url: String, limit: Duration },
+    /// The driver or grid refused a new session.
+    #[error("{kind}: new WebDriver session at {url}: {source}")]
+    Session { kind: Flavor, url: String, source: fantoccini::error::NewSessionError },
+    /// No browser slot or session for a script ([`super::BrowserPool::run_script`]).
+    #[error("{0}")]
+    Pool(#[from] crate::peer::PeerError),
+    /// The page to run a script in does not load.
+    #[error("loading {url}: {source}")]
+    Load { url: String, source: fantoccini::error::CmdError },
+    /// A WebDriver command of the session failed.
+    #[error("{0}")]
+    Command(#[source] fantoccini::error::CmdError),
+    /// The page script did not call back within the limit.
+    #[error("the page script did not finish within {limit:?}")]
+    ScriptTimeout { limit: Duration },
+    /// The page script threw or WebDriver failed while running it.
+    #[error("page script: {0}")]
+    Script(#[source] fantoccini::error::CmdError),
+}
+
 /// Where a kind's browser and driver are, or why they cannot be used.
 #[derive(Clone, Debug)]
 pub struct Binaries {
@@ -124,7 +171,7 @@ fn locate(given: Option<&PathBuf>, names: &[&str], fallbacks: &[PathBuf]) -> Opt
 }
 
 /// Finds the browser and driver of `kind` (the options' paths, then PATH, then Debian's paths).
-pub fn find(kind: Flavor, options: &BrowserOptions) -> Result<Binaries, String> {
+pub fn find(kind: Flavor, options: &BrowserOptions) -> Result<Binaries, BrowserError> {
     let given = |var: &str| options.binaries.get(var);
     let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
     let (browser, driver, install) = match kind {
@@ -142,12 +189,8 @@ pub fn find(kind: Flavor, options: &BrowserOptions) -> Result<Binaries, String> 
     match (browser, driver) {
         (Some(browser), Some(driver)) => Ok(Binaries { browser, driver }),
         (b, d) => {
-            let missing: Vec<&str> = [(b.is_none(), "browser"), (d.is_none(), "WebDriver driver")]
-                .iter()
-                .filter(|(m, _)| *m)
-                .map(|(_, w)| *w)
-                .collect();
-            Err(format!("{kind}: {} not found; install with `bash scripts/install-browsers.sh` (or {install})", missing.join(" and ")))
+            let missing: Vec<&str> = [(b.is_none(), "browser"), (d.is_none(), "WebDriver driver")].iter().filter(|(m, _)| *m).map(|(_, w)| *w).collect();
+            Err(BrowserError::NotFound { kind, missing: missing.join(" and "), install })
         }
     }
 }
@@ -161,20 +204,17 @@ pub struct Driver {
 }
 
 impl Driver {
-    pub fn spawn(driver: &Path, owner: procs::Owner) -> Result<Driver, String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
+    pub fn spawn(driver: &Path, owner: procs::Owner) -> Result<Driver, BrowserError> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(BrowserError::NoPort)?.port();
         let mut command = Command::new(driver);
         command.arg(format!("--port={port}")).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        let child = procs::spawn_in_group(&mut command, owner).map_err(|e| format!("cannot start {}: {e}", driver.display()))?;
+        let child = procs::spawn_in_group(&mut command, owner).map_err(|source| BrowserError::Driver { driver: driver.to_path_buf(), source })?;
         let pgid = child.id() as i32;
         Ok(Driver { child, pgid, url: format!("http://127.0.0.1:{port}") })
     }
 
     /// Waits until the driver accepts connections.
-    pub async fn ready(&self, limit: Duration) -> Result<(), String> {
+    pub async fn ready(&self, limit: Duration) -> Result<(), BrowserError> {
         let addr = self.url.trim_start_matches("http://").to_string();
         let deadline = tokio::time::Instant::now() + limit;
         while tokio::time::Instant::now() < deadline {
@@ -183,7 +223,7 @@ impl Driver {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        Err(format!("the driver at {} did not listen within {limit:?}", self.url))
+        Err(BrowserError::DriverNotListening { url: self.url.clone(), limit })
     }
 }
 
@@ -236,24 +276,26 @@ fn capabilities(kind: Flavor, bins: Option<&Binaries>, profile: Option<&Path>, c
 
 /// How many sessions the grid at `url` runs at once: the sum of its nodes' `maxSessions` in the
 /// Selenium Grid `/status` document (a standalone server is one node).
-pub async fn grid_capacity(url: &str, scale: limits::Scale) -> Result<usize, String> {
+pub async fn grid_capacity(url: &str, scale: limits::Scale) -> Result<usize, BrowserError> {
     use http_body_util::{BodyExt, Empty};
     let status = format!("{}/status", url.trim_end_matches('/'));
-    let uri: hyper::Uri = status.parse().map_err(|e| format!("{status}: {e}"))?;
+    let bad = |message: String| BrowserError::GridStatus { status: status.clone(), message };
+    let unreachable = |message: String| BrowserError::GridUnreachable { status: status.clone(), message };
+    let uri: hyper::Uri = status.parse().map_err(|e: hyper::http::uri::InvalidUri| bad(e.to_string()))?;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build::<_, Empty<bytes::Bytes>>(hyper_util::client::legacy::connect::HttpConnector::new());
     let limit = scale.of(limits::TEARDOWN);
     let body = tokio::time::timeout(limit, async {
-        let response = client.get(uri).await.map_err(|e| format!("GET {status}: {e}"))?;
-        let bytes = response.into_body().collect().await.map_err(|e| format!("GET {status}: {e}"))?;
-        Ok::<_, String>(bytes.to_bytes())
+        let response = client.get(uri).await.map_err(|e| unreachable(e.to_string()))?;
+        let bytes = response.into_body().collect().await.map_err(|e| unreachable(e.to_string()))?;
+        Ok::<_, BrowserError>(bytes.to_bytes())
     })
     .await
-    .map_err(|_| format!("GET {status}: no answer within {limit:?}"))??;
-    let doc: serde_json::Value = serde_json::from_slice(&body).map_err(|e| format!("{status}: not JSON: {e}"))?;
-    let nodes = doc["value"]["nodes"].as_array().ok_or_else(|| format!("{status}: no value.nodes (not a Selenium Grid?)"))?;
+    .map_err(|_| unreachable(format!("no answer within {limit:?}")))??;
+    let doc: serde_json::Value = serde_json::from_slice(&body).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let nodes = doc["value"]["nodes"].as_array().ok_or_else(|| bad("no value.nodes (not a Selenium Grid?)".into()))?;
     match nodes.iter().filter_map(|n| n["maxSessions"].as_u64()).sum::<u64>() {
-        0 => Err(format!("{status}: no node has registered yet")),
+        0 => Err(bad("no node has registered yet".into())),
         n => Ok(n as usize),
     }
 }
@@ -271,7 +313,7 @@ pub struct Session {
 impl Session {
     /// Starts a driver (its process group registered to `owner`) and a browser of `kind`, or opens
     /// a session on the grid at `grid`.
-    pub async fn open(kind: Flavor, options: &BrowserOptions, owner: procs::Owner) -> Result<Session, String> {
+    pub async fn open(kind: Flavor, options: &BrowserOptions, owner: procs::Owner) -> Result<Session, BrowserError> {
         let grid = options.grid.as_deref();
         let limit = options.time_scale.of(limits::BROWSER_START);
         let (driver, bins, url) = match grid {
@@ -284,17 +326,14 @@ impl Session {
                 (Some(driver), Some(bins), url)
             }
         };
-        let profile = if kind == Flavor::Chrome && grid.is_none() {
-            Some(tempfile::Builder::new().prefix("rtc-harness-chrome-").tempdir().map_err(|e| e.to_string())?)
-        } else {
-            None
-        };
+        let profile =
+            if kind == Flavor::Chrome && grid.is_none() { Some(tempfile::Builder::new().prefix("rtc-harness-chrome-").tempdir().map_err(BrowserError::Profile)?) } else { None };
         let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
         builder.capabilities(capabilities(kind, bins.as_ref(), profile.as_ref().map(|p| p.path()), options.camera_fps));
         let client = tokio::time::timeout(limit, builder.connect(&url))
             .await
-            .map_err(|_| format!("{kind}: no WebDriver session from {url} within {limit:?}"))?
-            .map_err(|e| format!("{kind}: new WebDriver session at {url}: {e}"))?;
+            .map_err(|_| BrowserError::SessionTimeout { kind, url: url.clone(), limit })?
+            .map_err(|source| BrowserError::Session { kind, url: url.clone(), source })?;
         Ok(Session { kind, client, _driver: driver, _profile: profile, teardown: options.time_scale.of(limits::TEARDOWN) })
     }
 

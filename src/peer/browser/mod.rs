@@ -5,7 +5,7 @@ mod launcher;
 mod pool;
 
 pub use crate::peer::procs::{kill_all_now, kill_all_on_signal};
-pub use launcher::{find, BrowserOptions, Flavor, WarmUp};
+pub use launcher::{find, BrowserError, BrowserOptions, Flavor, WarmUp};
 pub use pool::BrowserPool;
 
 use super::{Action, KindInfo, Launcher, Peer, PeerConfig, PeerError, Registry, SlotPool};
@@ -58,7 +58,7 @@ impl Launcher for BrowserKind {
         if self.pool.options.grid.is_some() {
             return Ok(());
         }
-        launcher::find(self.flavor, &self.pool.options).map(|_| ())
+        launcher::find(self.flavor, &self.pool.options).map(|_| ()).map_err(|e| e.to_string())
     }
 
     fn slots(&self) -> Option<Arc<dyn SlotPool>> {
@@ -81,7 +81,7 @@ impl Launcher for BrowserKind {
     }
 
     async fn version(&self) -> Result<String, String> {
-        let bins = launcher::find(self.flavor, &self.pool.options)?;
+        let bins = launcher::find(self.flavor, &self.pool.options).map_err(|e| e.to_string())?;
         let out = tokio::process::Command::new(&bins.browser).arg("--version").output().await.map_err(|e| e.to_string())?;
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
@@ -94,7 +94,7 @@ impl Launcher for BrowserKind {
         let warm = self.pool.options.warm_up == WarmUp::Call;
         let value = match self.pool.run_script(self.flavor, &url, FLOOR_SCRIPT, vec![json!(delays_ms), json!(warm), json!(signaling)]).await {
             Ok(v) => v,
-            Err(e) => return Some(Err(e)),
+            Err(e) => return Some(Err(e.to_string())),
         };
         if let Some(e) = value.get("error") {
             return Some(Err(format!("floor page: {e}")));
@@ -106,7 +106,6 @@ impl Launcher for BrowserKind {
         self.pool.close_all().await;
     }
 }
-
 
 /// Calls `window.agent.<call>` with execute-async and resolves with its result, or the error text.
 const CALL: &str = "const [name, arg, done] = arguments;
@@ -198,8 +197,7 @@ impl BrowserPeer {
             o.remove("t");
         }
         let at = t.map(|t| self.clock.from_epoch_ms(t)).unwrap_or_else(|| self.clock.now());
-        let event = Event::from_peer(raw.clone())
-            .unwrap_or_else(|e| Event::Error { context: "agent event".into(), message: format!("{e}: {raw}") });
+        let event = Event::from_peer(raw.clone()).unwrap_or_else(|e| Event::Error { context: "agent event".into(), message: format!("{e}: {raw}") });
         Entry { at, peer: self.name.clone(), event }
     }
 }

@@ -1,7 +1,7 @@
 //! A bounded pool of WebDriver sessions, reused across cases (a fresh page per case) so that a
 //! suite does not pay a browser start per case.
 
-use super::launcher::{self, BrowserOptions, Flavor, Session};
+use super::launcher::{self, BrowserError, BrowserOptions, Flavor, Session};
 use crate::limits;
 use crate::peer::{PeerError, SlotPool};
 use async_trait::async_trait;
@@ -117,7 +117,7 @@ impl BrowserPool {
                     Ok(s) => Ok(s),
                     Err(e) => {
                         self.forget(kind);
-                        Err(PeerError::Failed { peer: kind.to_string(), what: "starting the browser".into(), message: e })
+                        Err(PeerError::Failed { peer: kind.to_string(), what: "starting the browser".into(), message: e.to_string() })
                     }
                 };
             }
@@ -140,10 +140,7 @@ impl BrowserPool {
     /// Returns a session: reused after a blank page when `healthy`, else closed and killed.
     pub async fn release(&self, session: Session, healthy: bool) {
         let kind = session.kind;
-        let blank = healthy
-            && tokio::time::timeout(self.options.time_scale.of(limits::TEARDOWN), session.client.goto("about:blank"))
-                .await
-                .is_ok_and(|r| r.is_ok());
+        let blank = healthy && tokio::time::timeout(self.options.time_scale.of(limits::TEARDOWN), session.client.goto("about:blank")).await.is_ok_and(|r| r.is_ok());
         if blank {
             self.state.lock().unwrap().idle.push(session);
             self.freed.notify_waiters();
@@ -176,17 +173,14 @@ impl BrowserPool {
     /// Loads `url` in a browser of `kind` and runs `script` there with WebDriver's execute-async
     /// (`arguments[arguments.length - 1]` is the callback), returning what it passes back (the
     /// bench's floor page).
-    pub async fn run_script(&self, kind: Flavor, url: &str, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
-        let _slot = BrowserPool::reserve(self, 1).await.map_err(|e| e.to_string())?;
-        let session = self.acquire(kind).await.map_err(|e| e.to_string())?;
+    pub async fn run_script(&self, kind: Flavor, url: &str, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, BrowserError> {
+        let _slot = BrowserPool::reserve(self, 1).await?;
+        let session = self.acquire(kind).await?;
         let limit = self.options.time_scale.of(limits::BROWSER_START);
         let result = async {
-            session.client.goto(url).await.map_err(|e| format!("loading {url}: {e}"))?;
-            session.client.update_timeouts(fantoccini::wd::TimeoutConfiguration::new(Some(limit), None, None)).await.map_err(|e| e.to_string())?;
-            tokio::time::timeout(limit, session.client.execute_async(script, args))
-                .await
-                .map_err(|_| format!("the page script did not finish within {limit:?}"))?
-                .map_err(|e| format!("page script: {e}"))
+            session.client.goto(url).await.map_err(|source| BrowserError::Load { url: url.to_string(), source })?;
+            session.client.update_timeouts(fantoccini::wd::TimeoutConfiguration::new(Some(limit), None, None)).await.map_err(BrowserError::Command)?;
+            tokio::time::timeout(limit, session.client.execute_async(script, args)).await.map_err(|_| BrowserError::ScriptTimeout { limit })?.map_err(BrowserError::Script)
         }
         .await;
         self.release(session, result.is_ok()).await;

@@ -38,30 +38,51 @@ pub struct KindDecl {
     pub dir: PathBuf,
 }
 
+/// Why a kinds file did not load.
+#[derive(Debug, thiserror::Error)]
+pub enum KindsError {
+    /// The file cannot be read.
+    #[error("{file}: cannot read: {source}")]
+    Read { file: String, source: std::io::Error },
+    /// The file is not a valid kinds file at `line:column` (0:0 when the parser knows no place).
+    #[error("{file}:{line}:{column}: {message}")]
+    Invalid { file: String, line: u64, column: u64, message: String },
+}
+
+/// Why a kind is not installed here; the text says how to install it.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{kind}: {why}; install with `{install}`")]
+pub struct NotInstalled {
+    pub kind: PeerKind,
+    /// What the check found: the program missing, the check failing or not running.
+    pub why: String,
+    pub install: String,
+}
+
 /// Loads a kinds file.
-pub fn load_kinds(path: &Path) -> Result<Vec<KindDecl>, String> {
+pub fn load_kinds(path: &Path) -> Result<Vec<KindDecl>, KindsError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: cannot read: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|source| KindsError::Read { file: file.clone(), source })?;
     let options = serde_saphyr::options! { with_snippet: false };
     let decls: Vec<Decl> = serde_saphyr::from_str_with_options(&text, options).map_err(|e| {
         let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
-        format!("{file}:{line}:{column}: {e}")
+        KindsError::Invalid { file: file.clone(), line, column, message: e.to_string() }
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     let mut out: Vec<KindDecl> = Vec::new();
     for d in decls {
-        let at = |loc: &serde_saphyr::Location| format!("{file}:{}:{}", loc.line(), loc.column());
-        let kind = PeerKind::new(&d.name.value).map_err(|e| format!("{}: {e}", at(&d.name.referenced)))?;
+        let at = |loc: &serde_saphyr::Location, message: String| KindsError::Invalid { file: file.clone(), line: loc.line(), column: loc.column(), message };
+        let kind = PeerKind::new(&d.name.value).map_err(|e| at(&d.name.referenced, e.to_string()))?;
         if out.iter().any(|o| o.kind == kind) {
-            return Err(format!("{}: kind '{kind}' is declared twice", at(&d.name.referenced)));
+            return Err(at(&d.name.referenced, format!("kind '{kind}' is declared twice")));
         }
         if d.command.value.is_empty() {
-            return Err(format!("{}: command is empty (a program and its arguments)", at(&d.command.referenced)));
+            return Err(at(&d.command.referenced, "command is empty (a program and its arguments)".into()));
         }
         let mut findings = Vec::new();
         for f in d.findings {
-            f.value.check(&kind).map_err(|e| format!("{}: {e}", at(&f.referenced)))?;
+            f.value.check(&kind).map_err(|e| at(&f.referenced, e.to_string()))?;
             findings.push(f.value);
         }
         let resolve = |mut cmd: Vec<String>| {
@@ -85,9 +106,9 @@ pub fn load_kinds(path: &Path) -> Result<Vec<KindDecl>, String> {
 }
 
 /// Runs the kind's `check` command (in its directory); `Err` says how to install the stack.
-pub fn check_installed(decl: &KindDecl) -> Result<(), String> {
+pub fn check_installed(decl: &KindDecl) -> Result<(), NotInstalled> {
     let cmd = decl.check.as_ref().unwrap_or(&decl.command);
-    let missing = |why: String| Err(format!("{}: {why}; install with `{}`", decl.kind, decl.install));
+    let missing = |why: String| Err(NotInstalled { kind: decl.kind.clone(), why, install: decl.install.clone() });
     if decl.check.is_none() {
         // Without a check, the program itself must exist.
         let found = Path::new(&cmd[0]).is_file() || crate::peer::procs::on_path(&cmd[0]).is_some();
@@ -111,7 +132,7 @@ pub fn check_installed(decl: &KindDecl) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn load(text: &str) -> Result<Vec<KindDecl>, String> {
+    fn load(text: &str) -> Result<Vec<KindDecl>, KindsError> {
         let path = std::env::temp_dir().join(format!("rtc-harness-kinds-{}-{:?}.yaml", std::process::id(), std::thread::current().id()));
         std::fs::write(&path, text).unwrap();
         let out = load_kinds(&path);
@@ -127,9 +148,11 @@ mod tests {
         let decls = load(&good).unwrap();
         assert_eq!(decls[0].findings[0].pairs, vec!["mystack-rust", "*-mystack"]);
         let foreign = format!("{HEAD}  findings:\n    - pairs: [rust-chrome]\n      reason: r\n");
-        let err = load(&foreign).unwrap_err();
-        assert!(err.contains(":6:") && err.contains("does not name mystack"), "{err}");
+        match load(&foreign).unwrap_err() {
+            KindsError::Invalid { line: 6, message, .. } => assert!(message.contains("does not name mystack"), "{message}"),
+            other => panic!("{other}"),
+        }
         let typo = format!("{HEAD}  findings:\n    - pairs: [mystack-rust]\n      when: datachannels\n      reason: r\n");
-        assert!(load(&typo).unwrap_err().contains(":7:"), "an unknown `when` is located");
+        assert!(matches!(load(&typo).unwrap_err(), KindsError::Invalid { line: 7, .. }), "an unknown `when` is located");
     }
 }

@@ -4,11 +4,13 @@
 //! in the registry. Programs are reused across cases (setup ... close, setup ... close), so a
 //! suite does not pay an interpreter start per case.
 
+mod idle;
 mod kinds;
 mod peer;
 mod process;
+pub mod schema;
 
-pub use kinds::{load_kinds, KindDecl};
+pub use kinds::{load_kinds, KindDecl, KindsError, NotInstalled};
 pub use peer::CommandPeer;
 pub use process::{Hello, PROTOCOL};
 
@@ -16,13 +18,14 @@ use super::{KindInfo, Launcher, MediaFiles, Peer, PeerConfig, PeerError, Registr
 use crate::clock::Clock;
 use crate::limits;
 use async_trait::async_trait;
-use process::{Control, Process};
+use idle::Idle;
+use process::{Process, ProcessError};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 /// Registers every kind of the kinds file at `path`.
 /// `media` is what the floor sends (the cases' media comes with each case's configuration).
-pub fn register_file(registry: &mut Registry, path: &std::path::Path, media: &MediaFiles, scale: limits::Scale) -> Result<(), String> {
+pub fn register_file(registry: &mut Registry, path: &std::path::Path, media: &MediaFiles, scale: limits::Scale) -> Result<(), KindsError> {
     for decl in load_kinds(path)? {
         registry.register(Arc::new(CommandKind::new(decl, media.clone(), scale)));
     }
@@ -34,7 +37,7 @@ pub struct CommandKind {
     info: KindInfo,
     decl: KindDecl,
     idle: Arc<Idle>,
-    installed: OnceLock<Result<(), String>>,
+    installed: OnceLock<Result<(), NotInstalled>>,
     hello: OnceLock<Hello>,
     media: MediaFiles,
     /// The run's time scale, for a program's start-up and its floor.
@@ -56,35 +59,14 @@ impl CommandKind {
     /// An idle program, or a new one.
     async fn process(&self) -> Result<Process, String> {
         loop {
-            let Some(p) = self.idle.0.lock().unwrap().pop() else { break };
+            let Some(p) = self.idle.take() else { break };
             if p.gone().is_none() {
                 return Ok(p);
             }
         }
-        let (p, hello) = Process::spawn(&self.decl.command, &self.decl.dir, self.scale).await?;
+        let (p, hello) = Process::spawn(&self.decl.command, &self.decl.dir, self.scale).await.map_err(|e| e.to_string())?;
         let _ = self.hello.set(hello);
         Ok(p)
-    }
-}
-
-/// Programs waiting for their next case.
-#[derive(Default)]
-pub(crate) struct Idle(Mutex<Vec<Process>>);
-
-impl Idle {
-    /// Takes a program back after its case: kept when it closed the case cleanly.
-    pub(crate) async fn release(&self, process: Process, scale: limits::Scale) {
-        let closed = async {
-            process.send(&serde_json::json!({"type": "close"})).await?;
-            match process.expect_control(scale.of(limits::TEARDOWN), "closed").await? {
-                Control::Closed => Ok(()),
-                other => Err(format!("expected closed, got {other:?}")),
-            }
-        };
-        match closed.await {
-            Ok(()) if process.gone().is_none() => self.0.lock().unwrap().push(process),
-            _ => process.kill(),
-        }
     }
 }
 
@@ -95,7 +77,7 @@ impl Launcher for CommandKind {
     }
 
     fn availability(&self) -> Result<(), String> {
-        self.installed.get_or_init(|| kinds::check_installed(&self.decl)).clone()
+        self.installed.get_or_init(|| kinds::check_installed(&self.decl)).clone().map_err(|e| e.to_string())
     }
 
     async fn open(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError> {
@@ -109,7 +91,7 @@ impl Launcher for CommandKind {
         self.availability()?;
         if self.hello.get().is_none() {
             let p = self.process().await?;
-            self.idle.0.lock().unwrap().push(p);
+            self.idle.keep(p);
         }
         let h = self.hello.get().ok_or("no hello")?;
         Ok(format!("{} {}", h.stack, h.version))
@@ -130,18 +112,19 @@ impl Launcher for CommandKind {
         let limit = self.scale.of(limits::PEER_START) * (iterations.max(1) as u32);
         let result = process.request_result("floor", serde_json::json!({"iterations": iterations, "delays_ms": delays_ms, "media_files": self.media.to_json()}), limit).await;
         let floor = match result {
-            Err(e) if e.contains("no floor") => None,
+            // PROTOCOL.md "floor": a program without one refuses with an error containing `no floor`.
+            Err(ProcessError::Refused(why)) if why.contains("no floor") => None,
             Err(e) => Some(Err(process.report(&format!("floor: {e}")))),
             Ok(v) => Some(crate::peer::FloorRun::list(v.get("floor"), iterations).ok_or_else(|| format!("floor: expected {iterations} times, got {v}"))),
         };
         if process.gone().is_none() {
-            self.idle.0.lock().unwrap().push(process);
+            self.idle.keep(process);
         }
         floor
     }
 
     async fn shutdown(&self) {
-        let idle: Vec<Process> = std::mem::take(&mut *self.idle.0.lock().unwrap());
+        let idle: Vec<Process> = self.idle.take_all();
         for p in idle {
             p.kill();
         }

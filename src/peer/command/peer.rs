@@ -1,8 +1,8 @@
 //! A command peer in a case: `setup` with the case's configuration, actions as `perform`, events
 //! drained from the program's queue onto the case clock, `close` and back to the idle programs.
 
-use super::process::{Control, Hello, Process};
-use super::Idle;
+use super::idle::Idle;
+use super::process::{Control, Hello, Process, ProcessError};
 use crate::clock::Clock;
 use crate::limits;
 use crate::peer::{Action, Peer, PeerConfig, PeerError};
@@ -23,6 +23,10 @@ pub struct CommandPeer {
     program: String,
     /// The run's time scale, for the program's answers.
     scale: limits::Scale,
+    /// The program's stderr mark at setup: this case's lines come after it.
+    stderr_mark: u64,
+    /// `close` was answered with `closed` (`finish`): the program goes back to the idle ones as is.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl CommandPeer {
@@ -31,9 +35,10 @@ impl CommandPeer {
         // Events a previous case left behind are not this case's.
         while process.events.lock().await.try_recv().is_ok() {}
         let program = process.program.clone();
+        let stderr_mark = process.begin_case();
         let ready = async {
-            process.send(&json!({"type": "setup", "case": config.room, "config": config.to_json()})).await?;
-            match process.expect_control(config.time_scale.of(limits::PEER_START), "ready").await? {
+            process.send(&json!({"type": "setup", "case": config.room, "config": config.to_json()})).await.map_err(|e| e.to_string())?;
+            match process.expect_control(config.time_scale.of(limits::PEER_START), "ready").await.map_err(|e| e.to_string())? {
                 Control::Ready => Ok(()),
                 Control::Fail(m) => Err(format!("setup failed: {m}")),
                 other => Err(format!("expected ready, got {other:?}")),
@@ -45,10 +50,18 @@ impl CommandPeer {
             process.kill();
             return Err(PeerError::failed(&name, "setup", message));
         }
-        let early = hello
-            .map(|h| vec![Entry { at: clock.now(), peer: name.clone(), event: Event::Hello { stack: h.stack, version: h.version } }])
-            .unwrap_or_default();
-        Ok(CommandPeer { name, clock, idle, process: Mutex::new(Some(process)), early: std::sync::Mutex::new(early), program, scale: config.time_scale })
+        let early = hello.map(|h| vec![Entry { at: clock.now(), peer: name.clone(), event: Event::Hello { stack: h.stack, version: h.version } }]).unwrap_or_default();
+        Ok(CommandPeer {
+            name,
+            clock,
+            idle,
+            process: Mutex::new(Some(process)),
+            early: std::sync::Mutex::new(early),
+            program,
+            scale: config.time_scale,
+            stderr_mark,
+            closed: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     async fn fail(&self, what: &str, message: String, process: &Process) -> PeerError {
@@ -58,7 +71,9 @@ impl CommandPeer {
                 return PeerError::Gone { peer: self.name.clone(), message: report };
             }
         }
-        PeerError::failed(&self.name, what, process.report(&message))
+        // The stack's own message (a `send_refused` records exactly that); the case's stderr joins
+        // the failure message once, from the runner.
+        PeerError::failed(&self.name, what, message)
     }
 
     /// `<program> is gone: <why>` with its exit status and stderr, once the program is gone.
@@ -80,7 +95,7 @@ impl Peer for CommandPeer {
         let r = process.request("perform", json!({"action": action.to_json()}), limit).await;
         match r {
             Ok(()) => Ok(()),
-            Err(e) => Err(self.fail(&action.name(), e, process).await),
+            Err(e) => Err(self.fail(&action.name(), e.to_string(), process).await),
         }
     }
 
@@ -90,8 +105,7 @@ impl Peer for CommandPeer {
         let Some(process) = guard.as_ref() else { return Ok(out) };
         let mut events = process.events.lock().await;
         while let Ok((t, raw)) = events.try_recv() {
-            let event = Event::from_peer(raw.clone())
-                .unwrap_or_else(|e| Event::Error { context: "protocol".into(), message: format!("{e}: {raw}") });
+            let event = Event::from_peer(raw.clone()).unwrap_or_else(|e| Event::Error { context: "protocol".into(), message: format!("{e}: {raw}") });
             out.push(Entry { at: self.clock.from_epoch_ms(t), peer: self.name.clone(), event });
         }
         Ok(out)
@@ -114,10 +128,31 @@ impl Peer for CommandPeer {
     async fn collect_stats(&self) -> Result<(), PeerError> {
         let guard = self.process.lock().await;
         let Some(process) = guard.as_ref() else { return Ok(()) };
-        match process.request("collect_stats", json!({}), self.scale.of(limits::ACTION)).await {
+        let limit = self.scale.of(limits::ACTION);
+        match process.request("collect_stats", json!({}), limit).await {
             Ok(()) => Ok(()),
-            Err(e) => Err(self.fail("collect_stats", e, process).await),
+            Err(ProcessError::Silent { .. }) => Err(PeerError::Timeout { peer: self.name.clone(), what: "collect_stats".into(), limit }),
+            Err(e) => Err(self.fail("collect_stats", e.to_string(), process).await),
         }
+    }
+
+    async fn finish(&self) -> Result<(), PeerError> {
+        let guard = self.process.lock().await;
+        let Some(process) = guard.as_ref() else { return Ok(()) };
+        let limit = self.scale.of(limits::TEARDOWN);
+        match process.close_case(limit).await {
+            Ok(()) => {
+                self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            }
+            Err(ProcessError::Silent { .. }) => Err(PeerError::Timeout { peer: self.name.clone(), what: "close".into(), limit }),
+            Err(e) => Err(self.fail("close", e.to_string(), process).await),
+        }
+    }
+
+    async fn case_log(&self) -> Vec<String> {
+        let guard = self.process.lock().await;
+        guard.as_ref().map(|p| p.stderr_since(self.stderr_mark)).unwrap_or_default()
     }
 
     fn gone(&self) -> Option<String> {
@@ -126,13 +161,12 @@ impl Peer for CommandPeer {
         self.gone_report(process)
     }
 
-    /// The program's last stderr lines (it may have served earlier cases: the lines are those
-    /// kept at the end of this one).
+    /// The program's stderr lines of this case only (it may have served earlier cases).
     async fn save_artifacts(&self, dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         let guard = self.process.lock().await;
         let Some(process) = guard.as_ref() else { return Vec::new() };
         let path = dir.join(format!("{}-stderr.log", self.name));
-        let mut text = process.stderr_tail(usize::MAX).join("\n");
+        let mut text = process.stderr_since(self.stderr_mark).join("\n");
         text.push('\n');
         match std::fs::write(&path, text) {
             Ok(()) => vec![path],
@@ -142,7 +176,11 @@ impl Peer for CommandPeer {
 
     async fn shutdown(&self) {
         if let Some(process) = self.process.lock().await.take() {
-            self.idle.release(process, self.scale).await;
+            if self.closed.load(std::sync::atomic::Ordering::SeqCst) && process.gone().is_none() {
+                self.idle.keep(process);
+            } else {
+                self.idle.release(process, self.scale).await;
+            }
         }
     }
 }

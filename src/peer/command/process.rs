@@ -2,6 +2,7 @@
 //! (`stacks/PROTOCOL.md`), its stderr kept for failure reports. A reader task sorts what the
 //! program prints into replies, events and control lines; anything else marks it gone.
 
+use super::schema;
 use crate::limits;
 use crate::peer::procs;
 use serde::Deserialize;
@@ -34,7 +35,9 @@ pub struct Hello {
 enum Line {
     Hello(Hello),
     Ready,
-    Fail { message: String },
+    Fail {
+        message: String,
+    },
     Done {
         id: u64,
         #[serde(default)]
@@ -42,7 +45,10 @@ enum Line {
         #[serde(default)]
         result: Value,
     },
-    Event { t: f64, event: Value },
+    Event {
+        t: f64,
+        event: Value,
+    },
     Closed,
 }
 
@@ -55,11 +61,38 @@ pub enum Control {
     Closed,
 }
 
+/// Why talking to the program did not give what was asked: callers decide on the kind (a silent
+/// program is a timeout of the action; a refusal is the stack's answer; a gone program is
+/// reported with its exit status and stderr).
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// Alive but silent: no reply or control line within the limit.
+    #[error("no {what} within {limit:?}")]
+    Silent { what: String, limit: Duration },
+    /// The program answered with an error (its `done` line's `error`, or `fail` at setup).
+    #[error("{0}")]
+    Refused(String),
+    /// The program cannot be started, exited, or broke the protocol (the text says which).
+    #[error("{0}")]
+    Gone(String),
+    /// A control line other than the one the protocol puts next.
+    #[error("expected {expected}, got {got}")]
+    Unexpected { expected: &'static str, got: String },
+    /// A line of the harness's own breaks a schema: a harness bug, never the program's.
+    #[error("the harness wrote a line that breaks the protocol ({why}): {line}")]
+    HarnessLine { why: String, line: String },
+}
+
 #[derive(Default)]
 struct Shared {
     replies: Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>,
     gone: Mutex<Option<String>>,
     stderr: Mutex<VecDeque<String>>,
+    /// Lines ever written to stderr (the ring keeps the last [`STDERR_LINES`]): a case's own
+    /// lines are those after its mark.
+    stderr_total: std::sync::atomic::AtomicU64,
+    /// Where the current case's lines begin (set at each `setup`): reports hold only that case.
+    case_mark: std::sync::atomic::AtomicU64,
     /// Woken on every event and when the program is gone.
     changed: Notify,
 }
@@ -81,8 +114,8 @@ pub struct Process {
 
 impl Process {
     /// Starts `command` in `dir` and reads its `hello` (bounded by [`limits::PEER_START`]).
-    pub async fn spawn(command: &[String], dir: &Path, scale: limits::Scale) -> Result<(Process, Hello), String> {
-        let program = command.first().ok_or("empty command")?.clone();
+    pub async fn spawn(command: &[String], dir: &Path, scale: limits::Scale) -> Result<(Process, Hello), ProcessError> {
+        let program = command.first().ok_or_else(|| ProcessError::Gone("empty command".into()))?.clone();
         let mut cmd = tokio::process::Command::new(&program);
         cmd.args(&command[1..])
             .current_dir(dir)
@@ -92,8 +125,8 @@ impl Process {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", command.join(" ")))?;
-        let pgid = child.id().map(|p| p as i32).ok_or("the program exited at once")?;
+        let mut child = cmd.spawn().map_err(|e| ProcessError::Gone(format!("cannot start {}: {e}", command.join(" "))))?;
+        let pgid = child.id().map(|p| p as i32).ok_or_else(|| ProcessError::Gone("the program exited at once".into()))?;
         procs::register_group(pgid, procs::Owner::Commands);
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
@@ -124,7 +157,7 @@ impl Process {
         process.settle().await;
         let report = process.report(&format!("{}: {failed}", process.program));
         process.kill();
-        Err(report)
+        Err(ProcessError::Gone(report))
     }
 
     /// Once the program is gone: waits (briefly) for its exit status and the rest of its stderr,
@@ -151,7 +184,8 @@ impl Process {
                 out.push_str(&format!(" [{why}]"));
             }
         }
-        let tail = self.stderr_tail(20);
+        let case = self.stderr_since(self.shared.case_mark.load(std::sync::atomic::Ordering::SeqCst));
+        let tail = &case[case.len().saturating_sub(20)..];
         if tail.is_empty() {
             out.push_str(" (stderr: empty)");
         } else {
@@ -160,10 +194,25 @@ impl Process {
         out
     }
 
+    /// Ends the program's case: `close`, and its `closed` within `limit`. The runner's end of a
+    /// case and the idle pool's take-back both close this way.
+    pub async fn close_case(&self, limit: Duration) -> Result<(), ProcessError> {
+        self.send(&serde_json::json!({"type": "close"})).await?;
+        match self.expect_control(limit, "closed").await? {
+            Control::Closed => Ok(()),
+            other => Err(ProcessError::Unexpected { expected: "closed", got: format!("{other:?}") }),
+        }
+    }
+
     /// Writes one protocol line.
-    pub async fn send(&self, line: &Value) -> Result<(), String> {
+    pub async fn send(&self, line: &Value) -> Result<(), ProcessError> {
         if let Some(why) = self.gone() {
-            return Err(why);
+            return Err(ProcessError::Gone(why));
+        }
+        // The harness keeps the specification too: a line of its own that breaks a schema is a
+        // harness bug, reported as such rather than left for the program to misread.
+        if let Err(v) = schema::schemas().check(line) {
+            return Err(ProcessError::HarnessLine { why: v.to_string(), line: line.to_string() });
         }
         let mut text = serde_json::to_string(line).expect("JSON");
         text.push('\n');
@@ -172,16 +221,16 @@ impl Process {
             stdin.write_all(text.as_bytes()).await?;
             stdin.flush().await
         };
-        written.await.map_err(|e| self.mark_gone(format!("writing to it failed: {e}")))
+        written.await.map_err(|e| ProcessError::Gone(self.mark_gone(format!("writing to it failed: {e}"))))
     }
 
     /// Sends `{"type": kind, "id": N, ...fields}` and waits for its `done` within `limit`.
-    pub async fn request(&self, kind: &str, fields: Value, limit: Duration) -> Result<(), String> {
+    pub async fn request(&self, kind: &str, fields: Value, limit: Duration) -> Result<(), ProcessError> {
         self.request_result(kind, fields, limit).await.map(|_| ())
     }
 
     /// [`Process::request`], returning the `done` line's `result`.
-    pub async fn request_result(&self, kind: &str, mut fields: Value, limit: Duration) -> Result<Value, String> {
+    pub async fn request_result(&self, kind: &str, mut fields: Value, limit: Duration) -> Result<Value, ProcessError> {
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.shared.replies.lock().unwrap().insert(id, tx);
@@ -191,19 +240,19 @@ impl Process {
         match tokio::time::timeout(limit, rx).await {
             Err(_) => {
                 self.shared.replies.lock().unwrap().remove(&id);
-                Err(format!("no answer to {kind} within {limit:?}"))
+                Err(ProcessError::Silent { what: format!("answer to {kind}"), limit })
             }
-            Ok(Err(_)) => Err(self.gone().unwrap_or_else(|| "the program stopped answering".into())),
-            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(ProcessError::Gone(self.gone().unwrap_or_else(|| "the program stopped answering".into()))),
+            Ok(Ok(r)) => r.map_err(ProcessError::Refused),
         }
     }
 
     /// The next control line, within `limit`; events that arrive meanwhile stay queued.
-    pub async fn expect_control(&self, limit: Duration, what: &str) -> Result<Control, String> {
+    pub async fn expect_control(&self, limit: Duration, what: &str) -> Result<Control, ProcessError> {
         let mut control = self.control.lock().await;
         match tokio::time::timeout(limit, control.recv()).await {
-            Err(_) => Err(format!("no {what} within {limit:?}")),
-            Ok(None) => Err(self.gone().unwrap_or_else(|| "the program is gone".into())),
+            Err(_) => Err(ProcessError::Silent { what: what.to_string(), limit }),
+            Ok(None) => Err(ProcessError::Gone(self.gone().unwrap_or_else(|| "the program is gone".into()))),
             Ok(Some(c)) => Ok(c),
         }
     }
@@ -230,10 +279,20 @@ impl Process {
         self.shared.changed.notified().await
     }
 
-    /// The last `n` lines the program wrote to stderr.
-    pub fn stderr_tail(&self, n: usize) -> Vec<String> {
+    /// Starts a case: from here on, reports and [`Process::stderr_since`] the returned mark hold
+    /// only this case's stderr lines.
+    pub fn begin_case(&self) -> u64 {
+        let mark = self.shared.stderr_total.load(std::sync::atomic::Ordering::SeqCst);
+        self.shared.case_mark.store(mark, std::sync::atomic::Ordering::SeqCst);
+        mark
+    }
+
+    /// The lines written to stderr since `mark` (those the ring still holds).
+    pub fn stderr_since(&self, mark: u64) -> Vec<String> {
         let lines = self.shared.stderr.lock().unwrap();
-        lines.iter().skip(lines.len().saturating_sub(n)).cloned().collect()
+        let total = self.shared.stderr_total.load(std::sync::atomic::Ordering::SeqCst);
+        let new = usize::try_from(total.saturating_sub(mark)).unwrap_or(usize::MAX).min(lines.len());
+        lines.iter().skip(lines.len() - new).cloned().collect()
     }
 
     /// Kills the process group and reaps it.
@@ -264,8 +323,26 @@ async fn read_stderr(mut reader: BufReader<tokio::process::ChildStderr>, shared:
             lines.pop_front();
         }
         lines.push_back(line.trim_end().to_string());
+        shared.stderr_total.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         line.clear();
     }
+}
+
+/// One line the program printed, checked against its message's schema in `stacks/PROTOCOL.md`.
+/// An event that breaks its own schema does not kill the program: it becomes an `error` event of
+/// context `protocol` naming the field, which fails the case's "no peer or relay errors"
+/// invariant (PROTOCOL.md, `event`); any other violation is an error.
+fn checked_line(text: &str) -> Result<Line, String> {
+    let mut value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    match schema::schemas().check(&value) {
+        Ok(()) => {}
+        Err(v @ (schema::Violation::Event { .. } | schema::Violation::UnknownEvent(_))) => {
+            let shown: String = value["event"].to_string().chars().take(200).collect();
+            value["event"] = serde_json::json!({"type": "error", "context": "protocol", "message": format!("{v}: {shown}")});
+        }
+        Err(v) => return Err(v.to_string()),
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
 /// Sorts stdout lines; a line that is not a protocol object kills the program ("prints garbage").
@@ -288,7 +365,7 @@ async fn read_stdout(
         if text.is_empty() {
             continue;
         }
-        let parsed = match serde_json::from_str::<Line>(text) {
+        let parsed = match checked_line(text) {
             Ok(l) => l,
             Err(e) => {
                 let shown: String = text.chars().take(200).collect();

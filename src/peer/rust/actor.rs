@@ -1,10 +1,10 @@
 //! The Rust peer's flow: the seed's offer/answer and trickle ICE, and the runner's actions.
 
-use super::{channels::Channels, handler::Handler, media, Command, Sink};
+use super::{channels::Channels, error::RustPeerError, handler::Handler, media, Command, Sink};
+use crate::limits;
 use crate::peer::{Action, PeerConfig};
 use crate::scenario::{DataChannelSpec, MediaKind};
 use crate::transcript::Event;
-use crate::limits;
 use rtc::interceptor::Registry;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{
-    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCSessionDescription, RTCSignalingState, SettingEngine, SettingEngineBuilder,
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceCandidateInit, RTCSessionDescription, RTCSignalingState,
+    SettingEngine, SettingEngineBuilder,
 };
 
 /// Connectivity-check pacing (Ta, RFC 8445 section 14.2, which makes it configurable). The crate's
@@ -78,7 +78,7 @@ pub(super) struct Actor {
     pub(super) tracks_added: usize,
     pub(super) channels: Channels,
     /// Each track this peer sends, with its sample pump.
-    pub(super) sending: Vec<super::transceivers::Sending>,
+    pub(super) sending: Vec<Sending>,
     /// Perfect negotiation's `ignoreOffer` (webrtc-pc section 10.7).
     pub(super) ignore_offer: bool,
     /// Remote candidates that arrived before any remote description: kept, then applied once one
@@ -94,20 +94,15 @@ impl Actor {
         commands: mpsc::UnboundedSender<Command>,
         ws_out: mpsc::UnboundedSender<String>,
         crate_sockets: bool,
-    ) -> Result<Actor, String> {
+    ) -> Result<Actor, RustPeerError> {
         let mut engine = MediaEngine::default();
-        engine.register_default_codecs().map_err(|e| e.to_string())?;
+        engine.register_default_codecs().map_err(RustPeerError::Setup)?;
         let registry = register_default_interceptors(Registry::new(), &mut engine)
-            .map_err(|e| e.to_string())?
+            .map_err(RustPeerError::Setup)?
             .with(rtc::interceptor::Slot::from(super::keyframe::SLOT), super::keyframe::KeyframeRequests::default());
         let (connected_tx, connected) = watch::channel(false);
         let (gathering_tx, gathering_complete) = watch::channel(false);
-        let handler = Arc::new(Handler {
-            sink: sink.clone(),
-            commands: commands.clone(),
-            connected: connected_tx,
-            gathering_complete: gathering_tx,
-        });
+        let handler = Arc::new(Handler { sink: sink.clone(), commands: commands.clone(), connected: connected_tx, gathering_complete: gathering_tx });
         // A wildcard address binds one socket per interface: host candidates a browser on this
         // machine can reach (the crate skips loopback there).
         let mut builder = PeerConnectionBuilder::new();
@@ -123,7 +118,7 @@ impl Actor {
             .with_udp_addrs(vec!["0.0.0.0:0".to_string()])
             .build()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(RustPeerError::Setup)?;
         Ok(Actor {
             config,
             sink,
@@ -212,17 +207,13 @@ impl Actor {
         }
     }
 
-    async fn on_signal(&mut self, msg: Value) -> Result<(), String> {
+    async fn on_signal(&mut self, msg: Value) -> Result<(), RustPeerError> {
         if let Some(desc) = msg.get("desc") {
-            let desc: RTCSessionDescription = serde_json::from_value(desc.clone()).map_err(|e| e.to_string())?;
+            let desc: RTCSessionDescription = serde_json::from_value(desc.clone())?;
             return self.on_description(desc).await;
         }
         if let Some(c) = msg.get("candidate") {
-            let init: Option<RTCIceCandidateInit> = if c.is_null() {
-                None
-            } else {
-                Some(serde_json::from_value(c.clone()).map_err(|e| e.to_string())?)
-            };
+            let init: Option<RTCIceCandidateInit> = if c.is_null() { None } else { Some(serde_json::from_value(c.clone())?) };
             return match init.filter(|i| !i.candidate.is_empty()) {
                 Some(init) => self.add_candidate(init).await,
                 // End-of-candidates (RFC 8838 section 4.4): the crate has nothing to apply.
@@ -233,24 +224,24 @@ impl Actor {
             };
         }
         if let Some(err) = msg.get("error") {
-            return Err(format!("relay error frame: {err}"));
+            return Err(RustPeerError::Relay(err.clone()));
         }
         Ok(())
     }
 
     /// The seed's `onnegotiationneeded`: createOffer, setLocalDescription, send.
-    async fn offer(&mut self) -> Result<(), String> {
+    async fn offer(&mut self) -> Result<(), RustPeerError> {
         self.sink.emit(Event::CreateOffer);
         self.prefer_codecs().await?;
-        let offer = self.pc.create_offer(None).await.map_err(|e| format!("createOffer: {e}"))?;
-        self.pc.set_local_description(offer).await.map_err(|e| format!("setLocalDescription(offer): {e}"))?;
+        let offer = self.pc.create_offer(None).await.map_err(RustPeerError::doing("createOffer"))?;
+        self.pc.set_local_description(offer).await.map_err(RustPeerError::doing("setLocalDescription(offer)"))?;
         self.after_local_description().await
     }
 
     /// Records the description in force and sends it: now (trickle), or once gathering is complete
     /// so that it carries every candidate (non-trickle).
-    pub(super) async fn after_local_description(&mut self) -> Result<(), String> {
-        let local = self.pc.local_description().await.ok_or("no local description after setLocalDescription")?;
+    pub(super) async fn after_local_description(&mut self) -> Result<(), RustPeerError> {
+        let local = self.pc.local_description().await.ok_or_else(|| RustPeerError::Missing("no local description after setLocalDescription".into()))?;
         self.sink.emit(Event::LocalDescription { sdp_type: local.sdp_type.to_string(), sdp: local.sdp.clone() });
         if self.config.trickle {
             self.send(json!({ "desc": local }));
@@ -258,11 +249,8 @@ impl Actor {
         }
         let limit = self.config.time_scale.of(limits::GATHERING);
         let mut done = self.gathering_complete.clone();
-        tokio::time::timeout(limit, done.wait_for(|c| *c))
-            .await
-            .map_err(|_| format!("ICE gathering did not complete within {limit:?} (non-trickle peer)"))?
-            .map_err(|e| e.to_string())?;
-        let local = self.pc.local_description().await.ok_or("no local description")?;
+        tokio::time::timeout(limit, done.wait_for(|c| *c)).await.map_err(|_| RustPeerError::GatheringTimeout { limit })??;
+        let local = self.pc.local_description().await.ok_or_else(|| RustPeerError::Missing("no local description".into()))?;
         self.send(json!({ "desc": local }));
         Ok(())
     }
@@ -271,9 +259,7 @@ impl Actor {
     /// and the ufrag ties the candidate to its ICE generation (W3C webrtc-pc 4.8.1.1).
     async fn complete_candidate(&self, mut init: RTCIceCandidateInit) -> RTCIceCandidateInit {
         if let Some(local) = self.pc.local_description().await {
-            let attr = |name: &str| {
-                local.sdp.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
-            };
+            let attr = |name: &str| local.sdp.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()));
             init.sdp_mid = attr("a=mid:").or(init.sdp_mid);
             init.sdp_mline_index = Some(0);
             init.username_fragment = attr("a=ice-ufrag:");
@@ -281,18 +267,14 @@ impl Actor {
         init
     }
 
-    pub(super) async fn add_track(&mut self, kind: MediaKind) -> Result<(), String> {
+    pub(super) async fn add_track(&mut self, kind: MediaKind) -> Result<(), RustPeerError> {
         let clip = media::clip(kind, &self.config.media_files)?;
         self.tracks_added += 1;
         let track = media::local_track(kind, &format!("{}-stream", self.config.name), self.tracks_added)?;
-        let sender = self
-            .pc
-            .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
-            .await
-            .map_err(|e| format!("addTrack({kind}): {e}"))?;
+        let sender = self.pc.add_track(Arc::clone(&track) as Arc<dyn TrackLocal>).await.map_err(RustPeerError::doing(format!("addTrack({kind})")))?;
         self.wake_driver().await;
         let pump = tokio::spawn(media::pump(track, Arc::clone(&sender), kind, clip, self.connected.clone()));
-        self.sending.push(super::transceivers::Sending { kind, sender, pump: pump.abort_handle() });
+        self.sending.push(Sending { kind, sender, pump: pump.abort_handle() });
         self.tasks.push(pump);
         Ok(())
     }
@@ -307,7 +289,7 @@ impl Actor {
         }
     }
 
-    async fn perform(&mut self, action: &Action) -> Result<(), String> {
+    async fn perform(&mut self, action: &Action) -> Result<(), RustPeerError> {
         match action {
             Action::Start => {
                 self.started = true;
@@ -325,12 +307,10 @@ impl Actor {
                 self.create_channel(&spec.unwrap_or_else(|| super::channels::plain(label))).await
             }
             Action::SendOffer => self.offer().await,
-            Action::RestartIce => self.pc.restart_ice().await.map_err(|e| format!("restartIce: {e}")),
-            Action::SendMessage { label, text } => {
-                self.channels.get(label)?.send_text(text).await.map_err(|e| format!("send on '{label}': {e}"))
-            }
+            Action::RestartIce => self.pc.restart_ice().await.map_err(RustPeerError::doing("restartIce")),
+            Action::SendMessage { label, text } => self.channels.get(label)?.send_text(text).await.map_err(RustPeerError::doing(format!("send on '{label}'"))),
             Action::SendBinary { label, size } => super::channels::send_binary(self.channels.get(label)?, label, *size).await,
-            Action::CloseChannel { label } => self.channels.get(label)?.close().await.map_err(|e| format!("close '{label}': {e}")),
+            Action::CloseChannel { label } => self.channels.get(label)?.close().await.map_err(RustPeerError::doing(format!("close '{label}'"))),
             Action::Rollback => {
                 self.rollback().await?;
                 self.sink.emit(Event::Rollback { implicit: false });
@@ -344,9 +324,9 @@ impl Actor {
     }
 
     /// `createDataChannel(label, init)` with the scenario's RTCDataChannelInit (webrtc-pc 6.1).
-    pub(super) async fn create_channel(&mut self, spec: &DataChannelSpec) -> Result<(), String> {
+    pub(super) async fn create_channel(&mut self, spec: &DataChannelSpec) -> Result<(), RustPeerError> {
         let init = super::channels::init(spec)?;
-        let dc = self.pc.create_data_channel(&spec.label, init).await.map_err(|e| format!("createDataChannel({}): {e}", spec.label))?;
+        let dc = self.pc.create_data_channel(&spec.label, init).await.map_err(RustPeerError::doing(format!("createDataChannel({})", spec.label)))?;
         self.watch_channel(dc, spec.send.clone(), false).await;
         Ok(())
     }
@@ -355,4 +335,11 @@ impl Actor {
         let task = self.channels.watch(dc, Arc::clone(&self.pc), self.sink.clone(), greeting, echo).await;
         self.tasks.push(task);
     }
+}
+
+/// A track this peer sends: its sender and the task that feeds it samples.
+pub(super) struct Sending {
+    pub kind: MediaKind,
+    pub sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
+    pub pump: tokio::task::AbortHandle,
 }

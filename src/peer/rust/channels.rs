@@ -1,6 +1,7 @@
 //! The Rust peer's data channels: RTCDataChannelInit from the scenario (webrtc-pc section 6.1),
 //! the open event with the options the channel reports, text and binary messages, echo and close.
 
+use super::error::RustPeerError;
 use super::Sink;
 use crate::scenario::DataChannelSpec;
 use crate::transcript::{ChannelOptions, Event};
@@ -14,12 +15,8 @@ use webrtc::peer_connection::{PeerConnection, StatsSelector};
 
 /// The options of `spec` as `createDataChannel` takes them; `None` when the scenario gives none
 /// (the stack's defaults: ordered, reliable, webrtc-pc section 6.1 step 7-12).
-pub(super) fn init(spec: &DataChannelSpec) -> Result<Option<RTCDataChannelInit>, String> {
-    let any = spec.ordered.is_some()
-        || spec.max_retransmits.is_some()
-        || spec.max_packet_life_time.is_some()
-        || spec.protocol.is_some()
-        || spec.negotiated;
+pub(super) fn init(spec: &DataChannelSpec) -> Result<Option<RTCDataChannelInit>, RustPeerError> {
+    let any = spec.ordered.is_some() || spec.max_retransmits.is_some() || spec.max_packet_life_time.is_some() || spec.protocol.is_some() || spec.negotiated;
     if !any {
         return Ok(None);
     }
@@ -27,7 +24,7 @@ pub(super) fn init(spec: &DataChannelSpec) -> Result<Option<RTCDataChannelInit>,
     // crate's `negotiated` is the out-of-band stream id itself (rtc data_channel/init.rs).
     let negotiated = match (spec.negotiated, spec.id) {
         (true, Some(id)) => Some(id),
-        (true, None) => return Err(format!("TypeError: negotiated channel '{}' needs an id", spec.label)),
+        (true, None) => return Err(RustPeerError::NegotiatedWithoutId { label: spec.label.clone() }),
         (false, _) => None,
     };
     Ok(Some(RTCDataChannelInit {
@@ -41,17 +38,7 @@ pub(super) fn init(spec: &DataChannelSpec) -> Result<Option<RTCDataChannelInit>,
 
 /// A channel with no options and no greeting.
 pub(super) fn plain(label: &str) -> DataChannelSpec {
-    DataChannelSpec {
-        label: label.to_string(),
-        send: None,
-        ordered: None,
-        max_retransmits: None,
-        max_packet_life_time: None,
-        negotiated: false,
-        id: None,
-        protocol: None,
-        count: None,
-    }
+    DataChannelSpec { label: label.to_string(), send: None, ordered: None, max_retransmits: None, max_packet_life_time: None, negotiated: false, id: None, protocol: None }
 }
 
 /// A binary message of `size` bytes as the harness writes them: byte i is i % 251 (a prime, so a
@@ -68,11 +55,11 @@ pub(super) fn intact(data: &[u8]) -> bool {
 /// Sends one binary message; a refusal reads as the exception webrtc-pc section 6.2 `send()`
 /// throws: TypeError over the remote's maximum message size (RFC 8841 section 6), else
 /// InvalidStateError when the channel is not open.
-pub(super) async fn send_binary(dc: &Arc<dyn DataChannel>, label: &str, size: u32) -> Result<(), String> {
+pub(super) async fn send_binary(dc: &Arc<dyn DataChannel>, label: &str, size: u32) -> Result<(), RustPeerError> {
     dc.send(pattern(size)).await.map_err(|e| match e {
-        Error::ErrOutboundPacketTooLarge => format!("TypeError: {e} ({size} bytes on '{label}')"),
-        Error::ErrDataChannelNotOpen | Error::ErrDataChannelClosed => format!("InvalidStateError: {e} ('{label}')"),
-        e => format!("send on '{label}': {e}"),
+        Error::ErrOutboundPacketTooLarge => RustPeerError::TooLarge { label: label.to_string(), size, source: e },
+        Error::ErrDataChannelNotOpen | Error::ErrDataChannelClosed => RustPeerError::NotOpen { label: label.to_string(), source: e },
+        e => RustPeerError::doing(format!("send on '{label}'"))(e),
     })
 }
 
@@ -104,8 +91,8 @@ pub(super) struct Channels {
 }
 
 impl Channels {
-    pub(super) fn get(&self, label: &str) -> Result<&Arc<dyn DataChannel>, String> {
-        self.map.get(label).map(|c| &c.dc).ok_or_else(|| format!("no data channel '{label}'"))
+    pub(super) fn get(&self, label: &str) -> Result<&Arc<dyn DataChannel>, RustPeerError> {
+        self.map.get(label).map(|c| &c.dc).ok_or_else(|| RustPeerError::Missing(format!("no data channel '{label}'")))
     }
 
     /// Records `data_channel_close` for every channel that opened and has not closed: the peer

@@ -6,10 +6,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc::UnboundedSender, watch};
 use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_remote::TrackRemote;
-use webrtc::peer_connection::{
-    PeerConnectionEventHandler, RTCIceConnectionState, RTCIceGatheringState, RTCPeerConnectionIceEvent,
-    RTCPeerConnectionState, RTCSignalingState,
-};
+use webrtc::peer_connection::{PeerConnectionEventHandler, RTCIceConnectionState, RTCIceGatheringState, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSignalingState};
 
 /// Callbacks run on the connection's driver: they only record and forward, never await the
 /// connection itself (that would stall the driver).

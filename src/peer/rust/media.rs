@@ -50,8 +50,7 @@ pub fn default_media_dir() -> PathBuf {
 
 fn load_ivf(path: &Path) -> Result<Clip, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let (mut ivf, header) =
-        IVFReader::new(std::io::BufReader::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (mut ivf, header) = IVFReader::new(std::io::BufReader::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
     let frame_time = Duration::from_secs_f64(header.timebase_numerator as f64 / header.timebase_denominator as f64);
     let mut samples = Vec::new();
     while let Ok((frame, _)) = ivf.parse_next_frame() {
@@ -62,8 +61,7 @@ fn load_ivf(path: &Path) -> Result<Clip, String> {
 
 fn load_ogg(path: &Path) -> Result<Clip, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let (mut ogg, _) =
-        OggReader::new(std::io::BufReader::new(file), true).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (mut ogg, _) = OggReader::new(std::io::BufReader::new(file), true).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut samples = Vec::new();
     let mut last_granule = 0u64;
     while let Ok((page, header)) = ogg.parse_next_page() {
@@ -80,7 +78,7 @@ fn load_ogg(path: &Path) -> Result<Clip, String> {
 
 /// The clip for `kind` from `files`, read from disk once per process and file (a cache, not
 /// configuration: the files come with each peer's configuration).
-pub fn clip(kind: MediaKind, files: &crate::peer::MediaFiles) -> Result<&'static Clip, String> {
+pub fn clip(kind: MediaKind, files: &crate::peer::MediaFiles) -> Result<&'static Clip, super::RustPeerError> {
     type Cache = std::sync::Mutex<Vec<(PathBuf, &'static Result<Clip, String>)>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let path = match kind {
@@ -102,29 +100,19 @@ pub fn clip(kind: MediaKind, files: &crate::peer::MediaFiles) -> Result<&'static
         }
     };
     match loaded {
-        Ok(c) if c.samples.is_empty() => Err(format!("{kind} fixture has no samples")),
+        Ok(c) if c.samples.is_empty() => Err(super::RustPeerError::EmptyFixture { kind }),
         Ok(c) => Ok(c),
-        Err(e) => Err(e.clone()),
+        Err(e) => Err(super::RustPeerError::Fixture(e.clone())),
     }
 }
 
 /// The codec the fixture is encoded in, as registered by `register_default_codecs`.
 pub fn codec(kind: MediaKind) -> RTCRtpCodec {
     match kind {
-        MediaKind::Video => RTCRtpCodec {
-            mime_type: MIME_TYPE_VP8.to_owned(),
-            clock_rate: 90_000,
-            channels: 0,
-            sdp_fmtp_line: String::new(),
-            rtcp_feedback: vec![],
-        },
-        MediaKind::Audio => RTCRtpCodec {
-            mime_type: MIME_TYPE_OPUS.to_owned(),
-            clock_rate: 48_000,
-            channels: 2,
-            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-            rtcp_feedback: vec![],
-        },
+        MediaKind::Video => RTCRtpCodec { mime_type: MIME_TYPE_VP8.to_owned(), clock_rate: 90_000, channels: 0, sdp_fmtp_line: String::new(), rtcp_feedback: vec![] },
+        MediaKind::Audio => {
+            RTCRtpCodec { mime_type: MIME_TYPE_OPUS.to_owned(), clock_rate: 48_000, channels: 2, sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(), rtcp_feedback: vec![] }
+        }
     }
 }
 
@@ -136,7 +124,7 @@ fn random_u32() -> u32 {
 }
 
 /// A local track for `kind` in stream `stream_id`.
-pub fn local_track(kind: MediaKind, stream_id: &str, n: usize) -> Result<Arc<TrackLocalStaticSample>, String> {
+pub fn local_track(kind: MediaKind, stream_id: &str, n: usize) -> Result<Arc<TrackLocalStaticSample>, super::RustPeerError> {
     let rtp_kind = match kind {
         MediaKind::Video => RtpCodecKind::Video,
         MediaKind::Audio => RtpCodecKind::Audio,
@@ -152,19 +140,13 @@ pub fn local_track(kind: MediaKind, stream_id: &str, n: usize) -> Result<Arc<Tra
             ..Default::default()
         }],
     );
-    TrackLocalStaticSample::new(Instant::now(), track).map(Arc::new).map_err(|e| e.to_string())
+    TrackLocalStaticSample::new(Instant::now(), track).map(Arc::new).map_err(super::RustPeerError::Setup)
 }
 
 /// Sends `clip` on `track` in a loop, paced by each sample's duration, once the sender has a
 /// negotiated codec (polled: the sender exists before the answer that gives it one). A keyframe
 /// request (PLI/FIR) restarts the clip from the keyframe of the current group, at once.
-pub async fn pump(
-    track: Arc<TrackLocalStaticSample>,
-    sender: Arc<dyn RtpSender>,
-    kind: MediaKind,
-    clip: &'static Clip,
-    mut connected: tokio::sync::watch::Receiver<bool>,
-) {
+pub async fn pump(track: Arc<TrackLocalStaticSample>, sender: Arc<dyn RtpSender>, kind: MediaKind, clip: &'static Clip, mut connected: tokio::sync::watch::Receiver<bool>) {
     let payload_type = loop {
         if *connected.borrow() {
             if let Ok(params) = sender.get_parameters().await {
@@ -273,4 +255,3 @@ pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink) {
         }
     }
 }
-

@@ -7,6 +7,7 @@
 
 mod actor;
 mod channels;
+mod error;
 mod handler;
 mod keyframe;
 pub mod media;
@@ -22,6 +23,7 @@ use crate::clock::Clock;
 use crate::limits;
 use crate::transcript::{Entry, Event};
 use async_trait::async_trait;
+pub use error::RustPeerError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex, Notify};
@@ -56,7 +58,7 @@ pub(crate) enum Command {
     LocalCandidate(RTCIceCandidateInit),
     GatheringComplete,
     RemoteChannel(Arc<dyn DataChannel>),
-    Perform(Action, oneshot::Sender<Result<(), String>>),
+    Perform(Action, oneshot::Sender<Result<(), RustPeerError>>),
     /// Take a `getStats()` summary into the transcript.
     CollectStats(oneshot::Sender<()>),
     /// The signaling socket closed.
@@ -83,17 +85,14 @@ impl RustPeer {
         let sink = Sink { peer: config.name.clone(), clock, tx, notify: Arc::clone(&notify) };
         sink.emit(Event::Hello { stack: "webrtc-rs".into(), version: WEBRTC_VERSION.into() });
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (ws_out, reader) = tokio::time::timeout(
-            config.time_scale.of(limits::PEER_START),
-            signaling::connect(&config.signaling_url, cmd_tx.clone()),
-        )
-        .await
-        .map_err(|_| PeerError::Timeout {
-            peer: config.name.clone(),
-            what: format!("joining the relay at {}", config.signaling_url),
-            limit: config.time_scale.of(limits::PEER_START),
-        })?
-        .map_err(|e| PeerError::failed(&config.name, "joining the relay", e))?;
+        let (ws_out, reader) = tokio::time::timeout(config.time_scale.of(limits::PEER_START), signaling::connect(&config.signaling_url, cmd_tx.clone()))
+            .await
+            .map_err(|_| PeerError::Timeout {
+                peer: config.name.clone(),
+                what: format!("joining the relay at {}", config.signaling_url),
+                limit: config.time_scale.of(limits::PEER_START),
+            })?
+            .map_err(|e| PeerError::failed(&config.name, "joining the relay", e))?;
         let scale = config.time_scale;
         let actor = actor::Actor::build(config.clone(), sink.clone(), cmd_tx.clone(), ws_out, crate_sockets)
             .await
@@ -120,9 +119,7 @@ impl Peer for RustPeer {
     async fn perform(&self, action: &Action) -> Result<(), PeerError> {
         let (tx, rx) = oneshot::channel();
         let what = action.name();
-        self.commands
-            .send(Command::Perform(action.clone(), tx))
-            .map_err(|_| PeerError::failed(&self.name, &what, "the peer has stopped"))?;
+        self.commands.send(Command::Perform(action.clone(), tx)).map_err(|_| PeerError::failed(&self.name, &what, "the peer has stopped"))?;
         let limit = self.scale.of(limits::ACTION);
         match tokio::time::timeout(limit, rx).await {
             Err(_) => Err(PeerError::Timeout { peer: self.name.clone(), what, limit }),
@@ -150,9 +147,7 @@ impl Peer for RustPeer {
 
     async fn collect_stats(&self) -> Result<(), PeerError> {
         let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::CollectStats(tx))
-            .map_err(|_| PeerError::failed(&self.name, "getStats", "the peer has stopped"))?;
+        self.commands.send(Command::CollectStats(tx)).map_err(|_| PeerError::failed(&self.name, "getStats", "the peer has stopped"))?;
         let limit = self.scale.of(limits::ACTION);
         tokio::time::timeout(limit, rx)
             .await

@@ -3,6 +3,7 @@
 //! states recorded after `close()`.
 
 use super::actor::Actor;
+use super::error::RustPeerError;
 use crate::transcript::Event;
 use webrtc::error::Error;
 use webrtc::peer_connection::{RTCIceCandidateInit, RTCSdpType, RTCSessionDescription, RTCSignalingState};
@@ -13,7 +14,7 @@ impl Actor {
     /// ignores a colliding offer, the polite one rolls its own back and answers. `makingOffer` is
     /// never true here: the actor runs `offer()` to its end (sent) before it takes the next
     /// message, so the signaling state carries the whole test.
-    pub(super) async fn on_description(&mut self, desc: RTCSessionDescription) -> Result<(), String> {
+    pub(super) async fn on_description(&mut self, desc: RTCSessionDescription) -> Result<(), RustPeerError> {
         let sdp_type = desc.sdp_type;
         if let Some(polite) = self.config.polite {
             let collision = sdp_type == RTCSdpType::Offer && self.signaling_state().await != RTCSignalingState::Stable;
@@ -40,7 +41,7 @@ impl Actor {
             // incoming candidate, or nothing): snapshots showed it in some runs only. Waking the
             // driver now records what the crate did, every time.
             self.wake_driver().await;
-            return Err(format!("setRemoteDescription({sdp_type}): {e}"));
+            return Err(RustPeerError::Webrtc { doing: format!("setRemoteDescription({sdp_type})"), source: e });
         }
         self.sink.emit(Event::RemoteDescription { sdp_type: sdp_type.to_string(), sdp, queued_ms: None, apply_ms: None });
         for init in std::mem::take(&mut self.early_candidates) {
@@ -61,22 +62,22 @@ impl Actor {
             }
         }
         self.prefer_codecs().await?;
-        let answer = self.pc.create_answer(None).await.map_err(|e| format!("createAnswer: {e}"))?;
-        self.pc.set_local_description(answer).await.map_err(|e| format!("setLocalDescription(answer): {e}"))?;
+        let answer = self.pc.create_answer(None).await.map_err(RustPeerError::doing("createAnswer"))?;
+        self.pc.set_local_description(answer).await.map_err(RustPeerError::doing("setLocalDescription(answer)"))?;
         self.after_local_description().await
     }
 
     /// `setLocalDescription({type: 'rollback'})` (RFC 8829 section 4.1.10.2): back to `stable`,
     /// the pending local offer discarded. webrtc 0.21 supports it for a local offer
     /// (rtc-0.21.1 src/peer_connection/internal.rs:510-524) and refuses it in `stable`.
-    pub(super) async fn rollback(&mut self) -> Result<(), String> {
-        let desc = RTCSessionDescription::rollback(None).map_err(|e| format!("rollback description: {e}"))?;
-        self.pc.set_local_description(desc).await.map_err(|e| format!("setLocalDescription(rollback): {e}"))
+    pub(super) async fn rollback(&mut self) -> Result<(), RustPeerError> {
+        let desc = RTCSessionDescription::rollback(None).map_err(RustPeerError::doing("rollback description"))?;
+        self.pc.set_local_description(desc).await.map_err(RustPeerError::doing("setLocalDescription(rollback)"))
     }
 
     /// A remote candidate. Those of an ignored offer have nowhere to go: their errors are dropped
     /// while `ignoreOffer` holds (webrtc-pc 10.7).
-    pub(super) async fn add_candidate(&mut self, init: RTCIceCandidateInit) -> Result<(), String> {
+    pub(super) async fn add_candidate(&mut self, init: RTCIceCandidateInit) -> Result<(), RustPeerError> {
         if self.pc.remote_description().await.is_none() && !self.ignore_offer {
             self.early_candidates.push(init);
             return Ok(());
@@ -88,7 +89,7 @@ impl Actor {
                 Ok(())
             }
             Err(_) if self.config.polite.is_some() && self.ignore_offer => Ok(()),
-            Err(e) => Err(format!("addIceCandidate: {e}")),
+            Err(e) => Err(RustPeerError::doing("addIceCandidate")(e)),
         }
     }
 
@@ -99,11 +100,11 @@ impl Actor {
     /// `closed` together (rtc-0.21.1 src/peer_connection/handler/mod.rs:509-515, 587), after which
     /// createOffer fails with ErrConnectionClosed (rtc src/peer_connection/mod.rs:789-791). That
     /// answer is the read.
-    pub(super) async fn close(&mut self) -> Result<(), String> {
+    pub(super) async fn close(&mut self) -> Result<(), RustPeerError> {
         for t in self.tasks.drain(..) {
             t.abort();
         }
-        self.pc.close().await.map_err(|e| format!("close: {e}"))?;
+        self.pc.close().await.map_err(RustPeerError::doing("close"))?;
         match self.pc.create_offer(None).await {
             Err(Error::ErrConnectionClosed) => {
                 self.sink.emit(Event::ConnectionState { state: "closed".into() });
@@ -111,7 +112,7 @@ impl Actor {
             }
             other => {
                 let read = other.map(|_| "an offer".to_string()).unwrap_or_else(|e| e.to_string());
-                return Err(format!("close() returned but the connection is not closed (createOffer gave {read})"));
+                return Err(RustPeerError::NotClosed { read });
             }
         }
         self.channels.closed_with_connection(&self.sink);

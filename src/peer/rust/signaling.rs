@@ -8,11 +8,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// Connects; returns a sender of outgoing text frames and the reader task, which turns every
 /// incoming frame into a [`Command::Signal`].
-pub(super) async fn connect(
-    url: &str,
-    commands: mpsc::UnboundedSender<Command>,
-) -> Result<(mpsc::UnboundedSender<String>, JoinHandle<()>), String> {
-    let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
+pub(super) async fn connect(url: &str, commands: mpsc::UnboundedSender<Command>) -> Result<(mpsc::UnboundedSender<String>, JoinHandle<()>), super::RustPeerError> {
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(super::RustPeerError::Join)?;
     let (mut sink, mut stream) = ws.split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
     let task = tokio::spawn(async move {

@@ -65,10 +65,7 @@ impl Runtime for HarnessRuntime {
     fn wrap_tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<Arc<dyn AsyncTcpListener>> {
         TokioRuntime.wrap_tcp_listener(listener)
     }
-    fn connect_tcp<'a>(
-        &'a self,
-        remote: SocketAddr,
-    ) -> Pin<Box<dyn Future<Output = io::Result<Arc<dyn AsyncTcpStream>>> + Send + 'a>> {
+    fn connect_tcp<'a>(&'a self, remote: SocketAddr) -> Pin<Box<dyn Future<Output = io::Result<Arc<dyn AsyncTcpStream>>> + Send + 'a>> {
         TokioRuntime.connect_tcp(remote)
     }
     fn resolve_host<'a>(&'a self, host: &'a str) -> Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send + 'a>> {
@@ -162,8 +159,7 @@ fn inner(datagram: &[u8]) -> &[u8] {
 impl Order {
     /// Notes what a received STUN message says about selection.
     fn saw_stun(&mut self, kind: u16, tid: &[u8; 12], use_candidate: bool) {
-        let selects = (kind == BINDING_SUCCESS && self.nominations.contains(tid))
-            || (kind == BINDING_REQUEST && use_candidate);
+        let selects = (kind == BINDING_SUCCESS && self.nominations.contains(tid)) || (kind == BINDING_REQUEST && use_candidate);
         if selects {
             self.selected = true;
             self.nominations.clear();

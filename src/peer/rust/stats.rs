@@ -41,10 +41,7 @@ fn pair(report: &RTCStatsReport) -> Option<Value> {
     // they are the candidate stats' ids), so both forms are looked up.
     let candidate = |id: Option<&Value>| -> Option<String> {
         let id = id?.as_str()?;
-        let entry = report
-            .get(id)
-            .or_else(|| report.get(&format!("RTCLocalIceCandidate_{id}")))
-            .or_else(|| report.get(&format!("RTCRemoteIceCandidate_{id}")))?;
+        let entry = report.get(id).or_else(|| report.get(&format!("RTCLocalIceCandidate_{id}"))).or_else(|| report.get(&format!("RTCRemoteIceCandidate_{id}")))?;
         match entry {
             E::LocalCandidate(c) | E::RemoteCandidate(c) => Some(format!("{}/{}", c.candidate_type, c.protocol.to_lowercase())),
             _ => None,

@@ -1,0 +1,262 @@
+'use strict';
+// Unit tests of the kernel's pure helpers, with plain node and its assert module:
+//   node stacks/node/kernel/test.js
+// The VP8 payload descriptor on crafted payloads (RFC 7741 section 4.2), packetization and
+// keyframe size, the fixture readers on fixtures/media, the binary pattern, and pacing.
+
+const assert = require('assert');
+const path = require('path');
+const media = require('./media');
+const { patternBuffer, patternBytes, isIntact } = require('./pattern');
+const { pace } = require('./pacing');
+const { floorLoop } = require('./floor');
+const { caseCommands } = require('./cases');
+const { w3cSummary } = require('./stats');
+
+const FIXTURES = path.join(__dirname, '..', '..', '..', 'fixtures', 'media');
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test('vp8Descriptor: start of partition 0 is S=1 and PID=0; the reserved bit is ignored', () => {
+  const d = (...bytes) => media.vp8Descriptor(Buffer.from(bytes));
+  assert.deepStrictEqual(d(0x10, 0xaa), { start: true, offset: 1 });
+  assert.deepStrictEqual(d(0x00, 0xaa), { start: false, offset: 1 }); // S=0: a continuation
+  assert.deepStrictEqual(d(0x11, 0xaa), { start: false, offset: 1 }); // PID=1: another partition
+  assert.deepStrictEqual(d(0x17, 0xaa), { start: false, offset: 1 }); // PID=7
+  assert.deepStrictEqual(d(0x18, 0xaa), { start: true, offset: 1 }); // R (0x08) set: MUST be ignored
+  assert.deepStrictEqual(d(0x30, 0xaa), { start: true, offset: 1 }); // N=1: still a start
+  assert.strictEqual(d(), null);
+});
+
+test('vp8Descriptor: the extension fields give the payload offset', () => {
+  const d = (...bytes) => media.vp8Descriptor(Buffer.from(bytes));
+  assert.deepStrictEqual(d(0x90, 0x00, 0xaa), { start: true, offset: 2 }); // X, nothing set
+  assert.deepStrictEqual(d(0x90, 0x80, 0x11, 0xaa), { start: true, offset: 3 }); // I, 7-bit PictureID
+  assert.deepStrictEqual(d(0x90, 0x80, 0x81, 0x23, 0xaa), { start: true, offset: 4 }); // I, M: 15 bits
+  assert.deepStrictEqual(d(0x90, 0xc0, 0x11, 0x05, 0xaa), { start: true, offset: 4 }); // I, L
+  assert.deepStrictEqual(d(0x90, 0xf0, 0x81, 0x23, 0x05, 0x40, 0xaa), { start: true, offset: 6 }); // I (M), L, T/K
+  assert.deepStrictEqual(d(0x80, 0x20, 0x40), { start: false, offset: 3 }); // T only, nothing after
+  assert.strictEqual(d(0x90), null); // X without its octet
+  assert.strictEqual(d(0x90, 0x80, 0x81), null); // 15-bit PictureID cut short
+});
+
+test('vp8Packets: chunks of MAX_RTP_PAYLOAD, S on the first, marker on the last', () => {
+  const frame = Buffer.alloc(2 * media.MAX_RTP_PAYLOAD + 5, 7);
+  const packets = media.vp8Packets(frame);
+  assert.deepStrictEqual(packets.map((p) => [p.descriptor[0], p.chunk.length, p.marker]), [
+    [0x10, media.MAX_RTP_PAYLOAD, false],
+    [0x00, media.MAX_RTP_PAYLOAD, false],
+    [0x00, 5, true],
+  ]);
+  assert.ok(Buffer.concat(packets.map((p) => p.chunk)).equals(frame));
+  assert.deepStrictEqual(media.vp8Packets(Buffer.alloc(0)), []);
+  // What one side sends the other reads back as a start.
+  assert.strictEqual(media.vp8Descriptor(Buffer.concat([packets[0].descriptor, packets[0].chunk])).start, true);
+  assert.strictEqual(media.vp8Descriptor(Buffer.concat([packets[1].descriptor, packets[1].chunk])).start, false);
+});
+
+test('loadIvf and keyframeSize on fixtures/media/video.ivf', () => {
+  const { frames, rate, scale } = media.loadIvf(path.join(FIXTURES, 'video.ivf'));
+  assert.ok(frames.length > 0);
+  assert.ok(rate > 0 && scale > 0);
+  assert.strictEqual(frames[0].key, true);
+  const size = media.keyframeSize(frames[0].data);
+  assert.ok(size && size.width > 0 && size.height > 0, `keyframe size ${JSON.stringify(size)}`);
+  for (const f of frames) assert.strictEqual(media.keyframeSize(f.data) !== null, f.key);
+  for (let i = 1; i < frames.length; i++) assert.ok(frames[i].pts > frames[i - 1].pts);
+  assert.throws(() => media.loadIvf(path.join(FIXTURES, 'audio.ogg')), /not an IVF file/);
+});
+
+test('keyframeSize on a crafted keyframe header', () => {
+  const f = Buffer.from([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]);
+  assert.deepStrictEqual(media.keyframeSize(f), { width: 320, height: 240 });
+  f[0] |= 1; // an interframe
+  assert.strictEqual(media.keyframeSize(f), null);
+});
+
+test('loadOgg and opusSamples on fixtures/media/audio.ogg', () => {
+  const pages = media.loadOgg(path.join(FIXTURES, 'audio.ogg'));
+  const packets = pages.flatMap((p) => p.packets);
+  assert.strictEqual(packets[0].toString('ascii', 0, 8), 'OpusHead');
+  assert.strictEqual(packets[1].toString('ascii', 0, 8), 'OpusTags');
+  const audio = packets.filter((p) => !media.isOpusHeader(p));
+  assert.strictEqual(audio.length, packets.length - 2);
+  // Opus frames last 2.5 to 60 ms: a packet's samples are a positive multiple of 120 (2.5 ms).
+  for (const p of audio) assert.ok(media.opusSamples(p) > 0 && media.opusSamples(p) % 120 === 0);
+  assert.strictEqual(media.opusSamples(Buffer.from([0xfc, 0xff])), 960); // config 31 (20 ms), code 0
+  assert.strictEqual(media.opusSamples(Buffer.from([0x03 | (1 << 3), 0x03])), 3 * 960); // 20 ms SILK, code 3, 3 frames
+  assert.throws(() => media.loadOgg(path.join(FIXTURES, 'video.ivf')), /bad Ogg page/);
+});
+
+test('cachedLoader reads once per kind and file', () => {
+  let reads = 0;
+  const load = media.cachedLoader((kind, file) => ({ kind, file, n: ++reads }));
+  assert.strictEqual(load('video', 'a'), load('video', 'a'));
+  assert.notStrictEqual(load('audio', 'a'), load('video', 'a'));
+  assert.strictEqual(reads, 2);
+});
+
+test('the binary pattern round trip', () => {
+  for (const size of [0, 1, 250, 251, 252, 5000]) {
+    const b = patternBuffer(size);
+    const u = patternBytes(size);
+    assert.ok(Buffer.isBuffer(b));
+    assert.ok(!Buffer.isBuffer(u) && u.byteOffset === 0 && u.buffer.byteLength === size);
+    assert.strictEqual(b.length, size);
+    assert.ok(isIntact(b) && isIntact(u) && isIntact(new Uint8Array(b)));
+    assert.ok(Buffer.from(u).equals(b));
+  }
+  const b = patternBuffer(600);
+  b[300] ^= 1;
+  assert.strictEqual(isIntact(b), false);
+  assert.strictEqual(patternBuffer(300)[251], 0);
+});
+
+test('rand16 / rand32 ranges', () => {
+  for (let i = 0; i < 200; i++) {
+    const a = media.rand16();
+    const b = media.rand32();
+    assert.ok(Number.isInteger(a) && a >= 0 && a <= 0xffff);
+    assert.ok(Number.isInteger(b) && b >= 0 && b <= 0xffffffff);
+  }
+});
+
+test('pace: due times are the sum of the durations, and stop() ends it', async () => {
+  const t0 = performance.now();
+  const at = [];
+  await new Promise((resolve) => {
+    const stop = pace(() => {
+      at.push(performance.now() - t0);
+      if (at.length === 5) {
+        stop();
+        resolve();
+      }
+      return 20;
+    }, { startNow: true });
+  });
+  assert.strictEqual(at.length, 5);
+  assert.ok(at[0] < 5, `first tick at ${at[0]} ms`);
+  assert.ok(at[4] >= 79 && at[4] < 160, `fifth tick at ${at[4]} ms`);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.strictEqual(at.length, 5);
+});
+
+test('floorLoop runs the iterations one after the other', async () => {
+  let running = 0;
+  const times = await floorLoop(3, async (i) => {
+    running += 1;
+    assert.strictEqual(running, 1);
+    await new Promise((r) => setTimeout(r, 1));
+    running -= 1;
+    return i * 10;
+  });
+  assert.deepStrictEqual(times, [0, 10, 20]);
+});
+
+/** The protocol lines `fn` writes to stdout, parsed. */
+async function linesOf(fn) {
+  const out = [];
+  const original = process.stdout.write;
+  process.stdout.write = (chunk) => {
+    out.push(JSON.parse(String(chunk)));
+    return true;
+  };
+  try {
+    await fn();
+  } finally {
+    process.stdout.write = original;
+  }
+  return out;
+}
+
+test('caseCommands: setup, perform, stats and close answer as the protocol says', async () => {
+  const log = [];
+  class FakeCase {
+    constructor(config) {
+      this.config = config;
+    }
+    async setup() {
+      if (this.config.fail) throw new Error('cannot');
+    }
+    async perform(a) {
+      if (a.type === 'bad') throw new Error('refused');
+      log.push(`perform ${a.type}`);
+    }
+    collectStats() {
+      log.push('stats');
+    }
+  }
+  const released = [];
+  const cases = caseCommands({ open: (c) => new FakeCase(c), release: (c) => released.push(c.config.n), floor: () => {}, log: () => {} });
+  const lines = await linesOf(async () => {
+    await cases.handle({ type: 'perform', id: 1, action: { type: 'start' } });
+    await cases.handle({ type: 'setup', config: { n: 1 } });
+    await cases.handle({ type: 'perform', id: 2, action: { type: 'start' } });
+    await cases.handle({ type: 'perform', id: 3, action: { type: 'bad' } });
+    await cases.handle({ type: 'collect_stats', id: 4 });
+    await cases.handle({ type: 'setup', config: { n: 2, fail: true } });
+    await cases.handle({ type: 'close' });
+  });
+  assert.deepStrictEqual(lines, [
+    { type: 'done', id: 1, error: 'no case set up' },
+    { type: 'ready' },
+    { type: 'done', id: 2 },
+    { type: 'done', id: 3, error: 'refused' },
+    { type: 'done', id: 4 },
+    { type: 'fail', message: 'cannot' },
+    { type: 'closed' },
+  ]);
+  assert.deepStrictEqual(log, ['perform start', 'stats']);
+  assert.deepStrictEqual(released, [1, 2], 'the previous case and the failed one, each once');
+});
+
+test('caseCommands: a released case answers nothing when the adapter says so', async () => {
+  const c = { alive: true, setup: async () => {}, perform: async () => { c.alive = false; } };
+  const cases = caseCommands({ open: () => c, release: () => {}, floor: () => {}, answers: (x) => x.alive });
+  const lines = await linesOf(async () => {
+    await cases.handle({ type: 'setup', config: {} });
+    await cases.handle({ type: 'perform', id: 9, action: { type: 'close' } });
+  });
+  assert.deepStrictEqual(lines, [{ type: 'ready' }]);
+  assert.strictEqual(cases.takeCurrent(), c);
+  assert.strictEqual(cases.takeCurrent(), null);
+});
+
+test('w3cSummary: entries with their codec, the selected pair as type/protocol', () => {
+  const report = new Map(
+    [
+      { id: 'c1', type: 'codec', mimeType: 'video/VP8' },
+      { id: 'in', type: 'inbound-rtp', kind: 'video', codecId: 'c1', packetsReceived: 10, packetsLost: null, framesDecoded: 3 },
+      { id: 'out', type: 'outbound-rtp', kind: 'audio', packetsSent: 5, bytesSent: 500 },
+      { id: 'p1', type: 'candidate-pair', state: 'succeeded', nominated: true, localCandidateId: 'l', remoteCandidateId: 'r', currentRoundTripTime: 0.02 },
+      { id: 'p2', type: 'candidate-pair', state: 'succeeded', nominated: true, localCandidateId: 'l', remoteCandidateId: 'r2' },
+      { id: 'l', type: 'local-candidate', candidateType: 'host', protocol: 'udp' },
+      { id: 'r', type: 'remote-candidate', candidateType: 'srflx', protocol: 'UDP' },
+      { id: 'r2', type: 'remote-candidate', candidateType: 'relay', protocol: 'udp' },
+    ].map((r) => [r.id, r]),
+  );
+  const keys = { inboundKeys: () => ['kind', 'packetsReceived', 'packetsLost', 'framesDecoded'], pairKeys: ['currentRoundTripTime'] };
+  assert.deepStrictEqual(w3cSummary(report, keys), {
+    inbound_rtp: [{ kind: 'video', packetsReceived: 10, framesDecoded: 3, codec: 'video/VP8' }],
+    outbound_rtp: [{ kind: 'audio', packetsSent: 5, bytesSent: 500 }],
+    candidate_pair: { local: 'host/udp', remote: 'srflx/udp', currentRoundTripTime: 0.02 },
+  });
+  report.set('t', { id: 't', type: 'transport', selectedCandidatePairId: 'p2' });
+  assert.strictEqual(w3cSummary(report, keys).candidate_pair.remote, 'relay/udp', "the transport's pair first");
+  assert.strictEqual(w3cSummary(new Map(), keys).candidate_pair, null);
+});
+
+(async () => {
+  let failed = 0;
+  for (const t of tests) {
+    try {
+      await t.fn();
+      console.log(`ok   ${t.name}`);
+    } catch (e) {
+      failed += 1;
+      console.log(`FAIL ${t.name}\n${(e && e.stack) || e}`);
+    }
+  }
+  console.log(`${tests.length - failed} of ${tests.length} passed`);
+  process.exit(failed ? 1 : 0);
+})();

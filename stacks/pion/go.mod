@@ -1,0 +1,3 @@
+module rtcpeer
+
+go 1.19
