@@ -60,7 +60,7 @@ enum Command {
         #[arg(long)]
         repeat: Option<usize>,
         /// Rerun a failed case up to this many times; one that passes on a retry is reported as
-        /// flaky, not passed. Default: RTC_HARNESS_RETRIES or 0.
+        /// flaky, not passed. Default: RTC_HARNESS_RETRIES or 1.
         #[arg(long)]
         retries: Option<usize>,
         /// Run this many cases at once (browsers are bounded by their pool besides). Default:

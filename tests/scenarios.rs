@@ -9,6 +9,7 @@
 //! Environment: `RTC_HARNESS_REQUIRE=chrome,firefox` turns a missing browser into a failure;
 //! `RTC_HARNESS_JOBS=N` runs N cases at once (the default is the CLI's);
 //! `RTC_HARNESS_REPEAT=N` runs each case N times against the same snapshot;
+//! `RTC_HARNESS_RETRIES=N` retries a failed case up to N times (FLAKY when a retry passes);
 //! `INSTA_UPDATE=always` (or `cargo insta review`) records new snapshots.
 
 mod support;
@@ -34,6 +35,7 @@ fn main() {
     trials.extend(support::kernels::trials());
     trials.extend(support::codec::trials());
     let conclusion = libtest_mimic::run(&args, trials);
+    support::cases::print_flaky();
     support::shutdown();
     conclusion.exit();
 }

@@ -38,6 +38,9 @@ pub struct PeerConfig {
     pub polite: Option<bool>,
     /// `setCodecPreferences` per kind, in order (`{"video": ["VP9"]}`).
     pub codec_preferences: crate::scenario::flows::CodecPreferences,
+    /// Paint the frame marker with this sender number on the video it sends, and read markers from
+    /// the video it renders (docs/markers.md); `None`: its usual source, nothing read.
+    pub marker: Option<u8>,
     /// The run's time scale: the peer's own waits (start-up, actions, gathering, teardown) are
     /// multiplied by it.
     pub time_scale: crate::limits::Scale,
@@ -62,6 +65,7 @@ impl PeerConfig {
             "media_files": self.media_files.to_json(),
             "polite": self.polite,
             "codec_preferences": self.codec_preferences,
+            "marker": self.marker.map(|sender| json!({ "sender": sender })),
         })
     }
 }

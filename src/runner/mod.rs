@@ -330,6 +330,7 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
         ice_transport_policy: spec.ice_transport_policy,
         polite: spec.polite,
         codec_preferences: spec.codecs.clone(),
+        marker: case.scenario.uses_markers().then(|| case.scenario.marker_sender(&spec.name)).flatten(),
         time_scale: env.options.time_scale,
     }
 }

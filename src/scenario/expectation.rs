@@ -56,6 +56,9 @@ pub enum ExpectKind {
     NonTrickle { peer: String },
     Track { at: String, kind: MediaKind, count: u32, within: Duration },
     Media { at: String, kind: MediaKind, frames: u32, within: Duration },
+    /// `at` shows `frames` video frames whose markers name `from` (docs/markers.md), and none
+    /// that name another sender.
+    Markers { at: String, from: String, frames: u32, within: Duration },
     DataChannel { label: String, open: Vec<String>, echo: bool, within: Duration },
     Connection { peer: String, state: String, within: Duration },
     Timing { connected: Option<Duration>, first_frame: Option<(String, Duration)> },
@@ -146,6 +149,7 @@ impl ExpectKind {
             ExpectKind::NonTrickle { peer } => format!("non_trickle({peer})"),
             ExpectKind::Track { at, kind, count, .. } => format!("track({at}, {kind} x{count})"),
             ExpectKind::Media { at, kind, frames, .. } => format!("media({at}, {kind} x{frames})"),
+            ExpectKind::Markers { at, from, frames, .. } => format!("markers({at} shows {from}, x{frames})"),
             ExpectKind::DataChannel { label, echo, .. } => {
                 format!("data_channel({label}{})", if *echo { ", echo" } else { "" })
             }

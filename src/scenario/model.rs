@@ -120,6 +120,14 @@ impl Scenario {
     pub fn peer(&self, name: &str) -> Option<&PeerSpec> {
         self.peers.iter().find(|p| p.name == name)
     }
+    /// Whether the case's senders paint the frame marker: a `markers` expectation asks for it.
+    pub fn uses_markers(&self) -> bool {
+        self.expect.iter().any(|e| matches!(e.kind, super::expectation::ExpectKind::Markers { .. }))
+    }
+    /// The marker's sender number of `peer` (docs/markers.md): its place in `peers`.
+    pub fn marker_sender(&self, peer: &str) -> Option<u8> {
+        self.peers.iter().position(|p| p.name == peer).and_then(|i| u8::try_from(i).ok())
+    }
     /// Whether a case of this scenario needs the built-in STUN/TURN server.
     pub fn uses_ice_servers(&self) -> bool {
         self.peers.iter().any(|p| !p.ice_servers.is_empty())

@@ -57,6 +57,10 @@ pub struct Capabilities {
     /// `RTCDataChannel.close()` as a step.
     #[serde(default)]
     pub close_channel: bool,
+    /// Paints the frame marker (docs/markers.md) on the video it sends and reads it from the
+    /// video it renders: `frame_painted`, `frame_shown` and `markers_seen` events.
+    #[serde(default)]
+    pub markers: bool,
     /// Codec names it negotiates: a scenario that prefers a codec needs it on both sides.
     #[serde(default)]
     pub codecs: Vec<String>,
@@ -81,6 +85,7 @@ impl Capabilities {
             data_channel_options: true,
             binary_messages: true,
             close_channel: true,
+            markers: true,
             codecs: codecs.iter().map(|c| c.to_string()).collect(),
         }
     }
@@ -112,6 +117,7 @@ impl Capabilities {
             (needs.data_channel_options && !self.data_channel_options, "data channel options"),
             (needs.binary_messages && !self.binary_messages, "binary messages"),
             (needs.close_channel && !self.close_channel, "closing a data channel"),
+            (needs.markers && !self.markers, "frame markers"),
         ];
         out.extend(flags.iter().filter(|(missing, _)| *missing).map(|(_, what)| what.to_string()));
         for c in &needs.codecs {
@@ -141,6 +147,8 @@ pub struct Needs {
     pub data_channel_options: bool,
     pub binary_messages: bool,
     pub close_channel: bool,
+    /// A `markers` expectation: every peer paints the marker, and reads it where it receives.
+    pub markers: bool,
     /// The codecs a peer of the scenario prefers first: both sides must have them.
     pub codecs: Vec<String>,
 }
@@ -190,6 +198,7 @@ impl Needs {
             // Both sides: one sends, the other receives (and echoes) binary.
             binary_messages: actions(scenario).any(|(_, a)| matches!(a, Action::SendBinary { .. })),
             close_channel: actions(scenario).any(|(who, a)| who == name && matches!(a, Action::CloseChannel { .. })),
+            markers: scenario.uses_markers(),
             codecs: scenario.peers.iter().flat_map(|p| p.codecs.values().filter_map(|v| v.first().cloned())).collect(),
         }
     }

@@ -120,6 +120,31 @@ pub enum Event {
         size: u32,
         error: String,
     },
+    /// A sender painted the frame marker (docs/markers.md) on frame `index` of its source
+    /// `source`: a sample (its first frame and every 30th), on the case clock.
+    FramePainted {
+        kind: String,
+        source: u8,
+        index: u32,
+    },
+    /// A receiver showed a marked frame: a sample (each source's first read and every index
+    /// that is a multiple of 30), so that shown minus painted is glass-to-glass latency.
+    FrameShown {
+        kind: String,
+        sender: u8,
+        source: u8,
+        index: u32,
+    },
+    /// What a receiver read from the markers of the frames it rendered so far (cumulative, written
+    /// every 30 rendered frames and when stats are collected).
+    MarkersSeen {
+        kind: String,
+        /// Frames rendered since the first one.
+        frames: u64,
+        /// Rendered frames with no marker that reads (no contrast, or check bits that fail).
+        unreadable: u64,
+        senders: Vec<SenderReads>,
+    },
     /// A `getStats()` summary taken at the end of the case.
     Stats {
         summary: serde_json::Value,
@@ -143,6 +168,21 @@ pub enum Event {
     NetRecord {
         record: serde_json::Value,
     },
+}
+
+/// The frames a receiver read with one sender's and source's marker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SenderReads {
+    pub sender: u8,
+    pub source: u8,
+    /// Rendered frames that read with this marker.
+    pub count: u64,
+    pub first: u32,
+    pub last: u32,
+    /// Frames rendered again with the index of the frame before (the picture froze).
+    pub repeats: u64,
+    /// Indices skipped between two reads in order (frames never shown).
+    pub skipped: u64,
 }
 
 /// RTCDataChannel's options as a stack reports them (`null` or absent when it does not).

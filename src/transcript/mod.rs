@@ -13,7 +13,7 @@ pub mod sdp;
 
 use crate::clock::Millis;
 pub use edge::EventError;
-pub use event::{ChannelOptions, Event};
+pub use event::{ChannelOptions, Event, SenderReads};
 use relayed::RelayRecord;
 use serde::{Deserialize, Serialize};
 

@@ -5,6 +5,7 @@ mod check;
 mod expectations;
 pub mod flows;
 mod invariants;
+mod markers;
 pub mod network;
 
 pub use check::{Check, Mismatch};
@@ -85,6 +86,7 @@ pub fn within(kind: &ExpectKind) -> Option<Duration> {
     match kind {
         ExpectKind::Track { within, .. }
         | ExpectKind::Media { within, .. }
+        | ExpectKind::Markers { within, .. }
         | ExpectKind::DataChannel { within, .. }
         | ExpectKind::Connection { within, .. }
         | ExpectKind::Hangup { within, .. } => Some(*within),

@@ -6,7 +6,21 @@ use rtc_harness::report::{self, Outcome};
 use rtc_harness::scenario::{self, Case};
 use rtc_harness::transcript::normalize::normalize;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// The cases that passed only on a retry, each with its failed attempt, for the run's end.
+static FLAKY: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Prints the flaky cases again after the run's summary, where a CI log's reader looks.
+pub fn print_flaky() {
+    let flaky = FLAKY.lock().unwrap_or_else(|e| e.into_inner());
+    if !flaky.is_empty() {
+        println!("\n{} FLAKY case(s): failed, then passed on a retry (RTC_HARNESS_RETRIES):", flaky.len());
+        for text in flaky.iter() {
+            println!("{text}");
+        }
+    }
+}
 
 pub fn trials() -> Vec<Trial> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -30,9 +44,9 @@ pub fn trials() -> Vec<Trial> {
 }
 
 /// Runs the case as the options say (`RTC_HARNESS_REPEAT`, `RTC_HARNESS_RETRIES`), each passed
-/// attempt against the same snapshot. A flaky case fails here (libtest has no flaky outcome;
-/// nextest's retries report it as such), unless every failure was a known intermittent finding
-/// (its signature), which the runner retries.
+/// attempt against the same snapshot. A flaky case fails here (libtest has no flaky outcome)
+/// unless retries were asked for, as nextest's `retries` makes it FLAKY and not failed, or every
+/// failure was a known intermittent finding (its signature), which the runner retries.
 fn run(case: &Case) -> Result<Completion, Failed> {
     let mut mismatches: Vec<String> = Vec::new();
     let mut attempts = Vec::new();
@@ -64,6 +78,15 @@ fn run(case: &Case) -> Result<Completion, Failed> {
         // A known intermittent finding that passed on its retry is the finding, not a failure.
         Outcome::Flaky { known: Some(finding), passed, runs, .. } if mismatches.is_empty() => {
             eprintln!("{}: passed {passed} of {runs}: a known intermittent finding: {finding}", case.name());
+            Ok(Completion::Completed)
+        }
+        // Retries asked for (`RTC_HARNESS_RETRIES`, as nextest's `retries`): a case that failed
+        // and then passed against the same snapshot is FLAKY, which does not fail the run but is
+        // printed with its failure and listed again at the end of the run.
+        Outcome::Flaky { passed, runs, .. } if mismatches.is_empty() && env().options.retries > 0 && env().options.repeat == 1 => {
+            let text = format!("FLAKY {}: passed {passed} of {runs}; the failed attempt:\n{}", case.name(), details());
+            eprintln!("{text}");
+            FLAKY.lock().unwrap_or_else(|e| e.into_inner()).push(text);
             Ok(Completion::Completed)
         }
         Outcome::Flaky { passed, runs, .. } => Err(Failed::from(format!("FLAKY: passed {passed} of {runs}\n{}{}", details(), mismatches.join("\n")))),

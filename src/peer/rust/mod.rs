@@ -206,6 +206,9 @@ impl RustKind {
                 data_channel_options: true,
                 binary_messages: true,
                 close_channel: true,
+                // It sends pre-encoded VP8 files, which carry no marker (a libvpx encoder is the
+                // media issue's next step).
+                markers: false,
                 ..crate::scenario::Capabilities::full(&["VP8", "opus"])
             },
             install: "nothing to install".into(),

@@ -45,6 +45,18 @@ pub struct MediaArg {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct MarkersArg {
+    pub at: PeerRef,
+    pub from: PeerRef,
+    /// Rendered frames that must read with `from`'s marker.
+    #[serde(default = "one")]
+    pub frames: u32,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub within: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DataChannelArg {
     pub label: String,
     /// Peers where the channel must open (default: both).
@@ -97,6 +109,8 @@ pub enum ExpectDecl {
     NonTrickle(PeerRef),
     Track(TrackArg),
     Media(MediaArg),
+    /// The frames `at` renders carry `from`'s marker (docs/markers.md), and no other sender's.
+    Markers(MarkersArg),
     DataChannel(DataChannelArg),
     Connection(ConnectionArg),
     Timing(TimingArg),

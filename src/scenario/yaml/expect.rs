@@ -61,6 +61,14 @@ impl Validator<'_> {
                 self.check_sent(&at, m.kind, peers, steps, e)?;
                 ExpectKind::Media { at, kind: m.kind, frames: m.frames.max(1), within: within(m.within) }
             }
+            ExpectDecl::Markers(m) => {
+                let (at, from) = (self.peer_ref(&m.at, names)?, self.peer_ref(&m.from, names)?);
+                if at == from {
+                    return Err(self.err(&e.referenced, format!("'{at}' cannot show its own frames: markers are read from the video it receives")));
+                }
+                self.check_sent(&at, MediaKind::Video, peers, steps, e)?;
+                ExpectKind::Markers { at, from, frames: m.frames.max(1), within: within(m.within) }
+            }
             ExpectDecl::DataChannel(d) => {
                 let open = match &d.open {
                     Some(list) => list.iter().map(|p| self.peer_ref(p, names)).collect::<Result<Vec<_>, _>>()?,
