@@ -52,35 +52,130 @@ pub struct Expectation {
 #[derive(Clone, Debug)]
 pub enum ExpectKind {
     Order(Vec<OrderPoint>),
-    Trickle { peer: String, end_of_candidates: bool, host: bool },
-    NonTrickle { peer: String },
-    Track { at: String, kind: MediaKind, count: u32, within: Duration },
-    Media { at: String, kind: MediaKind, frames: u32, within: Duration },
+    Trickle {
+        peer: String,
+        end_of_candidates: bool,
+        host: bool,
+    },
+    NonTrickle {
+        peer: String,
+    },
+    Track {
+        at: String,
+        kind: MediaKind,
+        count: u32,
+        within: Duration,
+    },
+    Media {
+        at: String,
+        kind: MediaKind,
+        frames: u32,
+        within: Duration,
+    },
     /// `at` shows `frames` video frames whose markers name `from` (docs/markers.md), and none
     /// that name another sender.
-    Markers { at: String, from: String, frames: u32, within: Duration },
-    DataChannel { label: String, open: Vec<String>, echo: bool, within: Duration },
-    Connection { peer: String, state: String, within: Duration },
-    Timing { connected: Option<Duration>, first_frame: Option<(String, Duration)> },
-    IceRestart { by: String },
-    Relayed { peer: String },
-    Gathered { peer: String, types: Vec<String>, only: bool },
-    ServerSaw { peer: String, binding_requests: Option<u64>, allocated: Option<bool>, error: Option<u16> },
-    CandidateError { peer: String, code: Option<u16> },
-    NotConnected { peer: String },
+    Markers {
+        at: String,
+        from: String,
+        frames: u32,
+        within: Duration,
+    },
+    DataChannel {
+        label: String,
+        open: Vec<String>,
+        echo: bool,
+        within: Duration,
+    },
+    Connection {
+        peer: String,
+        state: String,
+        within: Duration,
+    },
+    Timing {
+        connected: Option<Duration>,
+        first_frame: Option<(String, Duration)>,
+    },
+    IceRestart {
+        by: String,
+    },
+    Relayed {
+        peer: String,
+    },
+    Gathered {
+        peer: String,
+        types: Vec<String>,
+        only: bool,
+    },
+    ServerSaw {
+        peer: String,
+        binding_requests: Option<u64>,
+        allocated: Option<bool>,
+        error: Option<u16>,
+    },
+    CandidateError {
+        peer: String,
+        code: Option<u16>,
+    },
+    NotConnected {
+        peer: String,
+    },
     Offers(u32),
-    Stats { at: String, metric: Metric, kind: Option<MediaKind>, min: Option<f64>, max: Option<f64> },
-    RolledBack { peer: String },
-    IgnoredOffer { peer: String },
-    Direction { peer: String, kind: MediaKind, is: Direction },
-    Codec { at: String, kind: MediaKind, is: String },
-    Received { at: String, label: String, size: Option<u32>, text: Option<String> },
-    MaxMessageSize { from: String, to: String, label: String, size: u32 },
-    ChannelOptions { at: String, label: String, want: ChannelOptionsWant },
-    Channels { at: String, open: u32 },
-    Hangup { by: String, noticed_by: String, within: Duration },
-    PeerError { peer: String },
-    NegotiationNeeded { peer: String, after: String },
+    Stats {
+        at: String,
+        metric: Metric,
+        kind: Option<MediaKind>,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    RolledBack {
+        peer: String,
+    },
+    IgnoredOffer {
+        peer: String,
+    },
+    Direction {
+        peer: String,
+        kind: MediaKind,
+        is: Direction,
+    },
+    Codec {
+        at: String,
+        kind: MediaKind,
+        is: String,
+    },
+    Received {
+        at: String,
+        label: String,
+        size: Option<u32>,
+        text: Option<String>,
+    },
+    MaxMessageSize {
+        from: String,
+        to: String,
+        label: String,
+        size: u32,
+    },
+    ChannelOptions {
+        at: String,
+        label: String,
+        want: ChannelOptionsWant,
+    },
+    Channels {
+        at: String,
+        open: u32,
+    },
+    Hangup {
+        by: String,
+        noticed_by: String,
+        within: Duration,
+    },
+    PeerError {
+        peer: String,
+    },
+    NegotiationNeeded {
+        peer: String,
+        after: String,
+    },
 }
 
 /// A getStats figure over the call (W3C webrtc-stats), from the samples the runner takes once a

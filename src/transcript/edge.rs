@@ -44,12 +44,14 @@ impl Event {
             Event::IceGatheringState { state } => check(state, GATHERING, "ICE gathering state")?,
             Event::IceConnectionState { state } => check(state, ICE, "ICE connection state")?,
             Event::ConnectionState { state } => check(state, CONNECTION, "connection state")?,
-            Event::Track { kind } | Event::TrackReplaced { kind } | Event::FirstFrame { kind, .. } | Event::FirstPacket { kind } | Event::MediaProgress { kind, .. }
+            Event::Track { kind }
+            | Event::TrackReplaced { kind }
+            | Event::FirstFrame { kind, .. }
+            | Event::FirstPacket { kind }
+            | Event::MediaProgress { kind, .. }
             | Event::FramePainted { kind, .. }
             | Event::FrameShown { kind, .. }
-            | Event::MarkersSeen { kind, .. } => {
-                check(kind, MEDIA, "media kind")?
-            }
+            | Event::MarkersSeen { kind, .. } => check(kind, MEDIA, "media kind")?,
             Event::LocalDescription { sdp_type, .. } | Event::RemoteDescription { sdp_type, .. } => check(sdp_type, SDP_TYPES, "description type")?,
             Event::Step { .. } | Event::Network { .. } | Event::NetRecord { .. } | Event::SendRefused { .. } => return Err(EventError::RunnersOwn),
             _ => {}

@@ -54,9 +54,7 @@ pub fn latencies(scenario: &Scenario, from: &str, at: &str, t: &Transcript) -> V
         .collect();
     t.of(at)
         .filter_map(|e| match &e.event {
-            Event::FrameShown { sender: s, source, index, .. } if *s == sender => {
-                painted.iter().find(|(src, i, _)| src == source && i == index).map(|(_, _, p)| e.at - p)
-            }
+            Event::FrameShown { sender: s, source, index, .. } if *s == sender => painted.iter().find(|(src, i, _)| src == source && i == index).map(|(_, _, p)| e.at - p),
             _ => None,
         })
         .collect()
@@ -66,4 +64,68 @@ fn latency_median(scenario: &Scenario, from: &str, at: &str, t: &Transcript) -> 
     let mut all = latencies(scenario, from, at, t);
     all.sort_by(f64::total_cmp);
     all.get(all.len() / 2).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::Entry;
+
+    fn scenario() -> Scenario {
+        let kinds = [crate::scenario::PeerKind::new("chrome").unwrap()];
+        let text = "peers:\n  - {name: alice, kind: all, media: [video]}\n  - {name: bob, kind: all}\nsteps:\n  - start: alice\n\
+                    expect:\n  - markers: {at: bob, from: alice, frames: 60}\n";
+        crate::scenario::load_str(text, "t.yaml", "t", "t.yaml".into(), &kinds).expect("valid")
+    }
+
+    fn reads(sender: u8, count: u64) -> SenderReads {
+        SenderReads { sender, source: 0, count, first: 0, last: count as u32, repeats: 0, skipped: 0 }
+    }
+
+    fn seen(frames: u64, unreadable: u64, senders: Vec<SenderReads>) -> Entry {
+        Entry { at: 3000.0, peer: "bob".into(), event: Event::MarkersSeen { kind: "video".into(), frames, unreadable, senders } }
+    }
+
+    fn check(entries: Vec<Entry>) -> Result<(), Mismatch> {
+        markers(&scenario(), "bob", "alice", 60, &Transcript { entries, relay: Vec::new() })
+    }
+
+    #[test]
+    fn the_senders_frames_pass_and_anything_else_fails() {
+        let s = scenario();
+        assert!(s.uses_markers() && s.marker_sender("alice") == Some(0) && s.marker_sender("bob") == Some(1));
+        assert!(check(vec![seen(62, 2, vec![reads(0, 60)])]).is_ok());
+        // The last record counts: an earlier one with too few frames does not decide.
+        assert!(check(vec![seen(30, 0, vec![reads(0, 30)]), seen(62, 2, vec![reads(0, 60)])]).is_ok());
+        let too_few = check(vec![seen(40, 0, vec![reads(0, 40)])]).unwrap_err();
+        assert!(too_few.actual.starts_with("40 of 40 rendered frame(s) marked by alice"), "{}", too_few.actual);
+        // bob's own loopback (sender 1) or a third sender's frames among alice's fail.
+        let foreign = check(vec![seen(90, 0, vec![reads(0, 60), reads(1, 30)])]).unwrap_err();
+        assert!(foreign.actual.contains("frames of another sender: sender 1 source 0: 30 frame(s)"), "{}", foreign.actual);
+        let unreadable = check(vec![seen(80, 20, vec![reads(0, 60)])]).unwrap_err();
+        assert!(unreadable.actual.contains("20 unreadable"), "{}", unreadable.actual);
+        let nothing = check(Vec::new()).unwrap_err();
+        assert!(nothing.actual.contains("no markers_seen"), "{}", nothing.actual);
+    }
+
+    #[test]
+    fn latency_pairs_a_painted_frame_with_the_same_frame_shown() {
+        let at = |t: f64, peer: &str, event: Event| Entry { at: t, peer: peer.into(), event };
+        let painted = |index| Event::FramePainted { kind: "video".into(), source: 0, index };
+        let shown = |sender, index| Event::FrameShown { kind: "video".into(), sender, source: 0, index };
+        let t = Transcript {
+            entries: vec![
+                at(1000.0, "alice", painted(0)),
+                at(1040.0, "bob", shown(0, 0)),
+                at(2000.0, "alice", painted(30)),
+                at(2025.0, "bob", shown(0, 30)),
+                // Another sender's frame with the same index is not alice's.
+                at(2030.0, "bob", shown(1, 30)),
+                // A frame shown that was never recorded as painted has no latency.
+                at(2500.0, "bob", shown(0, 45)),
+            ],
+            relay: Vec::new(),
+        };
+        assert_eq!(latencies(&scenario(), "alice", "bob", &t), vec![40.0, 25.0]);
+    }
 }

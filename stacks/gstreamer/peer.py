@@ -408,7 +408,6 @@ class Case:
         self._on(w, "on-ice-candidate", self._on_ice_candidate)
         self._on(w, "on-data-channel", self._on_data_channel)
         self._on(w, "pad-added", self._on_pad_added)
-        self._on(w, "on-new-transceiver", self._on_new_transceiver)
         for prop, name, table in STATE_PROPS:
             self._on(w, "notify::" + prop, self._on_state, prop, name, table)
         self.deep_handler = self.pipeline.connect("deep-element-added", self._on_deep_element)
@@ -734,14 +733,6 @@ class Case:
                 continue
             if t.get_property("direction") in (Dir.SENDRECV, Dir.SENDONLY):
                 t.set_property("direction", Dir.RECVONLY)
-
-    def _on_new_transceiver(self, _webrtc, trans):
-        # NACK on every transceiver, ours and those a remote offer creates: webrtcbin's default
-        # is none, so its jitterbuffer never asks for a lost packet again (RFC 4585 section
-        # 6.2.1) and, behind a lossy or tail-dropping path, a keyframe that lost one packet is
-        # lost whole and the picture stays frozen until a later keyframe arrives complete. A
-        # browser, libwebrtc and pion all NACK by default.
-        trans.set_property("do-nack", True)
 
     def _on_pad_added(self, _webrtc, pad):
         # webrtcbin's thread: build and link the receive branch right here, before data flows.
