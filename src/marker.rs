@@ -130,6 +130,12 @@ pub fn read(y: &[u8], width: usize, height: usize) -> Option<Marker> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_bits_match_the_kernels() {
+        // stacks/python/kernel/test_kernel.py's Marker.test_the_reference_bits: the same word.
+        assert_eq!(Marker::new(21, 3, 0xBEEF).unwrap().bits(), 0xABBE_EFBE);
+    }
+
     fn grey(width: usize, height: usize) -> Vec<u8> {
         vec![128; width * height]
     }

@@ -23,7 +23,9 @@ How aiortc's API maps onto the protocol
   30 fps (VP8 by aiortc's default codec order) and a 400 Hz tone, 20 ms frames at 48 kHz (Opus).
   Received tracks are read with `track.recv()`, which gives decoded frames: the first video frame
   gives `first_frame` with its size, every 10th `media_progress`; the first audio frame (one per
-  received Opus packet) gives `first_packet`, every 50th `media_progress`.
+  received Opus packet) gives `first_packet`, every 50th `media_progress`. With the
+  configuration's `marker`, every video source paints the frame marker into its Y plane (source
+  0, one more per replace_track) and every decoded frame's Y plane is read (kernel.marker).
 - The floor (`rtc-harness bench`): two RTCPeerConnections in this process, the offerer sending the
   same PatternVideoTrack as in a case (the request's media_files are not needed: aiortc encodes);
   each complete description (aiortc gathers in setLocalDescription, no trickle) is handed to the
@@ -120,6 +122,7 @@ from kernel.lines import (  # noqa: E402
     write_done,
     write_event,
 )
+from kernel import marker  # noqa: E402
 from kernel.media import FrameCount, progress_marks  # noqa: E402
 from kernel.pattern import binary_intact, binary_payload  # noqa: E402
 from kernel.sdp import DIRECTIONS as W3C_DIRECTIONS  # noqa: E402
@@ -159,9 +162,10 @@ class PatternVideoTrack(VideoStreamTrack):
 
     WIDTH, HEIGHT = 320, 240
 
-    def __init__(self, pts_start=0):
+    def __init__(self, pts_start=0, painter=None):
         super().__init__()
         self._n = 0
+        self._painter = painter  # the frame marker (kernel.marker.Painter) when the case reads them
         self._ramp = bytes((i * 3) & 0xFF for i in range(256)) * 8
         # A replacement source (replace_track) goes on from the replaced one's clock, so that the
         # sender's RTP timestamps keep increasing as a camera's capture times would.
@@ -187,7 +191,10 @@ class PatternVideoTrack(VideoStreamTrack):
         for y in range(y_plane.height):
             start = (y + shift) % 256
             rows.append(ramp[start : start + stride])
-        y_plane.update(b"".join(rows))
+        y = bytearray(b"".join(rows))
+        if self._painter is not None:
+            self._painter.paint(y, self.WIDTH, self.HEIGHT, stride)
+        y_plane.update(bytes(y))
         u = 128 + int(60 * math.sin(self._n / 20))
         v = 128 + int(60 * math.cos(self._n / 20))
         u_plane.update(bytes([u]) * u_plane.buffer_size)
@@ -241,12 +248,19 @@ class ToneAudioTrack(MediaStreamTrack):
         return self._pts_start + self._pts + self.SAMPLES
 
 
-def source_track(kind, pts_start=0):
-    """The synthetic source a peer sends for a media kind (a replacement goes on from pts_start)."""
-    return PatternVideoTrack(pts_start) if kind == "video" else ToneAudioTrack(pts_start)
+def source_track(kind, pts_start=0, painter=None):
+    """The synthetic source a peer sends for a media kind (a replacement goes on from pts_start);
+    video carries the frame marker when a painter is given."""
+    return PatternVideoTrack(pts_start, painter) if kind == "video" else ToneAudioTrack(pts_start)
 
 
-async def read_track(track, report, frames=None):
+def read_marker(frame):
+    """The frame marker of a decoded frame (kernel.marker.read on its Y plane), or None."""
+    plane = frame.planes[0]
+    return marker.read(bytes(plane), frame.width, frame.height, plane.line_size)
+
+
+async def read_track(track, report, frames=None, on_video=None):
     """Read a received track until it ends, reporting as `report(name, **fields)`: the first
     decoded video frame is `first_frame` (with its size), every 10th `media_progress`; the first
     audio frame is `first_packet`, every 50th `media_progress` (the kernel's progress_marks). A
@@ -261,6 +275,8 @@ async def read_track(track, report, frames=None):
             if frames is not None:
                 frames.add()
             kind = "video" if track.kind == "video" else "audio"
+            if on_video is not None and kind == "video":
+                on_video(frame)
             if count == 1:
                 if kind == "video":
                     report("first_frame", kind="video", width=frame.width, height=frame.height)
@@ -484,6 +500,9 @@ class Case:
         self.ignore_offer = False
         self.dirty = False  # a direction change (set_direction, remove_track) the next offer carries
         self.codec_prefs = {}  # kind -> [RTCRtpCodecCapability], from `codec_preferences`
+        self.marker = (config.get("marker") or {}).get("sender")  # docs/markers.md; None: no markers
+        self.sources = 0  # the marker's source number of the next video source
+        self.marker_records = []
         self.chain = asyncio.Queue()
         self.spawn(self.chain_worker())
 
@@ -492,6 +511,18 @@ class Case:
     def event(self, name, /, **fields):
         if self.active:
             write_event(name, fields)
+
+    def marker_event(self, name, /, **fields):
+        """A marker's event: none once the close action began (PROTOCOL.md, After the close action)."""
+        if not self.closing:
+            self.event(name, **fields)
+
+    def video_painter(self):
+        """The next video source's marker painter, or None when the case reads no markers."""
+        if self.marker is None:
+            return None
+        self.sources += 1
+        return marker.Painter(self.marker, self.sources - 1, self.marker_event)
 
     def spawn(self, coro):
         task = asyncio.ensure_future(coro)
@@ -751,7 +782,7 @@ class Case:
 
     def attach_media(self, kinds):
         for kind in kinds:
-            track = source_track(kind)
+            track = source_track(kind, painter=self.video_painter() if kind == "video" else None)
             self.tracks.append(track)
             before = {t: t.direction for t in self.pc.getTransceivers()}
             sender = self.pc.addTrack(track)
@@ -776,10 +807,14 @@ class Case:
         self.spawn(self.consume(track))
 
     async def consume(self, track):
-        frames = None
+        frames, on_video = None, None
         if track.kind == "video":
             frames = self.frames[track] = FrameCount()
-        await read_track(track, self.event, frames)
+            if self.marker is not None:
+                record = marker.Record(self.marker_event)
+                self.marker_records.append(record)
+                on_video = lambda frame: record.frame(read_marker(frame))  # noqa: E731
+        await read_track(track, self.event, frames, on_video)
 
     def watch_channel(self, dc, mine):
         self.channels[dc.label] = dc
@@ -877,7 +912,8 @@ class Case:
         elif kind == "replace_track":
             sender = self.sender_of(action["kind"])
             old = sender.track
-            track = source_track(old.kind, old.next_pts() if hasattr(old, "next_pts") else 0)
+            painter = self.video_painter() if old.kind == "video" else None
+            track = source_track(old.kind, old.next_pts() if hasattr(old, "next_pts") else 0, painter)
             self.tracks.append(track)
             sender.replaceTrack(track)
             # The replaced source is not stopped here: aiortc's sender may be waiting on its next
@@ -972,6 +1008,8 @@ class Case:
                     summary["outbound_rtp"].append(item)
         summary["candidate_pair"] = self.selected_pair()
         self.event("stats", summary=summary)
+        for record in self.marker_records:
+            record.flush()
 
     def selected_pair(self):
         """aiortc's getStats has no candidate-pair entry; aioice knows the nominated pair of each

@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 STACKS = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from kernel import lines, media, pattern, sdp  # noqa: E402
+from kernel import lines, marker, media, pattern, sdp  # noqa: E402
 
 
 class Pattern(unittest.TestCase):
@@ -71,6 +71,56 @@ class Pattern(unittest.TestCase):
             spec = f.read()
         rules = set(re.findall(r"byte i (?:=|was) i % (\d+)", spec))
         self.assertEqual(rules, {str(pattern.MODULUS)})
+
+
+class Marker(unittest.TestCase):
+    W, H = 320, 240
+
+    def frame(self, stride=None):
+        stride = stride or self.W
+        return bytearray([128]) * (stride * self.H), stride
+
+    def test_the_reference_bits(self):
+        # src/marker.rs's unit test `the_bits_match_the_kernels` asserts the same word.
+        body = [(21 << 3) | 3, 0xBE, 0xEF]
+        self.assertEqual(body + [marker.crc8(body)], [0xAB, 0xBE, 0xEF, 0xBE])
+
+    def test_paint_then_read_with_a_stride(self):
+        for stride in (self.W, self.W + 32):
+            y, stride = self.frame(stride)
+            marker.paint(y, self.W, self.H, stride, 21, 3, 0xBEEF)
+            self.assertEqual(marker.read(bytes(y), self.W, self.H, stride), (21, 3, 0xBEEF))
+
+    def test_a_flipped_bit_or_no_marker_reads_nothing(self):
+        y, stride = self.frame()
+        self.assertIsNone(marker.read(bytes(y), self.W, self.H, stride))
+        marker.paint(y, self.W, self.H, stride, 1, 0, 7)
+        x0, x1, y0, y1 = marker.cell(2, 5, self.W, self.H)
+        value = marker.WHITE + marker.BLACK - y[y0 * stride + x0]
+        for line in range(y0, y1):
+            y[line * stride + x0 : line * stride + x1] = bytes([value]) * (x1 - x0)
+        self.assertIsNone(marker.read(bytes(y), self.W, self.H, stride))
+
+    def test_records_sample_and_count(self):
+        events = []
+        painter = marker.Painter(2, 1, lambda name, **f: events.append((name, f)))
+        record = marker.Record(lambda name, **f: events.append((name, f)))
+        for _ in range(61):
+            y, stride = self.frame()
+            painter.paint(y, self.W, self.H, stride)
+            m = marker.read(bytes(y), self.W, self.H, stride)
+            record.frame(m)
+            if painter.index == 10:
+                record.frame(m)  # the same frame rendered twice: a repeat
+        record.frame(None)
+        record.frame((2, 1, 70))  # 9 indices skipped after 60
+        record.flush()
+        painted = [f["index"] for n, f in events if n == "frame_painted"]
+        shown = [f["index"] for n, f in events if n == "frame_shown"]
+        self.assertEqual((painted, shown), ([0, 30, 60], [0, 30, 60]))
+        last = [f for n, f in events if n == "markers_seen"][-1]
+        self.assertEqual((last["frames"], last["unreadable"]), (64, 1))
+        self.assertEqual(last["senders"], [{"sender": 2, "source": 1, "count": 63, "first": 0, "last": 70, "repeats": 1, "skipped": 9}])
 
 
 class Capture:
