@@ -14,7 +14,9 @@
 //   Media sent: real frames the stack encodes itself. nonstandard.RTCVideoSource is fed a moving
 // I420 pattern, 320x240 at 30 fps (libwebrtc encodes it, VP8 first in its offer);
 // nonstandard.RTCAudioSource is fed a 440 Hz tone in 10 ms chunks of 48 kHz 16-bit mono PCM
-// (encoded as Opus). Both are paced from one 10 ms timer against the wall clock.
+// (encoded as Opus). Both are paced from one 10 ms timer against the wall clock. With the
+// configuration's `marker`, each video frame carries the frame marker (kernel/marker.js), and each
+// frame a sink receives is read.
 //   Media received: video through nonstandard.RTCVideoSink on the remote track (each onframe is one
 // decoded frame: first_frame with its size, media_progress every 10); audio as the agent page does
 // it, getStats() inbound-rtp packetsReceived of the track polled every 50 ms (first_packet,
@@ -83,6 +85,7 @@ const { patternBytes, isIntact } = require('../node/kernel/pattern');
 const { floorLoop, answerFloor } = require('../node/kernel/floor');
 const { caseCommands } = require('../node/kernel/cases');
 const { w3cSummary } = require('../node/kernel/stats');
+const marker = require('../node/kernel/marker');
 
 const nodeRequire = createRequire(path.join(__dirname, '..', 'node', 'package.json'));
 const wrtc = nodeRequire('@roamhq/wrtc');
@@ -137,8 +140,9 @@ class Pacer {
     this.timer = null;
   }
 
-  addVideo(source) {
-    this.sources.push({ kind: 'video', source, t0: now(), sent: 0, n: 0 });
+  // `painter`: the frame marker's (kernel/marker.js) when the case reads markers, else null.
+  addVideo(source, painter) {
+    this.sources.push({ kind: 'video', source, t0: now(), sent: 0, n: 0, painter });
     this.run();
   }
 
@@ -165,7 +169,9 @@ class Pacer {
         if (s.kind === 'video') {
           const due = Math.floor(((t - s.t0) * VIDEO_FPS) / 1000) + 1;
           if (due > s.sent) {
-            s.source.onFrame(videoFrame(s.n++));
+            const frame = videoFrame(s.n++);
+            if (s.painter) s.painter.paint(frame.data, frame.width, frame.height, frame.width);
+            s.source.onFrame(frame);
             s.sent = due;
           }
         } else {
@@ -205,15 +211,15 @@ class Pacer {
 // video); returns the tracks. Receiving video: an RTCVideoSink on the remote track, each onframe
 // one decoded frame, `onFrame(count, frame)` called with the running count (count 1 is the
 // protocol's first_frame); returns the sink.
-function addSourceTracks(pc, kinds, pacer) {
-  const made = ['audio', 'video'].filter((k) => kinds.includes(k)).map((k) => newSource(k, pacer));
+function addSourceTracks(pc, kinds, pacer, painter = () => null) {
+  const made = ['audio', 'video'].filter((k) => kinds.includes(k)).map((k) => newSource(k, pacer, k === 'video' ? painter() : null));
   const tracks = made.map((m) => m.track);
   const stream = new MediaStream(tracks);
   return made.map((m) => Object.assign(m, { sender: pc.addTrack(m.track, stream) }));
 }
 
 // A new synthetic source of a kind, from its first frame / sample, fed by `pacer`, and its track.
-function newSource(kind, pacer) {
+function newSource(kind, pacer, painter = null) {
   if (kind === 'audio') {
     const source = new RTCAudioSource();
     const track = source.createTrack();
@@ -222,7 +228,7 @@ function newSource(kind, pacer) {
   }
   const source = new RTCVideoSource();
   const track = source.createTrack();
-  pacer.addVideo(source);
+  pacer.addVideo(source, painter);
   return { kind, source, track };
 }
 
@@ -250,6 +256,7 @@ class Case {
     this.channels = new Map();
     this.tracks = [];
     this.sinks = [];
+    this.markerRecords = [];
     this.audioWatch = [];
     this.audioTimer = null;
     this.statePoll = null;
@@ -352,7 +359,7 @@ class Case {
     if (!kinds || !kinds.length) return;
     // Nothing may start a source (and its timer) once the connection is closed.
     if (this.pcClosed) throw new Error('the peer connection is closed');
-    const added = addSourceTracks(this.pc, kinds, this.pacer);
+    const added = addSourceTracks(this.pc, kinds, this.pacer, () => this.videoPainter());
     this.outgoing.push(...added);
     this.tracks.push(...added.map((m) => m.track));
   }
@@ -388,7 +395,7 @@ class Case {
   async replaceTrack(kind) {
     const out = this.outgoing.find((o) => o.kind === kind && o.sender.track);
     if (!out) throw new Error(`no sender with a ${kind} track`);
-    const made = newSource(kind, this.pacer);
+    const made = newSource(kind, this.pacer, kind === 'video' ? this.videoPainter() : null);
     try {
       await out.sender.replaceTrack(made.track);
     } catch (e) {
@@ -457,9 +464,25 @@ class Case {
     return this.watchChannel(this.pc.createDataChannel(spec.label, init), true);
   }
 
-  // Each onframe is one decoded frame handed to the sink, so each counts as a distinct frame.
+  // The frame marker (docs/markers.md) of the next video source, when the case reads markers:
+  // source 0, one more per replace_track. Its events stop with the close action.
+  videoPainter() {
+    if (!this.cfg.marker) return null;
+    this.sources = (this.sources || 0) + 1;
+    return new marker.Painter(this.cfg.marker.sender, this.sources - 1, (type, fields) => this.markerPush(type, fields));
+  }
+
+  markerPush(type, fields) {
+    if (!this.pcClosed) this.push(type, fields);
+  }
+
+  // Each onframe is one decoded frame handed to the sink, so each counts as a distinct frame; with
+  // markers, its Y plane (the first width x height bytes of the I420 data) is read.
   watchVideo(track) {
+    const record = this.cfg.marker ? new marker.Record((type, fields) => this.markerPush(type, fields)) : null;
+    if (record) this.markerRecords.push(record);
     const sink = countVideoFrames(track, (count, frame) => {
+      if (record) record.frame(marker.read(frame.data, frame.width, frame.height, frame.width));
       if (count === 1) this.push('first_frame', { kind: 'video', width: frame.width, height: frame.height });
       if (count % 10 === 0) this.push('media_progress', { kind: 'video', count });
     });
@@ -800,6 +823,7 @@ class Case {
       pairKeys: ['currentRoundTripTime', 'availableOutgoingBitrate'],
     });
     this.push('stats', { summary });
+    this.markerRecords.forEach((r) => r.flush());
   }
 
   // The `close` action: media, sinks and timers stop, the connection and the socket close; the

@@ -12,6 +12,7 @@ const { pace } = require('./pacing');
 const { floorLoop } = require('./floor');
 const { caseCommands } = require('./cases');
 const { w3cSummary } = require('./stats');
+const marker = require('./marker');
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'fixtures', 'media');
 const tests = [];
@@ -244,6 +245,48 @@ test('w3cSummary: entries with their codec, the selected pair as type/protocol',
   report.set('t', { id: 't', type: 'transport', selectedCandidatePairId: 'p2' });
   assert.strictEqual(w3cSummary(report, keys).candidate_pair.remote, 'relay/udp', "the transport's pair first");
   assert.strictEqual(w3cSummary(new Map(), keys).candidate_pair, null);
+});
+
+test('marker: the reference word, shared with src/marker.rs and the Python kernel', () => {
+  const body = [(21 << 3) | 3, 0xbe, 0xef];
+  assert.deepStrictEqual([...body, marker.crc8(body)], [0xab, 0xbe, 0xef, 0xbe]);
+});
+
+test('marker: painted with a stride, read back; a flipped cell or no marker reads nothing', () => {
+  const [w, h] = [320, 240];
+  for (const stride of [w, w + 32]) {
+    const y = new Uint8Array(stride * h).fill(128);
+    assert.strictEqual(marker.read(y, w, h, stride), null);
+    marker.paint(y, w, h, stride, 21, 3, 0xbeef);
+    assert.deepStrictEqual(marker.read(y, w, h, stride), { sender: 21, source: 3, index: 0xbeef });
+    const [x0, x1, y0, y1] = marker.cell(2, 5, w, h);
+    const flipped = marker.WHITE + marker.BLACK - y[y0 * stride + x0];
+    for (let line = y0; line < y1; line++) y.fill(flipped, line * stride + x0, line * stride + x1);
+    assert.strictEqual(marker.read(y, w, h, stride), null);
+  }
+});
+
+test('marker: the painter samples, the record counts repeats and skips', () => {
+  const events = [];
+  const push = (type, fields) => events.push({ type, ...fields });
+  const painter = new marker.Painter(2, 1, push);
+  const record = new marker.Record(push);
+  for (let n = 0; n < 61; n++) {
+    const y = new Uint8Array(320 * 240).fill(128);
+    painter.paint(y, 320, 240, 320);
+    const m = marker.read(y, 320, 240, 320);
+    record.frame(m);
+    if (painter.index === 10) record.frame(m);
+  }
+  record.frame(null);
+  record.frame({ sender: 2, source: 1, index: 70 });
+  record.flush();
+  const of = (type) => events.filter((e) => e.type === type);
+  assert.deepStrictEqual(of('frame_painted').map((e) => e.index), [0, 30, 60]);
+  assert.deepStrictEqual(of('frame_shown').map((e) => e.index), [0, 30, 60]);
+  const last = of('markers_seen').pop();
+  assert.deepStrictEqual([last.frames, last.unreadable], [64, 1]);
+  assert.deepStrictEqual(last.senders, [{ sender: 2, source: 1, count: 63, first: 0, last: 70, repeats: 1, skipped: 9 }]);
 });
 
 (async () => {
