@@ -46,7 +46,10 @@ are dropped.
 - ontrack          = webrtcbin `pad-added` (it fires when the first RTP packet of the stream arrives,
                      later than a browser's ontrack). Video: rtpvp8depay ! vp8dec (decodebin for
                      other codecs) ! fakesink, a probe counts decoded frames (first_frame with the
-                     caps' width/height, media_progress every 10). Audio: a probe on webrtcbin's
+                     caps' width/height, media_progress every 10). With the configuration's
+                     `marker`, video comes from an appsrc fed I420 frames painted with the frame
+                     marker (kernel.marker) instead of videotestsrc, and the probe reads each
+                     decoded frame's Y plane. Audio: a probe on webrtcbin's
                      src pad counts RTP packets (first_packet, media_progress every 50), fakesink.
 - data channels    = `create-data-channel` (options ordered, max-retransmits, max-packet-lifetime,
                      negotiated, id, protocol), `on-data-channel`, the channel's `on-open` (the
@@ -180,6 +183,7 @@ import tempfile
 # pattern, SDP text, media counting.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 from kernel.lines import hello, now_ms, read_commands, stderr_log, write, write_done, write_event  # noqa: E402
+from kernel import marker as frame_marker  # noqa: E402
 from kernel.media import FrameCount, progress_marks  # noqa: E402
 from kernel.pattern import binary_intact, binary_payload  # noqa: E402
 from kernel.sdp import sdp_sections  # noqa: E402
@@ -368,6 +372,9 @@ class Case:
         self.fingerprint = pem_fingerprint(cert_pem) if cert_pem else None
         self.closed = False  # the case is over (protocol close)
         self.pc_closed = False  # the peer connection is closed (action close)
+        self.marker = (config.get("marker") or {}).get("sender")  # docs/markers.md; None: no markers
+        self.sources = 0  # the marker's source number of the next video track
+        self.marker_records = []
         self.started = False
         self.has_local = False  # something of ours to negotiate (a track or a channel)
         self.offer_pending = False
@@ -606,6 +613,8 @@ class Case:
     def _make_track(self, kind, pattern):
         """The 'track': a live raw source (W3C MediaStreamTrack). replace_track swaps only this
         part; the sender (encoder, payloader) stays, as RTCRtpSender does (webrtc-pc 5.2)."""
+        if kind == "video" and self.marker is not None:
+            return self._marked_track()
         if kind == "video":
             desc = (f"videotestsrc is-live=true pattern={pattern} ! "
                     f"video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert")
@@ -613,6 +622,39 @@ class Case:
             freq = 440 if pattern == "ball" else 660
             desc = f"audiotestsrc is-live=true wave=sine freq={freq} ! audioconvert ! audioresample"
         return Gst.parse_bin_from_description(desc, True)
+
+    def _marked_track(self):
+        """A video track of 320x240 I420 frames made here, 30 a second, each with the frame
+        marker (docs/markers.md) of the next source number over a moving bar; the frames are
+        pushed into an appsrc until it refuses them (the track was replaced or the case closed)."""
+        width, height = 320, 240
+        bin_ = Gst.parse_bin_from_description(
+            "appsrc name=src is-live=true format=time do-timestamp=true max-buffers=3 leaky-type=downstream "
+            f"caps=video/x-raw,format=I420,width={width},height={height},framerate=30/1 ! videoconvert", True)
+        src = bin_.get_by_name("src")
+        painter = frame_marker.Painter(self.marker, self.sources, self._marker_report)
+        self.sources += 1
+        chroma = bytes([128]) * (width * height // 2)
+        n = [0]
+
+        def push():
+            if self.closed or self.pc_closed:
+                return False
+            y = bytearray([112]) * (width * height)
+            x0 = (n[0] * 4) % (width - 40)
+            for line in range(70, height):
+                y[line * width + x0 : line * width + x0 + 40] = b"\xc8" * 40
+            painter.paint(y, width, height, width)
+            n[0] += 1
+            flow = src.emit("push-buffer", Gst.Buffer.new_wrapped(bytes(y) + chroma))
+            return flow == Gst.FlowReturn.OK
+
+        GLib.timeout_add(1000 // 30, push)
+        return bin_
+
+    def _marker_report(self, name, **fields):
+        """A marker event, from any thread, on the case clock now; none after the close action."""
+        self.post(lambda t: None if self.pc_closed else self.event(name, t, **fields), now_ms())
 
     def _make_sender(self, kind, pt, codec):
         # The payloader's SSRC is chosen here and written into the caps: webrtcbin writes a=ssrc
@@ -784,9 +826,16 @@ class Case:
         pad.link(sink.get_static_pad("sink"))
 
     def _count_video(self, pad):
+        record = None
+        if self.marker is not None:
+            record = frame_marker.Record(self._marker_report)
+            self.marker_records.append(record)
+
         def probe(pad, info):
             n = self.video_frames.add()
             t = now_ms()
+            if record is not None:
+                record.frame(self._read_marker(pad, info.get_buffer()))
             if n == 1:
                 caps = pad.get_current_caps()
                 s = caps.get_structure(0) if caps else None
@@ -798,6 +847,22 @@ class Case:
             return Gst.PadProbeReturn.OK
 
         pad.add_probe(Gst.PadProbeType.BUFFER, probe)
+
+    def _read_marker(self, pad, buffer):
+        """The frame marker of a decoded I420 frame (its Y plane's rows are the width rounded up to
+        4 bytes, GStreamer's default stride), or None."""
+        caps = pad.get_current_caps()
+        s = caps.get_structure(0) if caps else None
+        if s is None or buffer is None:
+            return None
+        w, h = s.get_int("width")[1], s.get_int("height")[1]
+        ok, info = buffer.map(Gst.MapFlags.READ)
+        if not ok:
+            return None
+        try:
+            return frame_marker.read(bytes(info.data), w, h, (w + 3) & ~3)
+        finally:
+            buffer.unmap(info)
 
     def _count_audio(self, pad):
         counter = [0]
@@ -1715,6 +1780,8 @@ class App:
                 write_done(ident, error=str(f.error))
                 return
             case.event("stats", summary=case.stats_summary(f.value))
+            for record in case.marker_records:
+                record.flush()
             write_done(ident)
 
         case.collect_stats().then(finished)
