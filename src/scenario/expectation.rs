@@ -77,7 +77,11 @@ pub enum ExpectKind {
     Markers {
         at: String,
         from: String,
+        /// Only frames of this source of `from` count (0 at first, one more per `replace_track`).
+        source: Option<u8>,
         frames: u32,
+        /// Bounds of the median glass-to-glass latency of the sampled frames, in ms.
+        latency: Option<(Option<f64>, Option<f64>)>,
         within: Duration,
     },
     DataChannel {
@@ -244,7 +248,12 @@ impl ExpectKind {
             ExpectKind::NonTrickle { peer } => format!("non_trickle({peer})"),
             ExpectKind::Track { at, kind, count, .. } => format!("track({at}, {kind} x{count})"),
             ExpectKind::Media { at, kind, frames, .. } => format!("media({at}, {kind} x{frames})"),
-            ExpectKind::Markers { at, from, frames, .. } => format!("markers({at} shows {from}, x{frames})"),
+            ExpectKind::Markers { at, from, source, frames, latency, .. } => {
+                let source = source.map(|s| format!(" source {s}")).unwrap_or_default();
+                let bound = |b: Option<f64>| b.map(|ms| format!("{ms}ms")).unwrap_or_default();
+                let latency = latency.map(|(min, max)| format!(", latency {}..{}", bound(min), bound(max))).unwrap_or_default();
+                format!("markers({at} shows {from}{source}, x{frames}{latency})")
+            }
             ExpectKind::DataChannel { label, echo, .. } => {
                 format!("data_channel({label}{})", if *echo { ", echo" } else { "" })
             }

@@ -27,7 +27,9 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript, scal
         ExpectKind::NonTrickle { peer } => non_trickle(peer, t),
         ExpectKind::Track { at, kind, count, .. } => tracks(at, *kind, *count, t),
         ExpectKind::Media { at, kind, frames, .. } => media(at, *kind, *frames, t),
-        ExpectKind::Markers { at, from, frames, .. } => super::markers::markers(scenario, at, from, *frames, t),
+        ExpectKind::Markers { at, from, source, frames, latency, .. } => {
+            super::markers::markers(scenario, super::markers::Want { at, from, source: *source, frames: *frames, latency: *latency }, t)
+        }
         ExpectKind::DataChannel { label, open, echo, .. } => data_channel(scenario, label, open, *echo, t),
         ExpectKind::Connection { peer, state, .. } => every(peer).iter().try_for_each(|p| connection(p, state, t)),
         ExpectKind::Timing { connected, first_frame } => timing(scenario, *connected, first_frame.as_ref(), t, scale),

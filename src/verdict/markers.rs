@@ -10,12 +10,35 @@ use crate::transcript::{Event, SenderReads, Transcript};
 /// come from an encoder still ramping its rate, and the marker test reads 95% at 100 kbps.
 const UNREADABLE_SHARE: f64 = 0.10;
 
-pub(super) fn markers(scenario: &Scenario, at: &str, from: &str, frames: u32, t: &Transcript) -> Result<(), Mismatch> {
+/// Sampled frames a latency bound needs (one every second at 30 fps).
+const LATENCY_SAMPLES: usize = 3;
+
+/// What a `markers` expectation asks.
+pub struct Want<'a> {
+    pub at: &'a str,
+    pub from: &'a str,
+    pub source: Option<u8>,
+    pub frames: u32,
+    /// Bounds of the median latency, ms.
+    pub latency: Option<(Option<f64>, Option<f64>)>,
+}
+
+pub(super) fn markers(scenario: &Scenario, want: Want, t: &Transcript) -> Result<(), Mismatch> {
+    let Want { at, from, source, frames, latency } = want;
     let sender = scenario.marker_sender(from).unwrap_or(u8::MAX);
-    let expected = format!(
-        "{at} shows {frames} frame(s) marked by {from} (sender {sender}), none marked by another sender, at most {:.0}% without a marker that reads",
+    let of_source = source.map(|s| format!(" source {s}")).unwrap_or_default();
+    let mut expected = format!(
+        "{at} shows {frames} frame(s) marked by {from} (sender {sender}){of_source}, none marked by another sender, at most {:.0}% without a marker that reads",
         UNREADABLE_SHARE * 100.0
     );
+    if let Some((min, max)) = latency {
+        let bound = |b: Option<f64>, word: &str| b.map(|ms| format!(" {word} {ms} ms")).unwrap_or_default();
+        expected.push_str(&format!(
+            ", and a median glass-to-glass latency{}{} over {LATENCY_SAMPLES} sampled frames at least",
+            bound(min, "of at least"),
+            bound(max, "of at most")
+        ));
+    }
     let excerpt = || lines_of(t, at, |e| matches!(e, Event::Track { .. } | Event::FirstFrame { .. } | Event::MarkersSeen { .. } | Event::FrameShown { .. }));
     let seen = t.of(at).filter_map(|e| match &e.event {
         Event::MarkersSeen { kind, frames, unreadable, senders } if kind == "video" => Some((*frames, *unreadable, senders)),
@@ -24,26 +47,44 @@ pub(super) fn markers(scenario: &Scenario, at: &str, from: &str, frames: u32, t:
     let Some((rendered, unreadable, senders)) = seen.last() else {
         return mismatch(expected, format!("{at} reported no markers_seen: it read no frame"), excerpt());
     };
-    let mine: u64 = senders.iter().filter(|s| s.sender == sender).map(|s| s.count).sum();
+    let mine: u64 = senders.iter().filter(|s| s.sender == sender && source.is_none_or(|src| s.source == src)).map(|s| s.count).sum();
     let foreign: Vec<&SenderReads> = senders.iter().filter(|s| s.sender != sender).collect();
     let unreadable_ok = (unreadable as f64) <= UNREADABLE_SHARE * rendered as f64;
-    if mine >= u64::from(frames) && foreign.is_empty() && unreadable_ok {
+    let mut samples: Vec<f64> = latencies(scenario, from, at, t).into_iter().filter(|(src, _)| source.is_none_or(|s| s == *src)).map(|(_, ms)| ms).collect();
+    samples.sort_by(f64::total_cmp);
+    let median = samples.get(samples.len() / 2).copied();
+    let latency_ok = match latency {
+        None => true,
+        Some((min, max)) => samples.len() >= LATENCY_SAMPLES && median.is_some_and(|m| min.is_none_or(|lo| m >= lo) && max.is_none_or(|hi| m <= hi)),
+    };
+    if mine >= u64::from(frames) && foreign.is_empty() && unreadable_ok && latency_ok {
         return Ok(());
     }
-    let foreign_text: Vec<String> = foreign.iter().map(|s| format!("sender {} source {}: {} frame(s)", s.sender, s.source, s.count)).collect();
-    let mut actual = format!("{mine} of {rendered} rendered frame(s) marked by {from}, {unreadable} unreadable");
-    if !foreign_text.is_empty() {
-        actual.push_str(&format!("; frames of another sender: {}", foreign_text.join(", ")));
+    let per_source: Vec<String> = senders
+        .iter()
+        .map(|s| format!("sender {} source {}: {} frame(s), {}..{}, {} repeated, {} skipped", s.sender, s.source, s.count, s.first, s.last, s.repeats, s.skipped))
+        .collect();
+    let mut actual = format!("{mine} of {rendered} rendered frame(s) marked by {from}{of_source}, {unreadable} unreadable");
+    if !foreign.is_empty() {
+        actual.push_str(&format!("; {} other sender(s)", foreign.len()));
+    }
+    if latency.is_some() {
+        match median {
+            Some(m) => actual.push_str(&format!("; median latency {m:.1} ms over {} sampled frame(s)", samples.len())),
+            None => actual.push_str("; no sampled frame to measure latency by"),
+        }
     }
     let mut lines = excerpt();
-    if let Some(median) = latency_median(scenario, from, at, t) {
-        lines.push(format!("glass-to-glass latency of the sampled frames: median {median:.1} ms"));
+    lines.push(format!("read per sender and source: {}", per_source.join("; ")));
+    if let (None, Some(m)) = (latency, median) {
+        lines.push(format!("glass-to-glass latency of the sampled frames: median {m:.1} ms"));
     }
     mismatch(expected, actual, lines)
 }
 
-/// The latencies of the frames `from` painted and `at` showed, both sampled (docs/markers.md).
-pub fn latencies(scenario: &Scenario, from: &str, at: &str, t: &Transcript) -> Vec<f64> {
+/// The latencies of the frames `from` painted and `at` showed, both sampled (docs/markers.md),
+/// each with its source: shown minus painted, on the case clock.
+pub fn latencies(scenario: &Scenario, from: &str, at: &str, t: &Transcript) -> Vec<(u8, f64)> {
     let Some(sender) = scenario.marker_sender(from) else { return Vec::new() };
     let painted: Vec<(u8, u32, f64)> = t
         .of(from)
@@ -54,16 +95,14 @@ pub fn latencies(scenario: &Scenario, from: &str, at: &str, t: &Transcript) -> V
         .collect();
     t.of(at)
         .filter_map(|e| match &e.event {
-            Event::FrameShown { sender: s, source, index, .. } if *s == sender => painted.iter().find(|(src, i, _)| src == source && i == index).map(|(_, _, p)| e.at - p),
+            Event::FrameShown { sender: s, source, index, .. } if *s == sender => {
+                // The latest painting of that index before it was shown (an index wraps after
+                // 65,536 frames).
+                painted.iter().rev().find(|(src, i, p)| src == source && i == index && *p <= e.at).map(|(src, _, p)| (*src, e.at - p))
+            }
             _ => None,
         })
         .collect()
-}
-
-fn latency_median(scenario: &Scenario, from: &str, at: &str, t: &Transcript) -> Option<f64> {
-    let mut all = latencies(scenario, from, at, t);
-    all.sort_by(f64::total_cmp);
-    all.get(all.len() / 2).copied()
 }
 
 #[cfg(test)]
@@ -87,7 +126,7 @@ mod tests {
     }
 
     fn check(entries: Vec<Entry>) -> Result<(), Mismatch> {
-        markers(&scenario(), "bob", "alice", 60, &Transcript { entries, relay: Vec::new() })
+        markers(&scenario(), Want { at: "bob", from: "alice", source: None, frames: 60, latency: None }, &Transcript { entries, relay: Vec::new() })
     }
 
     #[test]
@@ -101,7 +140,8 @@ mod tests {
         assert!(too_few.actual.starts_with("40 of 40 rendered frame(s) marked by alice"), "{}", too_few.actual);
         // bob's own loopback (sender 1) or a third sender's frames among alice's fail.
         let foreign = check(vec![seen(90, 0, vec![reads(0, 60), reads(1, 30)])]).unwrap_err();
-        assert!(foreign.actual.contains("frames of another sender: sender 1 source 0: 30 frame(s)"), "{}", foreign.actual);
+        assert!(foreign.actual.contains("1 other sender(s)"), "{}", foreign.actual);
+        assert!(foreign.excerpt.last().unwrap().contains("sender 1 source 0: 30 frame(s)"), "{:?}", foreign.excerpt);
         let unreadable = check(vec![seen(80, 20, vec![reads(0, 60)])]).unwrap_err();
         assert!(unreadable.actual.contains("20 unreadable"), "{}", unreadable.actual);
         let nothing = check(Vec::new()).unwrap_err();
@@ -126,6 +166,29 @@ mod tests {
             ],
             relay: Vec::new(),
         };
-        assert_eq!(latencies(&scenario(), "alice", "bob", &t), vec![40.0, 25.0]);
+        assert_eq!(latencies(&scenario(), "alice", "bob", &t), vec![(0, 40.0), (0, 25.0)]);
+    }
+
+    #[test]
+    fn a_source_and_a_latency_bound_narrow_what_counts() {
+        let at = |t: f64, peer: &str, event: Event| Entry { at: t, peer: peer.into(), event };
+        let mut entries: Vec<Entry> = Vec::new();
+        for k in 0..4u32 {
+            let t0 = 1000.0 * f64::from(k);
+            entries.push(at(t0, "alice", Event::FramePainted { kind: "video".into(), source: 1, index: 30 * k }));
+            entries.push(at(t0 + 120.0, "bob", Event::FrameShown { kind: "video".into(), sender: 0, source: 1, index: 30 * k }));
+        }
+        let two_sources = vec![reads(0, 40), SenderReads { source: 1, ..reads(0, 50) }];
+        entries.push(seen(95, 5, two_sources));
+        let t = Transcript { entries, relay: Vec::new() };
+        let check = |source, latency| markers(&scenario(), Want { at: "bob", from: "alice", source, frames: 45, latency }, &t);
+        assert!(check(None, None).is_ok(), "90 of alice's frames in all");
+        assert!(check(Some(1), None).is_ok(), "50 of source 1");
+        assert!(check(Some(0), None).unwrap_err().actual.starts_with("40 of 95 rendered frame(s) marked by alice source 0"));
+        assert!(check(Some(1), Some((Some(100.0), Some(200.0)))).is_ok(), "median 120 ms");
+        let slow = check(Some(1), Some((None, Some(100.0)))).unwrap_err();
+        assert!(slow.actual.contains("median latency 120.0 ms over 4 sampled frame(s)"), "{}", slow.actual);
+        assert!(check(Some(1), Some((Some(150.0), None))).is_err(), "below the path's own delay");
+        assert!(check(Some(0), Some((Some(100.0), None))).unwrap_err().actual.contains("no sampled frame"), "source 0 has no samples");
     }
 }

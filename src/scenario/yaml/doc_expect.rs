@@ -45,9 +45,24 @@ pub struct MediaArg {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct LatencyArg {
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub min: Option<Duration>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub max: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MarkersArg {
     pub at: PeerRef,
     pub from: PeerRef,
+    /// Only this source of `from` counts (0 at first, one more per `replace_track`).
+    #[serde(default)]
+    pub source: Option<u8>,
+    /// Bounds of the median glass-to-glass latency of the sampled frames.
+    #[serde(default)]
+    pub latency: Option<LatencyArg>,
     /// Rendered frames that must read with `from`'s marker.
     #[serde(default = "one")]
     pub frames: u32,

@@ -67,7 +67,17 @@ impl Validator<'_> {
                     return Err(self.err(&e.referenced, format!("'{at}' cannot show its own frames: markers are read from the video it receives")));
                 }
                 self.check_sent(&at, MediaKind::Video, peers, steps, e)?;
-                ExpectKind::Markers { at, from, frames: m.frames.max(1), within: within(m.within) }
+                if m.source.is_some_and(|s| s > 7) {
+                    return Err(self.err(&e.referenced, "a marker's source is 0 to 7 (docs/markers.md)".to_string()));
+                }
+                let ms = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+                let latency = match &m.latency {
+                    None => None,
+                    Some(l) if l.min.is_none() && l.max.is_none() => return Err(self.err(&e.referenced, "latency needs min, max or both".to_string())),
+                    Some(l) if l.min.is_some() && l.min > l.max && l.max.is_some() => return Err(self.err(&e.referenced, "latency: min is above max".to_string())),
+                    Some(l) => Some((ms(l.min), ms(l.max))),
+                };
+                ExpectKind::Markers { at, from, source: m.source, frames: m.frames.max(1), latency, within: within(m.within) }
             }
             ExpectDecl::DataChannel(d) => {
                 let open = match &d.open {
