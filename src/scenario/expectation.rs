@@ -84,6 +84,14 @@ pub enum ExpectKind {
         latency: Option<(Option<f64>, Option<f64>)>,
         within: Duration,
     },
+    /// The freezes of the picture `at` renders (W3C webrtc-stats `freezeCount`'s rule, on the
+    /// frames whose marker changed): how many, and how long the longest, each bound optional.
+    Freezes {
+        at: String,
+        count: (Option<u32>, Option<u32>),
+        /// Bounds of the longest freeze, in ms.
+        longest: (Option<f64>, Option<f64>),
+    },
     DataChannel {
         label: String,
         open: Vec<String>,
@@ -253,6 +261,18 @@ impl ExpectKind {
                 let bound = |b: Option<f64>| b.map(|ms| format!("{ms}ms")).unwrap_or_default();
                 let latency = latency.map(|(min, max)| format!(", latency {}..{}", bound(min), bound(max))).unwrap_or_default();
                 format!("markers({at} shows {from}{source}, x{frames}{latency})")
+            }
+            ExpectKind::Freezes { at, count, longest } => {
+                let range = |lo: Option<String>, hi: Option<String>| format!("{}..{}", lo.unwrap_or_default(), hi.unwrap_or_default());
+                let mut parts = Vec::new();
+                if count.0.is_some() || count.1.is_some() {
+                    parts.push(format!("count {}", range(count.0.map(|n| n.to_string()), count.1.map(|n| n.to_string()))));
+                }
+                if longest.0.is_some() || longest.1.is_some() {
+                    let ms = |b: Option<f64>| b.map(|ms| format!("{ms}ms"));
+                    parts.push(format!("longest {}", range(ms(longest.0), ms(longest.1))));
+                }
+                format!("freezes({at}, {})", parts.join(", "))
             }
             ExpectKind::DataChannel { label, echo, .. } => {
                 format!("data_channel({label}{})", if *echo { ", echo" } else { "" })

@@ -120,9 +120,12 @@ impl Scenario {
     pub fn peer(&self, name: &str) -> Option<&PeerSpec> {
         self.peers.iter().find(|p| p.name == name)
     }
-    /// Whether the case's senders paint the frame marker: a `markers` expectation asks for it.
+    /// Whether the case's senders paint the frame marker: a `markers` or `freezes` expectation
+    /// reads it, and a `stall_video` step holds it.
     pub fn uses_markers(&self) -> bool {
-        self.expect.iter().any(|e| matches!(e.kind, super::expectation::ExpectKind::Markers { .. }))
+        use super::expectation::ExpectKind;
+        self.expect.iter().any(|e| matches!(e.kind, ExpectKind::Markers { .. } | ExpectKind::Freezes { .. }))
+            || self.steps.iter().any(|s| matches!(s.kind, super::step::StepKind::Do { action: super::step::Action::StallVideo(_), .. }))
     }
     /// The marker's sender number of `peer` (docs/markers.md): its place in `peers`.
     pub fn marker_sender(&self, peer: &str) -> Option<u8> {

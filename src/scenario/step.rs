@@ -38,6 +38,9 @@ pub enum Action {
     CloseChannel {
         label: String,
     },
+    /// The sender's video source shows the same picture for this long (a stalled camera): the
+    /// frame marker stops advancing (docs/markers.md), so every receiver sees a freeze.
+    StallVideo(Duration),
 }
 
 impl Action {
@@ -59,6 +62,7 @@ impl Action {
             Action::RemoveTrack(kind) => json!({"type": "remove_track", "kind": kind.as_str()}),
             Action::ReplaceTrack(kind) => json!({"type": "replace_track", "kind": kind.as_str()}),
             Action::CloseChannel { label } => json!({"type": "close_channel", "label": label}),
+            Action::StallVideo(length) => json!({"type": "stall_video", "ms": length.as_millis() as u64}),
         }
     }
 
@@ -77,6 +81,7 @@ impl Action {
             Action::RemoveTrack(k) => format!("remove_track({k})"),
             Action::ReplaceTrack(k) => format!("replace_track({k})"),
             Action::CloseChannel { label } => format!("close_channel({label})"),
+            Action::StallVideo(length) => format!("stall_video({}ms)", length.as_millis()),
         }
     }
 }

@@ -184,6 +184,11 @@ pub fn describe(event: &Event) -> String {
         Event::LocalDescription { sdp_type, .. } => format!("local_description {sdp_type}"),
         Event::RemoteDescription { sdp_type, .. } => format!("remote_description {sdp_type}"),
         Event::Stats { summary } => format!("stats {summary}"),
+        // The per-frame timeline is for the freeze check, not for a reader: its count only.
+        Event::MarkersSeen { kind, frames, unreadable, senders, changes } => {
+            let senders = serde_json::to_string(senders).unwrap_or_default();
+            format!("markers_seen {kind}: {frames} frame(s), {unreadable} unreadable, {} new picture(s) since the last, senders {senders}", changes.len())
+        }
         other => serde_json::to_string(other).unwrap_or_default(),
     }
 }

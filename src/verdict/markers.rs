@@ -41,7 +41,7 @@ pub(super) fn markers(scenario: &Scenario, want: Want, t: &Transcript) -> Result
     }
     let excerpt = || lines_of(t, at, |e| matches!(e, Event::Track { .. } | Event::FirstFrame { .. } | Event::MarkersSeen { .. } | Event::FrameShown { .. }));
     let seen = t.of(at).filter_map(|e| match &e.event {
-        Event::MarkersSeen { kind, frames, unreadable, senders } if kind == "video" => Some((*frames, *unreadable, senders)),
+        Event::MarkersSeen { kind, frames, unreadable, senders, .. } if kind == "video" => Some((*frames, *unreadable, senders)),
         _ => None,
     });
     let Some((rendered, unreadable, senders)) = seen.last() else {
@@ -122,7 +122,7 @@ mod tests {
     }
 
     fn seen(frames: u64, unreadable: u64, senders: Vec<SenderReads>) -> Entry {
-        Entry { at: 3000.0, peer: "bob".into(), event: Event::MarkersSeen { kind: "video".into(), frames, unreadable, senders } }
+        Entry { at: 3000.0, peer: "bob".into(), event: Event::MarkersSeen { kind: "video".into(), frames, unreadable, senders, changes: Vec::new() } }
     }
 
     fn check(entries: Vec<Entry>) -> Result<(), Mismatch> {

@@ -3,6 +3,7 @@
 
 mod check;
 mod expectations;
+pub mod freezes;
 pub mod flows;
 mod invariants;
 mod markers;

@@ -503,6 +503,7 @@ class Case:
         self.marker = (config.get("marker") or {}).get("sender")  # docs/markers.md; None: no markers
         self.sources = 0  # the marker's source number of the next video source
         self.marker_records = []
+        self.painters = []  # every video source's marker painter (stall_video holds them all)
         self.chain = asyncio.Queue()
         self.spawn(self.chain_worker())
 
@@ -522,7 +523,9 @@ class Case:
         if self.marker is None:
             return None
         self.sources += 1
-        return marker.Painter(self.marker, self.sources - 1, self.marker_event)
+        painter = marker.Painter(self.marker, self.sources - 1, self.marker_event)
+        self.painters.append(painter)
+        return painter
 
     def spawn(self, coro):
         task = asyncio.ensure_future(coro)
@@ -919,6 +922,8 @@ class Case:
             # The replaced source is not stopped here: aiortc's sender may be waiting on its next
             # frame, and a stopped source ends the sender's loop for good (MediaStreamError).
             self.event("track_replaced", kind=old.kind)
+        elif kind == "stall_video":
+            marker.stall_painters(self.painters, action)
         elif kind == "close":
             await self.close_pc()
         else:

@@ -375,6 +375,7 @@ class Case:
         self.marker = (config.get("marker") or {}).get("sender")  # docs/markers.md; None: no markers
         self.sources = 0  # the marker's source number of the next video track
         self.marker_records = []
+        self.painters = []  # every video source's marker painter (stall_video holds them all)
         self.started = False
         self.has_local = False  # something of ours to negotiate (a track or a channel)
         self.offer_pending = False
@@ -633,6 +634,7 @@ class Case:
             f"caps=video/x-raw,format=I420,width={width},height={height},framerate=30/1 ! videoconvert", True)
         src = bin_.get_by_name("src")
         painter = frame_marker.Painter(self.marker, self.sources, self._marker_report)
+        self.painters.append(painter)
         self.sources += 1
         chroma = bytes([128]) * (width * height // 2)
         n = [0]
@@ -1255,6 +1257,8 @@ class Case:
             self.remove_track(action.get("kind"))
         elif kind == "replace_track":
             return self.replace_track(action.get("kind"))
+        elif kind == "stall_video":
+            frame_marker.stall_painters(self.painters, action)
         elif kind == "close":
             self.close_pc()
         else:

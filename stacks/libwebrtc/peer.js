@@ -469,7 +469,9 @@ class Case {
   videoPainter() {
     if (!this.cfg.marker) return null;
     this.sources = (this.sources || 0) + 1;
-    return new marker.Painter(this.cfg.marker.sender, this.sources - 1, (type, fields) => this.markerPush(type, fields));
+    const painter = new marker.Painter(this.cfg.marker.sender, this.sources - 1, (type, fields) => this.markerPush(type, fields));
+    (this.painters ||= []).push(painter);
+    return painter;
   }
 
   markerPush(type, fields) {
@@ -804,6 +806,8 @@ class Case {
         return this.removeTrack(a.kind);
       case 'replace_track':
         return this.replaceTrack(a.kind);
+      case 'stall_video':
+        return marker.stallPainters(this.painters || [], a);
       case 'close':
         return this.closePeer();
       default:

@@ -319,6 +319,9 @@ impl Actor {
             Action::SetDirection { kind, direction } => self.set_direction(*kind, *direction).await,
             Action::RemoveTrack(kind) => self.remove_track(*kind).await,
             Action::ReplaceTrack(kind) => self.replace_track(*kind).await,
+            // Gated by the `markers` capability, which the Rust peer does not declare: its video
+            // is a pre-encoded file, so it has no picture to hold.
+            Action::StallVideo(_) => Err(RustPeerError::Unsupported("stall_video: the Rust peer sends a pre-encoded file and paints no frame marker".into())),
             Action::Close => self.close().await,
         }
     }

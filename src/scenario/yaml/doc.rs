@@ -196,6 +196,8 @@ pub enum StepDecl {
     /// `replaceTrack` with a new source of the same kind: no renegotiation (webrtc-pc 5.2).
     ReplaceTrack(PeerKindArg),
     CloseChannel(PeerLabelArg),
+    /// The peer's video source shows one picture for `for` (the frame marker stops advancing).
+    StallVideo(BlackoutArg),
     // Boxed: the largest step by far (conditions per peer and direction), and steps are many.
     Network(Box<NetworkStepArg>),
     Blackout(BlackoutArg),

@@ -70,6 +70,22 @@ pub struct MarkersArg {
     pub within: Option<Duration>,
 }
 
+/// `freezes: {at, min, max, min_freeze, max_freeze}`: the number of freezes of the picture `at`
+/// renders, and the length of the longest.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreezesArg {
+    pub at: PeerRef,
+    #[serde(default)]
+    pub min: Option<u32>,
+    #[serde(default)]
+    pub max: Option<u32>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub min_freeze: Option<Duration>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub max_freeze: Option<Duration>,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataChannelArg {
@@ -126,6 +142,8 @@ pub enum ExpectDecl {
     Media(MediaArg),
     /// The frames `at` renders carry `from`'s marker (docs/markers.md), and no other sender's.
     Markers(MarkersArg),
+    /// How often, and how long at most, the picture `at` renders froze (webrtc-stats' rule).
+    Freezes(FreezesArg),
     DataChannel(DataChannelArg),
     Connection(ConnectionArg),
     Timing(TimingArg),

@@ -79,6 +79,21 @@ impl Validator<'_> {
                 };
                 ExpectKind::Markers { at, from, source: m.source, frames: m.frames.max(1), latency, within: within(m.within) }
             }
+            ExpectDecl::Freezes(f) => {
+                let at = self.peer_ref(&f.at, names)?;
+                self.check_sent(&at, MediaKind::Video, peers, steps, e)?;
+                if f.min.is_none() && f.max.is_none() && f.min_freeze.is_none() && f.max_freeze.is_none() {
+                    return Err(self.err(&e.referenced, "freezes needs min, max, min_freeze or max_freeze".to_string()));
+                }
+                if f.min.is_some() && f.max.is_some() && f.min > f.max {
+                    return Err(self.err(&e.referenced, "freezes: min is above max".to_string()));
+                }
+                if f.min_freeze.is_some() && f.max_freeze.is_some() && f.min_freeze > f.max_freeze {
+                    return Err(self.err(&e.referenced, "freezes: min_freeze is above max_freeze".to_string()));
+                }
+                let ms = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+                ExpectKind::Freezes { at, count: (f.min, f.max), longest: (ms(f.min_freeze), ms(f.max_freeze)) }
+            }
             ExpectDecl::DataChannel(d) => {
                 let open = match &d.open {
                     Some(list) => list.iter().map(|p| self.peer_ref(p, names)).collect::<Result<Vec<_>, _>>()?,

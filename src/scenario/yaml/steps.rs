@@ -29,6 +29,7 @@ impl Validator<'_> {
             StepDecl::RemoveTrack(a) => act(&a.peer, Action::RemoveTrack(a.kind))?,
             StepDecl::ReplaceTrack(a) => act(&a.peer, Action::ReplaceTrack(a.kind))?,
             StepDecl::CloseChannel(a) => act(&a.peer, Action::CloseChannel { label: a.label.clone() })?,
+            StepDecl::StallVideo(a) => act(&a.peer, Action::StallVideo(a.length))?,
             StepDecl::Sleep(d) => StepKind::Sleep(*d),
             StepDecl::Network(n) => {
                 let peer = self.routed_peer(&n.peer, names, peers, "network")?;

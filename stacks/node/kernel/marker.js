@@ -78,30 +78,47 @@ function read(y, width, height, stride) {
 }
 
 /** A sender's marker for one source: paints frame after frame from index 0; `frame_painted` for
- * the first and every SAMPLE_EVERY-th, through `push(type, fields)`. */
+ * the first and every SAMPLE_EVERY-th, through `push(type, fields)`. stall(ms) holds the picture:
+ * the same index again until ms have passed (the `stall_video` action). */
 class Painter {
-  constructor(sender, source, push) {
-    Object.assign(this, { sender, source, push, index: 0 });
+  constructor(sender, source, push, clock = () => performance.now()) {
+    Object.assign(this, { sender, source, push, clock, index: 0, heldUntil: null });
+  }
+
+  stall(ms) {
+    this.heldUntil = this.clock() + ms;
   }
 
   paint(y, width, height, stride) {
-    const i = this.index & 0xffff;
+    const held = this.heldUntil !== null && this.clock() < this.heldUntil && this.index > 0;
+    const i = (held ? this.index - 1 : this.index) & 0xffff;
     paint(y, width, height, stride, this.sender, this.source, i);
+    if (held) return;
     if (i % SAMPLE_EVERY === 0) this.push('frame_painted', { kind: 'video', source: this.source, index: i });
     this.index += 1;
   }
 }
 
+/** The `stall_video` action (PROTOCOL.md): every painter holds its picture for `ms`. */
+function stallPainters(painters, action) {
+  if (!painters.length) throw new Error('stall_video: this peer paints no frame marker (no video source, or the case reads no markers)');
+  for (const p of painters) p.stall(action.ms);
+}
+
 /** What a receiver read from the frames it rendered (per sender and source: count, first and last
  * index, repeats, skipped): `frame_shown` samples, and `markers_seen` every SAMPLE_EVERY frames
- * and on flush() when it changed. */
+ * and on flush() when it changed, with `changes`: when each frame since the last one showed a new
+ * picture (a marker unlike the frame before's, or none that reads), in ms before the event. */
 class Record {
-  constructor(push) {
-    Object.assign(this, { push, frames: 0, unreadable: 0, senders: new Map(), pushed: 0 });
+  constructor(push, clock = () => Date.now()) {
+    Object.assign(this, { push, clock, frames: 0, unreadable: 0, senders: new Map(), pushed: 0, previous: undefined, changes: [] });
   }
 
   frame(m) {
     this.frames += 1;
+    const p = this.previous;
+    if (!m || !p || m.sender !== p.sender || m.source !== p.source || m.index !== p.index) this.changes.push(this.clock());
+    this.previous = m;
     if (!m) this.unreadable += 1;
     else {
       const key = `${m.sender}:${m.source}`;
@@ -126,8 +143,11 @@ class Record {
     if (this.frames === this.pushed) return;
     this.pushed = this.frames;
     const senders = [...this.senders.values()].map((r) => ({ ...r }));
-    this.push('markers_seen', { kind: 'video', frames: this.frames, unreadable: this.unreadable, senders });
+    const now = this.clock();
+    const changes = this.changes.map((t) => Math.round((t - now) * 10) / 10);
+    this.changes = [];
+    this.push('markers_seen', { kind: 'video', frames: this.frames, unreadable: this.unreadable, senders, changes });
   }
 }
 
-module.exports = { WHITE, BLACK, crc8, cell, paint, read, Painter, Record };
+module.exports = { WHITE, BLACK, crc8, cell, paint, read, Painter, Record, stallPainters };

@@ -287,6 +287,33 @@ test('marker: the painter samples, the record counts repeats and skips', () => {
   const last = of('markers_seen').pop();
   assert.deepStrictEqual([last.frames, last.unreadable], [64, 1]);
   assert.deepStrictEqual(last.senders, [{ sender: 2, source: 1, count: 63, first: 0, last: 70, repeats: 1, skipped: 9 }]);
+  // 64 frames, the repeat not a new picture: 63 changes over the markers_seen events.
+  const changes = of('markers_seen').flatMap((e) => e.changes);
+  assert.strictEqual(changes.length, 63);
+  assert.ok(changes.every((c) => c <= 0));
+});
+
+test('marker: a stall holds the index and the receiver sees no new picture', () => {
+  let now = 0;
+  const events = [];
+  const push = (type, fields) => events.push({ type, ...fields });
+  const painter = new marker.Painter(2, 0, push, () => now);
+  const record = new marker.Record(push, () => now);
+  const shown = [];
+  for (let frame = 0; frame < 150; frame++) {
+    now = (frame * 1000) / 30;
+    if (frame === 30) painter.stall(2000);
+    const y = new Uint8Array(320 * 240).fill(128);
+    painter.paint(y, 320, 240, 320);
+    const m = marker.read(y, 320, 240, 320);
+    shown.push(m.index);
+    record.frame(m);
+  }
+  record.flush();
+  assert.deepStrictEqual(shown.slice(29, 32), [29, 29, 29]);
+  assert.deepStrictEqual(shown.slice(89, 91), [29, 30]);
+  assert.strictEqual(events.filter((e) => e.type === 'markers_seen').flatMap((e) => e.changes).length, 90);
+  assert.deepStrictEqual(events.filter((e) => e.type === 'frame_painted').map((e) => e.index), [0, 30, 60]);
 });
 
 (async () => {

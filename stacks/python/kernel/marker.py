@@ -7,6 +7,8 @@ Layout: 4 rows x 10 columns of cells in the top quarter of the frame, placed rel
 each row a white and a black reference cell and 8 bits, most significant first: sender (5 bits),
 source (3), index (16), then a CRC-8 (polynomial 0x07) of those three bytes."""
 
+import time
+
 WHITE, BLACK = 235, 16
 ROWS, COLUMNS, REFERENCES = 4, 10, 2
 SAMPLE_EVERY = 30  # frame_painted / frame_shown for indices divisible by this; markers_seen too
@@ -74,30 +76,52 @@ def read(y, width, height, stride):
 
 class Painter:
     """A sender's marker: paints frame after frame of one source, counting from 0, and reports
-    `frame_painted` for the first frame and every SAMPLE_EVERY-th (as `report(name, **fields)`)."""
+    `frame_painted` for the first frame and every SAMPLE_EVERY-th (as `report(name, **fields)`).
+    stall(ms) holds the picture: the same index is painted again until ms have passed (the
+    `stall_video` action: a camera that delivers one picture over and over)."""
 
-    def __init__(self, sender, source, report):
+    def __init__(self, sender, source, report, clock=time.monotonic):
         self.sender, self.source, self.report, self.index = sender, source, report, 0
+        self.clock, self.held_until = clock, None
+
+    def stall(self, ms):
+        self.held_until = self.clock() + ms / 1000
 
     def paint(self, y, width, height, stride):
-        i = self.index & 0xFFFF
+        held = self.held_until is not None and self.clock() < self.held_until and self.index > 0
+        i = (self.index - 1 if held else self.index) & 0xFFFF
         paint(y, width, height, stride, self.sender, self.source, i)
-        if i % SAMPLE_EVERY == 0:
-            self.report("frame_painted", kind="video", source=self.source, index=i)
-        self.index += 1
+        if not held:
+            if i % SAMPLE_EVERY == 0:
+                self.report("frame_painted", kind="video", source=self.source, index=i)
+            self.index += 1
+
+
+def stall_painters(painters, action):
+    """The `stall_video` action (PROTOCOL.md): every painter holds its picture for `ms`."""
+    if not painters:
+        raise RuntimeError("stall_video: this peer paints no frame marker (no video source, or the case reads no markers)")
+    for painter in painters:
+        painter.stall(action["ms"])
 
 
 class Record:
     """What a receiver read from the frames it rendered: per sender and source the count, first
     and last index, repeats (the same index again: a freeze) and skipped indices. `frame_shown`
     for each sender and source's first read and each new index divisible by SAMPLE_EVERY;
-    `markers_seen` every SAMPLE_EVERY frames and on flush() when it changed."""
+    `markers_seen` every SAMPLE_EVERY frames and on flush() when it changed, with `changes`: when
+    each frame since the last one showed a new picture (a marker unlike the frame before's, or
+    none that reads), in ms before the event."""
 
-    def __init__(self, report):
+    def __init__(self, report, clock=lambda: time.time() * 1000):
         self.report, self.frames, self.unreadable, self.senders, self.pushed = report, 0, 0, {}, 0
+        self.clock, self.previous, self.changes = clock, False, []
 
     def frame(self, marker):
         self.frames += 1
+        if marker is None or marker != self.previous:
+            self.changes.append(self.clock())
+        self.previous = marker
         if marker is None:
             self.unreadable += 1
         else:
@@ -125,4 +149,7 @@ class Record:
         if self.frames != self.pushed:
             self.pushed = self.frames
             senders = [dict(r) for r in self.senders.values()]
-            self.report("markers_seen", kind="video", frames=self.frames, unreadable=self.unreadable, senders=senders)
+            now = self.clock()
+            changes = [round(t - now, 1) for t in self.changes]
+            self.changes = []
+            self.report("markers_seen", kind="video", frames=self.frames, unreadable=self.unreadable, senders=senders, changes=changes)

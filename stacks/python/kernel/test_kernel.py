@@ -121,6 +121,32 @@ class Marker(unittest.TestCase):
         last = [f for n, f in events if n == "markers_seen"][-1]
         self.assertEqual((last["frames"], last["unreadable"]), (64, 1))
         self.assertEqual(last["senders"], [{"sender": 2, "source": 1, "count": 63, "first": 0, "last": 70, "repeats": 1, "skipped": 9}])
+        # 64 frames, the repeat not a new picture: 63 changes over the three markers_seen events.
+        changes = [c for n, f in events if n == "markers_seen" for c in f["changes"]]
+        self.assertEqual(len(changes), 63)
+        self.assertTrue(all(c <= 0 for c in changes))
+
+    def test_a_stall_holds_the_index_and_the_receiver_sees_no_new_picture(self):
+        now = [0.0]
+        events = []
+        painter = marker.Painter(2, 0, lambda name, **f: events.append((name, f)), clock=lambda: now[0])
+        record = marker.Record(lambda name, **f: events.append((name, f)), clock=lambda: now[0] * 1000)
+        shown = []
+        for frame in range(150):  # 5 s at 30 fps, a 2 s stall from 1 s
+            now[0] = frame / 30
+            if frame == 30:
+                painter.stall(2000)
+            y, stride = self.frame()
+            painter.paint(y, self.W, self.H, stride)
+            m = marker.read(bytes(y), self.W, self.H, stride)
+            shown.append(m[2])
+            record.frame(m)
+        record.flush()
+        self.assertEqual(shown[29:32], [29, 29, 29])
+        self.assertEqual(shown[89:91], [29, 30], "painting resumes where it stopped after 2 s")
+        changes = [c for n, f in events if n == "markers_seen" for c in f["changes"]]
+        self.assertEqual(len(changes), 150 - 60)
+        self.assertEqual([f["index"] for n, f in events if n == "frame_painted"], [0, 30, 60])
 
 
 class Capture:
