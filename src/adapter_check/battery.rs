@@ -101,6 +101,13 @@ pub static BATTERY: &[Item] = &[
         "Perfect negotiation, rollback, transceivers, codecs",
         "setCodecPreferences puts VP9 first and VP9 arrives"
     ),
+    item!(
+        "markers",
+        Some("markers"),
+        "media/markers_freeze.yaml",
+        "The configuration",
+        "the frame marker painted with the configured sender number and read from every rendered frame (markers_seen with its changes), and stall_video holding the picture for 2 s"
+    ),
     item!("turn", Some("turn"), "network/turn_relay.yaml", "The configuration", "relay-only ICE through the harness's TURN server, with its credentials"),
     item!("candidate_error", Some("candidate_error"), "network/turn_candidate_error.yaml", "Events", "icecandidateerror with 401 for a TURN server given wrong credentials"),
 ];

@@ -91,6 +91,8 @@ pub enum ExpectKind {
         count: (Option<u32>, Option<u32>),
         /// Bounds of the longest freeze, in ms.
         longest: (Option<f64>, Option<f64>),
+        /// Bounds of the freezes' total length, in ms (webrtc-stats `totalFreezesDuration`).
+        total: (Option<f64>, Option<f64>),
     },
     DataChannel {
         label: String,
@@ -262,15 +264,17 @@ impl ExpectKind {
                 let latency = latency.map(|(min, max)| format!(", latency {}..{}", bound(min), bound(max))).unwrap_or_default();
                 format!("markers({at} shows {from}{source}, x{frames}{latency})")
             }
-            ExpectKind::Freezes { at, count, longest } => {
+            ExpectKind::Freezes { at, count, longest, total } => {
                 let range = |lo: Option<String>, hi: Option<String>| format!("{}..{}", lo.unwrap_or_default(), hi.unwrap_or_default());
+                let ms = |b: Option<f64>| b.map(|ms| format!("{ms}ms"));
                 let mut parts = Vec::new();
                 if count.0.is_some() || count.1.is_some() {
                     parts.push(format!("count {}", range(count.0.map(|n| n.to_string()), count.1.map(|n| n.to_string()))));
                 }
-                if longest.0.is_some() || longest.1.is_some() {
-                    let ms = |b: Option<f64>| b.map(|ms| format!("{ms}ms"));
-                    parts.push(format!("longest {}", range(ms(longest.0), ms(longest.1))));
+                for (word, b) in [("longest", longest), ("total", total)] {
+                    if b.0.is_some() || b.1.is_some() {
+                        parts.push(format!("{word} {}", range(ms(b.0), ms(b.1))));
+                    }
                 }
                 format!("freezes({at}, {})", parts.join(", "))
             }

@@ -144,9 +144,9 @@ pub enum Event {
         /// Rendered frames with no marker that reads (no contrast, or check bits that fail).
         unreadable: u64,
         senders: Vec<SenderReads>,
-        /// When each frame rendered since the previous `markers_seen` showed a new picture (its
-        /// marker differs from the frame before, or does not read), in ms relative to this
-        /// event (0 or less): the timeline freezes are found on (`verdict::freezes`).
+        /// When each frame rendered since the previous `markers_seen` showed a new picture (a
+        /// marker that reads and differs from the last one read), in ms relative to this event
+        /// (0 or less): the timeline freezes are found on (`verdict::freezes`).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         changes: Vec<f64>,
     },

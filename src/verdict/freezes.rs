@@ -52,16 +52,18 @@ pub fn timeline(at: &str, t: &Transcript) -> Vec<f64> {
     times
 }
 
-/// What a `freezes` expectation asks: bounds of the count and of the longest freeze (ms).
+/// What a `freezes` expectation asks: bounds of the count, of the longest freeze and of their
+/// total length (ms).
 pub struct Want<'a> {
     pub at: &'a str,
     pub count: (Option<u32>, Option<u32>),
     pub longest: (Option<f64>, Option<f64>),
+    pub total: (Option<f64>, Option<f64>),
 }
 
 pub(super) fn check(want: Want, t: &Transcript) -> Result<(), Mismatch> {
-    let Want { at, count, longest } = want;
-    let expected = expected(&want_text(count, longest), at);
+    let Want { at, count, longest, total } = want;
+    let expected = expected(&want_text(count, longest, total), at);
     let excerpt = || lines_of(t, at, |e| matches!(e, Event::Track { .. } | Event::FirstFrame { .. } | Event::MarkersSeen { .. }));
     let times = timeline(at, t);
     if times.len() < ENOUGH_PICTURES {
@@ -70,10 +72,11 @@ pub(super) fn check(want: Want, t: &Transcript) -> Result<(), Mismatch> {
     let found = freezes(&times);
     let n = found.len() as u32;
     let max_len = found.iter().map(|f| f.length).fold(0.0, f64::max);
+    let sum: f64 = found.iter().map(|f| f.length).sum();
     let within = |v: f64, (lo, hi): (Option<f64>, Option<f64>)| lo.is_none_or(|lo| v >= lo) && hi.is_none_or(|hi| v <= hi);
     let count_ok = within(f64::from(n), (count.0.map(f64::from), count.1.map(f64::from)));
     let longest_ok = (longest.0.is_none() && longest.1.is_none()) || (!found.is_empty() && within(max_len, longest));
-    if count_ok && longest_ok {
+    if count_ok && longest_ok && within(sum, total) {
         return Ok(());
     }
     let span = (times[times.len() - 1] - times[0]) / 1000.0;
@@ -82,12 +85,12 @@ pub(super) fn check(want: Want, t: &Transcript) -> Result<(), Mismatch> {
     let actual = if found.is_empty() {
         format!("no freeze in {:.1} s of video ({} new pictures)", span, times.len())
     } else {
-        format!("{n} freeze(s) in {:.1} s of video ({} new pictures): {}{more}", span, times.len(), listed.join(", "))
+        format!("{n} freeze(s), {sum:.0} ms in all, in {:.1} s of video ({} new pictures): {}{more}", span, times.len(), listed.join(", "))
     };
     mismatch(expected, actual, excerpt())
 }
 
-fn want_text(count: (Option<u32>, Option<u32>), longest: (Option<f64>, Option<f64>)) -> String {
+fn want_text(count: (Option<u32>, Option<u32>), longest: (Option<f64>, Option<f64>), total: (Option<f64>, Option<f64>)) -> String {
     let range = |lo: Option<String>, hi: Option<String>, unit: &str| match (lo, hi) {
         (Some(lo), Some(hi)) if lo == hi => format!("exactly {lo}{unit}"),
         (Some(lo), Some(hi)) => format!("{lo}{unit} to {hi}{unit}"),
@@ -99,9 +102,12 @@ fn want_text(count: (Option<u32>, Option<u32>), longest: (Option<f64>, Option<f6
     if count.0.is_some() || count.1.is_some() {
         parts.push(format!("{} freeze(s)", range(count.0.map(|n| n.to_string()), count.1.map(|n| n.to_string()), "")));
     }
+    let ms = |b: Option<f64>| b.map(|ms| format!("{ms:.0}"));
     if longest.0.is_some() || longest.1.is_some() {
-        let ms = |b: Option<f64>| b.map(|ms| format!("{ms:.0}"));
         parts.push(format!("the longest {}", range(ms(longest.0), ms(longest.1), " ms")));
+    }
+    if total.0.is_some() || total.1.is_some() {
+        parts.push(format!("{} in all", range(ms(total.0), ms(total.1), " ms")));
     }
     parts.join(", ")
 }
@@ -180,22 +186,24 @@ mod tests {
     #[test]
     fn a_stalled_sender_fails_max_zero_and_passes_a_three_second_bound() {
         let t = stalled_call(2_000.0);
-        let none = check(Want { at: "bob", count: (None, Some(0)), longest: (None, None) }, &t).unwrap_err();
+        let none = check(Want { at: "bob", count: (None, Some(0)), longest: (None, None), total: (None, None) }, &t).unwrap_err();
         assert!(none.expected.contains("at most 0 freeze(s)"), "{}", none.expected);
-        assert!(none.actual.starts_with("1 freeze(s) in") && none.actual.contains("for 2000 ms"), "{}", none.actual);
-        check(Want { at: "bob", count: (None, None), longest: (None, Some(3_000.0)) }, &t).unwrap();
-        check(Want { at: "bob", count: (Some(1), Some(1)), longest: (Some(1_500.0), Some(2_500.0)) }, &t).unwrap();
-        let four = check(Want { at: "bob", count: (None, None), longest: (None, Some(1_000.0)) }, &stalled_call(4_000.0)).unwrap_err();
+        assert!(none.actual.starts_with("1 freeze(s), 2000 ms in all, in") && none.actual.contains("for 2000 ms"), "{}", none.actual);
+        let short = check(Want { at: "bob", count: (None, None), longest: (None, None), total: (None, Some(1_000.0)) }, &t).unwrap_err();
+        assert!(short.expected.contains("at most 1000 ms in all"), "{}", short.expected);
+        check(Want { at: "bob", count: (None, None), longest: (None, Some(3_000.0)), total: (None, None) }, &t).unwrap();
+        check(Want { at: "bob", count: (Some(1), Some(1)), longest: (Some(1_500.0), Some(2_500.0)), total: (Some(1_500.0), Some(3_000.0)) }, &t).unwrap();
+        let four = check(Want { at: "bob", count: (None, None), longest: (None, Some(1_000.0)), total: (None, None) }, &stalled_call(4_000.0)).unwrap_err();
         assert!(four.expected.contains("the longest at most 1000 ms"), "{}", four.expected);
     }
 
     #[test]
     fn a_receiver_without_pictures_or_without_freezes_says_so() {
         let empty = Transcript { entries: vec![seen(1_000.0, Vec::new())], relay: Vec::new() };
-        let e = check(Want { at: "bob", count: (None, Some(0)), longest: (None, None) }, &empty).unwrap_err();
+        let e = check(Want { at: "bob", count: (None, Some(0)), longest: (None, None), total: (None, None) }, &empty).unwrap_err();
         assert!(e.actual.contains("showed 0 new picture(s)"), "{}", e.actual);
         let smooth = stalled_call(33.3);
-        let e = check(Want { at: "bob", count: (Some(1), None), longest: (Some(6_500.0), None) }, &smooth).unwrap_err();
+        let e = check(Want { at: "bob", count: (Some(1), None), longest: (Some(6_500.0), None), total: (None, None) }, &smooth).unwrap_err();
         assert!(e.actual.starts_with("no freeze in"), "{}", e.actual);
         assert!(e.expected.contains("at least 1 freeze(s), the longest at least 6500 ms"), "{}", e.expected);
     }

@@ -32,12 +32,13 @@ pub(super) fn markers(scenario: &Scenario, want: Want, t: &Transcript) -> Result
         UNREADABLE_SHARE * 100.0
     );
     if let Some((min, max)) = latency {
-        let bound = |b: Option<f64>, word: &str| b.map(|ms| format!(" {word} {ms} ms")).unwrap_or_default();
-        expected.push_str(&format!(
-            ", and a median glass-to-glass latency{}{} over {LATENCY_SAMPLES} sampled frames at least",
-            bound(min, "of at least"),
-            bound(max, "of at most")
-        ));
+        let range = match (min, max) {
+            (Some(lo), Some(hi)) => format!("between {lo} and {hi} ms"),
+            (Some(lo), None) => format!("at least {lo} ms"),
+            (None, Some(hi)) => format!("at most {hi} ms"),
+            (None, None) => String::new(),
+        };
+        expected.push_str(&format!(", and a median glass-to-glass latency {range} over at least {LATENCY_SAMPLES} sampled frames"));
     }
     let excerpt = || lines_of(t, at, |e| matches!(e, Event::Track { .. } | Event::FirstFrame { .. } | Event::MarkersSeen { .. } | Event::FrameShown { .. }));
     let seen = t.of(at).filter_map(|e| match &e.event {
@@ -66,7 +67,17 @@ pub(super) fn markers(scenario: &Scenario, want: Want, t: &Transcript) -> Result
         .collect();
     let mut actual = format!("{mine} of {rendered} rendered frame(s) marked by {from}{of_source}, {unreadable} unreadable");
     if !foreign.is_empty() {
-        actual.push_str(&format!("; {} other sender(s)", foreign.len()));
+        // Which sender, and when its first frame was shown (a sender's first read is sampled).
+        let named: Vec<String> = foreign
+            .iter()
+            .map(|f| {
+                let who = scenario.peers.get(usize::from(f.sender)).map(|p| p.name.clone()).unwrap_or_else(|| "no peer of this case".into());
+                let first = t.of(at).find(|e| matches!(&e.event, Event::FrameShown { sender, source, .. } if *sender == f.sender && *source == f.source));
+                let when = first.map(|e| format!(", the first shown at {:.1} ms", e.at)).unwrap_or_default();
+                format!("sender {} ({who}) source {}: {} frame(s){when}", f.sender, f.source, f.count)
+            })
+            .collect();
+        actual.push_str(&format!("; {} frame(s) of another sender: {}", foreign.iter().map(|f| f.count).sum::<u64>(), named.join("; ")));
     }
     if latency.is_some() {
         match median {
@@ -140,7 +151,9 @@ mod tests {
         assert!(too_few.actual.starts_with("40 of 40 rendered frame(s) marked by alice"), "{}", too_few.actual);
         // bob's own loopback (sender 1) or a third sender's frames among alice's fail.
         let foreign = check(vec![seen(90, 0, vec![reads(0, 60), reads(1, 30)])]).unwrap_err();
-        assert!(foreign.actual.contains("1 other sender(s)"), "{}", foreign.actual);
+        assert!(foreign.actual.contains("30 frame(s) of another sender: sender 1 (bob) source 0: 30 frame(s)"), "{}", foreign.actual);
+        let stranger = check(vec![seen(90, 0, vec![reads(0, 60), reads(9, 30)])]).unwrap_err();
+        assert!(stranger.actual.contains("sender 9 (no peer of this case)"), "{}", stranger.actual);
         assert!(foreign.excerpt.last().unwrap().contains("sender 1 source 0: 30 frame(s)"), "{:?}", foreign.excerpt);
         let unreadable = check(vec![seen(80, 20, vec![reads(0, 60)])]).unwrap_err();
         assert!(unreadable.actual.contains("20 unreadable"), "{}", unreadable.actual);
@@ -188,6 +201,9 @@ mod tests {
         assert!(check(Some(1), Some((Some(100.0), Some(200.0)))).is_ok(), "median 120 ms");
         let slow = check(Some(1), Some((None, Some(100.0)))).unwrap_err();
         assert!(slow.actual.contains("median latency 120.0 ms over 4 sampled frame(s)"), "{}", slow.actual);
+        assert!(slow.expected.ends_with("a median glass-to-glass latency at most 100 ms over at least 3 sampled frames"), "{}", slow.expected);
+        let both = check(Some(1), Some((Some(150.0), Some(200.0)))).unwrap_err();
+        assert!(both.expected.contains("latency between 150 and 200 ms over"), "{}", both.expected);
         assert!(check(Some(1), Some((Some(150.0), None))).is_err(), "below the path's own delay");
         assert!(check(Some(0), Some((Some(100.0), None))).unwrap_err().actual.contains("no sampled frame"), "source 0 has no samples");
     }

@@ -24,7 +24,18 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ("stats_shape", "negotiation/basic.yaml", &["a `stats` event breaks its schema", "at /summary/candidate_pair/local", "/inbound_rtp/0/packetsReceived"]),
     // Here the Rust peer offers and the broken kind answers: the runner waits for bob's open.
     ("quiet_channel", ECHO, &["waited 10s for bob: channel_open(chat)", "stderr of bob (this case", "proxy.py: dropped data_channel_open of chat (on purpose)"]),
+    // Frame markers (docs/markers.md), against libwebrtc (`MARKERS_PARTNER`): another sender's
+    // identity, and a sender that stalls for 2 s.
+    ("foreign_marker", "media/markers.yaml", &["frame(s) of another sender: sender 9 (no peer of this case) source 0", "proxy.py: the adapter paints sender 9 (on purpose)"]),
+    ("frozen_sender", FROZEN_NONE, &["freezes(bob, count ..0)", "1 freeze(s), ", "proxy.py: stalling the video for 2 s from frame 60 (on purpose)"]),
 ];
+
+/// The kinds of `CASES` that paint frame markers, and the reading kind they call.
+const MARKERS_KINDS: &[&str] = &["foreign_marker", "frozen_sender"];
+const MARKERS_PARTNER: &str = "libwebrtc";
+const FROZEN_NONE: &str = "../fixtures/broken-stacks/scenarios/frozen_none.yaml";
+/// The same stalled sender under a bound it meets: the case must pass.
+const FROZEN_WITHIN: &str = "../fixtures/broken-stacks/scenarios/frozen_within_3s.yaml";
 
 const ECHO: &str = "datachannel/echo.yaml";
 
@@ -39,21 +50,54 @@ pub(super) fn env() -> &'static Env {
 }
 
 pub fn trials() -> Vec<Trial> {
-    CASES.iter().map(|(kind, file, says)| Trial::test(format!("broken::{kind}"), move || check(kind, file, says)).with_kind("broken")).collect()
+    let mut trials: Vec<Trial> = CASES.iter().map(|(kind, file, says)| Trial::test(format!("broken::{kind}"), move || check(kind, file, says)).with_kind("broken")).collect();
+    trials.push(Trial::test("broken::frozen_sender_within_bound", within_bound).with_kind("broken"));
+    trials
 }
 
-fn check(kind: &str, file: &str, says: &[&str]) -> Result<(), Failed> {
-    let env = env();
-    if let Some(launcher) = env.registry.get(&PeerKind::new(kind).expect("valid")) {
-        if let Err(why) = launcher.availability() {
-            return Err(format!("{kind}: the stack behind it is not installed: {why}").into());
+/// The kinds of a broken kind's case: it offers and the Rust peer answers, but for
+/// `quiet_channel` (the Rust peer offers) and the markers kinds (libwebrtc reads their frames).
+fn pair(kind: &str) -> Vec<PeerKind> {
+    let broken = PeerKind::new(kind).expect("valid");
+    let partner = PeerKind::new(if MARKERS_KINDS.contains(&kind) { MARKERS_PARTNER } else { "rust" }).expect("valid");
+    if kind == "quiet_channel" {
+        vec![partner, broken]
+    } else {
+        vec![broken, partner]
+    }
+}
+
+fn case_of(kind: &str, file: &str, env: &Env) -> Result<Case, Failed> {
+    for k in [kind, MARKERS_PARTNER] {
+        if let Some(launcher) = env.registry.get(&PeerKind::new(k).expect("valid")) {
+            if let Err(why) = launcher.availability() {
+                return Err(format!("{kind}: the stack behind it is not installed: {why}").into());
+            }
         }
     }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
     let scenario = Arc::new(scenario::load_file(&path, None, &env.registry.kinds()).map_err(|e| e.to_string())?);
-    let (broken, rust) = (PeerKind::new(kind).expect("valid"), PeerKind::new("rust").expect("valid"));
-    let kinds = if kind == "quiet_channel" { vec![rust, broken] } else { vec![broken, rust] };
-    let case = Case { scenario, kinds, excluded: None, flakes: Vec::new() };
+    Ok(Case { scenario, kinds: pair(kind), excluded: None, flakes: Vec::new() })
+}
+
+/// A 2 s stall passes `freezes: {max_freeze: 3s}`: the bound, not the freeze, decides.
+fn within_bound() -> Result<(), Failed> {
+    let env = env();
+    let case = case_of("frozen_sender", FROZEN_WITHIN, env)?;
+    let result = block_on(async { Ok(run_case(&case, env).await) })?;
+    block_on(async {
+        env.shutdown().await;
+        Ok(())
+    })?;
+    match &result {
+        Ok(run) if run.passed() => Ok(()),
+        _ => Err(format!("frozen_sender under a 3 s bound failed:\n{}", failure_details(&result).unwrap_or_default()).into()),
+    }
+}
+
+fn check(kind: &str, file: &str, says: &[&str]) -> Result<(), Failed> {
+    let env = env();
+    let case = case_of(kind, file, env)?;
     let result = block_on(async { Ok(run_case(&case, env).await) })?;
     let text = match &result {
         Ok(run) if run.passed() => return Err(format!("{kind}: the case passed with a broken peer").into()),

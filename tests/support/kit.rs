@@ -18,6 +18,9 @@ const BROKEN: &[(&str, &[&str], &str)] = &[
     ("no_negotiationneeded", &["restart_ice"], "What `restart_ice` means"),
     ("quiet_channel", &["data_channel"], "Events"),
     ("stats_shape", &["call"], "`stats.summary`"),
+    ("foreign_marker", &["markers"], "The configuration"),
+    // A camera that stalls breaks no rule of the specification: no kit verdict to check.
+    ("frozen_sender", &[], ""),
 ];
 
 /// The bundled adapter whose whole battery runs here (the fastest to start; every bundled kind
@@ -34,6 +37,9 @@ pub fn broken(kind: &str, env: &Env) -> Result<(), Failed> {
     let Some((_, items, section)) = BROKEN.iter().find(|(k, ..)| *k == kind) else {
         return Err(format!("{kind}: no kit expectation in tests/support/kit.rs").into());
     };
+    if section.is_empty() {
+        return Ok(());
+    }
     let k = PeerKind::new(kind).expect("valid");
     block_on(async {
         let hello = kit::hello(&k, env).await;

@@ -70,8 +70,8 @@ pub struct MarkersArg {
     pub within: Option<Duration>,
 }
 
-/// `freezes: {at, min, max, min_freeze, max_freeze}`: the number of freezes of the picture `at`
-/// renders, and the length of the longest.
+/// `freezes: {at, min, max, min_freeze, max_freeze, min_total, max_total}`: the number of freezes
+/// of the picture `at` renders, the length of the longest and their total length.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FreezesArg {
@@ -84,6 +84,11 @@ pub struct FreezesArg {
     pub min_freeze: Option<Duration>,
     #[serde(default, deserialize_with = "opt_duration")]
     pub max_freeze: Option<Duration>,
+    /// Bounds of the freezes' total length (webrtc-stats `totalFreezesDuration`).
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub min_total: Option<Duration>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub max_total: Option<Duration>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

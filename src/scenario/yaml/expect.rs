@@ -70,7 +70,6 @@ impl Validator<'_> {
                 if m.source.is_some_and(|s| s > 7) {
                     return Err(self.err(&e.referenced, "a marker's source is 0 to 7 (docs/markers.md)".to_string()));
                 }
-                let ms = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
                 let latency = match &m.latency {
                     None => None,
                     Some(l) if l.min.is_none() && l.max.is_none() => return Err(self.err(&e.referenced, "latency needs min, max or both".to_string())),
@@ -82,17 +81,14 @@ impl Validator<'_> {
             ExpectDecl::Freezes(f) => {
                 let at = self.peer_ref(&f.at, names)?;
                 self.check_sent(&at, MediaKind::Video, peers, steps, e)?;
-                if f.min.is_none() && f.max.is_none() && f.min_freeze.is_none() && f.max_freeze.is_none() {
-                    return Err(self.err(&e.referenced, "freezes needs min, max, min_freeze or max_freeze".to_string()));
+                let bounds = [("min", "max", f.min.map(f64::from), f.max.map(f64::from)), ("min_freeze", "max_freeze", ms(f.min_freeze), ms(f.max_freeze)), ("min_total", "max_total", ms(f.min_total), ms(f.max_total))];
+                if bounds.iter().all(|(_, _, lo, hi)| lo.is_none() && hi.is_none()) {
+                    return Err(self.err(&e.referenced, "freezes needs a bound: min, max, min_freeze, max_freeze, min_total or max_total".to_string()));
                 }
-                if f.min.is_some() && f.max.is_some() && f.min > f.max {
-                    return Err(self.err(&e.referenced, "freezes: min is above max".to_string()));
+                if let Some((lo, hi, ..)) = bounds.iter().find(|(_, _, lo, hi)| lo.zip(*hi).is_some_and(|(lo, hi)| lo > hi)) {
+                    return Err(self.err(&e.referenced, format!("freezes: {lo} is above {hi}")));
                 }
-                if f.min_freeze.is_some() && f.max_freeze.is_some() && f.min_freeze > f.max_freeze {
-                    return Err(self.err(&e.referenced, "freezes: min_freeze is above max_freeze".to_string()));
-                }
-                let ms = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
-                ExpectKind::Freezes { at, count: (f.min, f.max), longest: (ms(f.min_freeze), ms(f.max_freeze)) }
+                ExpectKind::Freezes { at, count: (f.min, f.max), longest: (ms(f.min_freeze), ms(f.max_freeze)), total: (ms(f.min_total), ms(f.max_total)) }
             }
             ExpectDecl::DataChannel(d) => {
                 let open = match &d.open {
@@ -272,4 +268,9 @@ fn metric_value(metric: Metric, s: &str) -> Result<f64, ValueError> {
         Metric::Fps => s.trim().parse::<f64>().map_err(|_| ValueError(format!("'{s}' is not a number of frames per second"))),
         Metric::Bitrate => parse_rate(s).map(|b| b as f64),
     }
+}
+
+/// A bound as written, in ms.
+fn ms(d: Option<std::time::Duration>) -> Option<f64> {
+    d.map(|d| d.as_secs_f64() * 1000.0)
 }

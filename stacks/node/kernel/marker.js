@@ -108,7 +108,8 @@ function stallPainters(painters, action) {
 /** What a receiver read from the frames it rendered (per sender and source: count, first and last
  * index, repeats, skipped): `frame_shown` samples, and `markers_seen` every SAMPLE_EVERY frames
  * and on flush() when it changed, with `changes`: when each frame since the last one showed a new
- * picture (a marker unlike the frame before's, or none that reads), in ms before the event. */
+ * picture (a marker that reads, unlike the last one read: a frame without one shows nothing of
+ * the sender's), in ms before the event. */
 class Record {
   constructor(push, clock = () => Date.now()) {
     Object.assign(this, { push, clock, frames: 0, unreadable: 0, senders: new Map(), pushed: 0, previous: undefined, changes: [] });
@@ -117,8 +118,10 @@ class Record {
   frame(m) {
     this.frames += 1;
     const p = this.previous;
-    if (!m || !p || m.sender !== p.sender || m.source !== p.source || m.index !== p.index) this.changes.push(this.clock());
-    this.previous = m;
+    if (m && (!p || m.sender !== p.sender || m.source !== p.source || m.index !== p.index)) {
+      this.changes.push(this.clock());
+      this.previous = m;
+    }
     if (!m) this.unreadable += 1;
     else {
       const key = `${m.sender}:${m.source}`;

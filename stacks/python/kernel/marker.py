@@ -110,18 +110,18 @@ class Record:
     and last index, repeats (the same index again: a freeze) and skipped indices. `frame_shown`
     for each sender and source's first read and each new index divisible by SAMPLE_EVERY;
     `markers_seen` every SAMPLE_EVERY frames and on flush() when it changed, with `changes`: when
-    each frame since the last one showed a new picture (a marker unlike the frame before's, or
-    none that reads), in ms before the event."""
+    each frame since the last one showed a new picture (a marker that reads, unlike the last one
+    read: a frame without one shows nothing of the sender's), in ms before the event."""
 
     def __init__(self, report, clock=lambda: time.time() * 1000):
         self.report, self.frames, self.unreadable, self.senders, self.pushed = report, 0, 0, {}, 0
-        self.clock, self.previous, self.changes = clock, False, []
+        self.clock, self.previous, self.changes = clock, None, []
 
     def frame(self, marker):
         self.frames += 1
-        if marker is None or marker != self.previous:
+        if marker is not None and marker != self.previous:
             self.changes.append(self.clock())
-        self.previous = marker
+            self.previous = marker
         if marker is None:
             self.unreadable += 1
         else:
