@@ -94,6 +94,11 @@ static RULES: &[Rule] = &[
         says: "a program reports what its stack fires, on both sides of a channel: `data_channel_open` when a channel opens (an answerer's own channels are created when the first offer arrives)",
         needles: &["channel_open("],
     },
+    Rule {
+        section: "The configuration",
+        says: "the video a program sends carries the frame marker with the configuration's `marker.sender` (docs/markers.md), so each receiver can tell whose frames it shows",
+        needles: &["of another sender: sender"],
+    },
 ];
 
 /// The rules a failure's text shows broken, in the specification's order (none when the text
@@ -121,6 +126,7 @@ mod tests {
         assert_eq!(sections("error (protocol): a `stats` event breaks its schema (PROTOCOL.md, event): at /summary"), ["`stats.summary`"]);
         assert_eq!(sections("check failed: only closing events after close (alice) (invariant)"), ["After the `close` action"]);
         assert_eq!(sections("bob: 'stable' -> 'have-remote-pranswer': a JSEP transition from 'stable'"), ["Event order"]);
+        assert_eq!(sections("ACTUAL: 0 of 511 rendered frame(s) marked by alice; 511 frame(s) of another sender: sender 9 (no peer of this case)"), ["The configuration"]);
     }
 
     #[test]
