@@ -94,6 +94,16 @@ pub enum ExpectKind {
         /// Bounds of the freezes' total length, in ms (webrtc-stats `totalFreezesDuration`).
         total: (Option<f64>, Option<f64>),
     },
+    /// Glass-to-glass latency of `from`'s frames shown by `at` (the markers' sampled frames):
+    /// bounds of its median and 95th percentile, and of how far the case's last `network` step
+    /// moved its median; all in ms.
+    Latency {
+        at: String,
+        from: String,
+        p50: (Option<f64>, Option<f64>),
+        p95: Option<f64>,
+        rise: Option<(Option<f64>, Option<f64>)>,
+    },
     DataChannel {
         label: String,
         open: Vec<String>,
@@ -277,6 +287,20 @@ impl ExpectKind {
                     }
                 }
                 format!("freezes({at}, {})", parts.join(", "))
+            }
+            ExpectKind::Latency { at, from, p50, p95, rise } => {
+                let ms = |b: Option<f64>| b.map(|ms| format!("{ms}ms")).unwrap_or_default();
+                let mut parts = vec![format!("{at} from {from}")];
+                if p50.0.is_some() || p50.1.is_some() {
+                    parts.push(format!("p50 {}..{}", ms(p50.0), ms(p50.1)));
+                }
+                if let Some(hi) = p95 {
+                    parts.push(format!("p95 ..{hi}ms"));
+                }
+                if let Some((lo, hi)) = rise {
+                    parts.push(format!("rise {}..{}", ms(*lo), ms(*hi)));
+                }
+                format!("latency({})", parts.join(", "))
             }
             ExpectKind::DataChannel { label, echo, .. } => {
                 format!("data_channel({label}{})", if *echo { ", echo" } else { "" })

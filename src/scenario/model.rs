@@ -120,11 +120,11 @@ impl Scenario {
     pub fn peer(&self, name: &str) -> Option<&PeerSpec> {
         self.peers.iter().find(|p| p.name == name)
     }
-    /// Whether the case's senders paint the frame marker: a `markers` or `freezes` expectation
-    /// reads it, and a `stall_video` step holds it.
+    /// Whether the case's senders paint the frame marker: a `markers`, `freezes` or `latency`
+    /// expectation reads it, and a `stall_video` step holds it.
     pub fn uses_markers(&self) -> bool {
         use super::expectation::ExpectKind;
-        self.expect.iter().any(|e| matches!(e.kind, ExpectKind::Markers { .. } | ExpectKind::Freezes { .. }))
+        self.expect.iter().any(|e| matches!(e.kind, ExpectKind::Markers { .. } | ExpectKind::Freezes { .. } | ExpectKind::Latency { .. }))
             || self.steps.iter().any(|s| matches!(s.kind, super::step::StepKind::Do { action: super::step::Action::StallVideo(_), .. }))
     }
     /// The marker's sender number of `peer` (docs/markers.md): its place in `peers`.

@@ -51,9 +51,8 @@ pub(super) fn markers(scenario: &Scenario, want: Want, t: &Transcript) -> Result
     let mine: u64 = senders.iter().filter(|s| s.sender == sender && source.is_none_or(|src| s.source == src)).map(|s| s.count).sum();
     let foreign: Vec<&SenderReads> = senders.iter().filter(|s| s.sender != sender).collect();
     let unreadable_ok = (unreadable as f64) <= UNREADABLE_SHARE * rendered as f64;
-    let mut samples: Vec<f64> = latencies(scenario, from, at, t).into_iter().filter(|(src, _)| source.is_none_or(|s| s == *src)).map(|(_, ms)| ms).collect();
-    samples.sort_by(f64::total_cmp);
-    let median = samples.get(samples.len() / 2).copied();
+    let samples: Vec<f64> = latencies(scenario, from, at, t).into_iter().filter(|l| source.is_none_or(|s| s == l.source)).map(|l| l.ms).collect();
+    let median = crate::stats::median(&samples);
     let latency_ok = match latency {
         None => true,
         Some((min, max)) => samples.len() >= LATENCY_SAMPLES && median.is_some_and(|m| min.is_none_or(|lo| m >= lo) && max.is_none_or(|hi| m <= hi)),
@@ -93,9 +92,18 @@ pub(super) fn markers(scenario: &Scenario, want: Want, t: &Transcript) -> Result
     mismatch(expected, actual, lines)
 }
 
+/// One sampled frame's glass-to-glass latency: shown minus painted, on the case clock.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Latency {
+    pub source: u8,
+    /// When `at` showed it.
+    pub shown: f64,
+    pub ms: f64,
+}
+
 /// The latencies of the frames `from` painted and `at` showed, both sampled (docs/markers.md),
-/// each with its source: shown minus painted, on the case clock.
-pub fn latencies(scenario: &Scenario, from: &str, at: &str, t: &Transcript) -> Vec<(u8, f64)> {
+/// in the order they were shown.
+pub fn latencies(scenario: &Scenario, from: &str, at: &str, t: &Transcript) -> Vec<Latency> {
     let Some(sender) = scenario.marker_sender(from) else { return Vec::new() };
     let painted: Vec<(u8, u32, f64)> = t
         .of(from)
@@ -109,7 +117,7 @@ pub fn latencies(scenario: &Scenario, from: &str, at: &str, t: &Transcript) -> V
             Event::FrameShown { sender: s, source, index, .. } if *s == sender => {
                 // The latest painting of that index before it was shown (an index wraps after
                 // 65,536 frames).
-                painted.iter().rev().find(|(src, i, p)| src == source && i == index && *p <= e.at).map(|(src, _, p)| (*src, e.at - p))
+                painted.iter().rev().find(|(src, i, p)| src == source && i == index && *p <= e.at).map(|(src, _, p)| Latency { source: *src, shown: e.at, ms: e.at - p })
             }
             _ => None,
         })
@@ -179,7 +187,8 @@ mod tests {
             ],
             relay: Vec::new(),
         };
-        assert_eq!(latencies(&scenario(), "alice", "bob", &t), vec![(0, 40.0), (0, 25.0)]);
+        let found: Vec<(u8, f64, f64)> = latencies(&scenario(), "alice", "bob", &t).iter().map(|l| (l.source, l.shown, l.ms)).collect();
+        assert_eq!(found, vec![(0, 1040.0, 40.0), (0, 2025.0, 25.0)]);
     }
 
     #[test]

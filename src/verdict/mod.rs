@@ -4,6 +4,7 @@
 mod check;
 mod expectations;
 pub mod freezes;
+mod latency;
 pub mod flows;
 mod invariants;
 mod markers;

@@ -91,6 +91,26 @@ pub struct FreezesArg {
     pub max_total: Option<Duration>,
 }
 
+/// `latency: {at, from, p50, min_p50, p95, rise: {min, max}}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyExpectArg {
+    pub at: PeerRef,
+    pub from: PeerRef,
+    /// An upper bound of the median.
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub p50: Option<Duration>,
+    /// A lower bound of the median (a path's own delay).
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub min_p50: Option<Duration>,
+    /// An upper bound of the 95th percentile.
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub p95: Option<Duration>,
+    /// Bounds of the median after the last `network` step minus the median before it.
+    #[serde(default)]
+    pub rise: Option<LatencyArg>,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataChannelArg {
@@ -149,6 +169,8 @@ pub enum ExpectDecl {
     Markers(MarkersArg),
     /// How often, and how long at most, the picture `at` renders froze (webrtc-stats' rule).
     Freezes(FreezesArg),
+    /// Glass-to-glass latency percentiles of `from`'s frames at `at`, and a network step's rise.
+    Latency(LatencyExpectArg),
     DataChannel(DataChannelArg),
     Connection(ConnectionArg),
     Timing(TimingArg),

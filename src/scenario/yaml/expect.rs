@@ -90,6 +90,31 @@ impl Validator<'_> {
                 }
                 ExpectKind::Freezes { at, count: (f.min, f.max), longest: (ms(f.min_freeze), ms(f.max_freeze)), total: (ms(f.min_total), ms(f.max_total)) }
             }
+            ExpectDecl::Latency(l) => {
+                let (at, from) = (self.peer_ref(&l.at, names)?, self.peer_ref(&l.from, names)?);
+                if at == from {
+                    return Err(self.err(&e.referenced, format!("'{at}' cannot show its own frames: latency is read from the video it receives")));
+                }
+                self.check_sent(&at, MediaKind::Video, peers, steps, e)?;
+                if l.p50.is_none() && l.min_p50.is_none() && l.p95.is_none() && l.rise.is_none() {
+                    return Err(self.err(&e.referenced, "latency needs a bound: p50, min_p50, p95 or rise".to_string()));
+                }
+                if l.min_p50.zip(l.p50).is_some_and(|(lo, hi)| lo > hi) {
+                    return Err(self.err(&e.referenced, "latency: min_p50 is above p50".to_string()));
+                }
+                let rise = match &l.rise {
+                    None => None,
+                    Some(r) if r.min.is_none() && r.max.is_none() => return Err(self.err(&e.referenced, "rise needs min, max or both".to_string())),
+                    Some(r) if r.min.zip(r.max).is_some_and(|(lo, hi)| lo > hi) => return Err(self.err(&e.referenced, "rise: min is above max".to_string())),
+                    Some(r) => {
+                        if !steps.iter().any(|s| matches!(s.kind, StepKind::Network { .. })) {
+                            return Err(self.err(&e.referenced, "rise compares the latency before and after a network step, and the scenario has none".to_string()));
+                        }
+                        Some((ms(r.min), ms(r.max)))
+                    }
+                };
+                ExpectKind::Latency { at, from, p50: (ms(l.min_p50), ms(l.p50)), p95: ms(l.p95), rise }
+            }
             ExpectDecl::DataChannel(d) => {
                 let open = match &d.open {
                     Some(list) => list.iter().map(|p| self.peer_ref(p, names)).collect::<Result<Vec<_>, _>>()?,
