@@ -404,5 +404,9 @@ fn timings(case: &Case, t: &Transcript) -> Timings {
     let answerer = case.scenario.answerer();
     let first_frame =
         t.first(answerer, |e| matches!(e, Event::FirstFrame { .. })).or_else(|| t.first(&case.scenario.offerer, |e| matches!(e, Event::FirstFrame { .. }))).map(|e| e.at);
-    Timings { to_connected: start.zip(connected).map(|(s, c)| c - s), to_first_frame: start.zip(first_frame).map(|(s, f)| f - s) }
+    Timings {
+        to_connected: start.zip(connected).map(|(s, c)| c - s),
+        to_first_frame: start.zip(first_frame).map(|(s, f)| f - s),
+        streams: crate::verdict::figures::streams(&case.scenario, t),
+    }
 }

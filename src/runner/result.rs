@@ -34,11 +34,13 @@ pub fn location(file: &str, line: u64) -> String {
     }
 }
 
-/// Time to connected and to first frame, from the offerer's first `createOffer`.
+/// Time to connected and to first frame, from the offerer's first `createOffer`; and, in a case
+/// that paints frame markers, each video stream's glass-to-glass latency and freezes.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Timings {
     pub to_connected: Option<Millis>,
     pub to_first_frame: Option<Millis>,
+    pub streams: Vec<crate::verdict::figures::StreamFigures>,
 }
 
 /// A case that ran to a verdict.

@@ -3,6 +3,7 @@
 
 mod check;
 mod expectations;
+pub mod figures;
 pub mod freezes;
 mod latency;
 pub mod flows;
