@@ -22,6 +22,8 @@ pub struct StreamFigures {
     pub freezes: Option<usize>,
     pub frozen_ms: Option<f64>,
     pub longest_freeze_ms: Option<f64>,
+    /// Each freeze as `[start, length]` in ms on the case clock (the HTML strip draws them).
+    pub freeze_spans: Vec<[f64; 2]>,
 }
 
 /// Every ordered pair of peers whose receiver read the sender's markers.
@@ -48,6 +50,7 @@ pub fn streams(scenario: &Scenario, t: &Transcript) -> Vec<StreamFigures> {
                 freezes: found.as_ref().map(Vec::len),
                 frozen_ms: found.as_ref().map(|f| f.iter().map(|f| f.length).sum()),
                 longest_freeze_ms: found.as_ref().map(|f| f.iter().map(|f| f.length).fold(0.0, f64::max)),
+                freeze_spans: found.iter().flatten().map(|f| [f.start, f.length]).collect(),
             });
         }
     }
@@ -82,6 +85,8 @@ mod tests {
         assert_eq!((bob.from.as_str(), bob.at.as_str(), bob.samples), ("alice", "bob", 4));
         assert_eq!((bob.latency_p50_ms, bob.latency_p95_ms), (Some(60.0), Some(80.0)));
         assert_eq!(bob.freezes, Some(1));
+        assert_eq!(bob.freeze_spans.len(), 1);
+        assert!((bob.freeze_spans[0][0] - 49.0 * 33.3).abs() < 0.01, "{bob:?}");
         assert!((bob.longest_freeze_ms.unwrap() - 1033.3).abs() < 0.01, "{bob:?}");
     }
 }

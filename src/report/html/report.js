@@ -390,6 +390,43 @@
     return { lanes, relayLane, laneByName, entries, relay, media, fail, t0, t1 };
   }
 
+  // A receiver's new pictures (markers_seen changes: ms before the event) in runs of one sender
+  // (the latest frame_shown's) without a gap of a second, and its freezes from the case's streams.
+  const SENDERS = ['#3b73c7', '#d9822b', '#7a4fc4', '#138a8a', '#8a5a2b', '#c43b8f', '#5f8f1f', '#4a4a4a'];
+  function frameStrips(c, m) {
+    const names = list(c.peers).map((p) => str(p.name));
+    const strips = new Map();
+    const of = (peer) => strips.get(peer) || strips.set(peer, { shown: [], changes: [], runs: [], freezes: [] }).get(peer);
+    for (const e of m.entries) {
+      const ev = e.event;
+      if (ev.type === 'frame_shown' && num(ev.sender) !== null) of(str(e.peer)).shown.push([e.at, ev.sender]);
+      if (ev.type === 'markers_seen' && Array.isArray(ev.changes)) ev.changes.forEach((d) => { if (num(d) !== null) of(str(e.peer)).changes.push(e.at + d); });
+    }
+    strips.forEach((strip) => {
+      strip.changes.sort((a, b) => a - b);
+      strip.shown.sort((a, b) => a[0] - b[0]);
+      let k = -1;
+      let run = null;
+      for (const t of strip.changes) {
+        while (k + 1 < strip.shown.length && strip.shown[k + 1][0] <= t + 1) k += 1;
+        const sender = k >= 0 ? strip.shown[k][1] : null;
+        if (sender === null) continue;
+        if (run && run.sender === sender && t - run.to < 1000) {
+          run.to = t;
+          run.count += 1;
+        } else {
+          run = { sender, name: names[sender], from: t, to: t, count: 1 };
+          strip.runs.push(run);
+        }
+      }
+    });
+    for (const st of list(c.streams)) {
+      const strip = strips.get(str(st.at));
+      if (strip && !strip.freezes.length) strip.freezes = list(st.freeze_spans).filter((f) => Array.isArray(f) && num(f[0]) !== null && num(f[1]) !== null);
+    }
+    return new Map([...strips].filter(([, st]) => st.runs.length || st.freezes.length));
+  }
+
   // A failed verdict is marked at the last entry; an error at the last step (the one that failed).
   function failurePoint(c, entries, relay) {
     const f = c.failure;
@@ -468,6 +505,27 @@
           tail ? s('text', { class: 'media-label', x: lx > W - 70 ? lx - 4 : lx + 4, y: yy(last[1]) + 3, 'text-anchor': lx > W - 70 ? 'end' : 'start' }, `${kind} ${last[1]}`) : null,
           s('title', {}, `${peer}: media_progress ${kind} \u00d7${pts.length}, ${first[1]} \u2192 ${last[1]} ${unit(kind)} from ${at(first[0])} to ${at(last[0])}`)));
       });
+    });
+    // Each receiver's frames as a strip at the foot of its lane: runs of new pictures (markers
+    // that read and change, from markers_seen) in the colour of the sender whose frame it last
+    // showed (frame_shown), and its freezes (the case's streams, webrtc-stats' rule) in red.
+    frameStrips(c, m).forEach((strip, peer) => {
+      const lane = m.laneByName.get(peer);
+      if (!lane) return;
+      const y = lane.y + LANE_H - 6;
+      const g = s('g', { class: 'frame-strip', 'data-peer': peer });
+      for (const run of strip.runs) {
+        if (!shown(run.from) && !shown(run.to)) continue;
+        const x0 = x(run.from);
+        g.append(s('rect', { class: 'run', x: x0.toFixed(1), y, width: Math.max(1, x(run.to) - x0).toFixed(1), height: 4, fill: SENDERS[run.sender % SENDERS.length] },
+          s('title', {}, `${peer} shows sender ${run.sender}${run.name ? ` (${run.name})` : ''}: ${run.count} new pictures from ${at(run.from)} to ${at(run.to)}`)));
+      }
+      for (const [from, length] of strip.freezes) {
+        const x0 = x(from);
+        g.append(s('rect', { class: 'freeze', x: x0.toFixed(1), y: y - 1, width: Math.max(2, x(from + length) - x0).toFixed(1), height: 6 },
+          s('title', {}, `${peer}: a freeze of ${Math.round(length)} ms from ${at(from)}`)));
+      }
+      groups.get(lane).append(g);
     });
     const labels = [];
     const mark = (lane, t, look, tip, type, pick) => {
