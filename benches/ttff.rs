@@ -29,7 +29,7 @@ fn ttff(c: &mut Criterion) {
     for pair in default_pairs(&env) {
         let name = format!("{}-{}", pair.0, pair.1);
         // The case's outcome decides, as everywhere: a pair left out is skipped with its reason.
-        if let Err(e) = rt.block_on(measure(&pair, &env, None, 0.0)) {
+        if let Err(e) = rt.block_on(measure(&pair, &env, None, 0.0, false)) {
             let outcome = Outcome::of(&Err(e));
             if let Some(why) = outcome.reason() {
                 println!("ttff/{name}: {}: {why}", outcome.status());
@@ -43,7 +43,7 @@ fn ttff(c: &mut Criterion) {
                 async move {
                     let mut total = Duration::ZERO;
                     for i in 0..iters as usize {
-                        total += ms(measure(&pair, &env, None, dither(i, DITHER_PERIOD_MS)).await.expect("bench case runs").first_frame);
+                        total += ms(measure(&pair, &env, None, dither(i, DITHER_PERIOD_MS), false).await.expect("bench case runs").first_frame);
                     }
                     total
                 }

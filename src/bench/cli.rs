@@ -98,6 +98,9 @@ struct PairRuns {
     samples: Vec<Phases>,
     delays: Vec<f64>,
     skipped: Option<String>,
+    /// The same call with frame markers, side by side (`None` skip reason while it runs).
+    marked: Vec<Phases>,
+    unmarked: Option<String>,
 }
 
 /// One run of the bench, interleaved: iteration i measures each receiver's floor once, then every
@@ -121,7 +124,7 @@ async fn measure_all(
     // Kinds whose floor through the relay is missing or failed: not asked again this run.
     let mut no_relay_floor: Vec<PeerKind> = Vec::new();
     let mut runs: Vec<PairRuns> =
-        pairs.iter().map(|p| PairRuns { pair: p.clone(), name: format!("{}-{}", p.0, p.1), samples: Vec::new(), delays: Vec::new(), skipped: None }).collect();
+        pairs.iter().map(|p| PairRuns { pair: p.clone(), name: format!("{}-{}", p.0, p.1), samples: Vec::new(), delays: Vec::new(), skipped: None, marked: Vec::new(), unmarked: None }).collect();
     for delay in dither_delays(plan.iterations, plan.dither_ms) {
         // A kind without a floor, or whose floor failed, is dropped from the rest of the run.
         let mut still: Vec<PeerKind> = Vec::new();
@@ -141,15 +144,28 @@ async fn measure_all(
                 continue;
             }
             bar.set_message(r.name.clone());
-            match measure(&r.pair, env, network, delay).await {
-                Ok(p) => {
-                    r.samples.push(p);
-                    r.delays.push(delay);
+            // The marked call beside the plain one, in alternating order so that neither is
+            // always the second of the two.
+            let order = if r.samples.len() % 2 == 0 { [false, true] } else { [true, false] };
+            for marked in order {
+                if marked && r.unmarked.is_some() {
+                    continue;
                 }
-                Err(RunError::Unavailable(why) | RunError::Unsupported(why) | RunError::Excluded(why)) => r.skipped = Some(why),
-                Err(e) => {
-                    bar.println(format!("{}: {e}", r.name));
-                    failed = true;
+                match measure(&r.pair, env, network, delay, marked).await {
+                    Ok(p) if marked => r.marked.push(p),
+                    Ok(p) => {
+                        r.samples.push(p);
+                        r.delays.push(delay);
+                    }
+                    Err(RunError::Unavailable(why) | RunError::Unsupported(why) | RunError::Excluded(why)) if marked => r.unmarked = Some(why),
+                    Err(RunError::Unavailable(why) | RunError::Unsupported(why) | RunError::Excluded(why)) => r.skipped = Some(why),
+                    Err(e) => {
+                        bar.println(format!("{}{}: {e}", r.name, if marked { " (marked)" } else { "" }));
+                        failed = true;
+                    }
+                }
+                if r.skipped.is_some() {
+                    break;
                 }
             }
         }
@@ -163,7 +179,11 @@ async fn measure_all(
         report.pairs.push(match (r.skipped, r.samples.is_empty()) {
             (Some(why), _) => PairResult::skipped(&r.name, &why),
             (None, true) => PairResult::skipped(&r.name, "every iteration failed"),
-            (None, false) => PairResult { delays: r.delays, ..PairResult::from_samples(&r.name, &r.samples, floor, floor_phases.as_ref()) },
+            (None, false) => {
+                let mut result = PairResult { delays: r.delays, ..PairResult::from_samples(&r.name, &r.samples, floor, floor_phases.as_ref()) };
+                result.marked = super::results::Marked::of(&r.marked, result.median, r.unmarked);
+                result
+            }
         });
     }
     (report, failed)

@@ -79,5 +79,7 @@ pub fn phases(r: &FloorRun) -> Option<Phases> {
         offer_apply: r.offer_apply,
         answer_queued: r.answer_queued,
         answer_apply: r.answer_apply,
+        glass_p50: None,
+        glass_p95: None,
     })
 }

@@ -93,6 +93,12 @@ pub struct Phases {
     pub answer_queued: Option<Millis>,
     #[serde(default)]
     pub answer_apply: Option<Millis>,
+    /// A marked call's glass-to-glass latency at bob: median and 95th percentile of its sampled
+    /// frames (painted by alice, shown by bob, on the case clock).
+    #[serde(default)]
+    pub glass_p50: Option<Millis>,
+    #[serde(default)]
+    pub glass_p95: Option<Millis>,
 }
 
 pub fn scenario(env: &Env) -> Arc<Scenario> {
@@ -109,8 +115,17 @@ pub fn scenario(env: &Env) -> Arc<Scenario> {
 /// path has those conditions (`bench --profile`). With a `delay_ms` over zero the offerer
 /// negotiates manually: `start` (capture begins), a pause of `delay_ms`, then `send_offer`
 /// (see `dither`).
-pub fn case(pair: &(PeerKind, PeerKind), env: &Env, network: Option<&crate::scenario::network::Path>, delay_ms: f64) -> Case {
+///
+/// `marked`: the same call with frame markers (docs/markers.md): alice paints them, bob reads
+/// them, and the case settles once bob showed `MARKED_FRAMES` of alice's marked frames, so that
+/// glass-to-glass latency has a few sampled frames (one a second).
+pub fn case(pair: &(PeerKind, PeerKind), env: &Env, network: Option<&crate::scenario::network::Path>, delay_ms: f64, marked: bool) -> Case {
     let mut scenario = (*scenario(env)).clone();
+    if marked {
+        let within = std::time::Duration::from_secs(15);
+        let kind = crate::scenario::ExpectKind::Markers { at: "bob".into(), from: "alice".into(), source: None, frames: MARKED_FRAMES, latency: None, within };
+        scenario.expect.push(crate::scenario::Expectation { line: 0, kind });
+    }
     if delay_ms > 0.0 {
         let offerer = scenario.peers[0].name.clone();
         scenario.peers[0].negotiation = crate::scenario::Negotiation::Manual;
@@ -188,17 +203,28 @@ pub fn phases(t: &Transcript) -> Option<Phases> {
         offer_apply: offer.and_then(|(.., apply)| apply),
         answer_queued,
         answer_apply,
+        glass_p50: None,
+        glass_p95: None,
     })
 }
 
-/// Runs the bench case once, its offer `delay_ms` after capture starts, and returns its phases.
-pub async fn measure(pair: &(PeerKind, PeerKind), env: &Env, network: Option<&crate::scenario::network::Path>, delay_ms: f64) -> Result<Phases, RunError> {
-    let case = case(pair, env, network, delay_ms);
+/// Marked frames bob must show in a marked bench call: 3 s at 30 fps, 3 sampled frames or more.
+pub const MARKED_FRAMES: u32 = 90;
+
+/// Runs the bench case once, its offer `delay_ms` after capture starts, and returns its phases
+/// (with the glass-to-glass latency of a `marked` call).
+pub async fn measure(pair: &(PeerKind, PeerKind), env: &Env, network: Option<&crate::scenario::network::Path>, delay_ms: f64, marked: bool) -> Result<Phases, RunError> {
+    let case = case(pair, env, network, delay_ms, marked);
     let run = run_case(&case, env).await?;
     if !run.passed() {
         return Err(RunError::Setup(format!("{}: the bench case failed:\n{}", case.name(), run.verdict)));
     }
-    phases(&run.transcript).ok_or_else(|| RunError::Setup(format!("{}: a phase is missing from the transcript", case.name())))
+    let mut p = phases(&run.transcript).ok_or_else(|| RunError::Setup(format!("{}: a phase is missing from the transcript", case.name())))?;
+    if let Some(stream) = run.timings.streams.iter().find(|s| s.from == "alice" && s.at == "bob") {
+        p.glass_p50 = stream.latency_p50_ms;
+        p.glass_p95 = stream.latency_p95_ms;
+    }
+    Ok(p)
 }
 
 #[cfg(test)]

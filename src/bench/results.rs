@@ -35,6 +35,41 @@ pub struct PairResult {
     pub dtls_ratio: Option<f64>,
     /// Why the pair was not measured.
     pub skipped: Option<String>,
+    /// The same call with frame markers, measured beside it in the same run.
+    #[serde(default)]
+    pub marked: Option<Marked>,
+}
+
+/// A pair's marked calls (docs/markers.md): their time to first frame against the plain calls'
+/// (what painting and reading markers cost) and their glass-to-glass latency.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Marked {
+    /// TTFF of each marked call (ms).
+    pub ttff: Vec<f64>,
+    pub median: f64,
+    /// Marked median over plain median, minus one (0.03: 3% slower).
+    pub cost: f64,
+    /// Medians over the calls of each call's glass-to-glass p50 and p95 (ms).
+    pub glass_p50: Option<f64>,
+    pub glass_p95: Option<f64>,
+    /// Why no marked call ran (a kind without the `markers` capability).
+    pub skipped: Option<String>,
+}
+
+impl Marked {
+    /// None when no marked call ran and none was refused (every one failed).
+    pub fn of(samples: &[Phases], plain_median: f64, skipped: Option<String>) -> Option<Marked> {
+        if let Some(why) = skipped {
+            return Some(Marked { skipped: Some(why), ..Marked::default() });
+        }
+        if samples.is_empty() {
+            return None;
+        }
+        let ttff: Vec<f64> = samples.iter().map(|p| p.first_frame).collect();
+        let med = median(&ttff).unwrap_or(f64::NAN);
+        let glass = |f: fn(&Phases) -> Option<f64>| median(&samples.iter().filter_map(f).collect::<Vec<_>>());
+        Some(Marked { median: med, cost: med / plain_median - 1.0, glass_p50: glass(|p| p.glass_p50), glass_p95: glass(|p| p.glass_p95), ttff, skipped: None })
+    }
 }
 
 impl PairResult {
@@ -61,6 +96,8 @@ impl PairResult {
                 offer_apply: opt(|p| p.offer_apply),
                 answer_queued: opt(|p| p.answer_queued),
                 answer_apply: opt(|p| p.answer_apply),
+                glass_p50: opt(|p| p.glass_p50),
+                glass_p95: opt(|p| p.glass_p95),
             },
             floor,
             ratio: floor.map(|f| med / f),
@@ -70,6 +107,7 @@ impl PairResult {
             delays: Vec::new(),
             samples: samples.to_vec(),
             skipped: None,
+            marked: None,
         }
     }
 

@@ -76,6 +76,7 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
     out.push_str(&super::handshake::render(report, w));
     out.push_str(&super::overhead::render(report, w));
     out.push_str(&sender_floors(report, w));
+    out.push_str(&glass(report, w));
     if let Some(p) = &report.profile {
         let _ = writeln!(out, "network profile on both peers' paths (relay-only through the harness's TURN server): {p}");
     }
@@ -83,6 +84,40 @@ pub fn render(report: &BenchReport, baseline: Option<&BenchReport>) -> String {
         let _ = writeln!(out, "each offer started 0-{:.0} ms after capture start (--dither), evenly over the fake cameras' tick phases", report.dither_ms);
     } else {
         let _ = writeln!(out, "each offer started at capture start (--dither 0): TTFF moves by whole camera ticks");
+    }
+    out
+}
+
+/// The marked calls beside the plain ones (docs/markers.md): time to first frame with and without
+/// frame markers, what painting and reading them cost, and the glass-to-glass latency of the
+/// marked calls' sampled frames (medians over the calls). Empty when no pair ran marked calls.
+pub fn glass(report: &BenchReport, w: usize) -> String {
+    let mut out = String::new();
+    let marked: Vec<(&str, &super::results::Marked, f64)> =
+        report.pairs.iter().filter(|p| p.skipped.is_none()).filter_map(|p| p.marked.as_ref().map(|m| (p.pair.as_str(), m, p.median))).collect();
+    if marked.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\nframe markers, side by side (medians, ms; g2g: painted at alice to shown at bob, on the case clock)");
+    let _ = writeln!(out, "{:<w$} {:>8} {:>8} {:>7} {:>8} {:>8} {:>6}", "pair", "plain", "marked", "cost", "g2g p50", "g2g p95", "calls");
+    for (pair, m, plain) in marked {
+        match &m.skipped {
+            Some(why) => {
+                let _ = writeln!(out, "{pair:<w$} no marked call: {why}");
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "{pair:<w$} {:>8} {:>8} {:>6.1}% {:>8} {:>8} {:>6}",
+                    ms(Some(plain)),
+                    ms(Some(m.median)),
+                    m.cost * 100.0,
+                    ms(m.glass_p50),
+                    ms(m.glass_p95),
+                    m.ttff.len()
+                );
+            }
+        }
     }
     out
 }
@@ -307,5 +342,26 @@ mod tests {
         // Offer: 20 ms from set to applied; in flight 10, 10, 2 -> 10; queued 4; apply 6.
         assert!(out.lines().any(|l| l.starts_with("chrome-chrome") && l.contains("10.0 / 4.0 / 6.0") && l.ends_with("20.0 / 1.0 / 9.0")), "{out}");
         assert!(out.lines().any(|l| l.starts_with("floor-chrome") && l.ends_with("- / - / 5.5")), "{out}");
+    }
+
+    #[test]
+    fn marked_calls_show_their_cost_and_glass_to_glass_latency() {
+        use super::super::results::Marked;
+        let call = |ttff: f64, g50: f64, g95: f64| Phases { first_frame: ttff, glass_p50: Some(g50), glass_p95: Some(g95), ..phases(ttff) };
+        let marked = Marked::of(&[call(105.0, 40.0, 60.0), call(103.0, 50.0, 90.0), call(110.0, 45.0, 70.0)], 100.0, None).expect("ran");
+        assert!((marked.cost - 0.05).abs() < 1e-9 && marked.glass_p50 == Some(45.0) && marked.glass_p95 == Some(70.0), "{marked:?}");
+        assert!(Marked::of(&[], 100.0, None).is_none());
+        let refused = Marked::of(&[], 100.0, Some("rust (alice) lacks frame markers".into())).expect("a reason");
+        let report = BenchReport {
+            pairs: vec![
+                PairResult { median: 100.0, marked: Some(marked), ..PairResult::from_samples("chrome-chrome", &[phases(100.0)], None, None) },
+                PairResult { marked: Some(refused), ..PairResult::from_samples("rust-rust", &[phases(30.0)], None, None) },
+            ],
+            ..BenchReport::default()
+        };
+        let out = glass(&report, 16);
+        assert!(out.lines().any(|l| l.starts_with("chrome-chrome") && l.contains("105.0") && l.contains("5.0%") && l.contains("45.0") && l.contains("70.0")), "{out}");
+        assert!(out.contains("rust-rust        no marked call: rust (alice) lacks frame markers"), "{out}");
+        assert!(glass(&BenchReport::default(), 16).is_empty());
     }
 }
