@@ -86,6 +86,7 @@ const { floorLoop, answerFloor } = require('../node/kernel/floor');
 const { caseCommands } = require('../node/kernel/cases');
 const { w3cSummary } = require('../node/kernel/stats');
 const marker = require('../node/kernel/marker');
+const actions = require('../node/kernel/actions');
 
 const nodeRequire = createRequire(path.join(__dirname, '..', 'node', 'package.json'));
 const wrtc = nodeRequire('@roamhq/wrtc');
@@ -762,57 +763,17 @@ class Case {
     await socket.opened;
   }
 
-  async perform(a) {
-    switch (a.type) {
-      case 'start':
-        this.started = true;
-        this.attachMedia(this.cfg.media);
-        for (const c of this.cfg.data_channels || []) this.createChannel(c);
-        return;
-      case 'add_track':
-        return this.attachMedia([a.kind]);
-      case 'create_data_channel':
-        return this.watchChannel(this.pc.createDataChannel(a.label), true);
-      case 'send_offer':
-        return this.serial('send_offer', () => this.offer());
-      case 'restart_ice':
-        return this.pc.restartIce();
-      case 'send_message': {
-        const dc = this.channels.get(a.label);
-        if (!dc) throw new Error(`no data channel '${a.label}'`);
-        if (a.size === undefined || a.size === null) return dc.send(a.text);
-        if (!Number.isInteger(a.size) || a.size < 0) throw new Error(`send_message: size ${JSON.stringify(a.size)} is not a byte count`);
-        return this.sendBinary(dc, a.size);
-      }
-      case 'close_channel': {
-        const dc = this.channels.get(a.label);
-        if (!dc) throw new Error(`no data channel '${a.label}'`);
-        return dc.close();
-      }
-      case 'rollback':
-        // On the signaling chain, so that it does not cut into an offer being made or applied.
-        return this.chained(async () => {
-          await this.pc.setLocalDescription({ type: 'rollback' });
-          this.push('rollback', { implicit: false });
-        });
-      case 'set_direction': {
-        if (!['sendrecv', 'sendonly', 'recvonly', 'inactive'].includes(a.direction)) {
-          throw new Error(`TypeError: '${a.direction}' is not a valid RTCRtpTransceiverDirection`);
-        }
-        this.transceiverOf(a.kind).direction = a.direction;
-        return;
-      }
-      case 'remove_track':
-        return this.removeTrack(a.kind);
-      case 'replace_track':
-        return this.replaceTrack(a.kind);
-      case 'stall_video':
-        return marker.stallPainters(this.painters || [], a);
-      case 'close':
-        return this.closePeer();
-      default:
-        throw new Error(`unknown action ${JSON.stringify(a)}`);
-    }
+  // The protocol's actions: the shared W3C mapping (kernel/actions.js) over this case's methods.
+  perform(a) {
+    return actions.perform(this, a, (type, fields) => this.push(type, fields));
+  }
+
+  setDirection(kind, direction) {
+    this.transceiverOf(kind).direction = direction;
+  }
+
+  stallVideo(a) {
+    return marker.stallPainters(this.painters || [], a);
   }
 
   // libwebrtc's getStats as the agent page reads it (W3C names): inbound-rtp, outbound-rtp and the

@@ -116,6 +116,7 @@ const { createRequire } = require('module');
 const { now, write, errorText, hello, keepStdoutForProtocol, readCommands } = require('../node/kernel/lines');
 const { openRelay, relaySend } = require('../node/kernel/relay');
 const { patternBuffer, isIntact } = require('../node/kernel/pattern');
+const actions = require('../node/kernel/actions');
 const { pace } = require('../node/kernel/pacing');
 const { floorLoop, answerFloor, handOver } = require('../node/kernel/floor');
 const { caseCommands } = require('../node/kernel/cases');
@@ -657,9 +658,6 @@ class Case {
   // needNegotiation() (what its addTrack and removeTrack call) is called after it, and the event
   // passes through onNegotiationNeeded like any other.
   setDirection(kind, direction) {
-    if (!['sendrecv', 'sendonly', 'recvonly', 'inactive'].includes(direction)) {
-      throw new Error(`TypeError: '${direction}' is not a valid RTCRtpTransceiverDirection`);
-    }
     const t = this.transceiverOf(kind);
     if (t.direction === direction) return;
     t.direction = direction;
@@ -1059,56 +1057,18 @@ class Case {
     await relay.opened;
   }
 
-  async perform(a) {
-    switch (a.type) {
-      case 'start':
-        this.started = true;
-        this.attachMedia(this.cfg.media || []);
-        (this.cfg.data_channels || []).forEach((c) => this.createChannel(c));
-        return;
-      case 'add_track':
-        return this.attachMedia([a.kind]);
-      case 'create_data_channel':
-        return this.watchChannel(this.pc.createDataChannel(a.label), true);
-      case 'send_offer':
-        return this.serial('send_offer', () => this.offer());
-      case 'restart_ice':
-        return this.pc.restartIce();
-      case 'send_message': {
-        const dc = this.channels.get(a.label);
-        if (!dc) throw new Error(`no data channel '${a.label}'`);
-        if (a.size === undefined || a.size === null) return dc.send(a.text);
-        if (!Number.isInteger(a.size) || a.size < 0) throw new Error(`send_message: size ${JSON.stringify(a.size)} is not a byte count`);
-        // werift throws a plain Error ("max-message-size exceeded: N > M") where W3C throws a
-        // TypeError; the text starts with the exception's name and message either way.
-        try {
-          return dc.send(patternBuffer(a.size));
-        } catch (e) {
-          throw new Error(`${(e && e.name) || 'Error'}: ${errorText(e)}`);
-        }
-      }
-      case 'close_channel': {
-        const dc = this.channels.get(a.label);
-        if (!dc) throw new Error(`no data channel '${a.label}'`);
-        return dc.close();
-      }
-      case 'rollback':
-        // On the signaling chain, so that it does not cut into an offer being made or applied.
-        await this.chained(async () => {
-          await this.pc.setLocalDescription({ type: 'rollback' });
-          this.emit('rollback', { implicit: false });
-        });
-        return;
-      case 'set_direction':
-        return this.setDirection(a.kind, a.direction);
-      case 'remove_track':
-        return this.removeTrack(a.kind);
-      case 'replace_track':
-        return this.replaceTrack(a.kind);
-      case 'close':
-        return this.closePeer();
-      default:
-        throw new Error(`unknown action ${JSON.stringify(a)}`);
+  // The protocol's actions: the shared W3C mapping (kernel/actions.js) over this case's methods.
+  perform(a) {
+    return actions.perform(this, a, (type, fields) => this.emit(type, fields));
+  }
+
+  // werift throws a plain Error ("max-message-size exceeded: N > M") where W3C throws a
+  // TypeError; the text starts with the exception's name and message either way.
+  sendBinary(dc, size) {
+    try {
+      return dc.send(patternBuffer(size));
+    } catch (e) {
+      throw new Error(`${(e && e.name) || 'Error'}: ${errorText(e)}`);
     }
   }
 

@@ -13,6 +13,7 @@ const { floorLoop } = require('./floor');
 const { caseCommands } = require('./cases');
 const { w3cSummary } = require('./stats');
 const marker = require('./marker');
+const actions = require('./actions');
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'fixtures', 'media');
 const tests = [];
@@ -314,6 +315,40 @@ test('marker: a stall holds the index and the receiver sees no new picture', () 
   assert.deepStrictEqual(shown.slice(89, 91), [29, 30]);
   assert.strictEqual(events.filter((e) => e.type === 'markers_seen').flatMap((e) => e.changes).length, 90);
   assert.deepStrictEqual(events.filter((e) => e.type === 'frame_painted').map((e) => e.index), [0, 30, 60]);
+});
+
+test('actions: the W3C mapping calls the case and checks what W3C checks', async () => {
+  const calls = [];
+  const events = [];
+  const dc = { sent: [], send(x) { this.sent.push(x); }, close() { calls.push('dc.close'); } };
+  const peer = {
+    cfg: { media: ['video'], data_channels: [{ label: 'chat' }] },
+    channels: new Map([['chat', dc]]),
+    pc: { restartIce: () => calls.push('restartIce'), setLocalDescription: async (d) => calls.push(`sld ${d.type}`), createDataChannel: (l) => ({ label: l }) },
+    attachMedia: (k) => calls.push(`media ${k}`),
+    createChannel: (c) => calls.push(`channel ${c.label}`),
+    watchChannel: (d, ours) => calls.push(`watch ${d.label} ${ours}`),
+    chained: (fn) => fn(),
+    sendBinary: (d, size) => calls.push(`binary ${size}`),
+    setDirection: (k, d) => calls.push(`direction ${k} ${d}`),
+  };
+  const run = (a) => actions.perform(peer, a, (type, fields) => events.push({ type, ...fields }));
+  await run({ type: 'start' });
+  await run({ type: 'send_message', label: 'chat', text: 'hi' });
+  await run({ type: 'send_message', label: 'chat', size: 300 });
+  await run({ type: 'rollback' });
+  await run({ type: 'set_direction', kind: 'video', direction: 'recvonly' });
+  await run({ type: 'create_data_channel', label: 'late' });
+  assert.ok(peer.started);
+  assert.deepStrictEqual(calls, ['media video', 'channel chat', 'binary 300', 'sld rollback', 'direction video recvonly', 'watch late true']);
+  assert.deepStrictEqual(dc.sent, ['hi']);
+  assert.deepStrictEqual(events, [{ type: 'rollback', implicit: false }]);
+  const refused = async (a, text) => assert.ok((await run(a).then(() => '', (e) => e.message)).includes(text), JSON.stringify(a));
+  await refused({ type: 'set_direction', kind: 'video', direction: 'sendonly ' }, "TypeError: 'sendonly ' is not a valid RTCRtpTransceiverDirection");
+  await refused({ type: 'send_message', label: 'nope', text: 'x' }, "no data channel 'nope'");
+  await refused({ type: 'send_message', label: 'chat', size: -1 }, 'is not a byte count');
+  await refused({ type: 'stall_video', ms: 2000 }, 'paints no frame marker');
+  await refused({ type: 'dance' }, 'unknown action');
 });
 
 (async () => {
