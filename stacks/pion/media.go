@@ -311,14 +311,19 @@ func (c *Case) removeTrack(kind string) error {
 	if err := c.pc.RemoveTrack(o.sender); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	src := o.src
-	o.src = nil
-	c.mu.Unlock()
-	if src != nil {
-		src.halt()
-	}
+	c.swapSource(o, nil)
 	return nil
+}
+
+// swapSource puts src (nil: none) in the sender's place and halts the source it replaces.
+func (c *Case) swapSource(o *outgoing, src *source) {
+	c.mu.Lock()
+	old := o.src
+	o.src = src
+	c.mu.Unlock()
+	if old != nil {
+		old.halt()
+	}
 }
 
 // replaceTrack is RTCRtpSender.replaceTrack (webrtc-pc 5.2) with a new source of the same
@@ -336,13 +341,7 @@ func (c *Case) replaceTrack(kind string) error {
 		src.halt()
 		return err
 	}
-	c.mu.Lock()
-	old := o.src
-	o.src = src
-	c.mu.Unlock()
-	if old != nil {
-		old.halt()
-	}
+	c.swapSource(o, src)
 	c.emit("track_replaced", map[string]interface{}{"kind": kind})
 	return nil
 }
