@@ -154,8 +154,9 @@ pub async fn hello(kind: &PeerKind, env: &Env) -> Result<String, (String, Vec<&'
         return Err((format!("not installed: {why}"), Vec::new()));
     }
     launcher.version().await.map_err(|e| {
-        let rules = explain(&e);
-        (e, rules)
+        let text = e.to_string();
+        let rules = explain(&text);
+        (text, rules)
     })
 }
 

@@ -40,7 +40,7 @@ pub const RELAY_SUFFIX: &str = "+relay";
 pub async fn measure(kind: &PeerKind, delays_ms: &[f64], signaling: Signaling, env: &Env) -> Option<Result<Vec<FloorRun>, String>> {
     let launcher = env.registry.get(kind)?;
     if let Err(why) = launcher.availability() {
-        return Some(Err(why));
+        return Some(Err(why.to_string()));
     }
     let mut pages = env.registry.pages();
     pages.push(("/floor", FLOOR_PAGE));

@@ -14,7 +14,7 @@ pub mod procs;
 mod registry;
 pub mod rust;
 
-pub use registry::{FloorRun, KindInfo, Launcher, Registry, SlotPool};
+pub use registry::{FloorRun, KindError, KindInfo, Launcher, Registry, SlotPool};
 
 pub use crate::scenario::Action;
 pub use interface::{MediaFiles, Peer, PeerConfig, PeerError};

@@ -29,13 +29,25 @@ pub trait SlotPool: Send + Sync {
     async fn reserve(&self, count: usize) -> Result<OwnedSemaphorePermit, PeerError>;
 }
 
+/// Why a kind's stack cannot be used on this machine: a run leaves its cases out with this as
+/// the reason, and `rtc-harness kinds` prints it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum KindError {
+    /// Its program, browser or driver is missing; the text says what and how to install it.
+    #[error("{0}")]
+    NotInstalled(String),
+    /// Installed, but its program did not start or said no `hello` (stacks/PROTOCOL.md).
+    #[error("{0}")]
+    NotStarted(String),
+}
+
 /// Starts peers of one kind.
 #[async_trait]
 pub trait Launcher: Send + Sync {
     fn info(&self) -> &KindInfo;
 
-    /// `Err(reason)` when the kind's stack is not installed (the reason says how to install it).
-    fn availability(&self) -> Result<(), String>;
+    /// An error when the kind's stack is not installed (it says how to install it).
+    fn availability(&self) -> Result<(), KindError>;
 
     /// The pool this kind's peers take a slot from, if any (see [`SlotPool`]).
     fn slots(&self) -> Option<Arc<dyn SlotPool>> {
@@ -51,7 +63,7 @@ pub trait Launcher: Send + Sync {
     async fn open(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError>;
 
     /// The stack's own name and version, as a running peer reports it (`aiortc 1.16.0`).
-    async fn version(&self) -> Result<String, String>;
+    async fn version(&self) -> Result<String, KindError>;
 
     /// The kind's time-to-first-frame floor: one run per entry of `delays_ms` (the pause between
     /// capture start and `createOffer`, see `bench::dither`) of two peer connections inside one

@@ -85,7 +85,7 @@ pub fn admit(case: &Case, env: &Env) -> Result<Vec<Arc<dyn Launcher>>, RunError>
         if let Err(why) = launcher.availability() {
             return Err(match env.options.requires(kind) {
                 true => RunError::Setup(format!("{kind} is required (RTC_HARNESS_REQUIRE) but unavailable: {why}")),
-                false => RunError::Unavailable(why),
+                false => RunError::Unavailable(why.to_string()),
             });
         }
         launchers.push(Arc::clone(launcher));

@@ -8,7 +8,7 @@ pub use crate::peer::procs::{kill_all_now, kill_all_on_signal};
 pub use launcher::{find, BrowserError, BrowserOptions, Flavor, WarmUp};
 pub use pool::BrowserPool;
 
-use super::{Action, KindInfo, Launcher, Peer, PeerConfig, PeerError, Registry, SlotPool};
+use super::{Action, KindError, KindInfo, Launcher, Peer, PeerConfig, PeerError, Registry, SlotPool};
 use crate::clock::Clock;
 use crate::limits;
 use crate::scenario::{Capabilities, PeerKind};
@@ -54,11 +54,11 @@ impl Launcher for BrowserKind {
         &self.info
     }
 
-    fn availability(&self) -> Result<(), String> {
+    fn availability(&self) -> Result<(), KindError> {
         if self.pool.options.grid.is_some() {
             return Ok(());
         }
-        launcher::find(self.flavor, &self.pool.options).map(|_| ()).map_err(|e| e.to_string())
+        launcher::find(self.flavor, &self.pool.options).map(|_| ()).map_err(|e| KindError::NotInstalled(e.to_string()))
     }
 
     fn slots(&self) -> Option<Arc<dyn SlotPool>> {
@@ -80,9 +80,9 @@ impl Launcher for BrowserKind {
         }
     }
 
-    async fn version(&self) -> Result<String, String> {
-        let bins = launcher::find(self.flavor, &self.pool.options).map_err(|e| e.to_string())?;
-        let out = tokio::process::Command::new(&bins.browser).arg("--version").output().await.map_err(|e| e.to_string())?;
+    async fn version(&self) -> Result<String, KindError> {
+        let bins = launcher::find(self.flavor, &self.pool.options).map_err(|e| KindError::NotInstalled(e.to_string()))?;
+        let out = tokio::process::Command::new(&bins.browser).arg("--version").output().await.map_err(|e| KindError::NotStarted(format!("{}: {e}", bins.browser.display())))?;
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 

@@ -14,7 +14,7 @@ pub use kinds::{load_kinds, KindDecl, KindsError, NotInstalled};
 pub use peer::CommandPeer;
 pub use process::{Hello, PROTOCOL};
 
-use super::{KindInfo, Launcher, MediaFiles, Peer, PeerConfig, PeerError, Registry};
+use super::{KindError, KindInfo, Launcher, MediaFiles, Peer, PeerConfig, PeerError, Registry};
 use crate::clock::Clock;
 use crate::limits;
 use async_trait::async_trait;
@@ -76,8 +76,8 @@ impl Launcher for CommandKind {
         &self.info
     }
 
-    fn availability(&self) -> Result<(), String> {
-        self.installed.get_or_init(|| kinds::check_installed(&self.decl)).clone().map_err(|e| e.to_string())
+    fn availability(&self) -> Result<(), KindError> {
+        self.installed.get_or_init(|| kinds::check_installed(&self.decl)).clone().map_err(|e| KindError::NotInstalled(e.to_string()))
     }
 
     async fn open(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError> {
@@ -87,13 +87,13 @@ impl Launcher for CommandKind {
         CommandPeer::setup(Arc::clone(&self.idle), process, config, clock, hello).await.map(|p| Box::new(p) as Box<dyn Peer>)
     }
 
-    async fn version(&self) -> Result<String, String> {
+    async fn version(&self) -> Result<String, KindError> {
         self.availability()?;
         if self.hello.get().is_none() {
-            let p = self.process().await?;
+            let p = self.process().await.map_err(KindError::NotStarted)?;
             self.idle.keep(p);
         }
-        let h = self.hello.get().ok_or("no hello")?;
+        let h = self.hello.get().ok_or_else(|| KindError::NotStarted("no hello".into()))?;
         Ok(format!("{} {}", h.stack, h.version))
     }
 

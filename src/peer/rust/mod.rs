@@ -223,13 +223,13 @@ impl super::Launcher for RustKind {
     fn info(&self) -> &super::KindInfo {
         &self.info
     }
-    fn availability(&self) -> Result<(), String> {
+    fn availability(&self) -> Result<(), super::KindError> {
         Ok(())
     }
     async fn open(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError> {
         Ok(Box::new(RustPeer::start(config, clock, self.crate_sockets).await?))
     }
-    async fn version(&self) -> Result<String, String> {
+    async fn version(&self) -> Result<String, super::KindError> {
         Ok(format!("webrtc {WEBRTC_VERSION}"))
     }
     async fn shutdown(&self) {}
