@@ -31,15 +31,19 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// Static HTML pages served beside the WebSocket endpoint: `(path, html)`.
+/// Static pages served beside the WebSocket endpoint: `(path, body)`, HTML, or JavaScript where
+/// the path ends in `.js`.
 pub type Pages = Vec<(&'static str, &'static str)>;
 
 /// The router: `/ws/{room}/{peer}`, `/healthz`, and `pages`.
 pub fn app(rooms: Arc<Rooms>, pages: &Pages) -> Router {
     let mut router = Router::new().route("/ws/{room}/{peer}", get(upgrade)).route("/healthz", get(|| async { "ok" }));
-    for (path, html) in pages {
-        let html: &'static str = html;
-        router = router.route(path, get(move || async move { Html(html) }));
+    for (path, body) in pages {
+        let body: &'static str = body;
+        router = match path.ends_with(".js") {
+            true => router.route(path, get(move || async move { ([(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")], body).into_response() })),
+            false => router.route(path, get(move || async move { Html(body) })),
+        };
     }
     router.with_state(rooms)
 }

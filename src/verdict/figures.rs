@@ -48,7 +48,7 @@ pub fn streams(scenario: &Scenario, t: &Transcript) -> Vec<StreamFigures> {
                 latency_p50_ms: median(&ms),
                 latency_p95_ms: percentile(&ms, 95.0),
                 freezes: found.as_ref().map(Vec::len),
-                frozen_ms: found.as_ref().map(|f| f.iter().map(|f| f.length).sum()),
+                frozen_ms: found.as_ref().map(|f| f.iter().map(|f| f.length).fold(0.0, |a, b| a + b)),
                 longest_freeze_ms: found.as_ref().map(|f| f.iter().map(|f| f.length).fold(0.0, f64::max)),
                 freeze_spans: found.iter().flatten().map(|f| [f.start, f.length]).collect(),
             });

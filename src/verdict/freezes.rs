@@ -72,7 +72,7 @@ pub(super) fn check(want: Want, t: &Transcript) -> Result<(), Mismatch> {
     let found = freezes(&times);
     let n = found.len() as u32;
     let max_len = found.iter().map(|f| f.length).fold(0.0, f64::max);
-    let sum: f64 = found.iter().map(|f| f.length).sum();
+    let sum: f64 = found.iter().map(|f| f.length).fold(0.0, |a, b| a + b);
     let within = |v: f64, (lo, hi): (Option<f64>, Option<f64>)| lo.is_none_or(|lo| v >= lo) && hi.is_none_or(|hi| v <= hi);
     let count_ok = within(f64::from(n), (count.0.map(f64::from), count.1.map(f64::from)));
     let longest_ok = (longest.0.is_none() && longest.1.is_none()) || (!found.is_empty() && within(max_len, longest));

@@ -23,6 +23,12 @@ use tokio::sync::Mutex;
 /// The agent page, served by the relay at `/agent` for browser peers.
 pub const AGENT_PAGE: &str = include_str!("agent.html");
 
+/// The frame marker's kernel as the agent page loads it (`/kernel/marker.js`): the Node adapters'
+/// own module (stacks/node/kernel/marker.js), given a `module` to export into and published as
+/// `window.frameMarker`, so that the page paints, reads and records markers with the same code.
+pub const MARKER_SCRIPT: &str =
+    concat!("(() => {\nconst module = { exports: {} };\n", include_str!("../../../stacks/node/kernel/marker.js"), "\nwindow.frameMarker = module.exports;\n})();\n");
+
 /// Registers `chrome` and `firefox`, sharing one pool of sessions (reused by every case).
 pub fn register(registry: &mut Registry, options: BrowserOptions) {
     let pool = BrowserPool::new(options);
@@ -66,7 +72,7 @@ impl Launcher for BrowserKind {
     }
 
     fn pages(&self) -> Vec<(&'static str, &'static str)> {
-        vec![("/agent", AGENT_PAGE)]
+        vec![("/agent", AGENT_PAGE), ("/kernel/marker.js", MARKER_SCRIPT)]
     }
 
     async fn open(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError> {

@@ -1,7 +1,7 @@
 'use strict';
-// The frame marker (docs/markers.md; the reference is src/marker.rs): who sent a video frame and
-// which frame it is, painted as black and white luma cells into an I420 frame's Y plane and read
-// back from a decoded one, plus the sender's and receiver's records of it (the `frame_painted`,
+// The frame marker (docs/markers.md; the reference is src/marker.rs), for the Node adapters and
+// the agent page alike: who sent a video frame and which frame it is, painted as black and white
+// luma cells into an I420 frame's Y plane and read back from a decoded one, plus the sender's and receiver's records of it (the `frame_painted`,
 // `frame_shown` and `markers_seen` events of stacks/PROTOCOL.md). Layout: 4 rows x 10 columns of
 // cells in the top quarter of the frame, placed relative to its size; each row a white and a black
 // reference cell and 8 bits, most significant first: sender (5 bits), source (3), index (16), then
@@ -30,16 +30,24 @@ function cell(row, column, width, height) {
     Math.floor((row * band) / ROWS), Math.floor(((row + 1) * band) / ROWS)];
 }
 
-/** Paints the marker into the Y plane `y` (rows `stride` bytes apart). */
-function paint(y, width, height, stride, sender, source, index) {
+/** The marker's cells in a width x height frame: [x0, x1, y0, y1, white] each. */
+function cells(width, height, sender, source, index) {
   const body = [(sender << 3) | source, (index >> 8) & 0xff, index & 0xff];
   const data = [...body, crc8(body)];
+  const out = [];
   for (let row = 0; row < ROWS; row++) {
     for (let column = 0; column < COLUMNS; column++) {
       const white = column === 0 || (column >= REFERENCES && ((data[row] >> (COLUMNS - 1 - column)) & 1) === 1);
-      const [x0, x1, y0, y1] = cell(row, column, width, height);
-      for (let line = y0; line < y1; line++) y.fill(white ? WHITE : BLACK, line * stride + x0, line * stride + x1);
+      out.push([...cell(row, column, width, height), white]);
     }
+  }
+  return out;
+}
+
+/** Paints the marker into the Y plane `y` (rows `stride` bytes apart). */
+function paint(y, width, height, stride, sender, source, index) {
+  for (const [x0, x1, y0, y1, white] of cells(width, height, sender, source, index)) {
+    for (let line = y0; line < y1; line++) y.fill(white ? WHITE : BLACK, line * stride + x0, line * stride + x1);
   }
 }
 
@@ -153,4 +161,6 @@ class Record {
   }
 }
 
-module.exports = { WHITE, BLACK, crc8, cell, paint, read, Painter, Record, stallPainters };
+// Node requires it; the agent page gets it from the relay inside a function that gives it a
+// `module` (src/peer/browser/mod.rs, MARKER_SCRIPT).
+module.exports = { WHITE, BLACK, SAMPLE_EVERY, crc8, cell, cells, paint, read, Painter, Record, stallPainters };
