@@ -5,7 +5,7 @@
 
 use super::Phases;
 use crate::clock::Clock;
-use crate::peer::FloorRun;
+use crate::peer::{FloorError, FloorRun};
 use crate::relay::Relay;
 use crate::runner::Env;
 use crate::scenario::PeerKind;
@@ -37,16 +37,17 @@ impl Signaling {
 pub const RELAY_SUFFIX: &str = "+relay";
 
 /// One floor run for `kind` per entry of `delays_ms`; `None` when the kind has no such floor.
-pub async fn measure(kind: &PeerKind, delays_ms: &[f64], signaling: Signaling, env: &Env) -> Option<Result<Vec<FloorRun>, String>> {
+pub async fn measure(kind: &PeerKind, delays_ms: &[f64], signaling: Signaling, env: &Env) -> Option<Result<Vec<FloorRun>, FloorError>> {
     let launcher = env.registry.get(kind)?;
+    let floor = launcher.floor()?;
     if let Err(why) = launcher.availability() {
-        return Some(Err(why.to_string()));
+        return Some(Err(FloorError(why.to_string())));
     }
     let mut pages = env.registry.pages();
     pages.push(("/floor", FLOOR_PAGE));
     let relay = match Relay::start(Clock::start(), pages).await {
         Ok(r) => r,
-        Err(e) => return Some(Err(format!("relay: {e}"))),
+        Err(e) => return Some(Err(FloorError(format!("relay: {e}")))),
     };
     let url = match signaling {
         Signaling::Direct => None,
@@ -59,7 +60,7 @@ pub async fn measure(kind: &PeerKind, delays_ms: &[f64], signaling: Signaling, e
             Some(relay.ws_room("floor"))
         }
     };
-    let result = launcher.floor(delays_ms, &relay.http_base(), url.as_deref()).await;
+    let result = floor.run(delays_ms, &relay.http_base(), url.as_deref()).await;
     relay.stop().await;
     result
 }

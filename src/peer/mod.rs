@@ -9,12 +9,14 @@
 
 pub mod browser;
 pub mod command;
+mod floor;
 mod interface;
 pub mod procs;
 mod registry;
 pub mod rust;
 
-pub use registry::{FloorRun, KindError, KindInfo, Launcher, Registry, SlotPool};
+pub use floor::{Floor, FloorError, FloorRun};
+pub use registry::{KindError, KindInfo, Launcher, Registry, SlotPool};
 
 pub use crate::scenario::Action;
 pub use interface::{MediaFiles, Peer, PeerConfig, PeerError};

@@ -5,6 +5,7 @@ use super::interface::{Peer, PeerConfig, PeerError};
 use crate::clock::Clock;
 use crate::scenario::{Capabilities, KnownFinding, PeerKind};
 use async_trait::async_trait;
+use super::floor::Floor;
 use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -65,13 +66,8 @@ pub trait Launcher: Send + Sync {
     /// The stack's own name and version, as a running peer reports it (`aiortc 1.16.0`).
     async fn version(&self) -> Result<String, KindError>;
 
-    /// The kind's time-to-first-frame floor: one run per entry of `delays_ms` (the pause between
-    /// capture start and `createOffer`, see `bench::dither`) of two peer connections inside one
-    /// process of the stack, no relay in the path. `pages_base` serves the bench's pages
-    /// (`/floor`). With `signaling` (`ws://.../ws/floor`), the same two connections exchange
-    /// their descriptions and candidates through the relay instead, the n-th call in the room
-    /// `floor-n` as peers `a` and `b`. `None` when the stack has no such floor.
-    async fn floor(&self, _delays_ms: &[f64], _pages_base: &str, _signaling: Option<&str>) -> Option<Result<Vec<FloorRun>, String>> {
+    /// The bench's view of the kind, where its stack has a time-to-first-frame floor.
+    fn floor(&self) -> Option<&dyn Floor> {
         None
     }
 
@@ -128,63 +124,5 @@ impl Registry {
         for l in &self.launchers {
             l.shutdown().await;
         }
-    }
-}
-
-/// One floor run, in ms from `createOffer`: the first frame, and the phases where the floor
-/// reports them (the browsers' floor page does; a command peer may answer times only).
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct FloorRun {
-    pub first_frame: f64,
-    pub answer_applied: Option<f64>,
-    pub ice_connected: Option<f64>,
-    pub dtls_connected: Option<f64>,
-    /// The answer phase's steps (see `bench::Phases`), where the floor stamps them.
-    pub offer_set: Option<f64>,
-    pub offer_applied: Option<f64>,
-    pub answer_set: Option<f64>,
-    /// Through the relay: how long each description waited in the page before
-    /// `setRemoteDescription`, and how long that call took (durations, as in `bench::Phases`).
-    #[serde(default)]
-    pub offer_queued: Option<f64>,
-    #[serde(default)]
-    pub offer_apply: Option<f64>,
-    #[serde(default)]
-    pub answer_queued: Option<f64>,
-    #[serde(default)]
-    pub answer_apply: Option<f64>,
-    /// The pause between capture start and `createOffer` this run had (ms), where it had one.
-    #[serde(default)]
-    pub delay: Option<f64>,
-}
-
-impl FloorRun {
-    /// A run as a page or program reports it: a number (the first frame), or an object with
-    /// `first_frame` and the phases.
-    pub fn from_json(v: &serde_json::Value) -> Option<FloorRun> {
-        if let Some(ms) = v.as_f64() {
-            return Some(FloorRun { first_frame: ms, ..FloorRun::default() });
-        }
-        let f = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
-        Some(FloorRun {
-            first_frame: f("first_frame")?,
-            answer_applied: f("answer_applied"),
-            ice_connected: f("ice_connected"),
-            dtls_connected: f("dtls_connected"),
-            offer_set: f("offer_set"),
-            offer_applied: f("offer_applied"),
-            answer_set: f("answer_set"),
-            offer_queued: f("offer_queued"),
-            offer_apply: f("offer_apply"),
-            answer_queued: f("answer_queued"),
-            answer_apply: f("answer_apply"),
-            delay: f("delay"),
-        })
-    }
-
-    /// Runs from a JSON array of `expected` entries.
-    pub fn list(v: Option<&serde_json::Value>, expected: usize) -> Option<Vec<FloorRun>> {
-        let runs: Vec<FloorRun> = v?.as_array()?.iter().filter_map(FloorRun::from_json).collect();
-        (runs.len() == expected).then_some(runs)
     }
 }

@@ -8,7 +8,7 @@ pub use crate::peer::procs::{kill_all_now, kill_all_on_signal};
 pub use launcher::{find, BrowserError, BrowserOptions, Flavor, WarmUp};
 pub use pool::BrowserPool;
 
-use super::{Action, KindError, KindInfo, Launcher, Peer, PeerConfig, PeerError, Registry, SlotPool};
+use super::{Action, Floor, FloorError, FloorRun, KindError, KindInfo, Launcher, Peer, PeerConfig, PeerError, Registry, SlotPool};
 use crate::clock::Clock;
 use crate::limits;
 use crate::scenario::{Capabilities, PeerKind};
@@ -92,7 +92,19 @@ impl Launcher for BrowserKind {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
-    async fn floor(&self, delays_ms: &[f64], pages_base: &str, signaling: Option<&str>) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
+    fn floor(&self) -> Option<&dyn Floor> {
+        Some(self)
+    }
+
+    async fn shutdown(&self) {
+        self.pool.close_all().await;
+    }
+}
+
+/// The browsers' floor: the bench's floor page, two peer connections in one page.
+#[async_trait]
+impl Floor for BrowserKind {
+    async fn run(&self, delays_ms: &[f64], pages_base: &str, signaling: Option<&str>) -> Option<Result<Vec<FloorRun>, FloorError>> {
         let url = format!("{pages_base}/floor");
         let iterations = delays_ms.len();
         // With the whole-call warm-up, the floor page makes the same throwaway call first, as
@@ -100,16 +112,12 @@ impl Launcher for BrowserKind {
         let warm = self.pool.options.warm_up == WarmUp::Call;
         let value = match self.pool.run_script(self.flavor, &url, FLOOR_SCRIPT, vec![json!(delays_ms), json!(warm), json!(signaling)]).await {
             Ok(v) => v,
-            Err(e) => return Some(Err(e.to_string())),
+            Err(e) => return Some(Err(FloorError(e.to_string()))),
         };
         if let Some(e) = value.get("error") {
-            return Some(Err(format!("floor page: {e}")));
+            return Some(Err(FloorError(format!("floor page: {e}"))));
         }
-        Some(crate::peer::FloorRun::list(value.get("ok"), iterations).ok_or_else(|| format!("floor page returned {value}")))
-    }
-
-    async fn shutdown(&self) {
-        self.pool.close_all().await;
+        Some(FloorRun::list(value.get("ok"), iterations).ok_or_else(|| FloorError(format!("floor page returned {value}"))))
     }
 }
 

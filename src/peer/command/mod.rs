@@ -14,7 +14,7 @@ pub use kinds::{load_kinds, KindDecl, KindsError, NotInstalled};
 pub use peer::CommandPeer;
 pub use process::{Hello, PROTOCOL};
 
-use super::{KindError, KindInfo, Launcher, MediaFiles, Peer, PeerConfig, PeerError, Registry};
+use super::{Floor, FloorError, FloorRun, KindError, KindInfo, Launcher, MediaFiles, Peer, PeerConfig, PeerError, Registry};
 use crate::clock::Clock;
 use crate::limits;
 use async_trait::async_trait;
@@ -97,7 +97,22 @@ impl Launcher for CommandKind {
         Ok(format!("{} {}", h.stack, h.version))
     }
 
-    async fn floor(&self, delays_ms: &[f64], _pages_base: &str, signaling: Option<&str>) -> Option<Result<Vec<crate::peer::FloorRun>, String>> {
+    fn floor(&self) -> Option<&dyn Floor> {
+        Some(self)
+    }
+
+    async fn shutdown(&self) {
+        let idle: Vec<Process> = self.idle.take_all();
+        for p in idle {
+            p.kill();
+        }
+    }
+}
+
+/// A program's floor: the protocol's `floor` request (PROTOCOL.md), in-process only.
+#[async_trait]
+impl Floor for CommandKind {
+    async fn run(&self, delays_ms: &[f64], _pages_base: &str, signaling: Option<&str>) -> Option<Result<Vec<FloorRun>, FloorError>> {
         // The command protocol's floor is in-process only; a stack's own signaling client would
         // be needed for one through the relay.
         if signaling.is_some() {
@@ -106,7 +121,7 @@ impl Launcher for CommandKind {
         let iterations = delays_ms.len();
         let process = match self.process().await {
             Ok(p) => p,
-            Err(e) => return Some(Err(e)),
+            Err(e) => return Some(Err(FloorError(e))),
         };
         // Each iteration is a whole call set-up; allow a start-up's worth per iteration.
         let limit = self.scale.of(limits::PEER_START) * (iterations.max(1) as u32);
@@ -114,20 +129,13 @@ impl Launcher for CommandKind {
         let floor = match result {
             // PROTOCOL.md "floor": a program without one refuses with an error containing `no floor`.
             Err(ProcessError::Refused(why)) if why.contains("no floor") => None,
-            Err(e) => Some(Err(process.report(&format!("floor: {e}")))),
-            Ok(v) => Some(crate::peer::FloorRun::list(v.get("floor"), iterations).ok_or_else(|| format!("floor: expected {iterations} times, got {v}"))),
+            Err(e) => Some(Err(FloorError(process.report(&format!("floor: {e}"))))),
+            Ok(v) => Some(FloorRun::list(v.get("floor"), iterations).ok_or_else(|| FloorError(format!("floor: expected {iterations} times, got {v}")))),
         };
         if process.gone().is_none() {
             self.idle.keep(process);
         }
         floor
-    }
-
-    async fn shutdown(&self) {
-        let idle: Vec<Process> = self.idle.take_all();
-        for p in idle {
-            p.kill();
-        }
     }
 }
 
