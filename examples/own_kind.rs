@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use rtc_harness::clock::Clock;
 use rtc_harness::peer::rust::RustKind;
-use rtc_harness::peer::{KindInfo, Launcher, Peer, PeerConfig, PeerError, Registry};
+use rtc_harness::peer::{KindError, KindInfo, Launcher, Peer, PeerConfig, PeerError, Registry};
 use rtc_harness::report::{failure_details, Outcome};
 use rtc_harness::runner::{run_case, Env, RunOptions};
 use rtc_harness::scenario::{self, Capabilities, PeerKind};
@@ -44,13 +44,13 @@ impl Launcher for MyStack {
     fn info(&self) -> &KindInfo {
         &self.info
     }
-    fn availability(&self) -> Result<(), String> {
+    fn availability(&self) -> Result<(), KindError> {
         Ok(())
     }
     async fn open(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError> {
         self.inner.open(config, clock).await
     }
-    async fn version(&self) -> Result<String, String> {
+    async fn version(&self) -> Result<String, KindError> {
         Ok("mystack 0.1".into())
     }
     async fn shutdown(&self) {}

@@ -123,8 +123,10 @@ async fn measure_all(
     let mut floors: BTreeMap<String, Vec<FloorRun>> = BTreeMap::new();
     // Kinds whose floor through the relay is missing or failed: not asked again this run.
     let mut no_relay_floor: Vec<PeerKind> = Vec::new();
-    let mut runs: Vec<PairRuns> =
-        pairs.iter().map(|p| PairRuns { pair: p.clone(), name: format!("{}-{}", p.0, p.1), samples: Vec::new(), delays: Vec::new(), skipped: None, marked: Vec::new(), unmarked: None }).collect();
+    let mut runs: Vec<PairRuns> = pairs
+        .iter()
+        .map(|p| PairRuns { pair: p.clone(), name: format!("{}-{}", p.0, p.1), samples: Vec::new(), delays: Vec::new(), skipped: None, marked: Vec::new(), unmarked: None })
+        .collect();
     for delay in dither_delays(plan.iterations, plan.dither_ms) {
         // A kind without a floor, or whose floor failed, is dropped from the rest of the run.
         let mut still: Vec<PeerKind> = Vec::new();

@@ -1,11 +1,11 @@
 //! The open registry of peer kinds: one [`Launcher`] per kind. The runner, the bench, the CLI and
 //! the error messages learn which kinds exist from here; adding a kind is registering a launcher.
 
+use super::floor::Floor;
 use super::interface::{Peer, PeerConfig, PeerError};
 use crate::clock::Clock;
 use crate::scenario::{Capabilities, KnownFinding, PeerKind};
 use async_trait::async_trait;
-use super::floor::Floor;
 use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 

@@ -72,12 +72,20 @@ mod tests {
         for k in 0..4u32 {
             let painted = 1000.0 * f64::from(k + 1);
             entries.push(Entry { at: painted, peer: "alice".into(), event: Event::FramePainted { kind: "video".into(), source: 0, index: 30 * k } });
-            entries.push(Entry { at: painted + 50.0 + f64::from(k) * 10.0, peer: "bob".into(), event: Event::FrameShown { kind: "video".into(), sender: 0, source: 0, index: 30 * k } });
+            entries.push(Entry {
+                at: painted + 50.0 + f64::from(k) * 10.0,
+                peer: "bob".into(),
+                event: Event::FrameShown { kind: "video".into(), sender: 0, source: 0, index: 30 * k },
+            });
         }
         // 100 new pictures at 30 fps with one 1 s gap after the 50th.
         let changes: Vec<f64> = (0..100).map(|i| f64::from(i) * 33.3 + if i >= 50 { 1000.0 } else { 0.0 }).collect();
         let end = changes[99];
-        entries.push(Entry { at: end, peer: "bob".into(), event: Event::MarkersSeen { kind: "video".into(), frames: 100, unreadable: 0, senders: Vec::new(), changes: changes.iter().map(|c| c - end).collect() } });
+        entries.push(Entry {
+            at: end,
+            peer: "bob".into(),
+            event: Event::MarkersSeen { kind: "video".into(), frames: 100, unreadable: 0, senders: Vec::new(), changes: changes.iter().map(|c| c - end).collect() },
+        });
         let t = Transcript { entries, relay: Vec::new() };
         let s = streams(&scenario, &t);
         assert_eq!(s.len(), 1, "alice read nothing: no stream at alice");

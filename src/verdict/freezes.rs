@@ -176,10 +176,13 @@ mod tests {
         let mut times = steady(1_000.0, 4_000.0, 33.3);
         let last = *times.last().unwrap();
         times.extend(steady(last + stall, 9_000.0 + stall, 33.3));
-        let entries: Vec<Entry> = times.chunks(30).map(|c| {
-            let now = c[c.len() - 1] + 5.0;
-            seen(now, c.iter().map(|t| t - now).collect())
-        }).collect();
+        let entries: Vec<Entry> = times
+            .chunks(30)
+            .map(|c| {
+                let now = c[c.len() - 1] + 5.0;
+                seen(now, c.iter().map(|t| t - now).collect())
+            })
+            .collect();
         Transcript { entries, relay: Vec::new() }
     }
 

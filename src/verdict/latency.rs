@@ -47,7 +47,12 @@ pub(super) fn check(scenario: &Scenario, want: Want, t: &Transcript) -> Result<(
                 match (median(&before), median(&after)) {
                     (Some(b), Some(a)) if before.len() >= SAMPLES && after.len() >= SAMPLES => {
                         ok &= within(a - b, rise);
-                        actual.push_str(&format!("; median {b:.1} ms over {} frame(s) before {step} at {at:.1} ms, {a:.1} ms over {} after: a rise of {:.1} ms", before.len(), after.len(), a - b));
+                        actual.push_str(&format!(
+                            "; median {b:.1} ms over {} frame(s) before {step} at {at:.1} ms, {a:.1} ms over {} after: a rise of {:.1} ms",
+                            before.len(),
+                            after.len(),
+                            a - b
+                        ));
                     }
                     _ => {
                         ok = false;

@@ -4,10 +4,10 @@
 mod check;
 mod expectations;
 pub mod figures;
-pub mod freezes;
-mod latency;
 pub mod flows;
+pub mod freezes;
 mod invariants;
+mod latency;
 mod markers;
 pub mod network;
 

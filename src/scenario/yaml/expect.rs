@@ -81,7 +81,11 @@ impl Validator<'_> {
             ExpectDecl::Freezes(f) => {
                 let at = self.peer_ref(&f.at, names)?;
                 self.check_sent(&at, MediaKind::Video, peers, steps, e)?;
-                let bounds = [("min", "max", f.min.map(f64::from), f.max.map(f64::from)), ("min_freeze", "max_freeze", ms(f.min_freeze), ms(f.max_freeze)), ("min_total", "max_total", ms(f.min_total), ms(f.max_total))];
+                let bounds = [
+                    ("min", "max", f.min.map(f64::from), f.max.map(f64::from)),
+                    ("min_freeze", "max_freeze", ms(f.min_freeze), ms(f.max_freeze)),
+                    ("min_total", "max_total", ms(f.min_total), ms(f.max_total)),
+                ];
                 if bounds.iter().all(|(_, _, lo, hi)| lo.is_none() && hi.is_none()) {
                     return Err(self.err(&e.referenced, "freezes needs a bound: min, max, min_freeze, max_freeze, min_total or max_total".to_string()));
                 }
