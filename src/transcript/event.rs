@@ -121,14 +121,14 @@ pub enum Event {
         error: String,
     },
     /// A sender painted the frame marker (docs/markers.md) on frame `index` of its source
-    /// `source`: a sample (its first frame and every 30th), on the case clock.
+    /// `source`: a sample (its first frame and every 10th), on the case clock.
     FramePainted {
         kind: String,
         source: u8,
         index: u32,
     },
     /// A receiver showed a marked frame: a sample (each source's first read and every index
-    /// that is a multiple of 30), so that shown minus painted is glass-to-glass latency.
+    /// that is a multiple of 10), so that shown minus painted is glass-to-glass latency.
     FrameShown {
         kind: String,
         sender: u8,

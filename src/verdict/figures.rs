@@ -13,7 +13,7 @@ use crate::transcript::{Event, Transcript};
 pub struct StreamFigures {
     pub from: String,
     pub at: String,
-    /// Sampled frames with a latency (one a second).
+    /// Sampled frames with a latency (one every 10 frames).
     pub samples: usize,
     pub latency_p50_ms: Option<f64>,
     pub latency_p95_ms: Option<f64>,

@@ -1,5 +1,5 @@
 //! The `latency` expectation: percentiles of the glass-to-glass latency of the frames `from`
-//! painted and `at` showed (the markers' sampled frames, one a second, on the case clock), and
+//! painted and `at` showed (the markers' sampled frames, one every 10, on the case clock), and
 //! how far a `network` step moved its median.
 
 use super::check::{lines_of, mismatch, Mismatch};
@@ -8,8 +8,13 @@ use crate::scenario::Scenario;
 use crate::stats::{median, percentile};
 use crate::transcript::{Event, Transcript};
 
-/// Sampled frames each figure needs (one a second at 30 fps).
+/// Sampled frames each figure needs (one every 10 frames).
 const SAMPLES: usize = 3;
+/// A rise compares steady states: the frames shown in the last `BEFORE_MS` before the network
+/// step, against those shown from `SETTLE_MS` after it (a receiver's jitter buffer takes a moment
+/// to follow a new delay, and frames in flight at the step carry half of it).
+const BEFORE_MS: f64 = 5000.0;
+const SETTLE_MS: f64 = 2000.0;
 
 type Bounds = (Option<f64>, Option<f64>);
 
@@ -42,21 +47,29 @@ pub(super) fn check(scenario: &Scenario, want: Want, t: &Transcript) -> Result<(
                 actual.push_str("; the case has no network step to compare before and after");
             }
             Some((at, step)) => {
-                let before: Vec<f64> = samples.iter().filter(|l| l.shown < at).map(|l| l.ms).collect();
-                let after: Vec<f64> = samples.iter().filter(|l| l.shown >= at).map(|l| l.ms).collect();
+                let before: Vec<f64> = samples.iter().filter(|l| l.shown < at && l.shown >= at - BEFORE_MS).map(|l| l.ms).collect();
+                let after: Vec<f64> = samples.iter().filter(|l| l.shown >= at + SETTLE_MS).map(|l| l.ms).collect();
                 match (median(&before), median(&after)) {
                     (Some(b), Some(a)) if before.len() >= SAMPLES && after.len() >= SAMPLES => {
                         ok &= within(a - b, rise);
                         actual.push_str(&format!(
-                            "; median {b:.1} ms over {} frame(s) before {step} at {at:.1} ms, {a:.1} ms over {} after: a rise of {:.1} ms",
+                            "; median {b:.1} ms over {} frame(s) in the {:.0} s before {step} at {at:.1} ms, {a:.1} ms over {} from {:.0} s after it: a rise of {:.1} ms",
                             before.len(),
+                            BEFORE_MS / 1000.0,
                             after.len(),
+                            SETTLE_MS / 1000.0,
                             a - b
                         ));
                     }
                     _ => {
                         ok = false;
-                        actual.push_str(&format!("; {} sampled frame(s) before {step} and {} after: too few to compare", before.len(), after.len()));
+                        actual.push_str(&format!(
+                            "; {} sampled frame(s) in the {:.0} s before {step} and {} from {:.0} s after it: too few to compare",
+                            before.len(),
+                            BEFORE_MS / 1000.0,
+                            after.len(),
+                            SETTLE_MS / 1000.0
+                        ));
                     }
                 }
             }
@@ -91,7 +104,7 @@ fn expected(want: &Want) -> String {
         parts.push(format!("a 95th percentile at most {hi} ms"));
     }
     if let Some(rise) = want.rise {
-        parts.push(format!("a median {} higher after the last network step than before it", range(rise)));
+        parts.push(format!("a median {} higher from {:.0} s after the last network step than in the {:.0} s before it", range(rise), SETTLE_MS / 1000.0, BEFORE_MS / 1000.0));
     }
     format!("glass-to-glass latency of {}'s frames shown by {}: {} (at least {SAMPLES} sampled frames each)", want.from, want.at, parts.join(", "))
 }
@@ -153,8 +166,12 @@ mod tests {
         let t = call(45.0, 260.0, true);
         check(&scenario(), want((None, None), None, Some((Some(200.0), None))), &t).unwrap();
         let more = check(&scenario(), want((None, None), None, Some((Some(250.0), None))), &t).unwrap_err();
-        assert!(more.actual.contains("median 45.0 ms over 5 frame(s) before network(latency 200ms) at 6000.0 ms, 260.0 ms over 5 after: a rise of 215.0 ms"), "{}", more.actual);
-        assert!(more.expected.contains("a median at least 250 ms higher after the last network step"), "{}", more.expected);
+        assert!(
+            more.actual.contains("median 45.0 ms over 5 frame(s) in the 5 s before network(latency 200ms) at 6000.0 ms, 260.0 ms over 3 from 2 s after it: a rise of 215.0 ms"),
+            "{}",
+            more.actual
+        );
+        assert!(more.expected.contains("a median at least 250 ms higher from 2 s after the last network step than in the 5 s before it"), "{}", more.expected);
         let no_step = check(&scenario(), want((None, None), None, Some((Some(200.0), None))), &call(45.0, 260.0, false)).unwrap_err();
         assert!(no_step.actual.contains("no network step"), "{}", no_step.actual);
     }

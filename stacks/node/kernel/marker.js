@@ -12,7 +12,8 @@ const BLACK = 16;
 const ROWS = 4;
 const COLUMNS = 10;
 const REFERENCES = 2;
-const SAMPLE_EVERY = 30;
+const SAMPLE_EVERY = 10; // frame_painted / frame_shown for indices divisible by this (latency samples)
+const SEEN_EVERY = 30; // markers_seen every this many rendered frames
 
 function crc8(bytes) {
   let crc = 0;
@@ -114,7 +115,7 @@ function stallPainters(painters, action) {
 }
 
 /** What a receiver read from the frames it rendered (per sender and source: count, first and last
- * index, repeats, skipped): `frame_shown` samples, and `markers_seen` every SAMPLE_EVERY frames
+ * index, repeats, skipped): `frame_shown` samples, and `markers_seen` every SEEN_EVERY frames
  * and on flush() when it changed, with `changes`: when each frame since the last one showed a new
  * picture (a marker that reads, unlike the last one read: a frame without one shows nothing of
  * the sender's), in ms before the event. */
@@ -147,7 +148,7 @@ class Record {
       r.count += 1;
       if (sampled) this.push('frame_shown', { kind: 'video', sender: m.sender, source: m.source, index: m.index });
     }
-    if (this.frames % SAMPLE_EVERY === 0) this.flush();
+    if (this.frames % SEEN_EVERY === 0) this.flush();
   }
 
   flush() {
@@ -163,4 +164,4 @@ class Record {
 
 // Node requires it; the agent page gets it from the relay inside a function that gives it a
 // `module` (src/peer/browser/mod.rs, MARKER_SCRIPT).
-module.exports = { WHITE, BLACK, SAMPLE_EVERY, crc8, cell, cells, paint, read, Painter, Record, stallPainters };
+module.exports = { WHITE, BLACK, SAMPLE_EVERY, SEEN_EVERY, crc8, cell, cells, paint, read, Painter, Record, stallPainters };

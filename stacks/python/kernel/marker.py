@@ -11,7 +11,8 @@ import time
 
 WHITE, BLACK = 235, 16
 ROWS, COLUMNS, REFERENCES = 4, 10, 2
-SAMPLE_EVERY = 30  # frame_painted / frame_shown for indices divisible by this; markers_seen too
+SAMPLE_EVERY = 10  # frame_painted / frame_shown for indices divisible by this (latency samples)
+SEEN_EVERY = 30  # markers_seen every this many rendered frames
 
 
 def crc8(data):
@@ -109,7 +110,7 @@ class Record:
     """What a receiver read from the frames it rendered: per sender and source the count, first
     and last index, repeats (the same index again: a freeze) and skipped indices. `frame_shown`
     for each sender and source's first read and each new index divisible by SAMPLE_EVERY;
-    `markers_seen` every SAMPLE_EVERY frames and on flush() when it changed, with `changes`: when
+    `markers_seen` every SEEN_EVERY frames and on flush() when it changed, with `changes`: when
     each frame since the last one showed a new picture (a marker that reads, unlike the last one
     read: a frame without one shows nothing of the sender's), in ms before the event."""
 
@@ -142,7 +143,7 @@ class Record:
             r["count"] += 1
             if sampled:
                 self.report("frame_shown", kind="video", sender=sender, source=source, index=index)
-        if self.frames % SAMPLE_EVERY == 0:
+        if self.frames % SEEN_EVERY == 0:
             self.flush()
 
     def flush(self):
