@@ -27,7 +27,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
     // Frame markers (docs/markers.md), against libwebrtc (`MARKERS_PARTNER`): another sender's
     // identity, and a sender that stalls for 2 s.
     ("foreign_marker", "media/markers.yaml", &["frame(s) of another sender: sender 9 (no peer of this case) source 0", "proxy.py: the adapter paints sender 9 (on purpose)"]),
-    ("frozen_sender", FROZEN_NONE, &["freezes(bob, count ..0)", "1 freeze(s), ", "proxy.py: stalling the video for 2 s from frame 60 (on purpose)"]),
+    ("frozen_sender", FROZEN_NONE, &["freezes(bob, count ..0)", "freeze(s), ", " ms in all, in ", "proxy.py: stalling the video for 2 s from frame 60 (on purpose)"]),
 ];
 
 /// The kinds of `CASES` that paint frame markers, and the reading kind they call.
