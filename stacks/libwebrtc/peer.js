@@ -81,12 +81,14 @@ const { createRequire } = require('module');
 // The Node adapters' shared kernel (../node/kernel): protocol lines, relay, binary pattern, floor.
 const { now, write, errorText, hello, keepStdoutForProtocol, readCommands } = require('../node/kernel/lines');
 const relay = require('../node/kernel/relay');
-const { patternBytes, isIntact } = require('../node/kernel/pattern');
+const { patternBytes } = require('../node/kernel/pattern');
 const { floorLoop, answerFloor } = require('../node/kernel/floor');
 const { caseCommands } = require('../node/kernel/cases');
 const { w3cSummary } = require('../node/kernel/stats');
 const marker = require('../node/kernel/marker');
 const actions = require('../node/kernel/actions');
+const { Chain } = require('../node/kernel/chain');
+const { Channels } = require('../node/kernel/channels');
 
 const nodeRequire = createRequire(path.join(__dirname, '..', 'node', 'package.json'));
 const wrtc = nodeRequire('@roamhq/wrtc');
@@ -253,8 +255,10 @@ class Case {
     this.pc = null;
     this.ws = null;
     this.started = false;
-    this.chain = Promise.resolve();
-    this.channels = new Map();
+    // Signaling messages and our own offers run one after the other, as the seed's promise chain.
+    this.chain = new Chain((type, fields) => this.push(type, fields));
+    // Data channels by label, and whether data_channel_open / data_channel_close were pushed.
+    this.channels = new Channels((type, fields) => this.push(type, fields), config);
     this.tracks = [];
     this.sinks = [];
     this.markerRecords = [];
@@ -272,8 +276,6 @@ class Case {
     this.ignoreOffer = false;
     // What is sent: {kind, source, track, sender} per added track (replace_track swaps source and track).
     this.outgoing = [];
-    // Data channels: per channel whether data_channel_open / data_channel_close were pushed.
-    this.channelState = new Map();
     // codec_preferences resolved at setup: kind -> [RTCRtpCodecCapability, ...] in order.
     this.codecPrefs = null;
     this.prefsSet = new WeakSet();
@@ -284,19 +286,6 @@ class Case {
   push(type, fields) {
     if (!this.live) return;
     write({ type: 'event', t: now(), event: Object.assign({ type }, fields || {}) });
-  }
-
-  // Signaling messages and our own offers run one after the other, as the seed's promise chain.
-  serial(what, fn) {
-    this.chain = this.chain.then(fn).catch((e) => this.push('error', { context: what, message: errorText(e) }));
-    return this.chain;
-  }
-
-  // Like serial, but the caller gets fn's outcome (errors included) instead of an error event.
-  chained(fn) {
-    const run = this.chain.then(fn);
-    this.chain = run.catch(() => {});
-    return run;
   }
 
   send(obj) {
@@ -417,14 +406,7 @@ class Case {
   // rtx / red / ulpfec entries. libwebrtc M106 here has VP8, VP9, AV1 and no H264 (the prebuilt
   // library is built without it); opus, red, G722, PCMU, PCMA, CN, telephone-event for audio.
   resolveCodecPreferences() {
-    const prefs = this.cfg.codec_preferences;
-    if (prefs === undefined || prefs === null) return;
-    if (typeof prefs !== 'object') throw new Error('codec_preferences must be an object {video: [...], audio: [...]}');
-    const out = {};
-    for (const [kind, names] of Object.entries(prefs)) {
-      if (kind !== 'audio' && kind !== 'video') throw new Error(`codec_preferences: unknown kind '${kind}'`);
-      if (!Array.isArray(names)) throw new Error(`codec_preferences.${kind} must be a list of codec names`);
-      if (!names.length) continue;
+    this.codecPrefs = actions.codecPreferences(this.cfg.codec_preferences, (kind, names) => {
       const caps = (wrtc.RTCRtpReceiver.getCapabilities(kind) || { codecs: [] }).codecs;
       const named = (n) => caps.filter((c) => c.mimeType.toLowerCase() === `${kind}/${String(n).toLowerCase()}`);
       const list = [];
@@ -437,9 +419,8 @@ class Case {
         list.push(...found);
       }
       if (kind === 'video') list.push(...['rtx', 'red', 'ulpfec'].flatMap((n) => named(n)));
-      out[kind] = list;
-    }
-    this.codecPrefs = Object.keys(out).length ? out : null;
+      return list;
+    });
   }
 
   // Before each offer and answer: every transceiver of a kind with preferences that has none set
@@ -454,15 +435,6 @@ class Case {
       t.setCodecPreferences(list);
       this.prefsSet.add(t);
     }
-  }
-
-  // Data channels: the W3C RTCDataChannelInit fields of a data_channels item (absent = stack default).
-  createChannel(spec) {
-    const init = {};
-    for (const k of ['ordered', 'maxRetransmits', 'maxPacketLifeTime', 'negotiated', 'id', 'protocol']) {
-      if (spec[k] !== undefined && spec[k] !== null) init[k] = spec[k];
-    }
-    return this.watchChannel(this.pc.createDataChannel(spec.label, init), true);
   }
 
   // The frame marker (docs/markers.md) of the next video source, when the case reads markers:
@@ -531,28 +503,15 @@ class Case {
   // reported as null, unset. data_channel_close is pushed once per channel (on the binding's
   // `close`, or by closePeer).
   watchChannel(dc, mine) {
-    this.channels.set(dc.label, dc);
-    const st = { opened: false, closed: false };
-    this.channelState.set(dc, st);
+    this.channels.add(dc);
     const onOpen = () => {
       // An `open` the binding queued before close() is dispatched after it (the channel is
       // closed by then, and send() would throw out of the event handler): not reported.
-      if (st.opened || this.pcClosed) return;
-      st.opened = true;
-      const opt = (v) => (typeof v === 'number' && v !== 65535 ? v : null);
-      this.push('data_channel_open', {
-        label: dc.label,
-        id: typeof dc.id === 'number' && dc.id >= 0 ? dc.id : null,
-        protocol: dc.protocol,
-        ordered: dc.ordered,
-        maxRetransmits: opt(dc.maxRetransmits),
-        maxPacketLifeTime: opt(dc.maxPacketLifeTime),
-        negotiated: dc.negotiated,
-      });
-      const spec = mine && (this.cfg.data_channels || []).find((c) => c.label === dc.label);
-      if (spec && spec.send) {
+      if (this.pcClosed || !this.channels.opened(dc, 65535)) return;
+      const greeting = this.channels.greeting(dc, mine);
+      if (greeting) {
         try {
-          dc.send(spec.send);
+          dc.send(greeting);
         } catch (err) {
           process.stderr.write(`libwebrtc peer: greeting on '${dc.label}': ${errorText(err)}\n`);
         }
@@ -560,12 +519,7 @@ class Case {
     };
     dc.onopen = onOpen;
     dc.onmessage = (e) => {
-      if (typeof e.data === 'string') {
-        this.push('data_channel_message', { label: dc.label, data: e.data });
-      } else {
-        const bytes = new Uint8Array(e.data);
-        this.push('data_channel_message', { label: dc.label, binary: true, size: bytes.length, intact: isIntact(bytes) });
-      }
+      this.channels.message(dc, e.data);
       // The binding's readyState can still read 'open' for a channel libwebrtc has closed (the
       // peer hung up): send() then throws out of this handler, which would end the process.
       if (this.cfg.echo && !mine && dc.readyState === 'open') {
@@ -576,16 +530,9 @@ class Case {
         }
       }
     };
-    dc.onclose = () => this.channelClosed(dc);
+    dc.onclose = () => this.channels.closed(dc);
     if (dc.readyState === 'open') onOpen();
     return dc;
-  }
-
-  channelClosed(dc) {
-    const st = this.channelState.get(dc);
-    if (st && st.closed) return;
-    if (st) st.closed = true;
-    this.push('data_channel_close', { label: dc.label });
   }
 
   // send_message with `size`: one binary message. libwebrtc M106 does not throw the TypeError of
@@ -647,13 +594,7 @@ class Case {
       const queued = this.pendingCandidates.splice(0);
       for (const c of queued) await this.applyCandidate(c);
       if (d.type !== 'offer') return;
-      if (!this.started) {
-        // The seed's answerer attaches its media when the offer arrives (and creates its
-        // negotiated data channels, which the other side does not announce).
-        this.started = true;
-        this.attachMedia(this.cfg.media);
-        (this.cfg.data_channels || []).filter((c) => c.negotiated === true).forEach((c) => this.createChannel(c));
-      }
+      actions.startAnswerer(this);
       this.applyCodecPreferences();
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
@@ -697,7 +638,7 @@ class Case {
     pc.onnegotiationneeded = () => {
       if (this.pcClosed) return;
       this.push('negotiation_needed');
-      if (this.cfg.auto_negotiate) this.serial('negotiationneeded offer', () => this.offer());
+      if (this.cfg.auto_negotiate) this.chain.serial('negotiationneeded offer', () => this.offer());
     };
     pc.onicecandidate = (e) => {
       // The binding's own null candidates are ignored (see the header): endOfCandidates() sends it.
@@ -755,7 +696,7 @@ class Case {
     const socket = relay.openRelay(this.cfg.signaling_url, {
       binary: true,
       onMessage: (msg) => {
-        if (this.live) this.serial('signaling', () => this.onMessage(msg));
+        if (this.live) this.chain.serial('signaling', () => this.onMessage(msg));
       },
       onError: (e) => this.push('error', { context: 'relay socket', message: errorText(e) }),
     });
@@ -810,7 +751,7 @@ class Case {
       this.pc.close();
       this.state('signaling', 'signaling_state', this.pc.signalingState);
       this.state('connection', 'connection_state', this.pc.connectionState);
-      for (const [dc, st] of this.channelState) if (st.opened && !st.closed) this.channelClosed(dc);
+      this.channels.closeAll();
     }
     if (this.ws && this.ws.readyState === relay.OPEN) this.ws.close();
   }

@@ -115,8 +115,10 @@ const { createRequire } = require('module');
 // The Node adapters' shared kernel (../node/kernel): protocol lines, relay, fixtures, VP8, floor.
 const { now, write, errorText, hello, keepStdoutForProtocol, readCommands } = require('../node/kernel/lines');
 const { openRelay, relaySend } = require('../node/kernel/relay');
-const { patternBuffer, isIntact } = require('../node/kernel/pattern');
+const { patternBuffer } = require('../node/kernel/pattern');
 const actions = require('../node/kernel/actions');
+const { Chain } = require('../node/kernel/chain');
+const { Channels } = require('../node/kernel/channels');
 const { pace } = require('../node/kernel/pacing');
 const { floorLoop, answerFloor, handOver } = require('../node/kernel/floor');
 const { caseCommands } = require('../node/kernel/cases');
@@ -433,8 +435,10 @@ class Case {
     this.pc = null;
     this.ws = null;
     this.started = false;
-    this.chain = Promise.resolve();
-    this.channels = new Map();
+    // Signaling messages, offers and answers are applied strictly in order.
+    this.chain = new Chain((type, fields) => this.emit(type, fields));
+    // Data channels by label, and whether data_channel_open / data_channel_close were pushed.
+    this.channels = new Channels((type, fields) => this.emit(type, fields), cfg);
     this.sources = [];
     this.watchedTracks = new Set();
     this.subscriptions = [];
@@ -451,8 +455,6 @@ class Case {
     // What is sent per m-section: {kind, sender, transceiver, track, source} (replace_track swaps
     // track and source).
     this.outgoing = [];
-    // Data channels: per channel whether data_channel_open / data_channel_close were pushed.
-    this.channelState = new Map();
     // codec_preferences resolved at setup: kind -> [werift codec name, ...] in order.
     this.codecPrefs = null;
     // The last signaling / connection state pushed (the states read after the `close` action).
@@ -464,21 +466,6 @@ class Case {
     if (type in this.lastReported) this.lastReported[type] = fields.state;
     if (this.link) return this.link.emit(type, fields || {});
     write({ type: 'event', t: now(), event: Object.assign({ type }, fields || {}) });
-  }
-
-  // Signaling messages, offers and answers are applied strictly in order.
-  serial(what, fn) {
-    this.chain = this.chain.then(fn).catch((e) => {
-      if (this.alive) this.emit('error', { context: what, message: errorText(e) });
-    });
-    return this.chain;
-  }
-
-  // Like serial, but the caller gets fn's outcome (errors included) instead of an error event.
-  chained(fn) {
-    const run = this.chain.then(fn);
-    this.chain = run.catch(() => {});
-    return run;
   }
 
   send(obj) {
@@ -708,15 +695,8 @@ class Case {
   // reassembled on receipt) and Opus (the Ogg fixture). werift knows more names (VP9, H264, AV1X,
   // PCMU) but sends pre-encoded media, and the adapter has none of them to send or to check.
   resolveCodecPreferences() {
-    const prefs = this.cfg.codec_preferences;
-    if (prefs === undefined || prefs === null) return;
-    if (typeof prefs !== 'object') throw new Error('codec_preferences must be an object {video: [...], audio: [...]}');
     const usable = { video: ['vp8'], audio: ['opus'] };
-    const out = {};
-    for (const [kind, names] of Object.entries(prefs)) {
-      if (!usable[kind]) throw new Error(`codec_preferences: unknown kind '${kind}'`);
-      if (!Array.isArray(names)) throw new Error(`codec_preferences.${kind} must be a list of codec names`);
-      if (!names.length) continue;
+    this.codecPrefs = actions.codecPreferences(this.cfg.codec_preferences, (kind, names) => {
       for (const n of names) {
         if (!usable[kind].includes(String(n).toLowerCase())) {
           throw new Error(
@@ -725,9 +705,8 @@ class Case {
           );
         }
       }
-      out[kind] = names.map((n) => String(n).toLowerCase());
-    }
-    this.codecPrefs = Object.keys(out).length ? out : null;
+      return names.map((n) => String(n).toLowerCase());
+    });
   }
 
   // Before each offer and answer: the `codecs` of every transceiver of a kind with preferences are
@@ -753,15 +732,6 @@ class Case {
       if (kept.length) t.codecs = kept;
       else console.error(`codec_preferences: none of ${names.join(', ')} in the ${t.kind} m-section`);
     }
-  }
-
-  // Data channels: the W3C RTCDataChannelInit fields of a data_channels item (absent = stack default).
-  createChannel(spec) {
-    const init = {};
-    for (const k of ['ordered', 'maxRetransmits', 'maxPacketLifeTime', 'negotiated', 'id', 'protocol']) {
-      if (spec[k] !== undefined && spec[k] !== null) init[k] = spec[k];
-    }
-    return this.watchChannel(this.pc.createDataChannel(spec.label, init), true);
   }
 
   // A remote candidate as werift takes it: an empty sdpMid (werift: "Media section for sdpMid
@@ -813,13 +783,7 @@ class Case {
       }
       if (d.type === 'answer') this.startRestartedIce();
       if (d.type !== 'offer') return;
-      if (!this.started) {
-        // The seed's answerer attaches its media when the offer arrives (and creates its
-        // negotiated data channels, which the other side does not announce).
-        this.started = true;
-        this.attachMedia(this.cfg.media);
-        (this.cfg.data_channels || []).filter((c) => c.negotiated === true).forEach((c) => this.createChannel(c));
-      }
+      actions.startAnswerer(this);
       this.applyCodecPreferences();
       const answer = await pc.createAnswer();
       this.holdCandidates = true;
@@ -865,7 +829,7 @@ class Case {
     }
     this.negotiationFlag = true;
     this.emit('negotiation_needed');
-    if (this.cfg.auto_negotiate) this.serial('negotiationneeded offer', () => this.offer());
+    if (this.cfg.auto_negotiate) this.chain.serial('negotiationneeded offer', () => this.offer());
   }
 
   // W3C webrtc-pc 4.7.3, "check if negotiation is needed", over werift's transceivers and the
@@ -908,47 +872,23 @@ class Case {
   // channel the other side created: from its DCEP DATA_CHANNEL_OPEN, RFC 8832 5.1).
   // data_channel_close is pushed once per channel: on werift's `closed`, or by closePeer.
   watchChannel(dc, mine) {
-    this.channels.set(dc.label, dc);
-    const st = { opened: false, closed: false };
-    this.channelState.set(dc, st);
+    this.channels.add(dc);
     const onOpen = () => {
-      if (st.opened) return;
-      st.opened = true;
-      const num = (v) => (typeof v === 'number' ? v : null);
-      this.emit('data_channel_open', {
-        label: dc.label,
-        id: num(dc.id),
-        protocol: dc.protocol,
-        ordered: dc.ordered,
-        maxRetransmits: num(dc.maxRetransmits),
-        maxPacketLifeTime: num(dc.maxPacketLifeTime),
-        negotiated: dc.negotiated,
-      });
-      const spec = mine && (this.cfg.data_channels || []).find((c) => c.label === dc.label);
-      if (spec && spec.send) dc.send(spec.send);
+      if (!this.channels.opened(dc)) return;
+      const greeting = this.channels.greeting(dc, mine);
+      if (greeting) dc.send(greeting);
     };
     const state = dc.stateChanged.subscribe((s) => {
       if (s === 'open') onOpen();
-      else if (s === 'closed') this.channelClosed(dc);
+      else if (s === 'closed') this.channels.closed(dc);
     });
     const message = dc.onMessage.subscribe((data) => {
-      if (typeof data === 'string') {
-        this.emit('data_channel_message', { label: dc.label, data });
-      } else {
-        this.emit('data_channel_message', { label: dc.label, binary: true, size: data.length, intact: isIntact(data) });
-      }
+      this.channels.message(dc, data);
       if (this.cfg.echo && !mine) dc.send(data);
     });
     this.subscriptions.push(state.unSubscribe, message.unSubscribe);
     if (dc.readyState === 'open') onOpen();
     return dc;
-  }
-
-  channelClosed(dc) {
-    const st = this.channelState.get(dc);
-    if (st && st.closed) return;
-    if (st) st.closed = true;
-    this.emit('data_channel_close', { label: dc.label });
   }
 
   watchTrack(track) {
@@ -1050,7 +990,7 @@ class Case {
     this.resolveCodecPreferences();
     this.createPeer();
     const relay = openRelay(cfg.signaling_url, {
-      onMessage: (msg) => this.serial('signaling', () => this.onMessage(msg)),
+      onMessage: (msg) => this.chain.serial('signaling', () => this.onMessage(msg)),
       onError: (e) => console.error('relay socket:', errorText(e)),
     });
     this.ws = relay.ws;
@@ -1110,7 +1050,7 @@ class Case {
         const state = type === 'signaling_state' ? pc.signalingState : pc.connectionState;
         if (this.lastReported[type] !== state) this.emit(type, { state });
       }
-      for (const [dc, st] of this.channelState) if (st.opened && !st.closed) this.channelClosed(dc);
+      this.channels.closeAll();
     }
     if (this.ws) this.ws.close();
   }
@@ -1169,7 +1109,7 @@ async function floorOnce(mediaFiles) {
   };
   // A message goes to the other side's signaling chain, as one from the relay would (a copy, as
   // if it had been through JSON on the wire).
-  const deliver = (to, obj) => handOver(obj, (msg) => to.serial('signaling', () => to.onMessage(msg)));
+  const deliver = (to, obj) => handOver(obj, (msg) => to.chain.serial('signaling', () => to.onMessage(msg)));
   const offererEvents = failed('offerer');
   const answererEvents = failed('answerer');
   const offerer = new Case(floorConfig('floor-offerer', ['video'], mediaFiles), {
@@ -1191,7 +1131,7 @@ async function floorOnce(mediaFiles) {
     offerer.createPeer();
     answerer.createPeer();
     await offerer.perform({ type: 'start' });
-    offerer.serial('offer', () => offerer.offer());
+    offerer.chain.serial('offer', () => offerer.offer());
     const end = await outcome;
     return Math.round((end - start) * 1000) / 1000;
   } finally {

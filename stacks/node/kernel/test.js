@@ -2,7 +2,9 @@
 // Unit tests of the kernel's pure helpers, with plain node and its assert module:
 //   node stacks/node/kernel/test.js
 // The VP8 payload descriptor on crafted payloads (RFC 7741 section 4.2), packetization and
-// keyframe size, the fixture readers on fixtures/media, the binary pattern, and pacing.
+// keyframe size, the fixture readers on fixtures/media, the binary pattern, pacing, and what the
+// W3C adapters (libwebrtc, werift) share: the actions, the signaling chain, data channel
+// bookkeeping, the answerer's start and the shape of codec_preferences.
 
 const assert = require('assert');
 const path = require('path');
@@ -14,6 +16,8 @@ const { caseCommands } = require('./cases');
 const { w3cSummary } = require('./stats');
 const marker = require('./marker');
 const actions = require('./actions');
+const { Chain } = require('./chain');
+const channels = require('./channels');
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'fixtures', 'media');
 const tests = [];
@@ -326,9 +330,8 @@ test('actions: the W3C mapping calls the case and checks what W3C checks', async
     channels: new Map([['chat', dc]]),
     pc: { restartIce: () => calls.push('restartIce'), setLocalDescription: async (d) => calls.push(`sld ${d.type}`), createDataChannel: (l) => ({ label: l }) },
     attachMedia: (k) => calls.push(`media ${k}`),
-    createChannel: (c) => calls.push(`channel ${c.label}`),
     watchChannel: (d, ours) => calls.push(`watch ${d.label} ${ours}`),
-    chained: (fn) => fn(),
+    chain: { chained: (fn) => fn() },
     sendBinary: (d, size) => calls.push(`binary ${size}`),
     setDirection: (k, d) => calls.push(`direction ${k} ${d}`),
   };
@@ -340,7 +343,7 @@ test('actions: the W3C mapping calls the case and checks what W3C checks', async
   await run({ type: 'set_direction', kind: 'video', direction: 'recvonly' });
   await run({ type: 'create_data_channel', label: 'late' });
   assert.ok(peer.started);
-  assert.deepStrictEqual(calls, ['media video', 'channel chat', 'binary 300', 'sld rollback', 'direction video recvonly', 'watch late true']);
+  assert.deepStrictEqual(calls, ['media video', 'watch chat true', 'binary 300', 'sld rollback', 'direction video recvonly', 'watch late true']);
   assert.deepStrictEqual(dc.sent, ['hi']);
   assert.deepStrictEqual(events, [{ type: 'rollback', implicit: false }]);
   const refused = async (a, text) => assert.ok((await run(a).then(() => '', (e) => e.message)).includes(text), JSON.stringify(a));
@@ -349,6 +352,109 @@ test('actions: the W3C mapping calls the case and checks what W3C checks', async
   await refused({ type: 'send_message', label: 'chat', size: -1 }, 'is not a byte count');
   await refused({ type: 'stall_video', ms: 2000 }, 'paints no frame marker');
   await refused({ type: 'dance' }, 'unknown action');
+});
+
+test('actions.createChannel and startAnswerer: the RTCDataChannelInit given, negotiated channels on the first offer', () => {
+  const made = [];
+  const calls = [];
+  const peer = {
+    started: false,
+    cfg: {
+      media: ['audio'],
+      data_channels: [
+        { label: 'a', ordered: false, maxRetransmits: 0, send: 'hi' },
+        { label: 'n', negotiated: true, id: 3, protocol: 'p', maxPacketLifeTime: null },
+      ],
+    },
+    pc: { createDataChannel: (label, init) => (made.push([label, init]), { label }) },
+    attachMedia: (k) => calls.push(`media ${k}`),
+    watchChannel: (dc, ours) => (calls.push(`watch ${dc.label} ${ours}`), dc),
+  };
+  assert.deepStrictEqual(actions.createChannel(peer, { label: 'x' }), { label: 'x' });
+  assert.deepStrictEqual(channels.channelInit({ label: 'y', ordered: true, id: null, send: 'z' }), { ordered: true });
+  actions.startAnswerer(peer);
+  actions.startAnswerer(peer); // started: nothing more
+  assert.ok(peer.started);
+  assert.deepStrictEqual(made, [['x', {}], ['n', { negotiated: true, id: 3, protocol: 'p' }]]);
+  assert.deepStrictEqual(calls, ['watch x true', 'media audio', 'watch n true']);
+  const late = { started: true, cfg: {}, attachMedia: () => assert.fail('started already') };
+  actions.startAnswerer(late);
+});
+
+test('actions.codecPreferences: the shape is checked here, the names by the stack', () => {
+  const seen = [];
+  const resolve = (kind, names) => (seen.push(kind), names.map((n) => `${kind}/${n}`));
+  assert.strictEqual(actions.codecPreferences(undefined, resolve), null);
+  assert.strictEqual(actions.codecPreferences(null, resolve), null);
+  assert.strictEqual(actions.codecPreferences({ video: [], audio: [] }, resolve), null);
+  assert.deepStrictEqual(actions.codecPreferences({ video: ['VP8'], audio: [] }, resolve), { video: ['video/VP8'] });
+  assert.deepStrictEqual(seen, ['video']);
+  assert.throws(() => actions.codecPreferences('vp8', resolve), /codec_preferences must be an object/);
+  assert.throws(() => actions.codecPreferences({ screen: ['vp8'] }, resolve), /codec_preferences: unknown kind 'screen'/);
+  assert.throws(() => actions.codecPreferences({ video: 'vp8' }, resolve), /codec_preferences.video must be a list of codec names/);
+  const lacking = () => {
+    throw new Error("no video codec 'H265'");
+  };
+  assert.throws(() => actions.codecPreferences({ video: ['H265'] }, lacking), /no video codec 'H265'/);
+});
+
+test('Chain: serial steps run in order, a failure is an error event; chained hands the outcome back', async () => {
+  const events = [];
+  const order = [];
+  const chain = new Chain((type, fields) => events.push({ type, ...fields }));
+  const slow = chain.serial('first', () => new Promise((r) => setTimeout(() => (order.push(1), r()), 20)));
+  chain.serial('second', () => {
+    order.push(2);
+    throw new Error('boom');
+  });
+  const third = chain.chained(async () => (order.push(3), 'three'));
+  const fourth = chain.chained(async () => {
+    throw new Error('four');
+  });
+  const fifth = chain.serial('fifth', () => order.push(5));
+  assert.strictEqual(await third, 'three');
+  await assert.rejects(fourth, /four/);
+  await fifth;
+  await slow;
+  assert.deepStrictEqual(order, [1, 2, 3, 5]);
+  assert.deepStrictEqual(events, [{ type: 'error', context: 'second', message: 'boom' }]);
+});
+
+test('Channels: open and close pushed once per channel, greetings, messages', () => {
+  const events = [];
+  const cfg = { data_channels: [{ label: 'a', send: 'hi a' }, { label: 'b' }] };
+  const chans = new channels.Channels((type, fields) => events.push({ type, ...fields }), cfg);
+  const a = { label: 'a', id: 1, protocol: '', ordered: true, maxRetransmits: 65535, maxPacketLifeTime: 500, negotiated: false };
+  const b = { label: 'b', id: -1, protocol: 'x', ordered: false, maxRetransmits: 0, maxPacketLifeTime: undefined, negotiated: true };
+  chans.add(a);
+  chans.add(b);
+  assert.strictEqual(chans.get('a'), a);
+  assert.strictEqual(chans.get('c'), undefined);
+  assert.strictEqual(chans.opened(a, 65535), true);
+  assert.strictEqual(chans.opened(a, 65535), false);
+  assert.strictEqual(chans.opened(b), true);
+  assert.strictEqual(chans.opened({ label: 'unknown' }), false);
+  assert.strictEqual(chans.greeting(a, true), 'hi a');
+  assert.strictEqual(chans.greeting(a, false), null); // the other side's channel of that label
+  assert.strictEqual(chans.greeting(b, true), null);
+  chans.message(a, 'text');
+  chans.message(a, Buffer.from([0, 1, 2]));
+  chans.message(a, new Uint8Array([0, 1, 3]).buffer);
+  chans.closed(a);
+  chans.closed(a);
+  chans.closeAll(); // b: open, not closed yet
+  chans.closeAll();
+  chans.clear();
+  assert.strictEqual(chans.get('a'), undefined);
+  assert.deepStrictEqual(events, [
+    { type: 'data_channel_open', label: 'a', id: 1, protocol: '', ordered: true, maxRetransmits: null, maxPacketLifeTime: 500, negotiated: false },
+    { type: 'data_channel_open', label: 'b', id: null, protocol: 'x', ordered: false, maxRetransmits: 0, maxPacketLifeTime: null, negotiated: true },
+    { type: 'data_channel_message', label: 'a', data: 'text' },
+    { type: 'data_channel_message', label: 'a', binary: true, size: 3, intact: true },
+    { type: 'data_channel_message', label: 'a', binary: true, size: 3, intact: false },
+    { type: 'data_channel_close', label: 'a' },
+    { type: 'data_channel_close', label: 'b' },
+  ]);
 });
 
 (async () => {
