@@ -108,6 +108,7 @@ const { patternBuffer, isIntact } = require('./kernel/pattern.js');
 const { pace } = require('./kernel/pacing.js');
 const { floorLoop, answerFloor } = require('./kernel/floor.js');
 const { caseCommands } = require('./kernel/cases.js');
+const { envChoice } = require('./kernel/env.js');
 const mediaKernel = require('./kernel/media.js');
 const { rand16, rand32, vp8Packets, vp8Descriptor, keyframeSize } = mediaKernel;
 const BINDING_VERSION = bindingVersion();
@@ -484,9 +485,11 @@ class Case {
       forceMediaTransport: true,
     };
     const policy = this.cfg.ice_transport_policy;
+    // Read for every case, so that a bad value fails whatever the policy (kernel env.js).
+    const filterOnly = envChoice('RTC_HARNESS_LIBDATACHANNEL_RELAY', ['filter']) === 'filter';
     if (policy !== undefined && policy !== null) {
       if (policy !== 'all' && policy !== 'relay') throw new Error(`ice_transport_policy '${policy}' is neither 'all' nor 'relay'`);
-      if (policy === 'relay' && process.env.RTC_HARNESS_LIBDATACHANNEL_RELAY !== 'filter') {
+      if (policy === 'relay' && !filterOnly) {
         // libdatachannel's iceTransportPolicy 'relay' only keeps it from signalling its host and
         // server-reflexive candidates (PeerConnection::processLocalCandidate); its libjuice agent
         // still pairs them and checks from them, and in a relay-only call through a TURN server on

@@ -119,6 +119,7 @@ const { patternBuffer } = require('../node/kernel/pattern');
 const actions = require('../node/kernel/actions');
 const { Chain } = require('../node/kernel/chain');
 const { Channels } = require('../node/kernel/channels');
+const { envChoice } = require('../node/kernel/env');
 const { pace } = require('../node/kernel/pacing');
 const { floorLoop, answerFloor, handOver } = require('../node/kernel/floor');
 const { caseCommands } = require('../node/kernel/cases');
@@ -200,12 +201,12 @@ turnGatheringErrors();
 // chosen the parity (which side sends the SCTP INIT is left as werift decides); when the two roles
 // agree nothing changes. RTC_HARNESS_WERIFT_SCTP_IDS=ice: as werift.
 function sctpStreamIdsByDtlsRole() {
-  if (process.env.RTC_HARNESS_WERIFT_SCTP_IDS === 'ice') return;
   const proto = weriftSctp.RTCSctpTransport.prototype;
   const original = proto.start;
   proto.start = function start(...args) {
     // werift's start() sets dataChannelId synchronously, before its first await.
     const run = original.apply(this, args);
+    if (asWerift().sctpIds) return run;
     const role = this.dtlsTransport && this.dtlsTransport.role;
     if (role === 'client') this.dataChannelId = 0;
     else if (role === 'server') this.dataChannelId = 1;
@@ -213,6 +214,21 @@ function sctpStreamIdsByDtlsRole() {
   };
 }
 sctpStreamIdsByDtlsRole();
+
+// The toggles that show werift's own behaviour, each turning one workaround of this adapter off
+// (the header and the functions named say which): a documented value, or unset (or blank) for the
+// workaround. Read when a peer connection is created (createPeer), so that any other value fails
+// the case's setup with an error naming the variable (kernel env.js), not a silent default.
+let toggles = null;
+function asWerift() {
+  toggles ||= {
+    sctpIds: envChoice('RTC_HARNESS_WERIFT_SCTP_IDS', ['ice']) !== null, // sctpStreamIdsByDtlsRole
+    earlyDtls: envChoice('RTC_HARNESS_WERIFT_EARLY_DTLS', ['drop']) !== null, // holdEarlyDtls
+    restartChecks: envChoice('RTC_HARNESS_WERIFT_RESTART_CHECKS', ['off']) !== null, // startRestartedIce
+    closeAbort: envChoice('RTC_HARNESS_WERIFT_CLOSE_ABORT', ['off']) !== null, // closePeer
+  };
+  return toggles;
+}
 
 /** W3C errorCode / errorText for a failure of werift's TURN client, or null when not a server error. */
 function turnErrorFields(e) {
@@ -521,7 +537,7 @@ class Case {
   // of two ClientHellos (Chrome's are fragmented) into one; either way the handshake never ends.)
   // RTC_HARNESS_WERIFT_EARLY_DTLS=drop turns this off (werift's own behaviour).
   holdEarlyDtls() {
-    if (process.env.RTC_HARNESS_WERIFT_EARLY_DTLS === 'drop') return;
+    if (asWerift().earlyDtls) return;
     for (const dtls of this.pc.dtlsTransports) {
       if (this.dtlsHeld.has(dtls) || dtls.state !== 'new') continue;
       this.dtlsHeld.add(dtls);
@@ -858,7 +874,7 @@ class Case {
   // for a new transport; DTLS and SRTP stay as they are and move to the new pair.
   // RTC_HARNESS_WERIFT_RESTART_CHECKS=off turns this off (werift's own behaviour).
   startRestartedIce() {
-    if (process.env.RTC_HARNESS_WERIFT_RESTART_CHECKS === 'off') return;
+    if (asWerift().restartChecks) return;
     const pc = this.pc;
     for (const dtls of pc.dtlsTransports) {
       const ice = dtls.iceTransport;
@@ -939,6 +955,7 @@ class Case {
   // ?transport=udp|tcp) and iceTransportPolicy ('relay': werift's forceTurn, which gathers only the
   // TURN relay candidate when a TURN server with username and credential is configured).
   createPeer() {
+    asWerift(); // a bad toggle fails here, the variable named
     const cfg = this.cfg;
     const iceServers = (cfg.ice_servers || []).map((s) => {
       const out = { urls: s.urls };
@@ -1042,7 +1059,7 @@ class Case {
     if (this.pc) {
       const pc = this.pc;
       const sctp = pc.sctpTransport && pc.sctpTransport.sctp;
-      if (sctp && !pc.isClosed && process.env.RTC_HARNESS_WERIFT_CLOSE_ABORT !== 'off') {
+      if (sctp && !pc.isClosed && !asWerift().closeAbort) {
         await Promise.race([sctp.stop(), new Promise((r) => setTimeout(r, 1000))]).catch((e) => console.error('SCTP abort:', e));
       }
       await Promise.race([pc.close(), new Promise((r) => setTimeout(r, 2000))]).catch((e) => console.error('close:', e));

@@ -4,7 +4,8 @@
 // The VP8 payload descriptor on crafted payloads (RFC 7741 section 4.2), packetization and
 // keyframe size, the fixture readers on fixtures/media, the binary pattern, pacing, and what the
 // W3C adapters (libwebrtc, werift) share: the actions, the signaling chain, data channel
-// bookkeeping, the answerer's start and the shape of codec_preferences.
+// bookkeeping, the answerer's start and the shape of codec_preferences;
+// and the strict reading of the adapters' environment toggles (env.js).
 
 const assert = require('assert');
 const path = require('path');
@@ -18,6 +19,7 @@ const marker = require('./marker');
 const actions = require('./actions');
 const { Chain } = require('./chain');
 const channels = require('./channels');
+const { envChoice } = require('./env');
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'fixtures', 'media');
 const tests = [];
@@ -455,6 +457,23 @@ test('Channels: open and close pushed once per channel, greetings, messages', ()
     { type: 'data_channel_close', label: 'a' },
     { type: 'data_channel_close', label: 'b' },
   ]);
+});
+
+test('envChoice: unset or blank is the default (null), a documented value is itself, anything else names the variable', () => {
+  const env = { OFF: 'off', PADDED: ' off ', BLANK: '  ', BAD: 'of', CASE: 'OFF' };
+  assert.strictEqual(envChoice('UNSET', ['off'], env), null);
+  assert.strictEqual(envChoice('BLANK', ['off'], env), null);
+  assert.strictEqual(envChoice('OFF', ['off'], env), 'off');
+  assert.strictEqual(envChoice('PADDED', ['off'], env), 'off');
+  assert.throws(() => envChoice('BAD', ['off'], env), (e) => e.message === `BAD="of": expected 'off', or unset for the default`);
+  assert.throws(() => envChoice('CASE', ['off'], env), /^Error: CASE="OFF": expected 'off'/);
+  assert.throws(() => envChoice('BAD', ['ice', 'dtls'], env), /BAD="of": expected 'ice' or 'dtls'/);
+  process.env.RTC_HARNESS_KERNEL_TEST_TOGGLE = 'yes';
+  try {
+    assert.throws(() => envChoice('RTC_HARNESS_KERNEL_TEST_TOGGLE', ['filter']), /RTC_HARNESS_KERNEL_TEST_TOGGLE="yes"/);
+  } finally {
+    delete process.env.RTC_HARNESS_KERNEL_TEST_TOGGLE;
+  }
 });
 
 (async () => {

@@ -70,13 +70,40 @@ def error_text(e):
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
+# RTC_HARNESS_LOG's level names (tracing's, as the harness reads them, and Python's "warning"),
+# any case, and the `logging` level of each.
+LOG_LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+              "warning": logging.WARNING, "error": logging.ERROR, "off": logging.CRITICAL + 1}
+
+
+def log_level(value, name="RTC_HARNESS_LOG"):
+    """The `logging` level of an RTC_HARNESS_LOG value. The harness reads the same variable in
+    tracing's filter syntax (src/main.rs): comma-separated directives, each a LEVEL or a
+    TARGET=LEVEL. The level here is the last bare LEVEL's; WARNING when there is none (unset or
+    blank, or directives for the harness's crates only). A level that is not one of LOG_LEVELS, or
+    a bare word that is not one, is a ValueError naming the variable: never a silent default."""
+    level = logging.WARNING
+    for directive in (value or "").split(","):
+        directive = directive.strip()
+        if not directive:
+            continue
+        target, _, word = directive.rpartition("=")
+        if word.strip().lower() not in LOG_LEVELS:
+            expected = ", ".join(LOG_LEVELS)
+            raise ValueError(f"{name}={value!r}: '{directive}' is not a level ({expected}) "
+                             "nor a TARGET=LEVEL directive")
+        if not target:
+            level = LOG_LEVELS[word.strip().lower()]
+    return level
+
+
 def configure_logging():
     """Logging through Python's `logging`, for an adapter whose stack logs through it too: one
-    configuration on stderr, at the level of RTC_HARNESS_LOG (debug, info, warning (the default),
-    error), with the time and the logger's name on each line."""
-    level = os.environ.get("RTC_HARNESS_LOG", "warning").upper()
-    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.WARNING),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configuration on stderr, at the level of RTC_HARNESS_LOG (log_level: debug, info, warning (the
+    default), error, ...), with the time and the logger's name on each line. A bad value raises
+    ValueError naming the variable."""
+    level = log_level(os.environ.get("RTC_HARNESS_LOG"))
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
 def stderr_log(name):

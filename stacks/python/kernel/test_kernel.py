@@ -281,6 +281,33 @@ class Lines(unittest.TestCase):
         self.assertIn(b"python print\n", r.stderr)
 
 
+class LogLevel(unittest.TestCase):
+    def test_levels_and_default(self):
+        import logging
+        self.assertEqual(lines.log_level(None), logging.WARNING)
+        self.assertEqual(lines.log_level("  "), logging.WARNING)
+        self.assertEqual(lines.log_level("debug"), logging.DEBUG)
+        self.assertEqual(lines.log_level("INFO"), logging.INFO)
+        self.assertEqual(lines.log_level("warn"), logging.WARNING)
+        self.assertEqual(lines.log_level("error"), logging.ERROR)
+        self.assertGreater(lines.log_level("off"), logging.CRITICAL)
+
+    def test_the_harness_filter_syntax(self):
+        import logging
+        # Directives for the harness's crates leave the default; a bare level sets it.
+        self.assertEqual(lines.log_level("rtc_dtls=debug"), logging.WARNING)
+        self.assertEqual(lines.log_level("error,turn=off,rtc_sctp::association=off"), logging.ERROR)
+        self.assertEqual(lines.log_level("rtc_dtls=debug, info"), logging.INFO)
+
+    def test_a_bad_value_names_the_variable(self):
+        for bad in ("verbose", "warning,loud", "rtc_dtls=lots"):
+            with self.assertRaisesRegex(ValueError, r"^RTC_HARNESS_LOG="):
+                lines.log_level(bad)
+        with mock.patch.dict(os.environ, {"RTC_HARNESS_LOG": "verbose"}):
+            with self.assertRaisesRegex(ValueError, "RTC_HARNESS_LOG='verbose'"):
+                lines.configure_logging()
+
+
 SDP = "\r\n".join([
     "v=0",
     "o=- 1 2 IN IP4 127.0.0.1",

@@ -75,7 +75,7 @@ impl Case {
             .set_sctp_max_buffered_amount(16 * 1024 * 1024)
             .build(Instant::now());
         let (udp_tx, udp_rx) = mpsc::unbounded_channel();
-        let (sockets, socket_tasks) = net::bind_sockets(&net::host_addresses(), udp_tx).await.map_err(|e| format!("cannot bind a UDP socket: {e}"))?;
+        let (sockets, socket_tasks) = net::bind_sockets(&net::host_addresses()?, udp_tx).await.map_err(|e| format!("cannot bind a UDP socket: {e}"))?;
         let relay = Relay::connect(&cfg.signaling_url).await?;
         let urls: Vec<String> = cfg.ice_servers.iter().flat_map(|s| s.urls.clone()).collect();
         let sig = Signaling::new(sockets.iter().filter_map(|s| s.local_addr().ok()).collect(), stun::servers(&urls));

@@ -33,10 +33,16 @@ pub enum RelayIn {
 /// interface enum: no"), so the adapter is the gatherer: this host's IPv4 interface addresses,
 /// without loopback, which a browser on this machine does not pair with (the Rust peer skips it
 /// too); loopback only when there is nothing else. `RTC_HARNESS_ICE_IP` picks one address, as it
-/// does for the harness (docs/networks.md). Traffic stays on this machine either way.
-pub fn host_addresses() -> Vec<IpAddr> {
-    if let Some(ip) = std::env::var("RTC_HARNESS_ICE_IP").ok().and_then(|v| v.parse().ok()) {
-        return vec![ip];
+/// does for the harness (docs/networks.md; blank is unset, as there): a value that is not an IP
+/// address is an error naming the variable, not a silent fall back to the interfaces. Traffic
+/// stays on this machine either way.
+pub fn host_addresses() -> Result<Vec<IpAddr>, String> {
+    if let Some(v) = std::env::var_os("RTC_HARNESS_ICE_IP") {
+        let text = v.to_string_lossy();
+        if !text.trim().is_empty() {
+            let ip = text.trim().parse().map_err(|_| format!("RTC_HARNESS_ICE_IP={text:?}: expected an IP address"))?;
+            return Ok(vec![ip]);
+        }
     }
     let mut out = Vec::new();
     if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
@@ -50,7 +56,7 @@ pub fn host_addresses() -> Vec<IpAddr> {
     if out.is_empty() {
         out.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
     }
-    out
+    Ok(out)
 }
 
 /// Binds one UDP socket per address, each read by its own task into `tx`.
