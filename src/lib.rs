@@ -36,7 +36,7 @@
 //!   table, JSON results (`docs/results.md`), JUnit XML, the self-contained HTML report.
 //! - [`marker`]: the frame marker (docs/markers.md): a sender's identity and frame number painted
 //!   as luma cells, and read back from a decoded frame of any size.
-//! - [`limits`]: every named wait's default limit and the one variable that scales them all.
+//! - [`limits`]: every named wait's default, and `Limits`: the run's waits, scaled once at the edge.
 //! - [`stats`]: medians and percentiles, for the bench, the reports and the verdict.
 //! - [`clock`]: the shared clock that Rust and browser events are stamped on.
 //! - [`bench`]: time-to-first-frame measurement, its phases, and the bench table.

@@ -1,4 +1,4 @@
-//! Every named wait's default limit, and the [`Scale`] (`RTC_HARNESS_TIME_SCALE`) that multiplies them.
+//! Every named wait's default limit, and [`Limits`]: a run's waits, multiplied once by `RTC_HARNESS_TIME_SCALE`.
 //!
 //! A scenario's own `within:` values are scaled too, so a slow machine can run the suite unchanged:
 //! `RTC_HARNESS_TIME_SCALE=3 cargo test` gives every wait three times as long.
@@ -32,40 +32,79 @@ pub const STATS_SAMPLE: Duration = Duration::from_secs(1);
 /// backstop; the runner is woken as soon as an event arrives).
 pub const RUST_POLL: Duration = Duration::from_millis(50);
 
-/// The factor every named wait above and every scenario `within:` or `sleep:` is multiplied by,
-/// so that a slow machine runs the suite unchanged. Read once at the edge
-/// (`RTC_HARNESS_TIME_SCALE`, into `RunOptions::time_scale`) and handed down; nothing below the
-/// edge reads the environment for it.
+/// A run's waits: every named wait above multiplied by the run's factor (`RTC_HARNESS_TIME_SCALE`),
+/// built once at the edge (`RunOptions::from_vars`) and handed down as one value. Code below the
+/// edge reads a field (`limits.action`) and never scales a constant itself; a scenario's own
+/// `within:` and `sleep:` values go through [`Limits::scenario`], so a slow machine runs the suite
+/// unchanged. Intervals (`BROWSER_POLL`, `STATS_SAMPLE`, `RUST_POLL`) are not limits and stay
+/// constants.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Scale(f64);
+pub struct Limits {
+    factor: f64,
+    pub step_wait: Duration,
+    pub expectation_wait: Duration,
+    pub action: Duration,
+    pub glare: Duration,
+    pub peer_start: Duration,
+    pub browser_start: Duration,
+    pub browser_slots: Duration,
+    pub teardown: Duration,
+    pub gathering: Duration,
+}
 
-impl Scale {
-    pub const ONE: Scale = Scale(1.0);
+impl Limits {
+    /// The defaults, unscaled.
+    pub const ONE: Limits = Limits::with(1.0);
 
-    /// `factor`, raised to 0.1 at least; 1 when it is not a finite number.
-    pub fn new(factor: f64) -> Scale {
-        Scale(if factor.is_finite() { factor.max(0.1) } else { 1.0 })
+    const fn with(factor: f64) -> Limits {
+        Limits {
+            factor,
+            step_wait: times(STEP_WAIT, factor),
+            expectation_wait: times(EXPECTATION_WAIT, factor),
+            action: times(ACTION, factor),
+            glare: times(GLARE, factor),
+            peer_start: times(PEER_START, factor),
+            browser_start: times(BROWSER_START, factor),
+            browser_slots: times(BROWSER_SLOTS, factor),
+            teardown: times(TEARDOWN, factor),
+            gathering: times(GATHERING, factor),
+        }
+    }
+
+    /// Every limit multiplied by `factor`, raised to 0.1 at least; 1 when it is not a finite number.
+    pub fn scaled(factor: f64) -> Limits {
+        Limits::with(if factor.is_finite() { factor.max(0.1) } else { 1.0 })
     }
 
     /// The variable's text (`"3"`, `" 0.5 "`); `None` when it is not a number.
-    pub fn parse(text: &str) -> Option<Scale> {
-        text.trim().parse::<f64>().ok().filter(|v| v.is_finite()).map(Scale::new)
+    pub fn parse(text: &str) -> Option<Limits> {
+        text.trim().parse::<f64>().ok().filter(|v| v.is_finite()).map(Limits::scaled)
     }
 
-    /// `limit` scaled.
-    pub fn of(self, limit: Duration) -> Duration {
-        limit.mul_f64(self.0)
+    /// The factor (1 unless `RTC_HARNESS_TIME_SCALE` says otherwise).
+    pub fn factor(self) -> f64 {
+        self.factor
     }
 
-    /// `limit` scaled, in milliseconds (the transcript's unit).
-    pub fn ms(self, limit: Duration) -> f64 {
-        self.of(limit).as_secs_f64() * 1000.0
+    /// A scenario's own `within:` or `sleep:`, scaled as the named waits are.
+    pub fn scenario(self, d: Duration) -> Duration {
+        d.mul_f64(self.factor)
+    }
+
+    /// [`Limits::scenario`] in milliseconds (the transcript's unit).
+    pub fn scenario_ms(self, d: Duration) -> f64 {
+        self.scenario(d).as_secs_f64() * 1000.0
     }
 }
 
-impl Default for Scale {
-    fn default() -> Scale {
-        Scale::ONE
+/// `d` x `factor`, in a constant.
+const fn times(d: Duration, factor: f64) -> Duration {
+    Duration::from_nanos((d.as_nanos() as f64 * factor) as u64)
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits::ONE
     }
 }
 
@@ -74,11 +113,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_scale_multiplies_and_has_a_floor() {
-        assert_eq!(Scale::parse(" 3 ").map(|s| s.of(STEP_WAIT)), Some(Duration::from_secs(30)));
-        assert_eq!(Scale::parse("0.01"), Some(Scale::new(0.1)), "raised to 0.1");
-        assert_eq!(Scale::parse("fast"), None);
-        assert_eq!(Scale::parse("inf"), None);
-        assert_eq!(Scale::default().ms(ACTION), 10_000.0);
+    fn a_factor_multiplies_every_limit_and_has_a_floor() {
+        let three = Limits::parse(" 3 ").expect("a number");
+        assert_eq!(three.step_wait, Duration::from_secs(30));
+        assert_eq!(three.browser_slots, BROWSER_SLOTS * 3);
+        assert_eq!(three.scenario(Duration::from_millis(1500)), Duration::from_millis(4500));
+        assert_eq!(Limits::parse("0.01"), Some(Limits::scaled(0.1)), "raised to 0.1");
+        assert_eq!(Limits::parse("0.01").map(|l| l.teardown), Some(Duration::from_millis(500)));
+        assert_eq!(Limits::parse("fast"), None);
+        assert_eq!(Limits::parse("inf"), None);
+        assert_eq!(Limits::default().scenario_ms(ACTION), 10_000.0);
+        assert_eq!(Limits::ONE.action, ACTION);
     }
 }

@@ -41,9 +41,9 @@ pub struct PeerConfig {
     /// Paint the frame marker with this sender number on the video it sends, and read markers from
     /// the video it renders (docs/markers.md); `None`: its usual source, nothing read.
     pub marker: Option<u8>,
-    /// The run's time scale: the peer's own waits (start-up, actions, gathering, teardown) are
+    /// The run's time limits: the peer's own waits (start-up, actions, gathering, teardown) are
     /// multiplied by it.
-    pub time_scale: crate::limits::Scale,
+    pub limits: crate::limits::Limits,
 }
 
 impl PeerConfig {

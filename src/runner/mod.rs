@@ -47,7 +47,7 @@ impl Env {
         registry.register(Arc::new(crate::peer::rust::RustKind::new("rust", options.rust_crate_sockets)));
         crate::peer::browser::register(&mut registry, options.browser_options());
         for file in &options.kinds_files {
-            crate::peer::command::register_file(&mut registry, file, &crate::peer::MediaFiles::in_dir(&options.media_dir), options.time_scale)?;
+            crate::peer::command::register_file(&mut registry, file, &crate::peer::MediaFiles::in_dir(&options.media_dir), options.limits)?;
         }
         Ok(Env::with_registry(registry, options))
     }
@@ -214,12 +214,12 @@ async fn run_admitted(case: &Case, env: &Env, launchers: &[Arc<dyn Launcher>], a
             }
             peers.push(launcher.open(config, clock).await.map_err(setup_error)?);
         }
-        joined(&relay, &room, &names, &peers, env.options.time_scale).await?;
+        joined(&relay, &room, &names, &peers, env.options.limits).await?;
         let mut transcript = Transcript::default();
         let mut sampler = wait::Sampler::new(net.as_ref());
         let signaling = Signaling { relay: &relay, room: &room };
-        run_steps(case, &peers, &clock, &mut transcript, &mut sampler, signaling, env.options.time_scale).await?;
-        settle(case, &peers, &relay, &room, &mut transcript, &mut sampler, env.options.time_scale).await?;
+        run_steps(case, &peers, &clock, &mut transcript, &mut sampler, signaling, env.options.limits).await?;
+        settle(case, &peers, &relay, &room, &mut transcript, &mut sampler, env.options.limits).await?;
         // The end of the case is answered like every step: a peer that stopped answering (no
         // stats, no close) fails the case instead of passing on what it said earlier.
         let silent = |what: &str, e: PeerError, transcript: &Transcript| RunError::Step {
@@ -251,7 +251,7 @@ async fn run_admitted(case: &Case, env: &Env, launchers: &[Arc<dyn Launcher>], a
     }
     .await;
     let result = result.map(|transcript| {
-        let verdict = verdict::check(&case.scenario, &transcript, env.options.time_scale);
+        let verdict = verdict::check(&case.scenario, &transcript, env.options.limits);
         let timings = timings(case, &transcript);
         CaseRun { name: case.name(), transcript, verdict, timings, logs: String::new() }
     });
@@ -331,7 +331,7 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
         polite: spec.polite,
         codec_preferences: spec.codecs.clone(),
         marker: case.scenario.uses_markers().then(|| case.scenario.marker_sender(&spec.name)).flatten(),
-        time_scale: env.options.time_scale,
+        limits: env.options.limits,
     }
 }
 
@@ -339,9 +339,9 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
 /// WebSocket handshake is done, but the relay's upgrade task registers it a moment later, and a
 /// message sent to a room before its other member is registered reaches nobody (seen: a Rust
 /// offer lost under load, 1 run in 20).
-async fn joined(relay: &Relay, room: &str, names: &[String], peers: &[Box<dyn Peer>], scale: limits::Scale) -> Result<(), RunError> {
+async fn joined(relay: &Relay, room: &str, names: &[String], peers: &[Box<dyn Peer>], limits: limits::Limits) -> Result<(), RunError> {
     let all_in = || names.iter().all(|n| relay.rooms.is_member(room, n)) || wait::first_gone(peers).is_some();
-    poll_until(scale.of(limits::PEER_START), Duration::from_millis(2), all_in).await;
+    poll_until(limits.peer_start, Duration::from_millis(2), all_in).await;
     // A peer that died before joining fails for its own reason, not for the missing join.
     if let Some(why) = wait::first_gone(peers) {
         return Err(RunError::Setup(why));
@@ -370,10 +370,10 @@ async fn settle(
     room: &str,
     transcript: &mut Transcript,
     sampler: &mut wait::Sampler<'_>,
-    scale: limits::Scale,
+    limits: limits::Limits,
 ) -> Result<(), RunError> {
     let limit = case.scenario.expect.iter().filter_map(|e| verdict::within(&e.kind)).max().unwrap_or(limits::EXPECTATION_WAIT);
-    let limit = scale.of(limit.max(Duration::from_secs(1)));
+    let limit = limits.scenario(limit.max(Duration::from_secs(1)));
     let net = sampler.net;
     let waited = wait::until(peers, transcript, sampler, limit, |t| {
         let mut t = t.clone();
@@ -381,7 +381,7 @@ async fn settle(
         if let Some(net) = net {
             t.entries.extend(net.records());
         }
-        settled(&case.scenario, &t) && verdict::check(&case.scenario, &t, scale).passed()
+        settled(&case.scenario, &t) && verdict::check(&case.scenario, &t, limits).passed()
     })
     .await;
     match waited {

@@ -33,9 +33,9 @@ pub struct RunOptions {
     /// `RTC_HARNESS_SUITE=core` limits them to pairs of rust, chrome and firefox (a quicker
     /// local run); by default, in the CLI and in `cargo test` alike, every pair runs them.
     pub extended_kinds: Option<Vec<String>>,
-    /// Every wait limit, scenario `within:` and `sleep:` multiplied by this
-    /// (`RTC_HARNESS_TIME_SCALE`; default 1).
-    pub time_scale: crate::limits::Scale,
+    /// Every wait limit, built here once: the named waits, and the factor for scenario `within:`
+    /// and `sleep:` (`RTC_HARNESS_TIME_SCALE`; default 1).
+    pub limits: crate::limits::Limits,
     /// Cases run at once (`RTC_HARNESS_JOBS`, `--jobs`; default [`DEFAULT_JOBS`]).
     pub jobs: usize,
 }
@@ -76,7 +76,7 @@ impl Default for RunOptions {
             retries: DEFAULT_RETRIES,
             ice_ip: crate::net::host_ip(),
             extended_kinds: None,
-            time_scale: crate::limits::Scale::ONE,
+            limits: crate::limits::Limits::ONE,
             jobs: DEFAULT_JOBS,
         }
     }
@@ -146,7 +146,7 @@ impl RunOptions {
             o.ice_ip = v.trim().parse().map_err(|_| bad("RTC_HARNESS_ICE_IP", &v, "expected an IP address"))?;
         }
         if let Some(v) = var("RTC_HARNESS_TIME_SCALE") {
-            o.time_scale = crate::limits::Scale::parse(&v).ok_or_else(|| bad("RTC_HARNESS_TIME_SCALE", &v, "expected a number (a factor, at least 0.1)"))?;
+            o.limits = crate::limits::Limits::parse(&v).ok_or_else(|| bad("RTC_HARNESS_TIME_SCALE", &v, "expected a number (a factor, at least 0.1)"))?;
         }
         o.extended_kinds = match var("RTC_HARNESS_SUITE").as_deref().map(str::trim) {
             None | Some("all") => None,
@@ -158,10 +158,10 @@ impl RunOptions {
         Ok(o)
     }
 
-    /// The browsers' options with the run's time scale: the pool waits for browsers and pages
+    /// The browsers' options with the run's time limits: the pool waits for browsers and pages
     /// on it.
     pub fn browser_options(&self) -> BrowserOptions {
-        BrowserOptions { time_scale: self.time_scale, ..self.browsers.clone() }
+        BrowserOptions { limits: self.limits, ..self.browsers.clone() }
     }
 
     /// Whether `kind` is required; `all` in `RTC_HARNESS_REQUIRE` requires every kind.
@@ -173,15 +173,15 @@ impl RunOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::{Scale, ACTION};
+    use crate::limits::{Limits, ACTION};
 
     #[test]
     fn the_time_scale_is_read_once_and_reaches_the_browsers() {
         let with = |value: &'static str| RunOptions::from_vars(move |name| (name == "RTC_HARNESS_TIME_SCALE").then(|| value.to_string()));
         let o = with("3").unwrap();
-        assert_eq!(o.time_scale.of(ACTION), ACTION * 3);
-        assert_eq!(o.browser_options().time_scale, Scale::new(3.0), "the pool waits on the run's scale");
-        assert_eq!(RunOptions::from_vars(|_| None).unwrap().time_scale, Scale::ONE);
+        assert_eq!(o.limits.action, ACTION * 3);
+        assert_eq!(o.browser_options().limits, Limits::scaled(3.0), "the pool waits on the run's limits");
+        assert_eq!(RunOptions::from_vars(|_| None).unwrap().limits, Limits::ONE);
     }
 
     #[test]

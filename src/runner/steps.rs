@@ -22,7 +22,7 @@ pub(super) struct Signaling<'a> {
 
 /// Glare (RFC 8829 section 4.1.8.1 calls it an offer collision): the relay holds what both peers
 /// send until each has offered, so neither sees the other's offer before making its own.
-async fn glare(peers: &[Box<dyn Peer>], signaling: Signaling<'_>, scale: limits::Scale) -> Result<(), String> {
+async fn glare(peers: &[Box<dyn Peer>], signaling: Signaling<'_>, limits: limits::Limits) -> Result<(), String> {
     let names: Vec<String> = peers.iter().map(|p| p.name().to_string()).collect();
     signaling.relay.rooms.arm_glare(signaling.room, names.clone());
     let offers = futures::future::join_all(peers.iter().map(|p| p.perform(&Action::SendOffer))).await;
@@ -30,7 +30,7 @@ async fn glare(peers: &[Box<dyn Peer>], signaling: Signaling<'_>, scale: limits:
         signaling.relay.rooms.open_gate(signaling.room);
         return Err(format!("{name}: send_offer: {e}"));
     }
-    let limit = scale.of(limits::GLARE);
+    let limit = limits.glare;
     if poll_until(limit, Duration::from_millis(10), || !signaling.relay.rooms.glare_pending(signaling.room)).await {
         return Ok(());
     }
@@ -45,7 +45,7 @@ pub(super) async fn run_steps(
     transcript: &mut Transcript,
     sampler: &mut wait::Sampler<'_>,
     signaling: Signaling<'_>,
-    scale: limits::Scale,
+    limits: limits::Limits,
 ) -> Result<(), RunError> {
     let scenario = &case.scenario;
     let peer = |name: &str| peers.iter().find(|p| p.name() == name).expect("validated peer name");
@@ -77,7 +77,7 @@ pub(super) async fn run_steps(
         };
         match &step.kind {
             StepKind::Glare => {
-                if let Err(e) = glare(peers, signaling, scale).await {
+                if let Err(e) = glare(peers, signaling, limits).await {
                     collect(peers, transcript).await;
                     return Err(fail(e, transcript));
                 }
@@ -95,7 +95,7 @@ pub(super) async fn run_steps(
                     return Err(fail(e.to_string(), transcript));
                 }
             }
-            StepKind::Sleep(d) => tokio::time::sleep(scale.of(*d)).await,
+            StepKind::Sleep(d) => tokio::time::sleep(limits.scenario(*d)).await,
             StepKind::Pause(d) => tokio::time::sleep(*d).await,
             // Validated: only peers with ice servers and relay-only ICE have these steps, and
             // such a peer always has a path.
@@ -109,7 +109,7 @@ pub(super) async fn run_steps(
                 None => return Err(fail(format!("{name} has no network path"), transcript)),
             },
             StepKind::Wait { peer: name, condition, within } => {
-                let limit = scale.of(*within);
+                let limit = limits.scenario(*within);
                 match wait::until(peers, transcript, sampler, limit, |t| condition_met(t, name, condition)).await {
                     Ok(()) => {}
                     Err(Stop::Timeout(seen)) => {

@@ -9,7 +9,7 @@ use crate::transcript::{describe, sdp, Event, Transcript};
 
 type Outcome = Result<(), Mismatch>;
 
-pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript, scale: crate::limits::Scale) -> Outcome {
+pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript, limits: crate::limits::Limits) -> Outcome {
     let peers: Vec<&str> = scenario.peers.iter().map(|p| p.name.as_str()).collect();
     let every = |p: &str| -> Vec<String> {
         if p == "*" {
@@ -34,7 +34,7 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript, scal
         ExpectKind::Latency { at, from, p50, p95, rise } => super::latency::check(scenario, super::latency::Want { at, from, p50: *p50, p95: *p95, rise: *rise }, t),
         ExpectKind::DataChannel { label, open, echo, .. } => data_channel(scenario, label, open, *echo, t),
         ExpectKind::Connection { peer, state, .. } => every(peer).iter().try_for_each(|p| connection(p, state, t)),
-        ExpectKind::Timing { connected, first_frame } => timing(scenario, *connected, first_frame.as_ref(), t, scale),
+        ExpectKind::Timing { connected, first_frame } => timing(scenario, *connected, first_frame.as_ref(), t, limits),
         ExpectKind::IceRestart { by } => ice_restart(scenario, by, t),
         ExpectKind::Relayed { peer } => super::network::relayed(peer, t),
         ExpectKind::Gathered { peer, types, only } => super::network::gathered(peer, types, *only, t),
@@ -51,7 +51,7 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript, scal
         ExpectKind::MaxMessageSize { from, to, label, size } => super::flows::max_message_size_rule(from, to, label, *size, t),
         ExpectKind::ChannelOptions { at, label, want } => super::flows::channel_options(at, label, want, t),
         ExpectKind::Channels { at, open } => super::flows::channels(at, *open, t),
-        ExpectKind::Hangup { by, noticed_by, within } => super::flows::hangup(by, noticed_by, scale.of(*within), t),
+        ExpectKind::Hangup { by, noticed_by, within } => super::flows::hangup(by, noticed_by, limits.scenario(*within), t),
         ExpectKind::PeerError { peer } => super::flows::peer_error(peer, t),
         ExpectKind::NegotiationNeeded { peer, after } => super::flows::negotiation_needed(peer, after, t),
     }
@@ -226,14 +226,14 @@ fn timing(
     connected: Option<std::time::Duration>,
     first_frame: Option<&(String, std::time::Duration)>,
     t: &Transcript,
-    scale: crate::limits::Scale,
+    limits: crate::limits::Limits,
 ) -> Outcome {
     let start = t.first(&scenario.offerer, |e| matches!(e, Event::CreateOffer)).map(|e| e.at);
     let Some(start) = start else {
         return mismatch("an offer to time from", format!("{} never called createOffer", scenario.offerer), vec![]);
     };
     if let Some(budget) = connected {
-        let budget_ms = scale.ms(budget);
+        let budget_ms = limits.scenario_ms(budget);
         let done = scenario
             .peers
             .iter()
@@ -252,7 +252,7 @@ fn timing(
         }
     }
     if let Some((at, budget)) = first_frame {
-        let budget_ms = scale.ms(*budget);
+        let budget_ms = limits.scenario_ms(*budget);
         match t.first(at, |e| matches!(e, Event::FirstFrame { .. })).map(|e| e.at - start) {
             Some(ms) if ms <= budget_ms => {}
             other => {

@@ -58,11 +58,11 @@ impl fmt::Display for Verdict {
 }
 
 /// Every invariant and expectation, checked on `t`; the expectations' time budgets multiplied by
-/// the run's `scale`, as the waits were.
-pub fn check(scenario: &Scenario, t: &Transcript, scale: crate::limits::Scale) -> Verdict {
+/// the run's `limits`, as the waits were.
+pub fn check(scenario: &Scenario, t: &Transcript, limits: crate::limits::Limits) -> Verdict {
     let mut checks = invariants::check(scenario, t);
     for e in &scenario.expect {
-        checks.push(Check::new(e.kind.label(), e.line, expectations::check(scenario, &e.kind, t, scale)));
+        checks.push(Check::new(e.kind.label(), e.line, expectations::check(scenario, &e.kind, t, limits)));
     }
     // Which signaling faults were in force: every relayed message a rule (or the glare gate)
     // touched before the failure, so that the reader sees what the stack was reacting to.

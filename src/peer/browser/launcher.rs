@@ -83,8 +83,8 @@ pub struct BrowserOptions {
     /// Binaries given by `RTC_HARNESS_CHROME`, `RTC_HARNESS_CHROMEDRIVER`, `RTC_HARNESS_FIREFOX`,
     /// `RTC_HARNESS_GECKODRIVER` (keyed by those names); otherwise PATH, then Debian's paths.
     pub binaries: std::collections::HashMap<String, PathBuf>,
-    /// The run's time scale (`RunOptions::time_scale`, handed in by `Env::new`).
-    pub time_scale: limits::Scale,
+    /// The run's time limits (`RunOptions::limits`, handed in by `Env::new`).
+    pub limits: limits::Limits,
 }
 
 /// Chromium flags verified on these machines (docs/browsers.md): headless, fake media without
@@ -276,7 +276,7 @@ fn capabilities(kind: Flavor, bins: Option<&Binaries>, profile: Option<&Path>, c
 
 /// How many sessions the grid at `url` runs at once: the sum of its nodes' `maxSessions` in the
 /// Selenium Grid `/status` document (a standalone server is one node).
-pub async fn grid_capacity(url: &str, scale: limits::Scale) -> Result<usize, BrowserError> {
+pub async fn grid_capacity(url: &str, limits: limits::Limits) -> Result<usize, BrowserError> {
     use http_body_util::{BodyExt, Empty};
     let status = format!("{}/status", url.trim_end_matches('/'));
     let bad = |message: String| BrowserError::GridStatus { status: status.clone(), message };
@@ -284,7 +284,7 @@ pub async fn grid_capacity(url: &str, scale: limits::Scale) -> Result<usize, Bro
     let uri: hyper::Uri = status.parse().map_err(|e: hyper::http::uri::InvalidUri| bad(e.to_string()))?;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build::<_, Empty<bytes::Bytes>>(hyper_util::client::legacy::connect::HttpConnector::new());
-    let limit = scale.of(limits::TEARDOWN);
+    let limit = limits.teardown;
     let body = tokio::time::timeout(limit, async {
         let response = client.get(uri).await.map_err(|e| unreachable(e.to_string()))?;
         let bytes = response.into_body().collect().await.map_err(|e| unreachable(e.to_string()))?;
@@ -306,7 +306,7 @@ pub struct Session {
     pub client: Client,
     _driver: Option<Driver>,
     _profile: Option<tempfile::TempDir>,
-    /// How long [`Session::close`] waits for the browser (the run's scale applied).
+    /// How long [`Session::close`] waits for the browser (the run's limits applied).
     teardown: std::time::Duration,
 }
 
@@ -315,7 +315,7 @@ impl Session {
     /// a session on the grid at `grid`.
     pub async fn open(kind: Flavor, options: &BrowserOptions, owner: procs::Owner) -> Result<Session, BrowserError> {
         let grid = options.grid.as_deref();
-        let limit = options.time_scale.of(limits::BROWSER_START);
+        let limit = options.limits.browser_start;
         let (driver, bins, url) = match grid {
             Some(url) => (None, find(kind, options).ok(), url.to_string()),
             None => {
@@ -334,7 +334,7 @@ impl Session {
             .await
             .map_err(|_| BrowserError::SessionTimeout { kind, url: url.clone(), limit })?
             .map_err(|source| BrowserError::Session { kind, url: url.clone(), source })?;
-        Ok(Session { kind, client, _driver: driver, _profile: profile, teardown: options.time_scale.of(limits::TEARDOWN) })
+        Ok(Session { kind, client, _driver: driver, _profile: profile, teardown: options.limits.teardown })
     }
 
     /// Ends the session politely (bounded), then kills the driver's process group.

@@ -161,12 +161,12 @@ impl BrowserPeer {
         let loaded = async {
             let guard = peer.session.lock().await;
             let client = &guard.as_ref().expect("session present").client;
-            tokio::time::timeout(peer.pool.options.time_scale.of(limits::PEER_START), client.goto(&url))
+            tokio::time::timeout(peer.pool.options.limits.peer_start, client.goto(&url))
                 .await
-                .map_err(|_| PeerError::Timeout { peer: peer.name.clone(), what: format!("loading {url}"), limit: peer.pool.options.time_scale.of(limits::PEER_START) })?
+                .map_err(|_| PeerError::Timeout { peer: peer.name.clone(), what: format!("loading {url}"), limit: peer.pool.options.limits.peer_start })?
                 .map_err(|e| PeerError::failed(&peer.name, "loading the agent page", e))?;
             drop(guard);
-            peer.call("setup", setup, limits::PEER_START).await
+            peer.call("setup", setup, peer.pool.options.limits.peer_start).await
         }
         .await;
         match loaded {
@@ -178,9 +178,8 @@ impl BrowserPeer {
         }
     }
 
-    /// `window.agent.<name>(arg)`, bounded by `limit` (scaled).
+    /// `window.agent.<name>(arg)`, bounded by `limit` (one of the run's [`limits::Limits`]).
     async fn call(&self, name: &str, arg: Value, limit: std::time::Duration) -> Result<Value, PeerError> {
-        let limit = self.pool.options.time_scale.of(limit);
         let guard = self.session.lock().await;
         let session = guard.as_ref().ok_or_else(|| PeerError::failed(&self.name, name, "the browser was released"))?;
         let result = tokio::time::timeout(limit, session.client.execute_async(CALL, vec![json!(name), arg])).await;
@@ -223,11 +222,11 @@ impl Peer for BrowserPeer {
     }
 
     async fn perform(&self, action: &Action) -> Result<(), PeerError> {
-        self.call("perform", action.to_json(), limits::ACTION).await.map(|_| ())
+        self.call("perform", action.to_json(), self.pool.options.limits.action).await.map(|_| ())
     }
 
     async fn drain(&self) -> Result<Vec<Entry>, PeerError> {
-        let events = self.call("drain", Value::Null, limits::ACTION).await?;
+        let events = self.call("drain", Value::Null, self.pool.options.limits.action).await?;
         let hello = self.hello.lock().unwrap().take();
         Ok(hello.into_iter().chain(events.as_array().cloned().unwrap_or_default().into_iter().map(|e| self.entry(e))).collect())
     }
@@ -241,7 +240,7 @@ impl Peer for BrowserPeer {
     }
 
     async fn collect_stats(&self) -> Result<(), PeerError> {
-        self.call("collectStats", Value::Null, limits::ACTION).await.map(|_| ())
+        self.call("collectStats", Value::Null, self.pool.options.limits.action).await.map(|_| ())
     }
 
     fn gone(&self) -> Option<String> {
@@ -251,7 +250,7 @@ impl Peer for BrowserPeer {
     /// The page's console (on the case clock) and a screenshot of the page as it was at the end.
     async fn save_artifacts(&self, dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         let mut written = Vec::new();
-        if let Ok(lines) = self.call("consoleLog", Value::Null, limits::ACTION).await {
+        if let Ok(lines) = self.call("consoleLog", Value::Null, self.pool.options.limits.action).await {
             let text: String = lines
                 .as_array()
                 .map(|v| v.as_slice())
@@ -269,7 +268,7 @@ impl Peer for BrowserPeer {
         }
         let guard = self.session.lock().await;
         if let Some(session) = guard.as_ref() {
-            if let Ok(Ok(png)) = tokio::time::timeout(self.pool.options.time_scale.of(limits::ACTION), session.client.screenshot()).await {
+            if let Ok(Ok(png)) = tokio::time::timeout(self.pool.options.limits.action, session.client.screenshot()).await {
                 let path = dir.join(format!("{}-screenshot.png", self.name));
                 if std::fs::write(&path, png).is_ok() {
                     written.push(path);
@@ -280,7 +279,7 @@ impl Peer for BrowserPeer {
     }
 
     async fn shutdown(&self) {
-        let _ = self.call("close", Value::Null, limits::TEARDOWN).await;
+        let _ = self.call("close", Value::Null, self.pool.options.limits.teardown).await;
         if let Some(session) = self.session.lock().await.take() {
             self.pool.release(session, !self.failed.load(Ordering::SeqCst)).await;
         }

@@ -2,7 +2,6 @@
 //! suite does not pay a browser start per case.
 
 use super::launcher::{self, BrowserError, BrowserOptions, Flavor, Session};
-use crate::limits;
 use crate::peer::{PeerError, SlotPool};
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
@@ -44,7 +43,7 @@ impl BrowserPool {
             .get_or_init(|| async {
                 let capacity = match &self.options.grid {
                     None => MAX_SESSIONS,
-                    Some(url) => match launcher::grid_capacity(url, self.options.time_scale).await {
+                    Some(url) => match launcher::grid_capacity(url, self.options.limits).await {
                         Ok(n) => n.clamp(1, MAX_SESSIONS),
                         Err(e) => {
                             tracing::warn!("grid {url}: {e}; assuming {GRID_FALLBACK_SESSIONS} sessions at once");
@@ -68,7 +67,7 @@ impl BrowserPool {
             let place = self.options.grid.as_deref().map_or("this pool".to_string(), |g| format!("the grid at {g}"));
             return Err(PeerError::Unavailable(format!("the case needs {browsers} browsers at once; {place} runs {capacity}")));
         }
-        let limit = self.options.time_scale.of(limits::BROWSER_SLOTS);
+        let limit = self.options.limits.browser_slots;
         match tokio::time::timeout(limit, Arc::clone(slots).acquire_many_owned(needed)).await {
             Ok(permit) => Ok(permit.expect("the pool never closes its semaphore")),
             Err(_) => Err(PeerError::Timeout {
@@ -82,7 +81,7 @@ impl BrowserPool {
     /// A session of `kind`: an idle one, a new one, or (when the pool is full) one that replaces an
     /// idle session of another kind; otherwise waits for a release.
     pub async fn acquire(&self, kind: Flavor) -> Result<Session, PeerError> {
-        let limit = self.options.time_scale.of(limits::BROWSER_START);
+        let limit = self.options.limits.browser_start;
         let deadline = tokio::time::Instant::now() + limit;
         let capacity = self.slots().await.1;
         loop {
@@ -140,7 +139,7 @@ impl BrowserPool {
     /// Returns a session: reused after a blank page when `healthy`, else closed and killed.
     pub async fn release(&self, session: Session, healthy: bool) {
         let kind = session.kind;
-        let blank = healthy && tokio::time::timeout(self.options.time_scale.of(limits::TEARDOWN), session.client.goto("about:blank")).await.is_ok_and(|r| r.is_ok());
+        let blank = healthy && tokio::time::timeout(self.options.limits.teardown, session.client.goto("about:blank")).await.is_ok_and(|r| r.is_ok());
         if blank {
             self.state.lock().unwrap().idle.push(session);
             self.freed.notify_waiters();
@@ -176,7 +175,7 @@ impl BrowserPool {
     pub async fn run_script(&self, kind: Flavor, url: &str, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, BrowserError> {
         let _slot = BrowserPool::reserve(self, 1).await?;
         let session = self.acquire(kind).await?;
-        let limit = self.options.time_scale.of(limits::BROWSER_START);
+        let limit = self.options.limits.browser_start;
         let result = async {
             session.client.goto(url).await.map_err(|source| BrowserError::Load { url: url.to_string(), source })?;
             session.client.update_timeouts(fantoccini::wd::TimeoutConfiguration::new(Some(limit), None, None)).await.map_err(BrowserError::Command)?;

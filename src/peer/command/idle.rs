@@ -25,8 +25,8 @@ impl Idle {
     }
 
     /// Takes a program back after its case: kept when it closed the case cleanly.
-    pub(crate) async fn release(&self, process: Process, scale: limits::Scale) {
-        match process.close_case(scale.of(limits::TEARDOWN)).await {
+    pub(crate) async fn release(&self, process: Process, limits: limits::Limits) {
+        match process.close_case(limits.teardown).await {
             Ok(()) if process.gone().is_none() => self.0.lock().unwrap().push(process),
             _ => process.kill(),
         }

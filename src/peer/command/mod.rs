@@ -25,9 +25,9 @@ use std::sync::{Arc, OnceLock};
 
 /// Registers every kind of the kinds file at `path`.
 /// `media` is what the floor sends (the cases' media comes with each case's configuration).
-pub fn register_file(registry: &mut Registry, path: &std::path::Path, media: &MediaFiles, scale: limits::Scale) -> Result<(), KindsError> {
+pub fn register_file(registry: &mut Registry, path: &std::path::Path, media: &MediaFiles, limits: limits::Limits) -> Result<(), KindsError> {
     for decl in load_kinds(path)? {
-        registry.register(Arc::new(CommandKind::new(decl, media.clone(), scale)));
+        registry.register(Arc::new(CommandKind::new(decl, media.clone(), limits)));
     }
     Ok(())
 }
@@ -40,12 +40,12 @@ pub struct CommandKind {
     installed: OnceLock<Result<(), NotInstalled>>,
     hello: OnceLock<Hello>,
     media: MediaFiles,
-    /// The run's time scale, for a program's start-up and its floor.
-    scale: limits::Scale,
+    /// The run's time limits, for a program's start-up and its floor.
+    limits: limits::Limits,
 }
 
 impl CommandKind {
-    pub fn new(decl: KindDecl, media: MediaFiles, scale: limits::Scale) -> CommandKind {
+    pub fn new(decl: KindDecl, media: MediaFiles, limits: limits::Limits) -> CommandKind {
         let info = KindInfo {
             kind: decl.kind.clone(),
             stack: decl.stack.clone(),
@@ -53,7 +53,7 @@ impl CommandKind {
             install: decl.install.clone(),
             findings: decl.findings.clone(),
         };
-        CommandKind { info, decl, idle: Arc::new(Idle::default()), installed: OnceLock::new(), hello: OnceLock::new(), media, scale }
+        CommandKind { info, decl, idle: Arc::new(Idle::default()), installed: OnceLock::new(), hello: OnceLock::new(), media, limits }
     }
 
     /// An idle program, or a new one.
@@ -64,7 +64,7 @@ impl CommandKind {
                 return Ok(p);
             }
         }
-        let (p, hello) = Process::spawn(&self.decl.command, &self.decl.dir, self.scale).await.map_err(|e| e.to_string())?;
+        let (p, hello) = Process::spawn(&self.decl.command, &self.decl.dir, self.limits).await.map_err(|e| e.to_string())?;
         let _ = self.hello.set(hello);
         Ok(p)
     }
@@ -124,7 +124,7 @@ impl Floor for CommandKind {
             Err(e) => return Some(Err(FloorError(e))),
         };
         // Each iteration is a whole call set-up; allow a start-up's worth per iteration.
-        let limit = self.scale.of(limits::PEER_START) * (iterations.max(1) as u32);
+        let limit = self.limits.peer_start * (iterations.max(1) as u32);
         let result = process.request_result("floor", serde_json::json!({"iterations": iterations, "delays_ms": delays_ms, "media_files": self.media.to_json()}), limit).await;
         let floor = match result {
             // PROTOCOL.md "floor": a program without one refuses with an error containing `no floor`.

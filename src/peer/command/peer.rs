@@ -21,8 +21,8 @@ pub struct CommandPeer {
     early: std::sync::Mutex<Vec<Entry>>,
     /// Kept for [`Peer::gone`] and failure reports after the process is released.
     program: String,
-    /// The run's time scale, for the program's answers.
-    scale: limits::Scale,
+    /// The run's time limits, for the program's answers.
+    limits: limits::Limits,
     /// The program's stderr mark at setup: this case's lines come after it.
     stderr_mark: u64,
     /// `close` was answered with `closed` (`finish`): the program goes back to the idle ones as is.
@@ -38,7 +38,7 @@ impl CommandPeer {
         let stderr_mark = process.begin_case();
         let ready = async {
             process.send(&json!({"type": "setup", "case": config.room, "config": config.to_json()})).await.map_err(|e| e.to_string())?;
-            match process.expect_control(config.time_scale.of(limits::PEER_START), "ready").await.map_err(|e| e.to_string())? {
+            match process.expect_control(config.limits.peer_start, "ready").await.map_err(|e| e.to_string())? {
                 Control::Ready => Ok(()),
                 Control::Fail(m) => Err(format!("setup failed: {m}")),
                 other => Err(format!("expected ready, got {other:?}")),
@@ -58,7 +58,7 @@ impl CommandPeer {
             process: Mutex::new(Some(process)),
             early: std::sync::Mutex::new(early),
             program,
-            scale: config.time_scale,
+            limits: config.limits,
             stderr_mark,
             closed: std::sync::atomic::AtomicBool::new(false),
         })
@@ -91,7 +91,7 @@ impl Peer for CommandPeer {
     async fn perform(&self, action: &Action) -> Result<(), PeerError> {
         let guard = self.process.lock().await;
         let process = guard.as_ref().ok_or_else(|| PeerError::failed(&self.name, &action.name(), "the peer was shut down"))?;
-        let limit = self.scale.of(limits::ACTION);
+        let limit = self.limits.action;
         let r = process.request("perform", json!({"action": action.to_json()}), limit).await;
         match r {
             Ok(()) => Ok(()),
@@ -128,7 +128,7 @@ impl Peer for CommandPeer {
     async fn collect_stats(&self) -> Result<(), PeerError> {
         let guard = self.process.lock().await;
         let Some(process) = guard.as_ref() else { return Ok(()) };
-        let limit = self.scale.of(limits::ACTION);
+        let limit = self.limits.action;
         match process.request("collect_stats", json!({}), limit).await {
             Ok(()) => Ok(()),
             Err(ProcessError::Silent { .. }) => Err(PeerError::Timeout { peer: self.name.clone(), what: "collect_stats".into(), limit }),
@@ -139,7 +139,7 @@ impl Peer for CommandPeer {
     async fn finish(&self) -> Result<(), PeerError> {
         let guard = self.process.lock().await;
         let Some(process) = guard.as_ref() else { return Ok(()) };
-        let limit = self.scale.of(limits::TEARDOWN);
+        let limit = self.limits.teardown;
         match process.close_case(limit).await {
             Ok(()) => {
                 self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -179,7 +179,7 @@ impl Peer for CommandPeer {
             if self.closed.load(std::sync::atomic::Ordering::SeqCst) && process.gone().is_none() {
                 self.idle.keep(process);
             } else {
-                self.idle.release(process, self.scale).await;
+                self.idle.release(process, self.limits).await;
             }
         }
     }

@@ -114,7 +114,7 @@ pub struct Process {
 
 impl Process {
     /// Starts `command` in `dir` and reads its `hello` (bounded by [`limits::PEER_START`]).
-    pub async fn spawn(command: &[String], dir: &Path, scale: limits::Scale) -> Result<(Process, Hello), ProcessError> {
+    pub async fn spawn(command: &[String], dir: &Path, limits: limits::Limits) -> Result<(Process, Hello), ProcessError> {
         let program = command.first().ok_or_else(|| ProcessError::Gone("empty command".into()))?.clone();
         let mut cmd = tokio::process::Command::new(&program);
         cmd.args(&command[1..])
@@ -148,7 +148,7 @@ impl Process {
             stderr_task: Mutex::new(Some(stderr_task)),
             status: Mutex::new(None),
         };
-        let failed = match process.expect_control(scale.of(limits::PEER_START), "hello").await {
+        let failed = match process.expect_control(limits.peer_start, "hello").await {
             Ok(Control::Hello(h)) if h.protocol == PROTOCOL => return Ok((process, h)),
             Ok(Control::Hello(h)) => format!("speaks protocol {} (this harness speaks {PROTOCOL})", h.protocol),
             Ok(other) => format!("expected hello first, got {other:?}"),

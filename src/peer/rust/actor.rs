@@ -1,7 +1,6 @@
 //! The Rust peer's flow: the seed's offer/answer and trickle ICE, and the runner's actions.
 
 use super::{channels::Channels, error::RustPeerError, handler::Handler, media, Command, Sink};
-use crate::limits;
 use crate::peer::{Action, PeerConfig};
 use crate::scenario::{DataChannelSpec, MediaKind};
 use crate::transcript::Event;
@@ -247,7 +246,7 @@ impl Actor {
             self.send(json!({ "desc": local }));
             return Ok(());
         }
-        let limit = self.config.time_scale.of(limits::GATHERING);
+        let limit = self.config.limits.gathering;
         let mut done = self.gathering_complete.clone();
         tokio::time::timeout(limit, done.wait_for(|c| *c)).await.map_err(|_| RustPeerError::GatheringTimeout { limit })??;
         let local = self.pc.local_description().await.ok_or_else(|| RustPeerError::Missing("no local description".into()))?;

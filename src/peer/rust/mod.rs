@@ -72,8 +72,8 @@ pub struct RustPeer {
     notify: Arc<Notify>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
     shut: AtomicBool,
-    /// The run's time scale, for the waits on the actor's answers.
-    scale: crate::limits::Scale,
+    /// The run's time limits, for the waits on the actor's answers.
+    limits: crate::limits::Limits,
 }
 
 impl RustPeer {
@@ -85,15 +85,11 @@ impl RustPeer {
         let sink = Sink { peer: config.name.clone(), clock, tx, notify: Arc::clone(&notify) };
         sink.emit(Event::Hello { stack: "webrtc-rs".into(), version: WEBRTC_VERSION.into() });
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (ws_out, reader) = tokio::time::timeout(config.time_scale.of(limits::PEER_START), signaling::connect(&config.signaling_url, cmd_tx.clone()))
+        let (ws_out, reader) = tokio::time::timeout(config.limits.peer_start, signaling::connect(&config.signaling_url, cmd_tx.clone()))
             .await
-            .map_err(|_| PeerError::Timeout {
-                peer: config.name.clone(),
-                what: format!("joining the relay at {}", config.signaling_url),
-                limit: config.time_scale.of(limits::PEER_START),
-            })?
+            .map_err(|_| PeerError::Timeout { peer: config.name.clone(), what: format!("joining the relay at {}", config.signaling_url), limit: config.limits.peer_start })?
             .map_err(|e| PeerError::failed(&config.name, "joining the relay", e))?;
-        let scale = config.time_scale;
+        let limits = config.limits;
         let actor = actor::Actor::build(config.clone(), sink.clone(), cmd_tx.clone(), ws_out, crate_sockets)
             .await
             .map_err(|e| PeerError::failed(&config.name, "building the peer connection", e))?;
@@ -105,7 +101,7 @@ impl RustPeer {
             notify,
             tasks: std::sync::Mutex::new(vec![reader, actor_task]),
             shut: AtomicBool::new(false),
-            scale,
+            limits,
         })
     }
 }
@@ -120,7 +116,7 @@ impl Peer for RustPeer {
         let (tx, rx) = oneshot::channel();
         let what = action.name();
         self.commands.send(Command::Perform(action.clone(), tx)).map_err(|_| PeerError::failed(&self.name, &what, "the peer has stopped"))?;
-        let limit = self.scale.of(limits::ACTION);
+        let limit = self.limits.action;
         match tokio::time::timeout(limit, rx).await {
             Err(_) => Err(PeerError::Timeout { peer: self.name.clone(), what, limit }),
             Ok(Err(_)) => Err(PeerError::failed(&self.name, &what, "the peer stopped before answering")),
@@ -148,7 +144,7 @@ impl Peer for RustPeer {
     async fn collect_stats(&self) -> Result<(), PeerError> {
         let (tx, rx) = oneshot::channel();
         self.commands.send(Command::CollectStats(tx)).map_err(|_| PeerError::failed(&self.name, "getStats", "the peer has stopped"))?;
-        let limit = self.scale.of(limits::ACTION);
+        let limit = self.limits.action;
         tokio::time::timeout(limit, rx)
             .await
             .map_err(|_| PeerError::Timeout { peer: self.name.clone(), what: "getStats".into(), limit })?
@@ -161,7 +157,7 @@ impl Peer for RustPeer {
         }
         let (tx, rx) = oneshot::channel();
         if self.commands.send(Command::Perform(Action::Close, tx)).is_ok() {
-            let _ = tokio::time::timeout(self.scale.of(limits::TEARDOWN), rx).await;
+            let _ = tokio::time::timeout(self.limits.teardown, rx).await;
         }
         for t in self.tasks.lock().unwrap().drain(..) {
             t.abort();
