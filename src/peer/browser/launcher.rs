@@ -42,13 +42,18 @@ pub enum WarmUp {
     Call,
 }
 
+/// A `--warm-up` value that names no [`WarmUp`].
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown warm-up '{0}' (expected one of: offer, call)")]
+pub struct UnknownWarmUp(pub String);
+
 impl std::str::FromStr for WarmUp {
-    type Err = String;
-    fn from_str(s: &str) -> Result<WarmUp, String> {
+    type Err = UnknownWarmUp;
+    fn from_str(s: &str) -> Result<WarmUp, UnknownWarmUp> {
         match s {
             "offer" => Ok(WarmUp::Offer),
             "call" => Ok(WarmUp::Call),
-            other => Err(format!("unknown warm-up '{other}' (expected one of: offer, call)")),
+            other => Err(UnknownWarmUp(other.to_string())),
         }
     }
 }
@@ -340,5 +345,19 @@ impl Session {
     /// Ends the session politely (bounded), then kills the driver's process group.
     pub async fn close(self) {
         let _ = tokio::time::timeout(self.teardown, self.client.clone().close()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warm_up_is_one_of_two_names() {
+        assert_eq!("call".parse::<WarmUp>(), Ok(WarmUp::Call));
+        assert_eq!("offer".parse::<WarmUp>().map(WarmUp::as_str), Ok("offer"));
+        let bad = "fast".parse::<WarmUp>().unwrap_err();
+        assert_eq!(bad, UnknownWarmUp("fast".into()));
+        assert_eq!(bad.to_string(), "unknown warm-up 'fast' (expected one of: offer, call)");
     }
 }
