@@ -151,23 +151,15 @@ fn inbound(summary: &Value, kind: MediaKind) -> Option<&Value> {
         .max_by_key(|s| s.get("packetsReceived").and_then(Value::as_u64).unwrap_or(0))
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    Some(v[v.len() / 2])
-}
-
 /// The metric's value over the call, with the number of samples it came from.
 pub fn measure(t: &Transcript, at: &str, metric: Metric, kind: Option<MediaKind>) -> (Option<f64>, usize) {
     let samples: Vec<(f64, &Value)> = stats_samples(t, at).map(|(e, s)| (e.at, s)).collect();
     let field = |s: &Value, k: &str| kind.and_then(|kind| inbound(s, kind)).and_then(|i| i.get(k)).and_then(Value::as_f64);
     let series = |f: &dyn Fn(&Value) -> Option<f64>| -> Vec<f64> { samples.iter().filter_map(|(_, s)| f(s)).collect() };
     let value = match metric {
-        Metric::Rtt => median(series(&|s| s.get("candidate_pair")?.get("currentRoundTripTime")?.as_f64().map(|x| x * 1000.0))),
-        Metric::Jitter => median(series(&|s| field(s, "jitter").map(|x| x * 1000.0))),
-        Metric::Fps => median(series(&|s| field(s, "framesPerSecond"))),
+        Metric::Rtt => crate::stats::median(&series(&|s| s.get("candidate_pair")?.get("currentRoundTripTime")?.as_f64().map(|x| x * 1000.0))),
+        Metric::Jitter => crate::stats::median(&series(&|s| field(s, "jitter").map(|x| x * 1000.0))),
+        Metric::Fps => crate::stats::median(&series(&|s| field(s, "framesPerSecond"))),
         Metric::Loss => samples.iter().rev().find_map(|(_, s)| {
             let (lost, got) = (field(s, "packetsLost")?, field(s, "packetsReceived")?);
             (lost + got > 0.0).then(|| lost.max(0.0) / (lost.max(0.0) + got))
