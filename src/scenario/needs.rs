@@ -61,6 +61,10 @@ pub struct Capabilities {
     /// video it renders: `frame_painted`, `frame_shown` and `markers_seen` events.
     #[serde(default)]
     pub markers: bool,
+    /// Fires `negotiationneeded` (W3C webrtc-pc section 4.7.3) and reports it as
+    /// `negotiation_needed` events; a stack without the event offers on its own instead.
+    #[serde(default)]
+    pub negotiation_needed: bool,
     /// Codec names it negotiates: a scenario that prefers a codec needs it on both sides.
     #[serde(default)]
     pub codecs: Vec<String>,
@@ -86,6 +90,7 @@ impl Capabilities {
             binary_messages: true,
             close_channel: true,
             markers: true,
+            negotiation_needed: true,
             codecs: codecs.iter().map(|c| c.to_string()).collect(),
         }
     }
@@ -118,6 +123,7 @@ impl Capabilities {
             (needs.binary_messages && !self.binary_messages, "binary messages"),
             (needs.close_channel && !self.close_channel, "closing a data channel"),
             (needs.markers && !self.markers, "frame markers"),
+            (needs.negotiation_needed && !self.negotiation_needed, "negotiationneeded events"),
         ];
         out.extend(flags.iter().filter(|(missing, _)| *missing).map(|(_, what)| what.to_string()));
         for c in &needs.codecs {
@@ -149,6 +155,8 @@ pub struct Needs {
     pub close_channel: bool,
     /// A `markers` expectation: every peer paints the marker, and reads it where it receives.
     pub markers: bool,
+    /// A `negotiation_needed` expectation names the peer.
+    pub negotiation_needed: bool,
     /// The codecs a peer of the scenario prefers first: both sides must have them.
     pub codecs: Vec<String>,
 }
@@ -198,6 +206,7 @@ impl Needs {
             // Both sides: one sends, the other receives (and echoes) binary.
             binary_messages: actions(scenario).any(|(_, a)| matches!(a, Action::SendBinary { .. })),
             close_channel: actions(scenario).any(|(who, a)| who == name && matches!(a, Action::CloseChannel { .. })),
+            negotiation_needed: scenario.expect.iter().any(|e| matches!(&e.kind, ExpectKind::NegotiationNeeded { peer, .. } if peer == name)),
             markers: scenario.uses_markers(),
             codecs: scenario.peers.iter().flat_map(|p| p.codecs.values().filter_map(|v| v.first().cloned())).collect(),
         }
