@@ -150,8 +150,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(log_filter()).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
+    match log_filter(std::env::var_os("RTC_HARNESS_LOG")) {
+        Ok(filter) => tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     // Ctrl-C or a kill: no browser, driver or stack program may outlive the run.
     rt.spawn(rtc_harness::peer::procs::kill_all_on_signal());
@@ -477,17 +483,43 @@ async fn kinds_table(env: &Env) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `RTC_HARNESS_LOG` (tracing's filter syntax); by default errors, without the TURN server's
-/// per-datagram errors (a retransmitted Allocate is "relay already allocated": normal traffic)
-/// and webrtc's RTP-before-track errors (the crate logs every early packet of a new track).
-fn log_filter() -> tracing_subscriber::EnvFilter {
-    match std::env::var("RTC_HARNESS_LOG") {
-        Ok(v) if !v.trim().is_empty() => tracing_subscriber::EnvFilter::new(v),
-        // webrtc's TCP transport logs every refused connection to a link-local candidate, and
-        // its SCTP association every ABORT a remote sends when it closes (aiortc, the browsers):
-        // the case records what a peer saw; these lines say nothing more.
-        _ => {
-            tracing_subscriber::EnvFilter::new("error,turn=off,webrtc::peer_connection::driver=off,webrtc::peer_connection::transport::tcp_transport=off,rtc_sctp::association=off")
-        }
+/// The tracing filter when `RTC_HARNESS_LOG` is unset or blank: errors, without the TURN server's
+/// per-datagram errors (a retransmitted Allocate is "relay already allocated": normal traffic) and
+/// webrtc's RTP-before-track errors (the crate logs every early packet of a new track). webrtc's
+/// TCP transport logs every refused connection to a link-local candidate, and its SCTP association
+/// every ABORT a remote sends when it closes (aiortc, the browsers): the case records what a peer
+/// saw; these lines say nothing more.
+const DEFAULT_LOG: &str = "error,turn=off,webrtc::peer_connection::driver=off,webrtc::peer_connection::transport::tcp_transport=off,rtc_sctp::association=off";
+
+/// A `RTC_HARNESS_LOG` that is not a tracing filter.
+#[derive(Debug, thiserror::Error)]
+enum LogFilterError {
+    #[error("RTC_HARNESS_LOG={value:?}: {source} (tracing's filter syntax, e.g. `warn,rtc_harness=debug`)")]
+    Invalid { value: String, source: tracing_subscriber::filter::ParseError },
+    #[error("RTC_HARNESS_LOG={0:?}: not UTF-8")]
+    NotUnicode(std::ffi::OsString),
+}
+
+/// The tracing filter from `RTC_HARNESS_LOG`'s value (tracing's filter syntax): every directive
+/// must parse; unset or blank is [`DEFAULT_LOG`].
+fn log_filter(value: Option<std::ffi::OsString>) -> Result<tracing_subscriber::EnvFilter, LogFilterError> {
+    let value = value.map(|v| v.into_string().map_err(LogFilterError::NotUnicode)).transpose()?;
+    match value {
+        Some(v) if !v.trim().is_empty() => tracing_subscriber::EnvFilter::try_new(&v).map_err(|source| LogFilterError::Invalid { value: v, source }),
+        _ => Ok(tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_log_filter_names_the_variable_and_its_value() {
+        let e = log_filter(Some("warn,webrtc=loud".into())).expect_err("an unknown level");
+        assert!(e.to_string().starts_with("RTC_HARNESS_LOG=\"warn,webrtc=loud\": "), "{e}");
+        assert!(log_filter(Some("warn,rtc_harness=debug".into())).is_ok());
+        assert!(log_filter(Some("  ".into())).is_ok() && log_filter(None).is_ok(), "blank or unset: the default");
+        assert!(tracing_subscriber::EnvFilter::try_new(DEFAULT_LOG).is_ok(), "the default parses strictly");
     }
 }
