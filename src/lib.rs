@@ -32,8 +32,9 @@
 //! - [`transcript`]: the timestamped record of a case and its normalized, snapshot-stable form.
 //! - [`verdict`]: invariants and expectations, reported as EXPECTED / ACTUAL.
 //! - [`report`]: a case's [`report::Outcome`], decided once from its attempts (`--repeat`,
-//!   `--retries`; flaky), and every rendering of it: terminal lines and failure details, the matrix
-//!   table, JSON results (`docs/results.md`), JUnit XML, the self-contained HTML report.
+//!   `--retries`; flaky), and every rendering of it, each a [`report::Reporter`] fed the run's
+//!   events: terminal lines and failure details, the matrix table, JSON results
+//!   (`docs/results.md`), JUnit XML, the self-contained HTML report.
 //! - [`marker`]: the frame marker (docs/markers.md): a sender's identity and frame number painted
 //!   as luma cells, and read back from a decoded frame of any size.
 //! - [`limits`]: every named wait's default, and `Limits`: the run's waits, scaled once at the edge.

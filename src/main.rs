@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
-use rtc_harness::report;
+use rtc_harness::report::{self, Reporter};
 use rtc_harness::runner::{Env, RunOptions};
 use rtc_harness::scenario::{self, Case};
 use std::path::PathBuf;
@@ -150,8 +150,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(log_filter()).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
+    match log_filter(std::env::var_os("RTC_HARNESS_LOG")) {
+        Ok(filter) => tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     // Ctrl-C or a kill: no browser, driver or stack program may outlive the run.
     rt.spawn(rtc_harness::peer::procs::kill_all_on_signal());
@@ -340,102 +346,60 @@ async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<Stri
     // Which cases will run (not left out), for the estimate of the time left; admission is
     // cheap (each kind's install check runs once).
     let will_run: Vec<bool> = cases.iter().map(|c| rtc_harness::runner::admit(c, env).is_ok()).collect();
-    let progress = report::progress::Progress::new(cases.len(), will_run.iter().filter(|r| **r).count());
     let jobs = env.options.jobs;
-    progress.println(&format!("{} cases, {} to run, {jobs} at a time (--jobs, RTC_HARNESS_JOBS)", cases.len(), will_run.iter().filter(|r| **r).count()));
+    let reporters = std::cell::RefCell::new(reporters(&out, show, several));
+    reporters.borrow_mut().begin(&report::Plan { cases: cases.len(), to_run: will_run.iter().filter(|r| **r).count(), jobs });
     // Up to `jobs` cases run at once (the runner's job permits); as many again may wait for
-    // browser slots meanwhile, holding no job. Reports keep the cases' order, whatever order
-    // they end in.
-    let progress = &progress;
+    // browser slots meanwhile, holding no job. Every event goes to every reporter as it happens
+    // (never across an await); reports keep the cases' order, whatever order they end in.
+    let reporters = &reporters;
     let mut reports: Vec<(usize, report::CaseReport)> = futures::stream::iter(cases.into_iter().zip(will_run).enumerate())
         .map(|(i, (case, counted))| async move {
-            let name = case.name();
-            progress.started(&name);
+            reporters.borrow_mut().started(&case);
             let mut attempts = Vec::new();
             rtc_harness::runner::attempts::run(&case, env, |run| {
                 let attempt = report::Attempt::new(run);
-                let mut text = report::attempt_line(&name, &attempt);
-                if let (true, Some(t)) = (show, &attempt.transcript) {
-                    text.push_str(&format!("\n{}\n{}", t.tail(usize::MAX), t.relay_lines()));
-                }
-                if let Some(details) = &attempt.details {
-                    text.push_str(&format!("\n{}", details.trim_end()));
-                }
-                if let Some(dir) = &attempt.artifacts {
-                    text.push_str(&format!("\n     artifacts: {}", dir.display()));
-                }
-                progress.println(&text);
+                reporters.borrow_mut().attempt(&case, &attempt);
                 attempts.push(attempt);
             })
             .await;
             let r = report::CaseReport::new(case, attempts);
-            if several && r.attempts.len() > 1 {
-                progress.println(&report::summary_line(&r));
-            }
-            progress.finished(&name, &r.outcome, counted);
+            reporters.borrow_mut().case(&r, counted);
             (i, r)
         })
         .buffer_unordered(jobs * 2)
         .collect()
         .await;
-    progress.finish();
     reports.sort_by_key(|(i, _)| *i);
     let reports: Vec<report::CaseReport> = reports.into_iter().map(|(_, r)| r).collect();
-    let tally = report::Tally::of(reports.iter().map(|r| &r.outcome));
-    println!("\n{tally}");
-    if let Err(e) = write_reports(&out, &reports, started, clock.elapsed()) {
+    let run = report::Run { cases: &reports, started, took: clock.elapsed() };
+    if let Err(e) = reporters.borrow_mut().finish(&run) {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    if tally.failed == 0 {
+    if report::Tally::of(reports.iter().map(|r| &r.outcome)).failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
 }
 
-/// Writes the reports `out` asks for.
-fn write_reports(out: &Outputs, reports: &[report::CaseReport], started: std::time::SystemTime, took: std::time::Duration) -> Result<(), String> {
-    let write = |path: &std::path::Path, text: &str, what: &str| -> Result<(), String> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("{what} written to {}", path.display());
-        Ok(())
-    };
+/// The run's reporters, in the order they print: the terminal, then each report `out` asks for.
+fn reporters(out: &Outputs, show: bool, several: bool) -> Vec<Box<dyn Reporter>> {
+    let mut all: Vec<Box<dyn Reporter>> = vec![Box::new(report::terminal::Terminal::new(show, several))];
     if let Some(path) = &out.matrix {
-        let cells: Vec<(Case, report::Outcome)> = reports.iter().map(|r| (r.case.clone(), r.outcome.clone())).collect();
-        write(path, &report::matrix_markdown(&cells), "matrix")?;
+        all.push(Box::new(report::terminal::Matrix { path: path.clone() }));
     }
     if let Some(path) = &out.junit {
-        write(path, &report::junit::render(reports, started).map_err(|e| e.to_string())?, "JUnit XML")?;
+        all.push(Box::new(report::junit::JUnit { path: path.clone() }));
     }
-    let doc = (out.json.is_some() || out.html.is_some()).then(|| report::json::document(reports, started, took));
-    if let (Some(path), Some(doc)) = (&out.json, &doc) {
-        write(path, &serde_json::to_string_pretty(doc).map_err(|e| e.to_string())?, "JSON results")?;
+    if let Some(path) = &out.json {
+        all.push(Box::new(report::json::Json { path: path.clone() }));
     }
-    if let (Some(dir), Some(doc)) = (&out.html, &doc) {
-        write(&dir.join("index.html"), &report::html::render(&relative_to(doc.clone(), dir)), "HTML report")?;
+    if let Some(dir) = &out.html {
+        all.push(Box::new(report::html::Html { dir: dir.clone() }));
     }
-    Ok(())
-}
-
-/// The document with artifact paths relative to `dir` where they lie inside it, so that the
-/// report's links work wherever the directory is copied (a CI artifact).
-fn relative_to(mut doc: serde_json::Value, dir: &std::path::Path) -> serde_json::Value {
-    let fix = |v: &mut serde_json::Value| {
-        if let Some(rel) = v.as_str().and_then(|p| std::path::Path::new(p).strip_prefix(dir).ok().map(|r| r.display().to_string())) {
-            *v = serde_json::Value::String(rel);
-        }
-    };
-    for case in doc["cases"].as_array_mut().into_iter().flatten() {
-        fix(&mut case["artifacts"]);
-        for attempt in case["attempts"].as_array_mut().into_iter().flatten() {
-            fix(&mut attempt["artifacts"]);
-        }
-    }
-    doc
+    all
 }
 
 /// `rtc-harness kinds`: every kind with its stack, version, install state and capabilities.
@@ -477,17 +441,43 @@ async fn kinds_table(env: &Env) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `RTC_HARNESS_LOG` (tracing's filter syntax); by default errors, without the TURN server's
-/// per-datagram errors (a retransmitted Allocate is "relay already allocated": normal traffic)
-/// and webrtc's RTP-before-track errors (the crate logs every early packet of a new track).
-fn log_filter() -> tracing_subscriber::EnvFilter {
-    match std::env::var("RTC_HARNESS_LOG") {
-        Ok(v) if !v.trim().is_empty() => tracing_subscriber::EnvFilter::new(v),
-        // webrtc's TCP transport logs every refused connection to a link-local candidate, and
-        // its SCTP association every ABORT a remote sends when it closes (aiortc, the browsers):
-        // the case records what a peer saw; these lines say nothing more.
-        _ => {
-            tracing_subscriber::EnvFilter::new("error,turn=off,webrtc::peer_connection::driver=off,webrtc::peer_connection::transport::tcp_transport=off,rtc_sctp::association=off")
-        }
+/// The tracing filter when `RTC_HARNESS_LOG` is unset or blank: errors, without the TURN server's
+/// per-datagram errors (a retransmitted Allocate is "relay already allocated": normal traffic) and
+/// webrtc's RTP-before-track errors (the crate logs every early packet of a new track). webrtc's
+/// TCP transport logs every refused connection to a link-local candidate, and its SCTP association
+/// every ABORT a remote sends when it closes (aiortc, the browsers): the case records what a peer
+/// saw; these lines say nothing more.
+const DEFAULT_LOG: &str = "error,turn=off,webrtc::peer_connection::driver=off,webrtc::peer_connection::transport::tcp_transport=off,rtc_sctp::association=off";
+
+/// A `RTC_HARNESS_LOG` that is not a tracing filter.
+#[derive(Debug, thiserror::Error)]
+enum LogFilterError {
+    #[error("RTC_HARNESS_LOG={value:?}: {source} (tracing's filter syntax, e.g. `warn,rtc_harness=debug`)")]
+    Invalid { value: String, source: tracing_subscriber::filter::ParseError },
+    #[error("RTC_HARNESS_LOG={0:?}: not UTF-8")]
+    NotUnicode(std::ffi::OsString),
+}
+
+/// The tracing filter from `RTC_HARNESS_LOG`'s value (tracing's filter syntax): every directive
+/// must parse; unset or blank is [`DEFAULT_LOG`].
+fn log_filter(value: Option<std::ffi::OsString>) -> Result<tracing_subscriber::EnvFilter, LogFilterError> {
+    let value = value.map(|v| v.into_string().map_err(LogFilterError::NotUnicode)).transpose()?;
+    match value {
+        Some(v) if !v.trim().is_empty() => tracing_subscriber::EnvFilter::try_new(&v).map_err(|source| LogFilterError::Invalid { value: v, source }),
+        _ => Ok(tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_log_filter_names_the_variable_and_its_value() {
+        let e = log_filter(Some("warn,webrtc=loud".into())).expect_err("an unknown level");
+        assert!(e.to_string().starts_with("RTC_HARNESS_LOG=\"warn,webrtc=loud\": "), "{e}");
+        assert!(log_filter(Some("warn,rtc_harness=debug".into())).is_ok());
+        assert!(log_filter(Some("  ".into())).is_ok() && log_filter(None).is_ok(), "blank or unset: the default");
+        assert!(tracing_subscriber::EnvFilter::try_new(DEFAULT_LOG).is_ok(), "the default parses strictly");
     }
 }

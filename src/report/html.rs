@@ -9,13 +9,44 @@
 //! fetch, so the page works from `file://` and never reaches the network. The script inserts data
 //! only as text (`textContent`, `setAttribute`, `createElementNS`), never as markup.
 
+use super::{write_file, ReportError, Reporter, Run};
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 const CSS: &str = include_str!("html/report.css");
 const JS: &str = include_str!("html/report.js");
 
 /// Inline styles and scripts only; no connection, image, font or frame from anywhere.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
+
+/// `--html DIR`: the page for the run's results document, written as `DIR/index.html` when it ends.
+pub struct Html {
+    pub dir: PathBuf,
+}
+
+impl Reporter for Html {
+    fn finish(&mut self, run: &Run<'_>) -> Result<(), ReportError> {
+        let doc = super::json::document(run.cases, run.started, run.took);
+        write_file(&self.dir.join("index.html"), &render(&relative_to(doc, &self.dir)), "HTML report")
+    }
+}
+
+/// The document with artifact paths relative to `dir` where they lie inside it, so that the
+/// report's links work wherever the directory is copied (a CI artifact).
+fn relative_to(mut doc: Value, dir: &Path) -> Value {
+    let fix = |v: &mut Value| {
+        if let Some(rel) = v.as_str().and_then(|p| Path::new(p).strip_prefix(dir).ok().map(|r| r.display().to_string())) {
+            *v = Value::String(rel);
+        }
+    };
+    for case in doc["cases"].as_array_mut().into_iter().flatten() {
+        fix(&mut case["artifacts"]);
+        for attempt in case["attempts"].as_array_mut().into_iter().flatten() {
+            fix(&mut attempt["artifacts"]);
+        }
+    }
+    doc
+}
 
 /// The report page for a results document (see `docs/results.md`).
 pub fn render(doc: &Value) -> String {

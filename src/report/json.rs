@@ -4,10 +4,24 @@
 //! (fields may be added within a version).
 
 use super::outcome::{Attempt, CaseReport, Failure, Tally};
+use super::{write_file, ReportError, Reporter, Run};
 use serde_json::{json, Value};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// `--json FILE`: the run's [`document`], written when it ends.
+pub struct Json {
+    pub path: PathBuf,
+}
+
+impl Reporter for Json {
+    fn finish(&mut self, run: &Run<'_>) -> Result<(), ReportError> {
+        let doc = document(run.cases, run.started, run.took);
+        write_file(&self.path, &serde_json::to_string_pretty(&doc)?, "JSON results")
+    }
+}
 
 /// The whole run as one JSON document.
 pub fn document(cases: &[CaseReport], started: SystemTime, duration: Duration) -> Value {

@@ -7,10 +7,23 @@
 //! element for it (surefire's `flakyFailure` is an extension Jenkins' schema rejects).
 
 use super::outcome::{CaseReport, Outcome};
+use super::{write_file, ReportError, Reporter, Run};
 use crate::transcript;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::SystemTime;
+
+/// `--junit FILE`: the run's JUnit XML ([`render`]), written when it ends.
+pub struct JUnit {
+    pub path: PathBuf,
+}
+
+impl Reporter for JUnit {
+    fn finish(&mut self, run: &Run<'_>) -> Result<(), ReportError> {
+        write_file(&self.path, &render(run.cases, run.started)?, "JUnit XML")
+    }
+}
 
 /// The XML for the run; quick-junit's error when it cannot write it.
 pub fn render(cases: &[CaseReport], started: SystemTime) -> Result<String, quick_junit::SerializeError> {

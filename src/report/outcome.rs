@@ -2,7 +2,7 @@
 //! what a failed attempt shows (the failed check or error first, then the transcript lines that
 //! matter) and the counts of a run ([`Tally`]).
 
-use crate::runner::attempts::AttemptRun;
+use crate::runner::attempts::{AttemptRun, RunErrorKind};
 use crate::runner::{CaseRun, RunError};
 use crate::scenario::Case;
 use crate::stats::median;
@@ -94,13 +94,12 @@ impl Outcome {
                     .map(|(c, m)| FailedCheck { name: c.name.clone(), line: c.line, expected: m.expected.clone(), actual: m.actual.clone(), excerpt: m.excerpt.clone() })
                     .collect(),
             )),
-            Err(RunError::Unavailable(why)) => Outcome::Skipped(why.clone()),
-            Err(RunError::Unsupported(why)) => Outcome::Ignored(why.clone()),
-            Err(RunError::Excluded(why)) => Outcome::Excluded(why.clone()),
-            Err(RunError::Step { file, line, step, message, .. }) => {
-                Outcome::Failed(Failure::Error { at: format!("{}: {step}", crate::runner::location(file, *line)), message: message.clone() })
-            }
-            Err(RunError::Setup(m)) => Outcome::Failed(Failure::Error { at: "setup".into(), message: m.clone() }),
+            Err(e) => match e.kind() {
+                RunErrorKind::Unavailable(why) => Outcome::Skipped(why.to_string()),
+                RunErrorKind::Unsupported(why) => Outcome::Ignored(why.to_string()),
+                RunErrorKind::Excluded(why) => Outcome::Excluded(why.to_string()),
+                RunErrorKind::Failed { at, message } => Outcome::Failed(Failure::Error { at, message: message.to_string() }),
+            },
         }
     }
 

@@ -1,9 +1,91 @@
-//! What the terminal shows of outcomes: a line per attempt, a case's summary line, and the pair x
-//! scenario matrix (a failure's details are decided with the outcome: `outcome::failure_details`).
+//! What the terminal shows of outcomes ([`Terminal`]: a line per attempt, a case's summary line,
+//! the progress and the tally), and the pair x scenario matrix ([`Matrix`], `--matrix`); a
+//! failure's details are decided with the outcome (`outcome::failure_details`).
 
-use super::outcome::{Attempt, CaseReport, Outcome};
+use super::outcome::{Attempt, CaseReport, Outcome, Tally};
+use super::progress::Progress;
+use super::{write_file, Plan, ReportError, Reporter, Run};
 use crate::scenario::Case;
 use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// The terminal: the plan, each attempt's line (its failure's details, with `transcript` every
+/// attempt's full transcript), a case's summary line when `several` attempts may be made, the
+/// progress (a bar on a terminal) and the tally at the end.
+pub struct Terminal {
+    transcript: bool,
+    several: bool,
+    progress: Option<Progress>,
+}
+
+impl Terminal {
+    pub fn new(transcript: bool, several: bool) -> Terminal {
+        Terminal { transcript, several, progress: None }
+    }
+
+    fn println(&self, line: &str) {
+        match &self.progress {
+            Some(p) => p.println(line),
+            None => println!("{line}"),
+        }
+    }
+}
+
+impl Reporter for Terminal {
+    fn begin(&mut self, plan: &Plan) {
+        self.progress = Some(Progress::new(plan.cases, plan.to_run));
+        self.println(&format!("{} cases, {} to run, {} at a time (--jobs, RTC_HARNESS_JOBS)", plan.cases, plan.to_run, plan.jobs));
+    }
+
+    fn started(&mut self, case: &Case) {
+        if let Some(p) = &self.progress {
+            p.started(&case.name());
+        }
+    }
+
+    fn attempt(&mut self, case: &Case, attempt: &Attempt) {
+        let mut text = attempt_line(&case.name(), attempt);
+        if let (true, Some(t)) = (self.transcript, &attempt.transcript) {
+            text.push_str(&format!("\n{}\n{}", t.tail(usize::MAX), t.relay_lines()));
+        }
+        if let Some(details) = &attempt.details {
+            text.push_str(&format!("\n{}", details.trim_end()));
+        }
+        if let Some(dir) = &attempt.artifacts {
+            text.push_str(&format!("\n     artifacts: {}", dir.display()));
+        }
+        self.println(&text);
+    }
+
+    fn case(&mut self, report: &CaseReport, expected_to_run: bool) {
+        if self.several && report.attempts.len() > 1 {
+            self.println(&summary_line(report));
+        }
+        if let Some(p) = &self.progress {
+            p.finished(&report.case.name(), &report.outcome, expected_to_run);
+        }
+    }
+
+    fn finish(&mut self, run: &Run<'_>) -> Result<(), ReportError> {
+        if let Some(p) = self.progress.take() {
+            p.finish();
+        }
+        println!("\n{}", Tally::of(run.cases.iter().map(|r| &r.outcome)));
+        Ok(())
+    }
+}
+
+/// `--matrix FILE`: the outcomes as a Markdown table ([`matrix_markdown`]).
+pub struct Matrix {
+    pub path: PathBuf,
+}
+
+impl Reporter for Matrix {
+    fn finish(&mut self, run: &Run<'_>) -> Result<(), ReportError> {
+        let cells: Vec<(Case, Outcome)> = run.cases.iter().map(|r| (r.case.clone(), r.outcome.clone())).collect();
+        write_file(&self.path, &matrix_markdown(&cells), "matrix")
+    }
+}
 
 /// The matrix as Markdown: one row per pair, one column per scenario, a cell per case
 /// (`pass`, `FAIL`, `flaky`, `skip`, `n/a` for a capability the kind lacks, `excl` for an

@@ -4,6 +4,9 @@
 //! (nextest's runner emits events to its reporters the same way); rendering is the caller's.
 
 use super::{begin, CaseRun, Env, RunError};
+// How a run error sorts (left out or failed), for the reporters: named here until `runner/mod.rs`
+// re-exports it with `result`'s other items.
+pub use super::result::RunErrorKind;
 use crate::scenario::{Case, Flake};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -28,7 +31,7 @@ pub struct AttemptRun {
 impl AttemptRun {
     /// It ran (passed or failed), rather than being left out.
     pub fn ran(&self) -> bool {
-        !matches!(self.result, Err(RunError::Unavailable(_) | RunError::Unsupported(_) | RunError::Excluded(_)))
+        self.result.as_ref().err().is_none_or(|e| !e.left_out())
     }
 
     pub fn passed(&self) -> bool {
