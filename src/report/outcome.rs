@@ -2,7 +2,8 @@
 //! what a failed attempt shows (the failed check or error first, then the transcript lines that
 //! matter) and the counts of a run ([`Tally`]).
 
-use crate::runner::attempts::{AttemptRun, RunErrorKind};
+use crate::runner::attempts::AttemptRun;
+use crate::runner::RunErrorKind;
 use crate::runner::{CaseRun, RunError};
 use crate::scenario::Case;
 use crate::stats::median;

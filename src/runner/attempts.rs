@@ -4,9 +4,6 @@
 //! (nextest's runner emits events to its reporters the same way); rendering is the caller's.
 
 use super::{begin, CaseRun, Env, RunError};
-// How a run error sorts (left out or failed), for the reporters: named here until `runner/mod.rs`
-// re-exports it with `result`'s other items.
-pub use super::result::RunErrorKind;
 use crate::scenario::{Case, Flake};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};

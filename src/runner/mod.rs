@@ -16,7 +16,7 @@ use steps::{run_steps, Signaling};
 
 use gather::{collect, poll_until};
 pub use options::RunOptions;
-pub use result::{location, CaseRun, RunError, Timings};
+pub use result::{location, CaseRun, RunError, RunErrorKind, Timings};
 
 use crate::clock::Clock;
 use crate::limits;
@@ -258,7 +258,7 @@ async fn run_admitted(case: &Case, env: &Env, launchers: &[Arc<dyn Launcher>], a
     // Artifacts are taken while the browsers still show the page and the programs still run.
     let failed = match &result {
         Ok(run) => !run.passed(),
-        Err(e) => matches!(e, RunError::Step { .. } | RunError::Setup(_)),
+        Err(e) => !e.left_out(),
     };
     let mut result = result;
     if failed {
