@@ -73,6 +73,13 @@ pub static BATTERY: &[Item] = &[
         "a second offer on the same transport for a track added mid-call"
     ),
     item!(
+        "negotiation_needed",
+        Some("negotiation_needed"),
+        "negotiation/add_track_negotiationneeded.yaml",
+        "Offers and answers",
+        "addTrack fires negotiationneeded, and the renegotiation's offer comes from it"
+    ),
+    item!(
         "restart_ice",
         Some("restart_ice"),
         "ice/restart_negotiationneeded.yaml",
