@@ -36,13 +36,12 @@ pub const RUST_POLL: Duration = Duration::from_millis(50);
 /// built once at the edge (`RunOptions::from_vars`) and handed down as one value. Code below the
 /// edge reads a field (`limits.action`) and never scales a constant itself; a scenario's own
 /// `within:` and `sleep:` values go through [`Limits::scenario`], so a slow machine runs the suite
-/// unchanged. Intervals (`BROWSER_POLL`, `STATS_SAMPLE`, `RUST_POLL`) are not limits and stay
-/// constants.
+/// unchanged (`STEP_WAIT` and `EXPECTATION_WAIT` are the defaults of those values, filled in when a
+/// scenario is loaded and scaled with them). Intervals (`BROWSER_POLL`, `STATS_SAMPLE`,
+/// `RUST_POLL`) are not limits and stay constants.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Limits {
     factor: f64,
-    pub step_wait: Duration,
-    pub expectation_wait: Duration,
     pub action: Duration,
     pub glare: Duration,
     pub peer_start: Duration,
@@ -59,8 +58,6 @@ impl Limits {
     const fn with(factor: f64) -> Limits {
         Limits {
             factor,
-            step_wait: times(STEP_WAIT, factor),
-            expectation_wait: times(EXPECTATION_WAIT, factor),
             action: times(ACTION, factor),
             glare: times(GLARE, factor),
             peer_start: times(PEER_START, factor),
@@ -79,11 +76,6 @@ impl Limits {
     /// The variable's text (`"3"`, `" 0.5 "`); `None` when it is not a number.
     pub fn parse(text: &str) -> Option<Limits> {
         text.trim().parse::<f64>().ok().filter(|v| v.is_finite()).map(Limits::scaled)
-    }
-
-    /// The factor (1 unless `RTC_HARNESS_TIME_SCALE` says otherwise).
-    pub fn factor(self) -> f64 {
-        self.factor
     }
 
     /// A scenario's own `within:` or `sleep:`, scaled as the named waits are.
@@ -115,7 +107,7 @@ mod tests {
     #[test]
     fn a_factor_multiplies_every_limit_and_has_a_floor() {
         let three = Limits::parse(" 3 ").expect("a number");
-        assert_eq!(three.step_wait, Duration::from_secs(30));
+        assert_eq!(three.action, Duration::from_secs(30));
         assert_eq!(three.browser_slots, BROWSER_SLOTS * 3);
         assert_eq!(three.scenario(Duration::from_millis(1500)), Duration::from_millis(4500));
         assert_eq!(Limits::parse("0.01"), Some(Limits::scaled(0.1)), "raised to 0.1");
