@@ -7,10 +7,16 @@ use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, OnceCell, OwnedSemaphorePermit, Semaphore};
 
-/// At most this many browsers at once (2 cores), and this many of one kind (a chrome-chrome case
-/// needs two).
+/// At most this many browsers in use at once (2 cores), and this many of one kind (a chrome-chrome
+/// case needs two).
 pub const MAX_SESSIONS: usize = 3;
 pub const MAX_PER_KIND: usize = 2;
+/// Sessions kept alive (in use or idle) with local drivers: two of each kind. A run moves between
+/// chrome-chrome and firefox-firefox cases all the time; with only `MAX_SESSIONS` alive, every such
+/// move closed a browser to start another (42 starts in one run of the negotiation scenarios' 1,300
+/// cases), and a start costs 5-8 CPU-seconds on this machine. An idle browser costs memory only;
+/// browsers in use stay bounded by the slots.
+pub const MAX_LIVE_LOCAL: usize = MAX_PER_KIND * 2;
 /// What a grid whose `/status` cannot be read is assumed to run at once: one two-browser case.
 pub const GRID_FALLBACK_SESSIONS: usize = 2;
 
@@ -26,9 +32,11 @@ pub struct BrowserPool {
     freed: Notify,
     /// Where sessions come from (a grid or local drivers) and how browsers are started.
     pub(crate) options: BrowserOptions,
-    /// Browser slots, reserved by whole cases (see [`BrowserPool::reserve`]), and how many there
-    /// are: `MAX_SESSIONS`, or fewer when the grid runs fewer sessions at once.
-    slots: OnceCell<(Arc<Semaphore>, usize)>,
+    /// Browser slots, reserved by whole cases (see [`BrowserPool::reserve`]), how many there are
+    /// (`MAX_SESSIONS`, or fewer when the grid runs fewer sessions at once), and how many sessions
+    /// may stay alive ([`MAX_LIVE_LOCAL`]; a grid's own capacity, where an idle session holds a
+    /// slot of the grid).
+    slots: OnceCell<(Arc<Semaphore>, usize, usize)>,
     /// The drivers this pool started, and only those, are killed by [`BrowserPool::close_all`].
     owner: crate::peer::procs::Owner,
 }
@@ -38,11 +46,11 @@ impl BrowserPool {
         Arc::new(BrowserPool { state: Mutex::new(State::default()), freed: Notify::new(), options, slots: OnceCell::new(), owner: crate::peer::procs::Owner::new_browsers() })
     }
 
-    async fn slots(&self) -> &(Arc<Semaphore>, usize) {
+    async fn slots(&self) -> &(Arc<Semaphore>, usize, usize) {
         self.slots
             .get_or_init(|| async {
                 let capacity = match &self.options.grid {
-                    None => MAX_SESSIONS,
+                    None => return (Arc::new(Semaphore::new(MAX_SESSIONS)), MAX_SESSIONS, MAX_LIVE_LOCAL),
                     Some(url) => match launcher::grid_capacity(url, self.options.limits).await {
                         Ok(n) => n.clamp(1, MAX_SESSIONS),
                         Err(e) => {
@@ -51,7 +59,7 @@ impl BrowserPool {
                         }
                     },
                 };
-                (Arc::new(Semaphore::new(capacity)), capacity)
+                (Arc::new(Semaphore::new(capacity)), capacity, capacity)
             })
             .await
     }
@@ -61,7 +69,7 @@ impl BrowserPool {
     /// test threads and a two-session grid, chrome-firefox beside firefox-chrome waited until
     /// the browser-start limit. The permit is held until the case has closed its peers.
     pub async fn reserve(&self, browsers: usize) -> Result<OwnedSemaphorePermit, PeerError> {
-        let (slots, capacity) = self.slots().await;
+        let (slots, capacity, _) = self.slots().await;
         let needed = u32::try_from(browsers).unwrap_or(u32::MAX);
         if browsers > *capacity {
             let place = self.options.grid.as_deref().map_or("this pool".to_string(), |g| format!("the grid at {g}"));
@@ -83,7 +91,7 @@ impl BrowserPool {
     pub async fn acquire(&self, kind: Flavor) -> Result<Session, PeerError> {
         let limit = self.options.limits.browser_start;
         let deadline = tokio::time::Instant::now() + limit;
-        let capacity = self.slots().await.1;
+        let capacity = self.slots().await.2;
         loop {
             let freed = self.freed.notified();
             let (evicted, create) = {
@@ -93,8 +101,8 @@ impl BrowserPool {
                 }
                 let mine = st.live.iter().filter(|k| **k == kind).count();
                 let mut evicted = None;
-                // A grid queues requests beyond its capacity rather than refusing them: at capacity
-                // an idle session of another kind is closed before a new one is asked for.
+                // At the live capacity an idle session of another kind is closed before a new one
+                // is started (a grid queues requests beyond its capacity rather than refusing them).
                 let full = st.live.len() >= capacity;
                 if mine < MAX_PER_KIND && full && !st.idle.is_empty() {
                     let s = st.idle.remove(0);

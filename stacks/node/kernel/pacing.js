@@ -15,6 +15,13 @@ function pace(tick, { startNow = false, schedule = setTimeout } = {}) {
   let stopped = false;
   const run = () => {
     if (stopped) return;
+    // Node's timers count whole milliseconds and can fire a fraction of one before the due time on
+    // performance.now()'s clock: a tick never runs before it is due.
+    const early = next - performance.now();
+    if (early > 0) {
+      timer = schedule(run, early);
+      return;
+    }
     next += tick();
     if (stopped) return;
     timer = schedule(run, Math.max(0, next - performance.now()));
