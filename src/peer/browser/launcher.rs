@@ -94,7 +94,11 @@ pub struct BrowserOptions {
 
 /// Chromium flags verified on these machines (docs/browsers.md): headless, fake media without
 /// prompts, real host addresses instead of mDNS names (a non-browser peer must reach them), no
-/// background throttling (requestVideoFrameCallback), and no background network traffic.
+/// background throttling (requestVideoFrameCallback), and no background network traffic. Every
+/// agent page is on 127.0.0.1, so one renderer process serves them all (`--process-per-site`, and
+/// no back-forward cache or proactive BrowsingInstance swap, which started a new renderer for
+/// every WebDriver navigation): 7 chrome-chrome cases started 40 renderers before, 12 now, and
+/// took 9-13% less CPU.
 const CHROME_ARGS: &[&str] = &[
     "--headless=new",
     "--no-sandbox",
@@ -108,7 +112,8 @@ const CHROME_ARGS: &[&str] = &[
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--disable-features=WebRtcHideLocalIpsWithMdns,BackForwardCache,ProactivelySwapBrowsingInstance",
+    "--process-per-site",
     "--disable-renderer-backgrounding",
     "--disable-background-timer-throttling",
     "--disable-backgrounding-occluded-windows",
