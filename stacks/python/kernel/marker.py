@@ -7,6 +7,7 @@ Layout: 4 rows x 10 columns of cells in the top quarter of the frame, placed rel
 each row a white and a black reference cell and 8 bits, most significant first: sender (5 bits),
 source (3), index (16), then a CRC-8 (polynomial 0x07) of those three bytes."""
 
+import threading
 import time
 
 WHITE, BLACK = 235, 16
@@ -112,13 +113,24 @@ class Record:
     for each sender and source's first read and each new index divisible by SAMPLE_EVERY;
     `markers_seen` every SEEN_EVERY frames and on flush() when it changed, with `changes`: when
     each frame since the last one showed a new picture (a marker that reads, unlike the last one
-    read: a frame without one shows nothing of the sender's), in ms before the event."""
+    read: a frame without one shows nothing of the sender's), in ms before the event.
+
+    Thread-safe: a receiver may read frames on a streaming thread (GStreamer's appsink) while its
+    main loop flushes for a stats collection. Without the lock a change taken between flush()'s
+    clock and its copy came out after the event (a positive entry, which the protocol's schema
+    refuses: seen in CI) or was dropped with the reset list."""
 
     def __init__(self, report, clock=lambda: time.time() * 1000):
         self.report, self.frames, self.unreadable, self.senders, self.pushed = report, 0, 0, {}, 0
         self.clock, self.previous, self.changes = clock, None, []
+        # Reentrant: frame() flushes every SEEN_EVERY frames.
+        self.lock = threading.RLock()
 
     def frame(self, marker):
+        with self.lock:
+            self._frame(marker)
+
+    def _frame(self, marker):
         self.frames += 1
         if marker is not None and marker != self.previous:
             self.changes.append(self.clock())
@@ -147,6 +159,10 @@ class Record:
             self.flush()
 
     def flush(self):
+        with self.lock:
+            self._flush()
+
+    def _flush(self):
         if self.frames != self.pushed:
             self.pushed = self.frames
             senders = [dict(r) for r in self.senders.values()]

@@ -126,6 +126,36 @@ class Marker(unittest.TestCase):
         self.assertEqual(len(changes), 62)
         self.assertTrue(all(c <= 0 for c in changes))
 
+    def test_a_frame_read_on_another_thread_during_a_flush_waits_for_it(self):
+        """GStreamer reads frames on a streaming thread while its main loop flushes: a frame that
+        arrives between the flush's clock and its copy belongs to the next markers_seen."""
+        import threading
+        events = []
+        now = [1000.0]
+        record = None
+        late = []
+
+        def clock():
+            t = now[0]
+            if late == [] and record is not None and record.frames == 1:
+                # Once, inside the first flush: a new picture read on another thread, 5 ms later.
+                now[0] += 5.0
+                late.append(threading.Thread(target=record.frame, args=((1, 0, 2),)))
+                late[0].start()
+                late[0].join(0.2)
+            return t
+
+        record = marker.Record(lambda name, **f: events.append((name, f)), clock=clock)
+        record.frame((1, 0, 1))
+        record.flush()
+        late[0].join(5)
+        record.flush()
+        seen = [f for n, f in events if n == "markers_seen"]
+        self.assertEqual([f["frames"] for f in seen], [1, 2])
+        changes = [c for f in seen for c in f["changes"]]
+        self.assertEqual(len(changes), 2, "no change lost")
+        self.assertTrue(all(c <= 0 for c in changes), changes)
+
     def test_a_stall_holds_the_index_and_the_receiver_sees_no_new_picture(self):
         now = [0.0]
         events = []
