@@ -64,6 +64,17 @@ pub fn failure_text(result: &Result<CaseRun, RunError>) -> Option<String> {
 /// Runs `case`'s attempts as the run's options say; `on_attempt` sees each as it ends. A failed
 /// attempt's artifacts go to `<artifacts>/<case>/attempt-<n>/`.
 pub async fn run(case: &Case, env: &Env, mut on_attempt: impl FnMut(AttemptRun)) {
+    run_judged(case, env, |attempt| {
+        on_attempt(attempt);
+        true
+    })
+    .await
+}
+
+/// As [`run`], with the caller judging each attempt as it ends: a passed attempt it refuses
+/// (`false`: the test suite's snapshot differs) is retried as a failed one is, within the same
+/// `retries`, and is never a known intermittent finding.
+pub async fn run_judged(case: &Case, env: &Env, mut on_attempt: impl FnMut(AttemptRun) -> bool) {
     let options = &env.options;
     let slug = case.name().replace("::", "__");
     let flakes = known_flakes(case, env);
@@ -85,11 +96,11 @@ pub async fn run(case: &Case, env: &Env, mut on_attempt: impl FnMut(AttemptRun))
             let known_flake = failure_text(&result).and_then(|text| flakes.iter().find(|f| f.matches(&text)).cloned());
             let attempt = AttemptRun { result, started, duration, artifacts, known_flake };
             let (ran, passed, known) = (attempt.ran(), attempt.passed(), attempt.known_flake.is_some());
-            on_attempt(attempt);
+            let accepted = on_attempt(attempt);
             if !ran {
                 return;
             }
-            if passed {
+            if passed && accepted {
                 break;
             }
             if known && flake_retries > 0 {
