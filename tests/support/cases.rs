@@ -80,19 +80,15 @@ fn run(case: &Case) -> Result<Completion, Failed> {
         let artifacts = shown.and_then(|a| a.artifacts.as_ref()).map(|d| format!("artifacts: {}\n", d.display())).unwrap_or_default();
         format!("{}{artifacts}", shown.and_then(|a| a.details.clone()).unwrap_or_default())
     };
+    // Retries asked for (`RTC_HARNESS_RETRIES`, as nextest's `retries`) and no repeats: a case that
+    // failed or differed and then passed against the same snapshot is FLAKY, which does not fail
+    // the run but is printed with what went wrong and listed again at the end of the run.
+    let flaky_passes = env().options.retries > 0 && env().options.repeat == 1;
     match &report.outcome {
         Outcome::Passed if mismatches.is_empty() => Ok(Completion::Completed),
-        Outcome::Passed if last_matched && env().options.retries > 0 && env().options.repeat == 1 => {
-            let text = format!(
-                "FLAKY {}: {} of {} attempts matched the snapshot; the one that differed:\n{}",
-                case.name(),
-                report.attempts.len() - mismatches.len(),
-                report.attempts.len(),
-                mismatches.join("\n")
-            );
-            eprintln!("{text}");
-            FLAKY.lock().unwrap_or_else(|e| e.into_inner()).push(text);
-            Ok(Completion::Completed)
+        Outcome::Passed if last_matched && flaky_passes => {
+            let (runs, differed) = (report.attempts.len(), mismatches.len());
+            flaky(format!("FLAKY {}: {} of {runs} attempts matched the snapshot; the one that differed:\n{}", case.name(), runs - differed, mismatches.join("\n")))
         }
         Outcome::Passed => Err(Failed::from(mismatches.join("\n"))),
         Outcome::Failed(_) => Err(Failed::from(details())),
@@ -101,18 +97,19 @@ fn run(case: &Case) -> Result<Completion, Failed> {
             eprintln!("{}: passed {passed} of {runs}: a known intermittent finding: {finding}", case.name());
             Ok(Completion::Completed)
         }
-        // Retries asked for (`RTC_HARNESS_RETRIES`, as nextest's `retries`): a case that failed
-        // and then passed against the same snapshot is FLAKY, which does not fail the run but is
-        // printed with its failure and listed again at the end of the run.
-        Outcome::Flaky { passed, runs, .. } if mismatches.is_empty() && env().options.retries > 0 && env().options.repeat == 1 => {
-            let text = format!("FLAKY {}: passed {passed} of {runs}; the failed attempt:\n{}", case.name(), details());
-            eprintln!("{text}");
-            FLAKY.lock().unwrap_or_else(|e| e.into_inner()).push(text);
-            Ok(Completion::Completed)
+        Outcome::Flaky { passed, runs, .. } if mismatches.is_empty() && flaky_passes => {
+            flaky(format!("FLAKY {}: passed {passed} of {runs}; the failed attempt:\n{}", case.name(), details()))
         }
         Outcome::Flaky { passed, runs, .. } => Err(Failed::from(format!("FLAKY: passed {passed} of {runs}\n{}{}", details(), mismatches.join("\n")))),
         left_out => Ok(Completion::ignored_with(format!("{}: {}", left_out.label().to_lowercase(), left_out.reason().unwrap_or_default()))),
     }
+}
+
+/// A FLAKY case: printed as it ends and kept for the list after the summary; it does not fail.
+fn flaky(text: String) -> Result<Completion, Failed> {
+    eprintln!("{text}");
+    FLAKY.lock().unwrap_or_else(|e| e.into_inner()).push(text);
+    Ok(Completion::Completed)
 }
 
 /// Compares `text` with `tests/snapshots/<name>.snap` (insta; `INSTA_UPDATE=always` records).

@@ -27,16 +27,24 @@ struct State {
     live: Vec<Flavor>,
 }
 
+/// The pool's bounds, decided on first use (a grid's capacity is read from its `/status`).
+struct Slots {
+    /// Reserved by whole cases (see [`BrowserPool::reserve`]): `in_use` permits.
+    semaphore: Arc<Semaphore>,
+    /// Browsers in use at once: `MAX_SESSIONS`, or fewer when the grid runs fewer sessions.
+    in_use: usize,
+    /// Sessions kept alive, in use or idle: [`MAX_LIVE_LOCAL`], or the grid's capacity (where an
+    /// idle session holds a slot of the grid).
+    live: usize,
+}
+
 pub struct BrowserPool {
     state: Mutex<State>,
     freed: Notify,
     /// Where sessions come from (a grid or local drivers) and how browsers are started.
     pub(crate) options: BrowserOptions,
-    /// Browser slots, reserved by whole cases (see [`BrowserPool::reserve`]), how many there are
-    /// (`MAX_SESSIONS`, or fewer when the grid runs fewer sessions at once), and how many sessions
-    /// may stay alive ([`MAX_LIVE_LOCAL`]; a grid's own capacity, where an idle session holds a
-    /// slot of the grid).
-    slots: OnceCell<(Arc<Semaphore>, usize, usize)>,
+    /// Browser slots and how many sessions may stay alive, decided on first use.
+    slots: OnceCell<Slots>,
     /// The drivers this pool started, and only those, are killed by [`BrowserPool::close_all`].
     owner: crate::peer::procs::Owner,
 }
@@ -46,20 +54,23 @@ impl BrowserPool {
         Arc::new(BrowserPool { state: Mutex::new(State::default()), freed: Notify::new(), options, slots: OnceCell::new(), owner: crate::peer::procs::Owner::new_browsers() })
     }
 
-    async fn slots(&self) -> &(Arc<Semaphore>, usize, usize) {
+    async fn slots(&self) -> &Slots {
         self.slots
             .get_or_init(|| async {
-                let capacity = match &self.options.grid {
-                    None => return (Arc::new(Semaphore::new(MAX_SESSIONS)), MAX_SESSIONS, MAX_LIVE_LOCAL),
-                    Some(url) => match launcher::grid_capacity(url, self.options.limits).await {
-                        Ok(n) => n.clamp(1, MAX_SESSIONS),
-                        Err(e) => {
-                            tracing::warn!("grid {url}: {e}; assuming {GRID_FALLBACK_SESSIONS} sessions at once");
-                            GRID_FALLBACK_SESSIONS
-                        }
-                    },
+                let (in_use, live) = match &self.options.grid {
+                    None => (MAX_SESSIONS, MAX_LIVE_LOCAL),
+                    Some(url) => {
+                        let n = match launcher::grid_capacity(url, self.options.limits).await {
+                            Ok(n) => n.clamp(1, MAX_SESSIONS),
+                            Err(e) => {
+                                tracing::warn!("grid {url}: {e}; assuming {GRID_FALLBACK_SESSIONS} sessions at once");
+                                GRID_FALLBACK_SESSIONS
+                            }
+                        };
+                        (n, n)
+                    }
                 };
-                (Arc::new(Semaphore::new(capacity)), capacity, capacity)
+                Slots { semaphore: Arc::new(Semaphore::new(in_use)), in_use, live }
             })
             .await
     }
@@ -69,7 +80,7 @@ impl BrowserPool {
     /// test threads and a two-session grid, chrome-firefox beside firefox-chrome waited until
     /// the browser-start limit. The permit is held until the case has closed its peers.
     pub async fn reserve(&self, browsers: usize) -> Result<OwnedSemaphorePermit, PeerError> {
-        let (slots, capacity, _) = self.slots().await;
+        let Slots { semaphore: slots, in_use: capacity, .. } = self.slots().await;
         let needed = u32::try_from(browsers).unwrap_or(u32::MAX);
         if browsers > *capacity {
             let place = self.options.grid.as_deref().map_or("this pool".to_string(), |g| format!("the grid at {g}"));
@@ -91,7 +102,7 @@ impl BrowserPool {
     pub async fn acquire(&self, kind: Flavor) -> Result<Session, PeerError> {
         let limit = self.options.limits.browser_start;
         let deadline = tokio::time::Instant::now() + limit;
-        let capacity = self.slots().await.2;
+        let capacity = self.slots().await.live;
         loop {
             let freed = self.freed.notified();
             let (evicted, create) = {

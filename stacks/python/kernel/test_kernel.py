@@ -129,7 +129,6 @@ class Marker(unittest.TestCase):
     def test_a_frame_read_on_another_thread_during_a_flush_waits_for_it(self):
         """GStreamer reads frames on a streaming thread while its main loop flushes: a frame that
         arrives between the flush's clock and its copy belongs to the next markers_seen."""
-        import threading
         events = []
         now = [1000.0]
         record = None
