@@ -136,8 +136,9 @@ class Marker(unittest.TestCase):
 
         def clock():
             t = now[0]
-            if late == [] and record is not None and record.frames == 1:
-                # Once, inside the first flush: a new picture read on another thread, 5 ms later.
+            if late == [] and record is not None and record.pushed == 1:
+                # Once, inside the first flush (pushed is set before its clock; frame() also reads
+                # the clock, with frames already 1): a new picture read on another thread, 5 ms later.
                 now[0] += 5.0
                 late.append(threading.Thread(target=record.frame, args=((1, 0, 2),)))
                 late[0].start()
