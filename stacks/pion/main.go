@@ -161,8 +161,13 @@ func (s *server) handle(cmd map[string]interface{}) {
 		}
 		proto.line(done)
 	case "floor":
-		// PROTOCOL.md "Optional: the floor": a program without one says so.
-		proto.line(map[string]interface{}{"type": "done", "id": id, "error": "no floor: this pion adapter has none"})
+		done := map[string]interface{}{"type": "done", "id": id}
+		if times, err := floor(cmd); err != nil {
+			done["error"] = err.Error()
+		} else {
+			done["result"] = map[string]interface{}{"floor": times}
+		}
+		proto.line(done)
 	default:
 		logf("unknown command %v", cmd)
 	}

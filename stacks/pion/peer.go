@@ -65,7 +65,9 @@ type Case struct {
 	cfg   *Config
 	pc    *webrtc.PeerConnection
 	stats stats.Getter // pion/interceptor's stats recorder of this peer connection
-	relay *relay
+	relay signaler     // the relay's WebSocket, or the other peer of the floor (floor.go)
+	// onEvent, where set (the floor), takes the case's events instead of the protocol's lines.
+	onEvent func(map[string]interface{})
 
 	alive atomic.Bool // false once released: nothing more is reported
 	quiet atomic.Bool // true after the `close` action: only its own state events are written
@@ -115,6 +117,10 @@ func (c *Case) emitAlways(typ string, fields map[string]interface{}) {
 	ev := map[string]interface{}{"type": typ}
 	for k, v := range fields {
 		ev[k] = v
+	}
+	if c.onEvent != nil {
+		c.onEvent(ev)
+		return
 	}
 	proto.event(ev)
 }
@@ -188,6 +194,19 @@ func (c *Case) pcConfig() (webrtc.Configuration, error) {
 
 // setup builds the peer connection and joins the relay (PROTOCOL.md "A case: setup ... close").
 func (c *Case) setup() error {
+	if err := c.build(); err != nil {
+		return err
+	}
+	r, err := dialRelay(c.cfg.SignalingURL, c.onRelayMessage)
+	if err != nil {
+		return err
+	}
+	c.relay = r
+	return nil
+}
+
+// build makes the peer connection, wires its callbacks and starts the signaling chain.
+func (c *Case) build() error {
 	if err := c.checkCodecPreferences(); err != nil {
 		return err
 	}
@@ -204,8 +223,7 @@ func (c *Case) setup() error {
 	}
 	c.wire()
 	go c.runChain()
-	c.relay, err = dialRelay(c.cfg.SignalingURL, c.onRelayMessage)
-	return err
+	return nil
 }
 
 // checkCodecPreferences: the kind declares codec_preferences false (the adapter sends VP8 and

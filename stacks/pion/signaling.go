@@ -14,6 +14,13 @@ import (
 	"golang.org/x/net/websocket"
 )
 
+// signaler carries the case's signaling messages to the other peer: the relay, or in the floor
+// the other case of the pair.
+type signaler interface {
+	send(obj interface{})
+	close()
+}
+
 // relay is the case's WebSocket to the harness's signaling relay (text frames, JSON).
 type relay struct {
 	ws   *websocket.Conn
