@@ -58,11 +58,19 @@ pub struct Case {
     pub quiet: bool,
     /// ICE and DTLS are up (str0m's `Event::Connected`).
     pub connected: bool,
+    /// Where the events go: the protocol's lines (`None`), or the floor's channel (floor.rs).
+    pub events: Option<mpsc::UnboundedSender<serde_json::Value>>,
 }
 
 impl Case {
     /// Builds the `Rtc`, binds the host sockets and joins the relay (PROTOCOL.md "A case").
     pub async fn new(cfg: Config) -> Result<Case, String> {
+        let relay = Relay::connect(&cfg.signaling_url).await?;
+        Case::with_relay(cfg, relay).await
+    }
+
+    /// The same with the signaling carried by `relay` (the relay's socket, or the floor's pair).
+    pub async fn with_relay(cfg: Config, relay: Relay) -> Result<Case, String> {
         let rtc = Rtc::builder()
             .clear_codecs()
             .enable_vp8(true)
@@ -76,7 +84,6 @@ impl Case {
             .build(Instant::now());
         let (udp_tx, udp_rx) = mpsc::unbounded_channel();
         let (sockets, socket_tasks) = net::bind_sockets(&net::host_addresses()?, udp_tx).await.map_err(|e| format!("cannot bind a UDP socket: {e}"))?;
-        let relay = Relay::connect(&cfg.signaling_url).await?;
         let urls: Vec<String> = cfg.ice_servers.iter().flat_map(|s| s.urls.clone()).collect();
         let sig = Signaling::new(sockets.iter().filter_map(|s| s.local_addr().ok()).collect(), stun::servers(&urls));
         Ok(Case {
@@ -94,6 +101,7 @@ impl Case {
             states: States { signaling: "stable".into(), ice: "new".into(), connection: "new".into(), gathering: "new".into() },
             quiet: false,
             connected: false,
+            events: None,
         })
     }
 
@@ -229,23 +237,28 @@ impl Case {
         }
     }
 
+    /// An event of the case, unless the `close` action made it quiet.
     pub fn emit(&self, ev: serde_json::Value) {
         if !self.quiet {
-            proto::event(ev);
+            send_event(&self.events, ev);
         }
     }
 
-    fn set_state(slot: &mut String, value: &str, kind: &str, quiet: bool) {
+    /// An event even after the `close` action (a stats answer).
+    pub fn emit_always(&self, ev: serde_json::Value) {
+        send_event(&self.events, ev);
+    }
+
+    fn set_state(&mut self, slot: fn(&mut States) -> &mut String, value: &str, kind: &str) {
+        let slot = slot(&mut self.states);
         if slot != value {
             *slot = value.to_string();
-            if !quiet {
-                proto::event(json!({"type": kind, "state": value}));
-            }
+            self.emit(json!({"type": kind, "state": value}));
         }
     }
 
     pub fn set_signaling(&mut self, s: &str) {
-        Self::set_state(&mut self.states.signaling, s, "signaling_state", self.quiet);
+        self.set_state(|st| &mut st.signaling, s, "signaling_state");
     }
 
     pub fn signaling(&self) -> &str {
@@ -253,15 +266,15 @@ impl Case {
     }
 
     fn set_ice(&mut self, s: &str) {
-        Self::set_state(&mut self.states.ice, s, "ice_connection_state", self.quiet);
+        self.set_state(|st| &mut st.ice, s, "ice_connection_state");
     }
 
     fn set_connection(&mut self, s: &str) {
-        Self::set_state(&mut self.states.connection, s, "connection_state", self.quiet);
+        self.set_state(|st| &mut st.connection, s, "connection_state");
     }
 
     pub fn set_gathering(&mut self, s: &str) {
-        Self::set_state(&mut self.states.gathering, s, "ice_gathering_state", self.quiet);
+        self.set_state(|st| &mut st.gathering, s, "ice_gathering_state");
     }
 
     /// The `close` action: str0m's `Rtc::close` (RTCP BYE, SCTP shutdown, DTLS close_notify),
@@ -278,6 +291,16 @@ impl Case {
         self.close_all_channels();
         self.quiet = true;
         self.relay.close();
+    }
+}
+
+/// Writes an event to where the case's events go (`Case::events`).
+pub fn send_event(to: &Option<mpsc::UnboundedSender<serde_json::Value>>, ev: serde_json::Value) {
+    match to {
+        Some(tx) => {
+            let _ = tx.send(ev);
+        }
+        None => proto::event(ev),
     }
 }
 

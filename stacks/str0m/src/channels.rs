@@ -108,7 +108,7 @@ impl Case {
         let mut labels: Vec<String> = self.chans.open.drain().map(|(_, o)| o.label).collect();
         labels.sort();
         for label in labels {
-            proto_close_event(self.quiet, &label);
+            self.emit(json!({"type": "data_channel_close", "label": label}));
         }
     }
 
@@ -142,13 +142,5 @@ impl Case {
         self.rtc.direct_api().close_data_channel(id);
         self.drive();
         Ok(())
-    }
-}
-
-fn proto_close_event(quiet: bool, label: &str) {
-    // The closing events of the `close` action are written after `quiet` is set by it, so this
-    // is called before: see Case::close_peer.
-    if !quiet {
-        crate::proto::event(json!({"type": "data_channel_close", "label": label}));
     }
 }

@@ -4,12 +4,14 @@
 //! Modules: proto (lines and configuration), case (the Rtc and its run loop, state events), net
 //! (sockets, relay), negotiation (offers, answers, remote candidates), gathering
 //! (local candidates), media and fixtures (sending and
-//! receiving), channels, stats, stun (server-reflexive gathering), actions. One thread, one loop: str0m is driven from one place.
+//! receiving), channels, stats, stun (server-reflexive gathering), actions, floor (the bench's
+//! floor: two cases in this process). One thread, one loop: str0m is driven from one place.
 
 mod actions;
 mod case;
 mod channels;
 mod fixtures;
+mod floor;
 mod gathering;
 mod media;
 mod negotiation;
@@ -74,8 +76,10 @@ async fn command(case: &mut Option<Case>, cmd: Value) {
             *case = None;
             line(&json!({"type": "closed"}));
         }
-        // PROTOCOL.md "Optional: the floor": a program without one says so.
-        "floor" => done(id, Some("no floor: this str0m adapter has none".into())),
+        "floor" => match floor::floor(&cmd).await {
+            Ok(times) => line(&json!({"type": "done", "id": id, "result": {"floor": times}})),
+            Err(e) => done(id, Some(e)),
+        },
         other => log(&format!("unknown command {other}")),
     }
 }

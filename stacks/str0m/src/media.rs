@@ -33,6 +33,10 @@ struct Receiver {
     first: bool,
     first_data: Instant,
     last_pli: Option<Instant>,
+    /// Audio: the first and highest extended RTP sequence numbers delivered, and how many packets
+    /// were delivered (one per `MediaData`), for packetsLost (below).
+    seq: Option<(u64, u64)>,
+    delivered: u64,
 }
 
 #[derive(Default)]
@@ -149,6 +153,17 @@ impl Case {
         }
     }
 
+    /// Audio packets lost on `mid` as RFC 3550 section 6.4.1 counts them (and webrtc-stats'
+    /// `packetsLost`): expected (highest extended sequence number - first + 1) minus received.
+    /// str0m 0.25 keeps no such count (`MediaIngressStats` has only `loss`, the fraction of the
+    /// last receiver report's interval), so the adapter counts what str0m delivers: an audio
+    /// `MediaData` is one packet. Not for video, whose incomplete frames str0m drops whole.
+    pub fn audio_packets_lost(&self, mid: Mid) -> Option<i64> {
+        let r = self.media.receivers.get(&mid).filter(|r| r.kind == MediaKind::Audio)?;
+        let (first, highest) = r.seq?;
+        Some((highest - first + 1) as i64 - r.delivered as i64)
+    }
+
     /// `Event::MediaData`: `track` on a remote track's first data (str0m has no track event for
     /// the m-sections this peer offered), then first_frame / first_packet and media_progress.
     pub fn on_media_data(&mut self, d: MediaData) {
@@ -156,12 +171,18 @@ impl Case {
         let name = kind_name(kind);
         let now = Instant::now();
         let quiet = self.quiet;
+        let events = &self.events;
         let r = self.media.receivers.entry(d.mid).or_insert_with(|| {
             if !quiet {
-                crate::proto::event(json!({"type": "track", "kind": name}));
+                crate::case::send_event(events, json!({"type": "track", "kind": name}));
             }
-            Receiver { kind, count: 0, first: false, first_data: now, last_pli: None }
+            Receiver { kind, count: 0, first: false, first_data: now, last_pli: None, seq: None, delivered: 0 }
         });
+        if kind == MediaKind::Audio {
+            let (lo, hi) = (**d.seq_range.start(), **d.seq_range.end());
+            r.seq = Some(r.seq.map_or((lo, hi), |(first, highest)| (first.min(lo), highest.max(hi))));
+            r.delivered += hi - lo + 1;
+        }
         let mut out = Vec::new();
         if kind == MediaKind::Audio {
             r.count += 1;

@@ -129,6 +129,24 @@ impl Relay {
         Ok(Relay { out: Some(out), rx, tasks: vec![writer, reader] })
     }
 
+    /// Two relays joined in memory, for the floor: what one sends, the other receives, in order.
+    pub fn pair() -> (Relay, Relay) {
+        let half = |to: mpsc::UnboundedSender<RelayIn>| {
+            let (out, mut out_rx) = mpsc::unbounded_channel::<String>();
+            let task = tokio::spawn(async move {
+                while let Some(text) = out_rx.recv().await {
+                    let _ = to.send(RelayIn::Text(text));
+                }
+            });
+            (out, task)
+        };
+        let (a_tx, a_rx) = mpsc::unbounded_channel();
+        let (b_tx, b_rx) = mpsc::unbounded_channel();
+        let (a_out, a_task) = half(b_tx);
+        let (b_out, b_task) = half(a_tx);
+        (Relay { out: Some(a_out), rx: a_rx, tasks: vec![a_task] }, Relay { out: Some(b_out), rx: b_rx, tasks: vec![b_task] })
+    }
+
     pub fn send(&self, v: &serde_json::Value) {
         match &self.out {
             Some(out) => {

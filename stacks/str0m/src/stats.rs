@@ -53,7 +53,11 @@ impl Case {
             let (name, mime, rate) = codec(kind);
             // str0m's jitter is the RTCP receiver report's, in RTP timestamp units (RFC 3550
             // 6.4.1): seconds are that over the clock rate.
-            inbound.push(json!({"kind": name, "packetsReceived": s.packets, "bytesReceived": s.bytes, "jitter": s.jitter as f64 / rate, "codec": mime}));
+            let mut entry = json!({"kind": name, "packetsReceived": s.packets, "bytesReceived": s.bytes, "jitter": s.jitter as f64 / rate, "codec": mime});
+            if let Some(lost) = self.audio_packets_lost(s.mid) {
+                entry["packetsLost"] = lost.into();
+            }
+            inbound.push(entry);
         }
         let mut outbound = Vec::new();
         for s in self.stats.egress.values() {
@@ -76,6 +80,6 @@ impl Case {
     /// Answered after the `close` action too: a stats event is allowed then (the invariant of
     /// PROTOCOL.md "After the close action" lets it through).
     pub fn collect_stats(&self) {
-        crate::proto::event(json!({"type": "stats", "summary": self.stats_summary()}));
+        self.emit_always(json!({"type": "stats", "summary": self.stats_summary()}));
     }
 }
