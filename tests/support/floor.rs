@@ -2,7 +2,7 @@
 //! other descriptions and candidates in the page) and through the relay (each connection on its
 //! own WebSocket into a relay room, as a pair's pages). What `rtc-harness bench` reads from it must
 //! be there and in order; a kind without a relay floor (rust, the command kinds) says so. And
-//! each command kind's own floor (its stack against itself in one process), or its refusal.
+//! each command kind's own floor (its stack against itself in one process).
 
 use super::{block_on, ensure, env, skip_unless_installed};
 use libtest_mimic::{Completion, Failed, Trial};
@@ -20,25 +20,20 @@ pub fn trials() -> Vec<Trial> {
     // A command kind's floor (PROTOCOL.md "Optional: the floor"): the stack against itself in its
     // own process; every bundled adapter has one.
     for kind in ["aiortc", "libdatachannel", "libwebrtc", "werift", "gstreamer", "pion", "str0m"] {
-        trials.push(Trial::ignorable_test(format!("bench::floor_command::{kind}"), move || command_floor(kind, true)));
+        trials.push(Trial::ignorable_test(format!("bench::floor_command::{kind}"), move || command_floor(kind)));
     }
     trials
 }
 
 /// Two calls, each timed from createOffer to a first frame that comes after ICE connected where
-/// the floor stamps it; or none at all for a kind that has no floor.
-fn command_floor(kind: &str, has_floor: bool) -> Result<Completion, Failed> {
+/// the floor stamps it.
+fn command_floor(kind: &str) -> Result<Completion, Failed> {
     let kind = PeerKind::new(kind).expect("a kind name");
     if let Some(skipped) = skip_unless_installed(&kind)? {
         return Ok(skipped);
     }
     let measured = block_on(async { Ok(floor::measure(&kind, &[0.0, 0.0], Signaling::Direct, env()).await) })?;
-    let runs = match (measured, has_floor) {
-        (None, false) => return Ok(Completion::Completed),
-        (Some(got), false) => return Err(format!("{kind} has no floor, yet measured {got:?}").into()),
-        (None, true) => return Err(format!("{kind} answers that it has no floor").into()),
-        (Some(got), true) => got.map_err(|e| Failed::from(format!("{kind}'s floor: {e}")))?,
-    };
+    let runs = measured.ok_or_else(|| Failed::from(format!("{kind} answers that it has no floor")))?.map_err(|e| Failed::from(format!("{kind}'s floor: {e}")))?;
     ensure(runs.len() == 2, || format!("{} runs for 2 iterations", runs.len()))?;
     for run in &runs {
         let after_ice = run.ice_connected.is_none_or(|ice| run.first_frame >= ice);

@@ -33,10 +33,9 @@ struct Receiver {
     first: bool,
     first_data: Instant,
     last_pli: Option<Instant>,
-    /// Audio: the first and highest extended RTP sequence numbers delivered, and how many packets
-    /// were delivered (one per `MediaData`), for packetsLost (below).
+    /// Audio: the first and highest extended RTP sequence numbers delivered, for packetsLost
+    /// (below; `count` is the packets delivered).
     seq: Option<(u64, u64)>,
-    delivered: u64,
 }
 
 #[derive(Default)]
@@ -161,7 +160,7 @@ impl Case {
     pub fn audio_packets_lost(&self, mid: Mid) -> Option<i64> {
         let r = self.media.receivers.get(&mid).filter(|r| r.kind == MediaKind::Audio)?;
         let (first, highest) = r.seq?;
-        Some((highest - first + 1) as i64 - r.delivered as i64)
+        Some((highest - first + 1) as i64 - r.count as i64)
     }
 
     /// `Event::MediaData`: `track` on a remote track's first data (str0m has no track event for
@@ -176,15 +175,12 @@ impl Case {
             if !quiet {
                 crate::case::send_event(events, json!({"type": "track", "kind": name}));
             }
-            Receiver { kind, count: 0, first: false, first_data: now, last_pli: None, seq: None, delivered: 0 }
+            Receiver { kind, count: 0, first: false, first_data: now, last_pli: None, seq: None }
         });
+        let mut out = Vec::new();
         if kind == MediaKind::Audio {
             let (lo, hi) = (**d.seq_range.start(), **d.seq_range.end());
             r.seq = Some(r.seq.map_or((lo, hi), |(first, highest)| (first.min(lo), highest.max(hi))));
-            r.delivered += hi - lo + 1;
-        }
-        let mut out = Vec::new();
-        if kind == MediaKind::Audio {
             r.count += 1;
             if r.count == 1 {
                 out.push(json!({"type": "first_packet", "kind": "audio"}));
