@@ -12,13 +12,13 @@ cd "$(dirname "$0")/.."
 
 # GStreamer webrtcbin and the Python bindings its adapter runs under (/usr/bin/python3).
 gst_pkgs=(gstreamer1.0-plugins-bad gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-base
-  gstreamer1.0-libav python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-soup-3.0)
+  gstreamer1.0-libav python3-gi python3-numpy gir1.2-gst-plugins-bad-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-soup-3.0)
 mapfile -t missing < <(apt_missing "${gst_pkgs[@]}")
 apt_install install-stacks "GStreamer packages" "${missing[@]}"
 
 # aiortc in its own virtualenv (Debian's python3-aiortc is 1.4.0: too old).
 venv=stacks/aiortc/.venv
-if "$venv/bin/python" -c 'import aiortc, websockets' >/dev/null 2>&1; then
+if "$venv/bin/python" -c 'import aiortc, websockets, numpy' >/dev/null 2>&1; then
   echo "install-stacks: aiortc already installed"
 else
   echo "install-stacks: pip install -r stacks/aiortc/requirements.txt"

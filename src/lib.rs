@@ -37,6 +37,8 @@
 //!   (`docs/results.md`), JUnit XML, the self-contained HTML report.
 //! - [`marker`]: the frame marker (docs/markers.md): a sender's identity and frame number painted
 //!   as luma cells, and read back from a decoded frame of any size.
+//! - [`tone`]: the audio marker: a tone per sender, and what a window of decoded audio holds (a
+//!   sender's tone, silence, or other sound).
 //! - [`limits`]: every named wait's default, and `Limits`: the run's waits, scaled once at the edge.
 //! - [`stats`]: medians and percentiles, for the bench, the reports and the verdict.
 //! - [`clock`]: the shared clock that Rust and browser events are stamped on.
@@ -56,5 +58,6 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod stats;
+pub mod tone;
 pub mod transcript;
 pub mod verdict;

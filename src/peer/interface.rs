@@ -41,6 +41,9 @@ pub struct PeerConfig {
     /// Paint the frame marker with this sender number on the video it sends, and read markers from
     /// the video it renders (docs/markers.md); `None`: its usual source, nothing read.
     pub marker: Option<u8>,
+    /// Send this sender's tone as its audio, and classify the audio it plays (docs/markers.md,
+    /// "Audio"); `None`: its usual audio, nothing classified.
+    pub tone: Option<u8>,
     /// The run's time limits: the peer's own waits (start-up, actions, gathering, teardown) are
     /// multiplied by it.
     pub limits: crate::limits::Limits,
@@ -66,6 +69,7 @@ impl PeerConfig {
             "polite": self.polite,
             "codec_preferences": self.codec_preferences,
             "marker": self.marker.map(|sender| json!({ "sender": sender })),
+            "tone": self.tone.map(|sender| json!({ "sender": sender })),
         })
     }
 }

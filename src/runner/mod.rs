@@ -331,6 +331,7 @@ fn peer_config(case: &Case, spec: &crate::scenario::PeerSpec, relay: &Relay, roo
         polite: spec.polite,
         codec_preferences: spec.codecs.clone(),
         marker: case.scenario.uses_markers().then(|| case.scenario.marker_sender(&spec.name)).flatten(),
+        tone: case.scenario.uses_tones().then(|| case.scenario.marker_sender(&spec.name)).flatten(),
         limits: env.options.limits,
     }
 }

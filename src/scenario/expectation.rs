@@ -104,6 +104,19 @@ pub enum ExpectKind {
         p95: Option<f64>,
         rise: Option<(Option<f64>, Option<f64>)>,
     },
+    /// `at` hears `from`'s tone (docs/markers.md, "Audio") for `min` ms in all, and no other
+    /// sender's.
+    Audio {
+        at: String,
+        from: String,
+        min: f64,
+    },
+    /// Bounds of the longest stretch, in ms, in which `at` heard no sender's tone (silence, other
+    /// sound, or no audio played), from the first tone it heard to its last report.
+    Silence {
+        at: String,
+        longest: (Option<f64>, Option<f64>),
+    },
     DataChannel {
         label: String,
         open: Vec<String>,
@@ -301,6 +314,11 @@ impl ExpectKind {
                     parts.push(format!("rise {}..{}", ms(*lo), ms(*hi)));
                 }
                 format!("latency({})", parts.join(", "))
+            }
+            ExpectKind::Audio { at, from, min } => format!("audio({at} hears {from}, {min}ms)"),
+            ExpectKind::Silence { at, longest: (lo, hi) } => {
+                let ms = |b: &Option<f64>| b.map(|ms| format!("{ms}ms")).unwrap_or_default();
+                format!("silence({at}, longest {}..{})", ms(lo), ms(hi))
             }
             ExpectKind::DataChannel { label, echo, .. } => {
                 format!("data_channel({label}{})", if *echo { ", echo" } else { "" })

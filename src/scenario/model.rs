@@ -127,6 +127,12 @@ impl Scenario {
         self.expect.iter().any(|e| matches!(e.kind, ExpectKind::Markers { .. } | ExpectKind::Freezes { .. } | ExpectKind::Latency { .. }))
             || self.steps.iter().any(|s| matches!(s.kind, super::step::StepKind::Do { action: super::step::Action::StallVideo(_), .. }))
     }
+    /// Whether the case's senders send their tone (docs/markers.md, "Audio"): an `audio` or
+    /// `silence` expectation reads it. The tone's sender is the marker's ([`Self::marker_sender`]).
+    pub fn uses_tones(&self) -> bool {
+        use super::expectation::ExpectKind;
+        self.expect.iter().any(|e| matches!(e.kind, ExpectKind::Audio { .. } | ExpectKind::Silence { .. }))
+    }
     /// The marker's sender number of `peer` (docs/markers.md): its place in `peers`.
     pub fn marker_sender(&self, peer: &str) -> Option<u8> {
         self.peers.iter().position(|p| p.name == peer).and_then(|i| u8::try_from(i).ok())

@@ -61,6 +61,10 @@ pub struct Capabilities {
     /// video it renders: `frame_painted`, `frame_shown` and `markers_seen` events.
     #[serde(default)]
     pub markers: bool,
+    /// Sends its sender's tone as its audio and classifies the audio it plays (docs/markers.md,
+    /// "Audio"): `tones_heard` events.
+    #[serde(default)]
+    pub tones: bool,
     /// Fires `negotiationneeded` (W3C webrtc-pc section 4.7.3) and reports it as
     /// `negotiation_needed` events; a stack without the event offers on its own instead.
     #[serde(default)]
@@ -90,6 +94,7 @@ impl Capabilities {
             binary_messages: true,
             close_channel: true,
             markers: true,
+            tones: true,
             negotiation_needed: true,
             codecs: codecs.iter().map(|c| c.to_string()).collect(),
         }
@@ -123,6 +128,7 @@ impl Capabilities {
             (needs.binary_messages && !self.binary_messages, "binary messages"),
             (needs.close_channel && !self.close_channel, "closing a data channel"),
             (needs.markers && !self.markers, "frame markers"),
+            (needs.tones && !self.tones, "audio tones"),
             (needs.negotiation_needed && !self.negotiation_needed, "negotiationneeded events"),
         ];
         out.extend(flags.iter().filter(|(missing, _)| *missing).map(|(_, what)| what.to_string()));
@@ -155,6 +161,9 @@ pub struct Needs {
     pub close_channel: bool,
     /// A `markers` expectation: every peer paints the marker, and reads it where it receives.
     pub markers: bool,
+    /// An `audio` or `silence` expectation: every peer sends its tone, and classifies what it
+    /// hears where it receives.
+    pub tones: bool,
     /// A `negotiation_needed` expectation names the peer.
     pub negotiation_needed: bool,
     /// The codecs a peer of the scenario prefers first: both sides must have them.
@@ -208,6 +217,7 @@ impl Needs {
             close_channel: actions(scenario).any(|(who, a)| who == name && matches!(a, Action::CloseChannel { .. })),
             negotiation_needed: scenario.expect.iter().any(|e| matches!(&e.kind, ExpectKind::NegotiationNeeded { peer, .. } if peer == name)),
             markers: scenario.uses_markers(),
+            tones: scenario.uses_tones(),
             codecs: scenario.peers.iter().flat_map(|p| p.codecs.values().filter_map(|v| v.first().cloned())).collect(),
         }
     }

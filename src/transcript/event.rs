@@ -150,6 +150,15 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         changes: Vec<f64>,
     },
+    /// What a receiver heard in the audio it played (docs/markers.md, "Audio: a tone per
+    /// sender"): the runs of 40 ms windows classified alike since its previous `tones_heard`,
+    /// written every 25 windows and when stats are collected.
+    TonesHeard {
+        /// Windows classified since the first one (cumulative).
+        windows: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        runs: Vec<ToneRun>,
+    },
     /// A `getStats()` summary taken at the end of the case.
     Stats {
         summary: serde_json::Value,
@@ -188,6 +197,22 @@ pub struct SenderReads {
     pub repeats: u64,
     /// Indices skipped between two reads in order (frames never shown).
     pub skipped: u64,
+}
+
+/// Consecutive windows of a receiver's audio classified alike (`crate::tone::classify`), in ms
+/// relative to the `tones_heard` event that carries them (0 or less).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToneRun {
+    pub from: f64,
+    pub to: f64,
+    /// Windows in the run (each [`crate::tone::WINDOW_MS`] of audio).
+    pub windows: u32,
+    /// The sender whose tone the windows hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<u8>,
+    /// The windows are silence. Neither this nor `sender`: sound that is no sender's tone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silence: bool,
 }
 
 /// RTCDataChannel's options as a stack reports them (`null` or absent when it does not).

@@ -13,7 +13,7 @@ pub mod sdp;
 
 use crate::clock::Millis;
 pub use edge::EventError;
-pub use event::{ChannelOptions, Event, SenderReads};
+pub use event::{ChannelOptions, Event, SenderReads, ToneRun};
 use relayed::RelayRecord;
 use serde::{Deserialize, Serialize};
 
@@ -185,6 +185,20 @@ pub fn describe(event: &Event) -> String {
         Event::RemoteDescription { sdp_type, .. } => format!("remote_description {sdp_type}"),
         Event::Stats { summary } => format!("stats {summary}"),
         // The per-frame timeline is for the freeze check, not for a reader: its count only.
+        Event::TonesHeard { windows, runs } => {
+            let runs: Vec<String> = runs
+                .iter()
+                .map(|r| {
+                    let what = match (r.sender, r.silence) {
+                        (Some(s), _) => format!("sender {s}"),
+                        (None, true) => "silence".to_string(),
+                        (None, false) => "other".to_string(),
+                    };
+                    format!("{what} x{}", r.windows)
+                })
+                .collect();
+            format!("tones_heard: {windows} window(s); since the last: {}", runs.join(", "))
+        }
         Event::MarkersSeen { kind, frames, unreadable, senders, changes } => {
             let senders = serde_json::to_string(senders).unwrap_or_default();
             format!("markers_seen {kind}: {frames} frame(s), {unreadable} unreadable, {} new picture(s) since the last, senders {senders}", changes.len())

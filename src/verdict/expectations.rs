@@ -31,6 +31,8 @@ pub(super) fn check(scenario: &Scenario, kind: &ExpectKind, t: &Transcript, limi
             super::markers::markers(scenario, super::markers::Want { at, from, source: *source, frames: *frames, latency: *latency }, t)
         }
         ExpectKind::Freezes { at, count, longest, total } => super::freezes::check(super::freezes::Want { at, count: *count, longest: *longest, total: *total }, t),
+        ExpectKind::Audio { at, from, min } => super::tones::audio(scenario, at, from, *min, t),
+        ExpectKind::Silence { at, longest } => super::tones::silence(at, *longest, t),
         ExpectKind::Latency { at, from, p50, p95, rise } => super::latency::check(scenario, super::latency::Want { at, from, p50: *p50, p95: *p95, rise: *rise }, t),
         ExpectKind::DataChannel { label, open, echo, .. } => data_channel(scenario, label, open, *echo, t),
         ExpectKind::Connection { peer, state, .. } => every(peer).iter().try_for_each(|p| connection(p, state, t)),

@@ -10,6 +10,7 @@ mod invariants;
 mod latency;
 mod markers;
 pub mod network;
+pub mod tones;
 
 pub use check::{Check, Mismatch};
 

@@ -25,7 +25,9 @@ How aiortc's API maps onto the protocol
   gives `first_frame` with its size, every 10th `media_progress`; the first audio frame (one per
   received Opus packet) gives `first_packet`, every 50th `media_progress`. With the
   configuration's `marker`, every video source paints the frame marker into its Y plane (source
-  0, one more per replace_track) and every decoded frame's Y plane is read (kernel.marker).
+  0, one more per replace_track) and every decoded frame's Y plane is read (kernel.marker); with
+  its `tone`, the audio source is the sender's tone and every decoded audio frame is classified
+  (kernel.tone).
 - The floor (`rtc-harness bench`): two RTCPeerConnections in this process, the offerer sending the
   same PatternVideoTrack as in a case (the request's media_files are not needed: aiortc encodes);
   each complete description (aiortc gathers in setLocalDescription, no trickle) is handed to the
@@ -122,7 +124,7 @@ from kernel.lines import (  # noqa: E402
     write_done,
     write_event,
 )
-from kernel import marker  # noqa: E402
+from kernel import marker, tone  # noqa: E402
 from kernel.media import FrameCount, progress_marks  # noqa: E402
 from kernel.pattern import binary_intact, binary_payload  # noqa: E402
 from kernel.sdp import DIRECTIONS as W3C_DIRECTIONS  # noqa: E402
@@ -206,15 +208,17 @@ class PatternVideoTrack(VideoStreamTrack):
 
 
 class ToneAudioTrack(MediaStreamTrack):
-    """A 400 Hz tone, 48 kHz mono s16, 20 ms frames paced in real time."""
+    """A 400 Hz tone, 48 kHz mono s16, 20 ms frames paced in real time; with `sound` (the kernel's
+    tone.Tone, when the case reads tones), the sender's tone instead (docs/markers.md, "Audio")."""
 
     kind = "audio"
     RATE = 48000
     SAMPLES = 960  # 20 ms; exactly 8 periods of 400 Hz, so every frame is the same
 
-    def __init__(self, pts_start=0):
+    def __init__(self, pts_start=0, sound=None):
         super().__init__()
         self._pts_start = pts_start  # see PatternVideoTrack
+        self._sound = sound
         wave = array.array(
             "h", (int(8000 * math.sin(2 * math.pi * 400 * i / self.RATE)) for i in range(self.SAMPLES))
         )
@@ -235,7 +239,8 @@ class ToneAudioTrack(MediaStreamTrack):
             if wait > 0:
                 await asyncio.sleep(wait)
         frame = AudioFrame(format="s16", layout="mono", samples=self.SAMPLES)
-        frame.planes[0].update(self._pcm)
+        pcm = self._pcm if self._sound is None else self._sound.int16(self.SAMPLES, self.RATE).astype("<i2").tobytes()
+        frame.planes[0].update(pcm)
         frame.pts = self._pts_start + self._pts
         frame.sample_rate = self.RATE
         frame.time_base = fractions.Fraction(1, self.RATE)
@@ -248,10 +253,11 @@ class ToneAudioTrack(MediaStreamTrack):
         return self._pts_start + self._pts + self.SAMPLES
 
 
-def source_track(kind, pts_start=0, painter=None):
+def source_track(kind, pts_start=0, painter=None, sound=None):
     """The synthetic source a peer sends for a media kind (a replacement goes on from pts_start);
-    video carries the frame marker when a painter is given."""
-    return PatternVideoTrack(pts_start, painter) if kind == "video" else ToneAudioTrack(pts_start)
+    video carries the frame marker when a painter is given, audio the sender's tone when a sound
+    is."""
+    return PatternVideoTrack(pts_start, painter) if kind == "video" else ToneAudioTrack(pts_start, sound)
 
 
 def read_marker(frame):
@@ -260,7 +266,7 @@ def read_marker(frame):
     return marker.read(bytes(plane), frame.width, frame.height, plane.line_size)
 
 
-async def read_track(track, report, frames=None, on_video=None):
+async def read_track(track, report, frames=None, on_video=None, on_audio=None):
     """Read a received track until it ends, reporting as `report(name, **fields)`: the first
     decoded video frame is `first_frame` (with its size), every 10th `media_progress`; the first
     audio frame is `first_packet`, every 50th `media_progress` (the kernel's progress_marks). A
@@ -277,6 +283,8 @@ async def read_track(track, report, frames=None, on_video=None):
             kind = "video" if track.kind == "video" else "audio"
             if on_video is not None and kind == "video":
                 on_video(frame)
+            if on_audio is not None and kind == "audio":
+                on_audio(frame)
             if count == 1:
                 if kind == "video":
                     report("first_frame", kind="video", width=frame.width, height=frame.height)
@@ -503,6 +511,8 @@ class Case:
         self.marker = (config.get("marker") or {}).get("sender")  # docs/markers.md; None: no markers
         self.sources = 0  # the marker's source number of the next video source
         self.marker_records = []
+        self.tone = (config.get("tone") or {}).get("sender")  # docs/markers.md, "Audio"; None: no tones
+        self.listeners = []  # a tone listener per received audio track
         self.painters = []  # every video source's marker painter (stall_video holds them all)
         self.chain = asyncio.Queue()
         self.spawn(self.chain_worker())
@@ -517,6 +527,10 @@ class Case:
         """A marker's event: none once the close action began (PROTOCOL.md, After the close action)."""
         if not self.closing:
             self.event(name, **fields)
+
+    def audio_sound(self):
+        """The next audio source's tone, or None when the case reads no tones."""
+        return None if self.tone is None else tone.Tone(self.tone)
 
     def video_painter(self):
         """The next video source's marker painter, or None when the case reads no markers."""
@@ -785,7 +799,7 @@ class Case:
 
     def attach_media(self, kinds):
         for kind in kinds:
-            track = source_track(kind, painter=self.video_painter() if kind == "video" else None)
+            track = source_track(kind, painter=self.video_painter() if kind == "video" else None, sound=self.audio_sound() if kind == "audio" else None)
             self.tracks.append(track)
             before = {t: t.direction for t in self.pc.getTransceivers()}
             sender = self.pc.addTrack(track)
@@ -810,14 +824,19 @@ class Case:
         self.spawn(self.consume(track))
 
     async def consume(self, track):
-        frames, on_video = None, None
+        frames, on_video, on_audio = None, None, None
+        if track.kind == "audio" and self.tone is not None:
+            ears = tone.Listener(self.marker_event)
+            self.listeners.append(ears)
+            # aiortc's Opus decoder hands out packed s16 frames (48 kHz stereo): one row, interleaved.
+            on_audio = lambda frame: ears.samples(frame.to_ndarray(), frame.sample_rate, len(frame.layout.channels))  # noqa: E731
         if track.kind == "video":
             frames = self.frames[track] = FrameCount()
             if self.marker is not None:
                 record = marker.Record(self.marker_event)
                 self.marker_records.append(record)
                 on_video = lambda frame: record.frame(read_marker(frame))  # noqa: E731
-        await read_track(track, self.event, frames, on_video)
+        await read_track(track, self.event, frames, on_video, on_audio)
 
     def watch_channel(self, dc, mine):
         self.channels[dc.label] = dc
@@ -916,7 +935,8 @@ class Case:
             sender = self.sender_of(action["kind"])
             old = sender.track
             painter = self.video_painter() if old.kind == "video" else None
-            track = source_track(old.kind, old.next_pts() if hasattr(old, "next_pts") else 0, painter)
+            sound = self.audio_sound() if old.kind == "audio" else None
+            track = source_track(old.kind, old.next_pts() if hasattr(old, "next_pts") else 0, painter, sound)
             self.tracks.append(track)
             sender.replaceTrack(track)
             # The replaced source is not stopped here: aiortc's sender may be waiting on its next
@@ -1015,6 +1035,8 @@ class Case:
         self.event("stats", summary=summary)
         for record in self.marker_records:
             record.flush()
+        for ears in self.listeners:
+            ears.flush()
 
     def selected_pair(self):
         """aiortc's getStats has no candidate-pair entry; aioice knows the nominated pair of each

@@ -188,6 +188,11 @@ from kernel.media import FrameCount, progress_marks  # noqa: E402
 from kernel.pattern import binary_intact, binary_payload  # noqa: E402
 from kernel.sdp import sdp_sections  # noqa: E402
 
+try:  # the audio marker's kernel needs numpy (Debian's python3-numpy); --check names it missing
+    from kernel import tone  # noqa: E402
+except ImportError as e:
+    tone, TONE_MISSING = None, str(e)
+
 import gi  # noqa: E402
 
 gi.require_version("Gst", "1.0")
@@ -375,6 +380,8 @@ class Case:
         self.marker = (config.get("marker") or {}).get("sender")  # docs/markers.md; None: no markers
         self.sources = 0  # the marker's source number of the next video track
         self.marker_records = []
+        self.tone = (config.get("tone") or {}).get("sender")  # docs/markers.md, "Audio"; None: no tones
+        self.listeners = []  # a tone listener per received audio stream
         self.painters = []  # every video source's marker painter (stall_video holds them all)
         self.started = False
         self.has_local = False  # something of ours to negotiate (a track or a channel)
@@ -619,6 +626,10 @@ class Case:
         if kind == "video":
             desc = (f"videotestsrc is-live=true pattern={pattern} ! "
                     f"video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert")
+        elif self.tone is not None:
+            # The audio marker (docs/markers.md, "Audio"): the sender's tone at its amplitude.
+            desc = (f"audiotestsrc is-live=true wave=sine freq={tone.frequency(self.tone)} volume={tone.AMPLITUDE} ! "
+                    "audioconvert ! audioresample")
         else:
             freq = 440 if pattern == "ball" else 660
             desc = f"audiotestsrc is-live=true wave=sine freq={freq} ! audioconvert ! audioresample"
@@ -796,7 +807,14 @@ class Case:
         self.post(self.event, "track", t, kind=kind)
         if kind == "audio":
             self._count_audio(pad)
-            branch = Gst.parse_bin_from_description("fakesink sync=false async=false", True)
+            if self.tone is not None and enc == "OPUS":
+                # The audio marker: the decoded stream, mono 16-bit, classified in a pad probe.
+                branch = Gst.parse_bin_from_description(
+                    "queue ! rtpopusdepay ! opusdec ! audioconvert ! audio/x-raw,format=S16LE,channels=1 ! "
+                    "fakesink name=ears sync=false async=false", True)
+                self._listen(branch.get_by_name("ears").get_static_pad("sink"))
+            else:
+                branch = Gst.parse_bin_from_description("fakesink sync=false async=false", True)
         elif kind == "video":
             if enc == "VP8":
                 branch = Gst.parse_bin_from_description(
@@ -865,6 +883,28 @@ class Case:
             return frame_marker.read(bytes(info.data), w, h, (w + 3) & ~3)
         finally:
             buffer.unmap(info)
+
+    def _listen(self, pad):
+        """Classify the decoded audio reaching `pad` (the audio marker's Listener), on the
+        streaming thread; the listener's lock keeps a flush for a stats collection apart."""
+        ears = tone.Listener(self._marker_report)
+        self.listeners.append(ears)
+
+        def probe(pad, info):
+            buffer = info.get_buffer()
+            caps = pad.get_current_caps()
+            if buffer is None or caps is None:
+                return Gst.PadProbeReturn.OK
+            rate = caps.get_structure(0).get_int("rate")[1]
+            ok, mapped = buffer.map(Gst.MapFlags.READ)
+            if ok:
+                try:
+                    ears.samples(tone.np.frombuffer(bytes(mapped.data), dtype="<i2"), rate)
+                finally:
+                    buffer.unmap(mapped)
+            return Gst.PadProbeReturn.OK
+
+        pad.add_probe(Gst.PadProbeType.BUFFER, probe)
 
     def _count_audio(self, pad):
         counter = [0]
@@ -1786,6 +1826,8 @@ class App:
             case.event("stats", summary=case.stats_summary(f.value))
             for record in case.marker_records:
                 record.flush()
+            for ears in case.listeners:
+                ears.flush()
             write_done(ident)
 
         case.collect_stats().then(finished)
@@ -1793,7 +1835,7 @@ class App:
 
 NEEDED_ELEMENTS = ["webrtcbin", "nicesrc", "nicesink", "dtlssrtpdec", "srtpdec", "sctpdec",
                    "videotestsrc", "vp8enc", "vp8dec", "rtpvp8pay", "rtpvp8depay", "audiotestsrc",
-                   "opusenc", "rtpopuspay", "decodebin", "fakesink"]
+                   "opusenc", "rtpopuspay", "rtpopusdepay", "opusdec", "decodebin", "fakesink"]
 
 
 def main():
@@ -1803,7 +1845,9 @@ def main():
         missing = [e for e in NEEDED_ELEMENTS if Gst.ElementFactory.find(e) is None]
         if missing:
             print("missing GStreamer elements:", " ".join(missing), file=sys.stderr)
-        sys.exit(1 if missing else 0)
+        if tone is None:
+            print(f"the audio marker's kernel cannot load: {TONE_MISSING} (Debian's python3-numpy)", file=sys.stderr)
+        sys.exit(1 if missing or tone is None else 0)
     App().run()
     sys.exit(0)
 

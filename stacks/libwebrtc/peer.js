@@ -16,7 +16,8 @@
 // nonstandard.RTCAudioSource is fed a 440 Hz tone in 10 ms chunks of 48 kHz 16-bit mono PCM
 // (encoded as Opus). Both are paced from one 10 ms timer against the wall clock. With the
 // configuration's `marker`, each video frame carries the frame marker (kernel/marker.js), and each
-// frame a sink receives is read.
+// frame a sink receives is read; with its `tone`, the audio is the sender's tone instead of 440 Hz
+// (kernel/tone.js) and what an RTCAudioSink on each remote audio track plays is classified.
 //   Media received: video through nonstandard.RTCVideoSink on the remote track (each onframe is one
 // decoded frame: first_frame with its size, media_progress every 10); audio as the agent page does
 // it, getStats() inbound-rtp packetsReceived of the track polled every 50 ms (first_packet,
@@ -86,6 +87,7 @@ const { floorLoop, answerFloor } = require('../node/kernel/floor');
 const { caseCommands } = require('../node/kernel/cases');
 const { w3cSummary } = require('../node/kernel/stats');
 const marker = require('../node/kernel/marker');
+const tone = require('../node/kernel/tone');
 const actions = require('../node/kernel/actions');
 const { Chain } = require('../node/kernel/chain');
 const { Channels } = require('../node/kernel/channels');
@@ -94,7 +96,7 @@ const nodeRequire = createRequire(path.join(__dirname, '..', 'node', 'package.js
 const wrtc = nodeRequire('@roamhq/wrtc');
 const WRTC_VERSION = nodeRequire('@roamhq/wrtc/package.json').version;
 const { RTCPeerConnection, MediaStream } = wrtc;
-const { RTCVideoSource, RTCVideoSink, RTCAudioSource } = wrtc.nonstandard;
+const { RTCVideoSource, RTCVideoSink, RTCAudioSource, RTCAudioSink } = wrtc.nonstandard;
 
 // Keep stdout for the protocol.
 keepStdoutForProtocol();
@@ -149,8 +151,9 @@ class Pacer {
     this.run();
   }
 
-  addAudio(source) {
-    this.sources.push({ kind: 'audio', source, t0: now(), sent: 0, phase: 0 });
+  // `sound`: the sender's tone (kernel/tone.js) when the case reads tones, else null (440 Hz).
+  addAudio(source, sound = null) {
+    this.sources.push({ kind: 'audio', source, t0: now(), sent: 0, phase: 0, sound });
     this.run();
   }
 
@@ -192,6 +195,7 @@ class Pacer {
   }
 
   tone(s) {
+    if (s.sound) return { samples: s.sound.int16(AUDIO_CHUNK, AUDIO_RATE), sampleRate: AUDIO_RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: AUDIO_CHUNK };
     const samples = new Int16Array(AUDIO_CHUNK);
     const step = (2 * Math.PI * TONE_HZ) / AUDIO_RATE;
     for (let i = 0; i < AUDIO_CHUNK; i++) {
@@ -214,24 +218,25 @@ class Pacer {
 // video); returns the tracks. Receiving video: an RTCVideoSink on the remote track, each onframe
 // one decoded frame, `onFrame(count, frame)` called with the running count (count 1 is the
 // protocol's first_frame); returns the sink.
-function addSourceTracks(pc, kinds, pacer, painter = () => null) {
-  const made = ['audio', 'video'].filter((k) => kinds.includes(k)).map((k) => newSource(k, pacer, k === 'video' ? painter() : null));
+function addSourceTracks(pc, kinds, pacer, painter = () => null, sound = () => null) {
+  const made = ['audio', 'video'].filter((k) => kinds.includes(k)).map((k) => newSource(k, pacer, k === 'video' ? painter() : sound()));
   const tracks = made.map((m) => m.track);
   const stream = new MediaStream(tracks);
   return made.map((m) => Object.assign(m, { sender: pc.addTrack(m.track, stream) }));
 }
 
-// A new synthetic source of a kind, from its first frame / sample, fed by `pacer`, and its track.
-function newSource(kind, pacer, painter = null) {
+// A new synthetic source of a kind, from its first frame / sample, fed by `pacer`, and its track;
+// `marking`: a video source's painter, an audio source's tone (or null).
+function newSource(kind, pacer, marking = null) {
   if (kind === 'audio') {
     const source = new RTCAudioSource();
     const track = source.createTrack();
-    pacer.addAudio(source);
+    pacer.addAudio(source, marking);
     return { kind, source, track };
   }
   const source = new RTCVideoSource();
   const track = source.createTrack();
-  pacer.addVideo(source, painter);
+  pacer.addVideo(source, marking);
   return { kind, source, track };
 }
 
@@ -262,6 +267,7 @@ class Case {
     this.tracks = [];
     this.sinks = [];
     this.markerRecords = [];
+    this.listeners = [];
     this.audioWatch = [];
     this.audioTimer = null;
     this.statePoll = null;
@@ -349,7 +355,7 @@ class Case {
     if (!kinds || !kinds.length) return;
     // Nothing may start a source (and its timer) once the connection is closed.
     if (this.pcClosed) throw new Error('the peer connection is closed');
-    const added = addSourceTracks(this.pc, kinds, this.pacer, () => this.videoPainter());
+    const added = addSourceTracks(this.pc, kinds, this.pacer, () => this.videoPainter(), () => this.audioTone());
     this.outgoing.push(...added);
     this.tracks.push(...added.map((m) => m.track));
   }
@@ -385,7 +391,7 @@ class Case {
   async replaceTrack(kind) {
     const out = this.outgoing.find((o) => o.kind === kind && o.sender.track);
     if (!out) throw new Error(`no sender with a ${kind} track`);
-    const made = newSource(kind, this.pacer, kind === 'video' ? this.videoPainter() : null);
+    const made = newSource(kind, this.pacer, kind === 'video' ? this.videoPainter() : this.audioTone());
     try {
       await out.sender.replaceTrack(made.track);
     } catch (e) {
@@ -447,6 +453,12 @@ class Case {
     return painter;
   }
 
+  // The audio marker (docs/markers.md, "Audio") of the next audio source, when the case reads
+  // tones: the sender's tone instead of 440 Hz.
+  audioTone() {
+    return this.cfg.tone ? new tone.Tone(this.cfg.tone.sender) : null;
+  }
+
   markerPush(type, fields) {
     if (!this.pcClosed) this.push(type, fields);
   }
@@ -467,6 +479,14 @@ class Case {
   // RTCRtpReceiver.getStats() is "not yet implemented" in the binding: one pc.getStats() every
   // 50 ms serves every remote audio track, matched by trackIdentifier.
   watchAudio(track) {
+    if (this.cfg.tone) {
+      // The audio marker: what RTCAudioSink hands over (10 ms of decoded PCM each ondata).
+      const ears = new tone.Listener((type, fields) => this.markerPush(type, fields));
+      this.listeners.push(ears);
+      const sink = new RTCAudioSink(track);
+      sink.ondata = (d) => ears.samples(d.samples, d.sampleRate, d.channelCount);
+      this.sinks.push(sink);
+    }
     this.audioWatch.push({ id: track.id, first: true, mark: 0 });
     if (this.audioTimer) return;
     let busy = false;
@@ -730,6 +750,7 @@ class Case {
     });
     this.push('stats', { summary });
     this.markerRecords.forEach((r) => r.flush());
+    this.listeners.forEach((l) => l.flush());
   }
 
   // The `close` action: media, sinks and timers stop, the connection and the socket close; the

@@ -1,6 +1,7 @@
 //! The adapter kernels' own unit tests (`kernels::...`), so that CI runs them: the Node kernel
 //! (`node stacks/node/kernel/test.js`) and the Python kernel (`python3 -m unittest discover -s
-//! stacks/python/kernel`, standard library only). Node and Python are on every machine this runs
+//! stacks/python/kernel`, standard library only; the audio marker's `tone_tests.py` with the aiortc
+//! virtualenv's Python, which has numpy). Node and Python are on every machine this runs
 //! on (the README's set-up starts from them), so a missing interpreter fails.
 
 use libtest_mimic::{Failed, Trial};
@@ -11,6 +12,14 @@ pub fn trials() -> Vec<Trial> {
     vec![
         Trial::test("kernels::node", || passes("node", &["stacks/node/kernel/test.js"])),
         Trial::test("kernels::python", || passes("python3", &["-m", "unittest", "discover", "-s", "stacks/python/kernel"])),
+        // The audio marker's kernel needs numpy, which the aiortc kind's virtualenv has: ignored
+        // with the aiortc kind where it is not installed, as its cases are.
+        Trial::ignorable_test("kernels::python_tone", || {
+            if let Some(skipped) = super::skip_unless_installed(&rtc_harness::scenario::PeerKind::new("aiortc").expect("a kind name"))? {
+                return Ok(skipped);
+            }
+            passes("stacks/aiortc/.venv/bin/python", &["-m", "unittest", "stacks/python/kernel/tone_tests.py"]).map(|()| libtest_mimic::Completion::Completed)
+        }),
     ]
 }
 

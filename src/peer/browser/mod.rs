@@ -29,6 +29,11 @@ pub const AGENT_PAGE: &str = include_str!("agent.html");
 pub const MARKER_SCRIPT: &str =
     concat!("(() => {\nconst module = { exports: {} };\n", include_str!("../../../stacks/node/kernel/marker.js"), "\nwindow.frameMarker = module.exports;\n})();\n");
 
+/// The audio marker's kernel as the agent page loads it (`/kernel/tone.js`), published as
+/// `window.audioTone` the same way.
+pub const TONE_SCRIPT: &str =
+    concat!("(() => {\nconst module = { exports: {} };\n", include_str!("../../../stacks/node/kernel/tone.js"), "\nwindow.audioTone = module.exports;\n})();\n");
+
 /// Registers `chrome` and `firefox`, sharing one pool of sessions (reused by every case).
 pub fn register(registry: &mut Registry, options: BrowserOptions) {
     let pool = BrowserPool::new(options);
@@ -36,7 +41,16 @@ pub fn register(registry: &mut Registry, options: BrowserOptions) {
         let info = KindInfo {
             kind: PeerKind::new(flavor.as_str()).expect("valid kind name"),
             stack: stack.into(),
-            capabilities: Capabilities::full(&["VP8", "VP9", "H264", "opus"]),
+            capabilities: Capabilities {
+                // Headless Firefox ESR 153 on a machine with no sound device (no PulseAudio, no
+                // ALSA card: these CI machines) keeps every AudioContext `suspended` and never
+                // settles resume(), whatever the autoplay prefs (media.autoplay.default 0,
+                // block-webaudio false, blocking_policy 0) or cubeb backend (alsa with a null PCM,
+                // force_null_context): the page can neither make its tone nor hear one. Chromium
+                // falls back to a fake audio output and does both (docs/markers.md).
+                tones: flavor == Flavor::Chrome,
+                ..Capabilities::full(&["VP8", "VP9", "H264", "opus"])
+            },
             install: "bash scripts/install-browsers.sh".into(),
             findings: Vec::new(),
         };
@@ -72,7 +86,7 @@ impl Launcher for BrowserKind {
     }
 
     fn pages(&self) -> Vec<(&'static str, &'static str)> {
-        vec![("/agent", AGENT_PAGE), ("/kernel/marker.js", MARKER_SCRIPT)]
+        vec![("/agent", AGENT_PAGE), ("/kernel/marker.js", MARKER_SCRIPT), ("/kernel/tone.js", TONE_SCRIPT)]
     }
 
     async fn open(&self, config: PeerConfig, clock: Clock) -> Result<Box<dyn Peer>, PeerError> {

@@ -205,6 +205,8 @@ impl RustKind {
                 // It sends pre-encoded VP8 files, which carry no marker (a libvpx encoder is the
                 // media issue's next step).
                 markers: false,
+                // It sends a pre-encoded Ogg Opus file and has no Opus decoder for what it hears.
+                tones: false,
                 ..crate::scenario::Capabilities::full(&["VP8", "opus"])
             },
             install: "nothing to install".into(),

@@ -91,6 +91,30 @@ pub struct FreezesArg {
     pub max_total: Option<Duration>,
 }
 
+/// `audio: {at, from, min}`: `at` hears `from`'s tone (docs/markers.md, "Audio") for `min` in
+/// all, and no other sender's.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioArg {
+    pub at: PeerRef,
+    pub from: PeerRef,
+    /// How long `at` must hear `from`'s tone in all (default 1 s).
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub min: Option<Duration>,
+}
+
+/// `silence: {at, min, max}`: bounds of the longest stretch in which `at` heard no sender's tone,
+/// from the first tone it heard to its last report.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SilenceArg {
+    pub at: PeerRef,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub min: Option<Duration>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub max: Option<Duration>,
+}
+
 /// `latency: {at, from, p50, min_p50, p95, rise: {min, max}}`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,6 +195,10 @@ pub enum ExpectDecl {
     Freezes(FreezesArg),
     /// Glass-to-glass latency percentiles of `from`'s frames at `at`, and a network step's rise.
     Latency(LatencyExpectArg),
+    /// `at` hears `from`'s tone, and no other sender's.
+    Audio(AudioArg),
+    /// The longest stretch in which `at` heard no sender's tone.
+    Silence(SilenceArg),
     DataChannel(DataChannelArg),
     Connection(ConnectionArg),
     Timing(TimingArg),

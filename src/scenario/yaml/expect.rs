@@ -94,6 +94,25 @@ impl Validator<'_> {
                 }
                 ExpectKind::Freezes { at, count: (f.min, f.max), longest: (ms(f.min_freeze), ms(f.max_freeze)), total: (ms(f.min_total), ms(f.max_total)) }
             }
+            ExpectDecl::Audio(a) => {
+                let (at, from) = (self.peer_ref(&a.at, names)?, self.peer_ref(&a.from, names)?);
+                if at == from {
+                    return Err(self.err(&e.referenced, format!("'{at}' cannot hear its own tone: tones are read from the audio it receives")));
+                }
+                self.check_sent(&at, MediaKind::Audio, peers, steps, e)?;
+                ExpectKind::Audio { at, from, min: ms(a.min).unwrap_or(1000.0) }
+            }
+            ExpectDecl::Silence(q) => {
+                let at = self.peer_ref(&q.at, names)?;
+                self.check_sent(&at, MediaKind::Audio, peers, steps, e)?;
+                if q.min.is_none() && q.max.is_none() {
+                    return Err(self.err(&e.referenced, "silence needs min, max or both".to_string()));
+                }
+                if q.min.zip(q.max).is_some_and(|(lo, hi)| lo > hi) {
+                    return Err(self.err(&e.referenced, "silence: min is above max".to_string()));
+                }
+                ExpectKind::Silence { at, longest: (ms(q.min), ms(q.max)) }
+            }
             ExpectDecl::Latency(l) => {
                 let (at, from) = (self.peer_ref(&l.at, names)?, self.peer_ref(&l.from, names)?);
                 if at == from {

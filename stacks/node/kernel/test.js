@@ -16,6 +16,7 @@ const { floorLoop } = require('./floor');
 const { caseCommands } = require('./cases');
 const { w3cSummary } = require('./stats');
 const marker = require('./marker');
+const tone = require('./tone');
 const actions = require('./actions');
 const { Chain } = require('./chain');
 const channels = require('./channels');
@@ -474,6 +475,55 @@ test('envChoice: unset or blank is the default (null), a documented value is its
   } finally {
     delete process.env.RTC_HARNESS_KERNEL_TEST_TOGGLE;
   }
+});
+
+test('tone: the reference figures, shared with src/tone.rs and the Python kernel', () => {
+  assert.strictEqual(tone.frequency(21), 2700);
+  assert.strictEqual(tone.windowLength(48000), 1920);
+  assert.strictEqual(tone.windowLength(44100), 1764);
+});
+
+test('tone: every sender reads as itself; silence, noise and a mix name no one', () => {
+  for (const rate of [48000, 44100, 16000]) {
+    for (let s = 0; s < 32; s++) {
+      const t = new tone.Tone(s);
+      t.fill(12345, rate);
+      assert.strictEqual(tone.classify(t.fill(tone.windowLength(rate), rate), rate), s, `sender ${s} at ${rate}`);
+    }
+  }
+  const n = tone.windowLength(48000);
+  let seed = 7;
+  const noise = (a) => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return ((seed >>> 8) / (1 << 24)) * 2 * a - a; };
+  assert.strictEqual(tone.classify(new Float32Array(n), 48000), 'silence');
+  assert.strictEqual(tone.classify(Float32Array.from({ length: n }, () => noise(0.005)), 48000), 'silence');
+  assert.strictEqual(tone.classify(Float32Array.from({ length: n }, () => noise(0.3)), 48000), 'other');
+  const [a, b] = [new tone.Tone(3).fill(n, 48000), new tone.Tone(4).fill(n, 48000)];
+  assert.strictEqual(tone.classify(a.map((x, i) => (x + b[i]) / 2), 48000), 'other');
+  const quiet = new tone.Tone(5).fill(n, 48000).map((x) => x / 4 + noise(0.025));
+  assert.strictEqual(tone.classify(quiet, 48000), 5);
+});
+
+test('tone: the listener reports runs of windows on its clock, int16 and interleaved', () => {
+  let now = 1000;
+  const events = [];
+  const ears = new tone.Listener((type, fields) => events.push({ type, at: now, ...fields }), () => now);
+  const t = new tone.Tone(2);
+  const chunk = 480; // 10 ms at 48 kHz
+  for (let i = 0; i < 100; i++) {
+    // Stereo, interleaved: the tone on the left, noise-free silence for the first 0.4 s.
+    const mono = i < 40 ? new Int16Array(chunk) : t.int16(chunk, 48000);
+    const stereo = new Int16Array(chunk * 2);
+    mono.forEach((v, j) => { stereo[2 * j] = v; stereo[2 * j + 1] = 0; });
+    now += 10;
+    ears.samples(stereo, 48000, 2);
+  }
+  ears.flush();
+  const heard = events.filter((e) => e.type === 'tones_heard');
+  assert.strictEqual(heard.length, 1);
+  assert.strictEqual(heard[0].windows, 25);
+  assert.deepStrictEqual(heard[0].runs, [{ from: -1000, to: -600, windows: 10, silence: true }, { from: -600, to: 0, windows: 15, sender: 2 }]);
+  ears.flush();
+  assert.strictEqual(events.length, 1, 'no event without a new window');
 });
 
 (async () => {
