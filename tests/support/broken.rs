@@ -27,11 +27,13 @@ const CASES: &[(&str, &str, &[&str])] = &[
     // Frame markers (docs/markers.md), against libwebrtc (`MARKERS_PARTNER`): another sender's
     // identity, and a sender that stalls for 2 s.
     ("foreign_marker", "media/markers.yaml", &["frame(s) of another sender: sender 9 (no peer of this case) source 0", "proxy.py: the adapter paints sender 9 (on purpose)"]),
+    // The audio marker (docs/markers.md, "Audio"), against libwebrtc too: another sender's tone.
+    ("foreign_tone", "media/audio_tones.yaml", &["another sender's tone: sender 9 (no peer of this case, 1500 Hz)", "proxy.py: the adapter sends the tone of sender 9 (on purpose)"]),
     ("frozen_sender", FROZEN_NONE, &["freezes(bob, count ..0)", "freeze(s), ", " ms in all, in ", "proxy.py: stalling the video for 2 s from frame 60 (on purpose)"]),
 ];
 
 /// The kinds of `CASES` that paint frame markers, and the reading kind they call.
-const MARKERS_KINDS: &[&str] = &["foreign_marker", "frozen_sender"];
+const MARKERS_KINDS: &[&str] = &["foreign_marker", "foreign_tone", "frozen_sender"];
 const MARKERS_PARTNER: &str = "libwebrtc";
 const FROZEN_NONE: &str = "../fixtures/broken-stacks/scenarios/frozen_none.yaml";
 /// The same stalled sender under a bound it meets: the case must pass.
