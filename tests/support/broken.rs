@@ -28,7 +28,11 @@ const CASES: &[(&str, &str, &[&str])] = &[
     // identity, and a sender that stalls for 2 s.
     ("foreign_marker", "media/markers.yaml", &["frame(s) of another sender: sender 9 (no peer of this case) source 0", "proxy.py: the adapter paints sender 9 (on purpose)"]),
     // The audio marker (docs/markers.md, "Audio"), against libwebrtc too: another sender's tone.
-    ("foreign_tone", "media/audio_tones.yaml", &["another sender's tone: sender 9 (no peer of this case, 1500 Hz)", "proxy.py: the adapter sends the tone of sender 9 (on purpose)"]),
+    (
+        "foreign_tone",
+        "media/audio_tones.yaml",
+        &["another sender's tone: sender 9 (no peer of this case, 1500 Hz)", "proxy.py: the adapter sends the tone of sender 9 (on purpose)"],
+    ),
     ("frozen_sender", FROZEN_NONE, &["freezes(bob, count ..0)", "freeze(s), ", " ms in all, in ", "proxy.py: stalling the video for 2 s from frame 60 (on purpose)"]),
 ];
 

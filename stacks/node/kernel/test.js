@@ -517,13 +517,14 @@ test('tone: the listener reports runs of windows on its clock, int16 and interle
     now += 10;
     ears.samples(stereo, 48000, 2);
   }
-  ears.flush();
+  // The 25th window reported on its own.
   const heard = events.filter((e) => e.type === 'tones_heard');
   assert.strictEqual(heard.length, 1);
   assert.strictEqual(heard[0].windows, 25);
   assert.deepStrictEqual(heard[0].runs, [{ from: -1000, to: -600, windows: 10, silence: true }, { from: -600, to: 0, windows: 15, sender: 2 }]);
+  now += 500;
   ears.flush();
-  assert.strictEqual(events.length, 1, 'no event without a new window');
+  assert.deepStrictEqual(events[1], { type: 'tones_heard', at: 2500, windows: 25, runs: [] }, 'a flush marks the end of the timeline, new windows or not');
 });
 
 (async () => {

@@ -94,14 +94,13 @@ class Tone {
 /** A receiver's ears: samples(data, rate, channels) takes what it plays (a Float32Array -1..1 or an
  * Int16Array, one channel; `channels` > 1 takes the first of interleaved ones), cuts 40 ms
  * windows, classifies each when it completes (its end on `clock`, ms), and reports runs of
- * windows classified alike (at most JOIN_MS apart) as `tones_heard` every REPORT_EVERY windows and on flush(), in ms
- * relative to the event. */
+ * windows classified alike (at most JOIN_MS apart) as `tones_heard` every REPORT_EVERY windows and
+ * on flush(), in ms relative to the event. */
 class Listener {
   constructor(push, clock = () => Date.now()) {
     this.push = push;
     this.clock = clock;
     this.windows = 0;
-    this.pushed = 0;
     this.buffer = null;
     this.filled = 0;
     this.runs = [];
@@ -135,9 +134,9 @@ class Listener {
     if (this.windows % REPORT_EVERY === 0) this.flush();
   }
 
+  // Always reports, new windows or not: at a stats collection the event marks how far the
+  // receiver's timeline goes, so audio that stopped arriving counts as silence up to it.
   flush() {
-    if (this.windows === this.pushed) return;
-    this.pushed = this.windows;
     const now = this.clock();
     const rel = (t) => Math.min(0, Math.round((t - now) * 10) / 10);
     const runs = this.runs.map((r) => {

@@ -90,7 +90,7 @@ class Listener:
 
     def __init__(self, report, clock=lambda: time.time() * 1000):
         self.report, self.clock = report, clock
-        self.windows = self.pushed = 0
+        self.windows = 0
         self.pending = np.zeros(0)
         self.runs = []
         self.lock = threading.RLock()
@@ -125,9 +125,8 @@ class Listener:
             self._flush()
 
     def _flush(self):
-        if self.windows == self.pushed:
-            return
-        self.pushed = self.windows
+        # Always reports, new windows or not: at a stats collection the event marks how far the
+        # receiver's timeline goes, so audio that stopped arriving counts as silence up to it.
         now = self.clock()
         runs = []
         for r in self.runs:

@@ -61,14 +61,15 @@ class Tone(unittest.TestCase):
             stereo[0::2] = mono
             now[0] += 10
             ears.samples(stereo, 48000, channels=2)
-        ears.flush()
+        # The 25th window reported on its own.
         self.assertEqual(len(events), 1)
         name, fields = events[0]
         self.assertEqual(name, "tones_heard")
         self.assertEqual(fields["windows"], 25)
         self.assertEqual(fields["runs"], [{"from": -1000.0, "to": -600.0, "windows": 10, "silence": True}, {"from": -600.0, "to": 0.0, "windows": 15, "sender": 2}])
+        now[0] += 500
         ears.flush()
-        self.assertEqual(len(events), 1, "no event without a new window")
+        self.assertEqual(events[1], ("tones_heard", {"windows": 25, "runs": []}), "a flush marks the timeline's end, new windows or not")
 
 
 if __name__ == "__main__":
