@@ -147,13 +147,13 @@ class Pacer {
 
   // `painter`: the frame marker's (kernel/marker.js) when the case reads markers, else null.
   addVideo(source, painter) {
-    this.sources.push({ kind: 'video', source, t0: now(), sent: 0, n: 0, painter });
+    this.sources.push({ kind: 'video', source, t0: performance.now(), sent: 0, n: 0, painter });
     this.run();
   }
 
   // `sound`: the sender's tone (kernel/tone.js) when the case reads tones, else null (440 Hz).
   addAudio(source, sound = null) {
-    this.sources.push({ kind: 'audio', source, t0: now(), sent: 0, phase: 0, sound });
+    this.sources.push({ kind: 'audio', source, t0: performance.now(), sent: 0, phase: 0, sound });
     this.run();
   }
 
@@ -169,7 +169,7 @@ class Pacer {
   }
 
   tick() {
-    const t = now();
+    const t = performance.now(); // monotonic: a step of the wall clock must not skip or stall frames
     for (const s of this.sources) {
       try {
         if (s.kind === 'video') {

@@ -8,8 +8,21 @@
 
 const readline = require('readline');
 
-/** The protocol's `t`: wall-clock milliseconds with sub-millisecond precision. */
-const now = () => performance.timeOrigin + performance.now();
+/** The protocol's `t`: wall-clock (epoch) milliseconds with sub-millisecond precision.
+ * performance.now() gives the precision; the epoch base is read again from Date.now() whenever the
+ * two disagree by more than REBASE_MS. performance.timeOrigin is taken once, at start, so a
+ * long-lived adapter would carry every later step of the system clock (an NTP step, a resumed
+ * virtual machine) into its stamps, while the harness reads the wall clock at each case's start:
+ * seen in a full run, a reused libwebrtc adapter stamped its errors 8 s, then 51 s, before their
+ * case began. Pacing uses performance.now() itself, which never steps. */
+const REBASE_MS = 20;
+let epochBase = performance.timeOrigin;
+const now = () => {
+  const mono = performance.now();
+  const wall = Date.now();
+  if (Math.abs(epochBase + mono - wall) > REBASE_MS) epochBase = wall - mono;
+  return epochBase + mono;
+};
 
 /** One protocol line on stdout. */
 const write = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);

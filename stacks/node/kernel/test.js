@@ -17,6 +17,7 @@ const { caseCommands } = require('./cases');
 const { w3cSummary } = require('./stats');
 const marker = require('./marker');
 const tone = require('./tone');
+const lines = require('./lines');
 const actions = require('./actions');
 const { Chain } = require('./chain');
 const channels = require('./channels');
@@ -525,6 +526,22 @@ test('tone: the listener reports runs of windows on its clock, int16 and interle
   now += 500;
   ears.flush();
   assert.deepStrictEqual(events[1], { type: 'tones_heard', at: 2500, windows: 25, runs: [] }, 'a flush marks the end of the timeline, new windows or not');
+});
+
+test('lines.now: epoch ms that follow a step of the wall clock (not a base taken at start)', () => {
+  const real = Date.now;
+  try {
+    assert.ok(Math.abs(lines.now() - Date.now()) <= 20);
+    const step = 42000; // the wall clock jumps 42 s ahead, as a resumed virtual machine's did
+    Date.now = () => real() + step;
+    assert.ok(Math.abs(lines.now() - Date.now()) <= 20, `now() ${lines.now()} vs Date.now() ${Date.now()}`);
+    const a = lines.now();
+    const b = lines.now();
+    assert.ok(b >= a, 'monotonic between steps');
+  } finally {
+    Date.now = real;
+  }
+  assert.ok(Math.abs(lines.now() - Date.now()) <= 20, 'and back');
 });
 
 (async () => {
