@@ -23,8 +23,9 @@ pub const BROWSER_SLOTS: Duration = Duration::from_secs(180);
 pub const TEARDOWN: Duration = Duration::from_secs(5);
 /// ICE gathering before a non-trickle peer sends its description.
 pub const GATHERING: Duration = Duration::from_secs(10);
-/// How often the runner drains browser event queues while it waits.
-pub const BROWSER_POLL: Duration = Duration::from_millis(20);
+/// How often the runner calls an idle browser page through WebDriver while it waits (a heartbeat
+/// that finds a dead browser or driver; the page pushes its events, peer/browser/outlet.rs).
+pub const BROWSER_POLL: Duration = Duration::from_secs(1);
 /// How often the runner samples every peer's `getStats()` while it waits (the figures over the
 /// call in the transcript and the HTML report's plots).
 pub const STATS_SAMPLE: Duration = Duration::from_secs(1);

@@ -28,11 +28,11 @@ pub const TTFF_SCENARIO: &str = include_str!("ttff.yaml");
 /// 30 fps (two of Chrome's at its own 20 fps), so that every phase of a tick is covered evenly.
 pub const DITHER_PERIOD_MS: f64 = 100.0;
 
-/// How often the bench drains each browser page's events (ms; `bench --browser-poll`). A drain is
-/// a WebDriver script on the page's main thread, and every 20 ms (the tests' `BROWSER_POLL`) they
-/// took a measurable share of the two cores from the call: chrome-chrome 1.23 / 1.17 / 1.10x its
-/// floor with 20 ms, 1.11 / 1.10 / 1.11x with 1000 ms (`--iterations 20 --runs 3`). The bench's
-/// figures are the pages' own stamps, so a rarer drain only ends each iteration later.
+/// How often the bench calls an idle browser page (ms; `bench --browser-poll`): the heartbeat of
+/// `limits::BROWSER_POLL`. Pages used to be drained by a WebDriver script every 20 ms, which took a
+/// measurable share of the two cores from the call (chrome-chrome 1.23 / 1.17 / 1.10x its floor
+/// with 20 ms, 1.11 / 1.10 / 1.11x with 1000 ms, `--iterations 20 --runs 3`); they now push their
+/// events (peer/browser/outlet.rs), and the bench's figures are the pages' own stamps.
 pub const BROWSER_POLL_MS: u64 = 1000;
 
 /// Chrome's fake camera rate in the bench (fps; `bench --camera-fps`): Firefox's, which its fake

@@ -10,6 +10,7 @@ pub use wait::{condition_met, settled};
 
 mod gather;
 mod options;
+pub mod order;
 mod result;
 mod steps;
 use steps::{run_steps, Signaling};
@@ -207,12 +208,25 @@ async fn run_admitted(case: &Case, env: &Env, launchers: &[Arc<dyn Launcher>], a
     };
     let mut peers: Vec<Box<dyn Peer>> = Vec::new();
     let result = async {
-        for (spec, launcher) in case.scenario.peers.iter().zip(launchers) {
+        // The peers start side by side: a browser page loads while a program sets up (a
+        // browser-browser case paid two page loads one after the other). A peer that did start
+        // is kept, so that teardown closes it when another failed to.
+        let opens = case.scenario.peers.iter().zip(launchers).map(|(spec, launcher)| {
             let mut config = peer_config(case, spec, &relay, &room, env);
             if let Some(net) = &net {
                 config.ice_servers = net.ice_servers(&case.scenario, &spec.name);
             }
-            peers.push(launcher.open(config, clock).await.map_err(setup_error)?);
+            launcher.open(config, clock)
+        });
+        let mut failed = None;
+        for opened in futures::future::join_all(opens).await {
+            match opened {
+                Ok(peer) => peers.push(peer),
+                Err(e) => failed = failed.or(Some(e)),
+            }
+        }
+        if let Some(e) = failed {
+            return Err(setup_error(e));
         }
         joined(&relay, &room, &names, &peers, env.options.limits).await?;
         let mut transcript = Transcript::default();

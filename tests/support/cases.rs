@@ -22,23 +22,27 @@ pub fn print_flaky() {
     }
 }
 
+/// Every case, started as `rtc-harness run` starts them: each class of case (the browsers it
+/// needs) spread over the run (runner/order.rs), since libtest-mimic runs trials in list order.
 pub fn trials() -> Vec<Trial> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let mut out = Vec::new();
+    let mut cases = Vec::new();
     for loaded in scenario::load_dir(&dir, &env().registry.kinds()) {
         match loaded {
-            Ok(s) => {
-                for case in scenario::expand(&Arc::new(s)) {
-                    let name = case.name();
-                    out.push(Trial::ignorable_test(name, move || run(&case)).with_kind("scenario"));
-                }
-            }
+            Ok(s) => cases.extend(scenario::expand(&Arc::new(s))),
             // A broken scenario in the suite is a failing test of its own, with the load error.
             Err(e) => {
                 let name = format!("load::{}", e.file);
                 out.push(Trial::test(name, move || Err(Failed::from(e.to_string()))));
             }
         }
+    }
+    let order = rtc_harness::runner::order::start_order(&cases, &env().registry);
+    let mut slots: Vec<Option<Case>> = cases.into_iter().map(Some).collect();
+    for case in order.into_iter().map(|i| slots[i].take().expect("each case once")) {
+        let name = case.name();
+        out.push(Trial::ignorable_test(name, move || run(&case)).with_kind("scenario"));
     }
     out
 }

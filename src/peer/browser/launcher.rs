@@ -81,9 +81,8 @@ pub struct BrowserOptions {
     /// default), or a whole throwaway call in the page, as the bench's floor has had after its
     /// first iteration.
     pub warm_up: WarmUp,
-    /// How often the runner drains a page's events (default `limits::BROWSER_POLL`). Each drain
-    /// is a WebDriver script run on the page's main thread; `bench --browser-poll` makes them
-    /// rarer so that they take less of the two cores from the call being measured.
+    /// How often the runner calls an idle page through WebDriver (default `limits::BROWSER_POLL`;
+    /// `bench --browser-poll`): a heartbeat, since the page pushes its events.
     pub poll: Option<std::time::Duration>,
     /// Binaries given by `RTC_HARNESS_CHROME`, `RTC_HARNESS_CHROMEDRIVER`, `RTC_HARNESS_FIREFOX`,
     /// `RTC_HARNESS_GECKODRIVER` (keyed by those names); otherwise PATH, then Debian's paths.

@@ -1,7 +1,9 @@
 //! Browser peers (Chrome, Firefox) driven over WebDriver: the agent page does the WebRTC work,
-//! the runner reaches it only through script execution (`agent.perform`, `agent.drain`).
+//! the runner drives it only through script execution (`agent.setup`, `agent.perform`), and the
+//! page pushes its events to the runner ([`outlet`]).
 
 mod launcher;
+mod outlet;
 mod pool;
 
 pub use crate::peer::procs::{kill_all_now, kill_all_on_signal};
@@ -136,10 +138,13 @@ impl Floor for BrowserKind {
 }
 
 /// Calls `window.agent.<call>` with execute-async and resolves with its result, or the error text.
+/// Every answer carries `sent`: how many events the page had pushed to its event socket when it
+/// answered (see [`outlet`]), after sending what it still held.
 const CALL: &str = "const [name, arg, done] = arguments;
+const sent = () => (window.agent && window.agent.flush ? window.agent.flush() : null);
 Promise.resolve().then(() => window.agent[name](arg)).then(
-  (v) => done({ok: v === undefined ? null : v}),
-  (e) => done({error: String((e && (e.message || e.name)) || e)}));";
+  (v) => done({ok: v === undefined ? null : v, sent: sent()}),
+  (e) => done({error: String((e && (e.message || e.name)) || e), sent: sent()}));";
 
 pub struct BrowserPeer {
     name: String,
@@ -151,6 +156,10 @@ pub struct BrowserPeer {
     gone: std::sync::Mutex<Option<String>>,
     /// The browser's name and version from the session's capabilities, drained first.
     hello: std::sync::Mutex<Option<Entry>>,
+    /// Where the page pushes its events.
+    outlet: outlet::Outlet,
+    /// Set by `shutdown`: the event socket may close from then on.
+    closing: AtomicBool,
 }
 
 impl BrowserPeer {
@@ -160,6 +169,10 @@ impl BrowserPeer {
         let caps = session.client.capabilities();
         let cap = |key: &str| caps.and_then(|c| c.get(key)).and_then(Value::as_str).unwrap_or("unknown").to_string();
         let hello = Entry { at: clock.now(), peer: config.name.clone(), event: Event::Hello { stack: cap("browserName"), version: cap("browserVersion") } };
+        let outlet = match outlet::Outlet::open(clock, &config.name, pool.options.limits.peer_start).await {
+            Ok(o) => o,
+            Err(e) => return Err((session, PeerError::failed(&config.name, "opening the page's event socket", e))),
+        };
         let peer = BrowserPeer {
             name: config.name.clone(),
             clock,
@@ -168,9 +181,12 @@ impl BrowserPeer {
             failed: AtomicBool::new(false),
             gone: std::sync::Mutex::new(None),
             hello: std::sync::Mutex::new(Some(hello)),
+            outlet,
+            closing: AtomicBool::new(false),
         };
         let url = format!("{}/agent", config.relay_base);
         let mut setup = config.to_json();
+        setup["events_url"] = json!(peer.outlet.url);
         setup["warm_up"] = json!(peer.pool.options.warm_up.as_str());
         let loaded = async {
             let guard = peer.session.lock().await;
@@ -212,20 +228,19 @@ impl BrowserPeer {
             }
             Ok(Ok(v)) => v,
         };
+        // The events the page sent before it answered are in the inbox before the answer is
+        // used: the runner drains after an action and must see what the action caused.
+        if let Some(sent) = value.get("sent").and_then(Value::as_u64) {
+            if !self.outlet.inbox.wait_for(sent, limit).await {
+                self.failed.store(true, Ordering::SeqCst);
+                let why = self.outlet.inbox.ended().unwrap_or_else(|| "they did not arrive".into());
+                return Err(PeerError::failed(&self.name, &format!("agent.{name}()"), format!("the page sent {sent} events, not all received within {limit:?}: {why}")));
+            }
+        }
         match value.get("error") {
             Some(e) => Err(PeerError::failed(&self.name, &format!("agent.{name}()"), e.as_str().unwrap_or_default())),
             None => Ok(value.get("ok").cloned().unwrap_or(Value::Null)),
         }
-    }
-
-    fn entry(&self, mut raw: Value) -> Entry {
-        let t = raw.get("t").and_then(Value::as_f64);
-        if let Some(o) = raw.as_object_mut() {
-            o.remove("t");
-        }
-        let at = t.map(|t| self.clock.from_epoch_ms(t)).unwrap_or_else(|| self.clock.now());
-        let event = Event::from_peer(raw.clone()).unwrap_or_else(|e| Event::Error { context: "agent event".into(), message: format!("{e}: {raw}") });
-        Entry { at, peer: self.name.clone(), event }
     }
 }
 
@@ -239,18 +254,26 @@ impl Peer for BrowserPeer {
         self.call("perform", action.to_json(), self.pool.options.limits.action).await.map(|_| ())
     }
 
+    /// What the page pushed (see [`outlet`]): no WebDriver call.
     async fn drain(&self) -> Result<Vec<Entry>, PeerError> {
-        let events = self.call("drain", Value::Null, self.pool.options.limits.action).await?;
         let hello = self.hello.lock().unwrap().take();
-        Ok(hello.into_iter().chain(events.as_array().cloned().unwrap_or_default().into_iter().map(|e| self.entry(e))).collect())
+        Ok(hello.into_iter().chain(self.outlet.inbox.take()).collect())
     }
 
     fn pushes_events(&self) -> bool {
-        false
+        true
     }
 
+    /// A pushed event, or the heartbeat (`limits::BROWSER_POLL`): a `flush` call through WebDriver
+    /// that finds a browser or driver gone (the call fails) while the page pushes nothing.
+    /// Cancelling it loses nothing: the call carries no events.
     async fn changed(&self) {
-        tokio::time::sleep(self.pool.options.poll.unwrap_or(limits::BROWSER_POLL)).await;
+        tokio::select! {
+            _ = self.outlet.inbox.news() => {}
+            _ = tokio::time::sleep(self.pool.options.poll.unwrap_or(limits::BROWSER_POLL)) => {
+                let _ = self.call("flush", Value::Null, self.pool.options.limits.action).await;
+            }
+        }
     }
 
     async fn collect_stats(&self) -> Result<(), PeerError> {
@@ -258,7 +281,8 @@ impl Peer for BrowserPeer {
     }
 
     fn gone(&self) -> Option<String> {
-        self.gone.lock().unwrap().clone()
+        let ended = || self.outlet.inbox.ended().filter(|_| !self.closing.load(Ordering::SeqCst)).map(|why| format!("the browser page is gone: {why}"));
+        self.gone.lock().unwrap().clone().or_else(ended)
     }
 
     /// The page's console (on the case clock) and a screenshot of the page as it was at the end.
@@ -293,6 +317,7 @@ impl Peer for BrowserPeer {
     }
 
     async fn shutdown(&self) {
+        self.closing.store(true, Ordering::SeqCst);
         let _ = self.call("close", Value::Null, self.pool.options.limits.teardown).await;
         if let Some(session) = self.session.lock().await.take() {
             self.pool.release(session, !self.failed.load(Ordering::SeqCst)).await;
