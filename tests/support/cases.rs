@@ -109,8 +109,9 @@ fn run(case: &Case) -> Result<Completion, Failed> {
     }
 }
 
-/// A FLAKY case: printed as it ends and kept for the list after the summary; it does not fail.
-fn flaky(text: String) -> Result<Completion, Failed> {
+/// A FLAKY case (or trial): printed as it ends and kept for the list after the summary; it does
+/// not fail.
+pub fn flaky(text: String) -> Result<Completion, Failed> {
     eprintln!("{text}");
     FLAKY.lock().unwrap_or_else(|e| e.into_inner()).push(text);
     Ok(Completion::Completed)
