@@ -355,8 +355,7 @@ async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<Stri
     let reporters = &reporters;
     // Started with each class of case spread over the run (runner/order.rs); reported in order.
     let order = rtc_harness::runner::order::start_order(&cases, &env.registry);
-    let mut slots: Vec<Option<(Case, bool)>> = cases.into_iter().zip(will_run).map(Some).collect();
-    let started_in_order: Vec<(usize, (Case, bool))> = order.into_iter().map(|i| (i, slots[i].take().expect("each case once"))).collect();
+    let started_in_order = rtc_harness::runner::order::arrange(cases.into_iter().zip(will_run).collect(), order);
     let mut reports: Vec<(usize, report::CaseReport)> = futures::stream::iter(started_in_order)
         .map(|(i, (case, counted))| async move {
             reporters.borrow_mut().started(&case);

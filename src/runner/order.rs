@@ -45,9 +45,15 @@ pub fn start_order(cases: &[Case], registry: &Registry) -> Vec<usize> {
     spread(&classes)
 }
 
+/// `items` (in expansion order) in the order `order` starts them, each with its expansion index.
+pub fn arrange<T>(items: Vec<T>, order: Vec<usize>) -> Vec<(usize, T)> {
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order.into_iter().map(|i| (i, slots[i].take().expect("each index once"))).collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::spread;
+    use super::{arrange, spread};
 
     /// Runs of the classes in start order, as a string (one letter per case).
     fn started(classes: &str) -> String {
@@ -73,6 +79,11 @@ mod tests {
             let within: Vec<usize> = order.iter().copied().filter(|&i| classes[i] == k).collect();
             assert!(within.windows(2).all(|w| w[0] < w[1]), "class {k} out of its order");
         }
+    }
+
+    #[test]
+    fn arranged_items_keep_their_expansion_index() {
+        assert_eq!(arrange(vec!['a', 'b', 'c'], vec![2, 0, 1]), vec![(2, 'c'), (0, 'a'), (1, 'b')]);
     }
 
     #[test]

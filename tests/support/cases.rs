@@ -39,8 +39,7 @@ pub fn trials() -> Vec<Trial> {
         }
     }
     let order = rtc_harness::runner::order::start_order(&cases, &env().registry);
-    let mut slots: Vec<Option<Case>> = cases.into_iter().map(Some).collect();
-    for case in order.into_iter().map(|i| slots[i].take().expect("each case once")) {
+    for (_, case) in rtc_harness::runner::order::arrange(cases, order) {
         let name = case.name();
         out.push(Trial::ignorable_test(name, move || run(&case)).with_kind("scenario"));
     }

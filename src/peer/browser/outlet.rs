@@ -66,7 +66,7 @@ impl Inbox {
 }
 
 /// One event as the page stamped it (epoch milliseconds in `t`), on the case clock.
-pub fn entry(clock: &Clock, peer: &str, mut raw: Value) -> Entry {
+fn entry(clock: &Clock, peer: &str, mut raw: Value) -> Entry {
     let t = raw.get("t").and_then(Value::as_f64);
     if let Some(o) = raw.as_object_mut() {
         o.remove("t");
