@@ -221,8 +221,11 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str, facts: PeerFacts) 
         .unwrap_or("-");
     // A peer that never connected ends in `connecting` or `failed` depending on when its ICE
     // timer fires against the case's end (RFC 8445 section 8.1: the agent gives up on its own
-    // schedule), so only "never connected" is pinned; `not_connected` checks it by name.
-    let last = if !reached.contains(&"connected") && ["new", "connecting", "disconnected", "failed"].contains(&last) {
+    // schedule), so only "never connected" is pinned; `not_connected` checks it by name. Having
+    // reported no state at all ("-") is the same outcome: an offerer whose answer never comes
+    // reports `connecting` or nothing depending on whether its agent started before the case
+    // ended (str0m as offerer in offer_without_ufrag, 1 case in about 4 CI runs).
+    let last = if !reached.contains(&"connected") && ["-", "new", "connecting", "disconnected", "failed"].contains(&last) {
         "never connected"
     } else if other_hangs_up && ["connected", "disconnected", "failed", "closed"].contains(&last) {
         "after the hang-up (not pinned)"
