@@ -26,6 +26,8 @@ pub const GATHERING: Duration = Duration::from_secs(10);
 /// How often the runner calls an idle browser page through WebDriver while it waits (a heartbeat
 /// that finds a dead browser or driver; the page pushes its events, peer/browser/outlet.rs).
 pub const BROWSER_POLL: Duration = Duration::from_secs(1);
+/// How often a case waiting for a job checks whether it may take an idle one (runner/load.rs).
+pub const IDLE_JOB_CHECK: Duration = Duration::from_millis(500);
 /// How often the runner samples every peer's `getStats()` while it waits (the figures over the
 /// call in the transcript and the HTML report's plots).
 pub const STATS_SAMPLE: Duration = Duration::from_secs(1);

@@ -67,6 +67,10 @@ enum Command {
         /// RTC_HARNESS_JOBS or the measured default for two cores.
         #[arg(long, short = 'j')]
         jobs: Option<usize>,
+        /// Run up to this many cases more while the machine's CPU is idle (a stretch where every
+        /// running case waits on a timer); 0: never. Default: RTC_HARNESS_IDLE_JOBS or 4.
+        #[arg(long)]
+        idle_jobs: Option<usize>,
         /// Print every case's full transcript.
         #[arg(long)]
         transcript: bool,
@@ -176,9 +180,10 @@ fn main() -> ExitCode {
         println!("Chrome's fake camera runs at {camera_fps} fps");
         options.browsers.warm_up = *warm_up;
     }
-    if let Command::Run { repeat, retries, jobs, out, .. } = &cli.command {
+    if let Command::Run { repeat, retries, jobs, idle_jobs, out, .. } = &cli.command {
         options.repeat = repeat.unwrap_or(options.repeat).max(1);
         options.jobs = jobs.unwrap_or(options.jobs).max(1);
+        options.idle_jobs = idle_jobs.unwrap_or(options.idle_jobs);
         options.retries = retries.unwrap_or(options.retries);
         if let Some(dir) = out.artifacts.clone().or_else(|| out.html.as_ref().map(|h| h.join("artifacts"))) {
             options.artifacts = Some(dir);
@@ -346,11 +351,11 @@ async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<Stri
     // Which cases will run (not left out), for the estimate of the time left; admission is
     // cheap (each kind's install check runs once).
     let will_run: Vec<bool> = cases.iter().map(|c| rtc_harness::runner::admit(c, env).is_ok()).collect();
-    let jobs = env.options.jobs;
+    let (jobs, idle_jobs) = (env.options.jobs, env.options.idle_jobs);
     let reporters = std::cell::RefCell::new(reporters(&out, show, several));
-    reporters.borrow_mut().begin(&report::Plan { cases: cases.len(), to_run: will_run.iter().filter(|r| **r).count(), jobs });
-    // Up to `jobs` cases run at once (the runner's job permits); as many again may wait for
-    // browser slots meanwhile, holding no job. Every event goes to every reporter as it happens
+    reporters.borrow_mut().begin(&report::Plan { cases: cases.len(), to_run: will_run.iter().filter(|r| **r).count(), jobs, idle_jobs });
+    // Up to `jobs` cases run at once (the runner's job permits), and up to `idle_jobs` more
+    // while the CPU is idle; `jobs` more may wait for browser slots or a job meanwhile. Every event goes to every reporter as it happens
     // (never across an await); reports keep the cases' order, whatever order they end in.
     let reporters = &reporters;
     // Started with each class of case spread over the run (runner/order.rs); reported in order.
@@ -370,7 +375,7 @@ async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<Stri
             reporters.borrow_mut().case(&r, counted);
             (i, r)
         })
-        .buffer_unordered(jobs * 2)
+        .buffer_unordered(jobs * 2 + idle_jobs)
         .collect()
         .await;
     reports.sort_by_key(|(i, _)| *i);

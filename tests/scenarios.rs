@@ -7,7 +7,8 @@
 //! A `harness = false` target on libtest-mimic, so `cargo test -- basic::rust` filters as usual.
 //!
 //! Environment: `RTC_HARNESS_REQUIRE=chrome,firefox` turns a missing browser into a failure;
-//! `RTC_HARNESS_JOBS=N` runs N cases at once (the default is the CLI's);
+//! `RTC_HARNESS_JOBS=N` runs N cases at once and `RTC_HARNESS_IDLE_JOBS=M` up to M more while the
+//! CPU is idle (the defaults are the CLI's);
 //! `RTC_HARNESS_REPEAT=N` runs each case N times against the same snapshot;
 //! `RTC_HARNESS_RETRIES=N` retries a failed case up to N times (FLAKY when a retry passes);
 //! `INSTA_UPDATE=always` (or `cargo insta review`) records new snapshots.
@@ -18,10 +19,12 @@ use libtest_mimic::Arguments;
 
 fn main() {
     let mut args = Arguments::from_args();
-    // As many cases at once as the CLI runs (RTC_HARNESS_JOBS: the runner's job permits), and
-    // as many threads again to wait for browser slots meanwhile; `--test-threads` overrides.
+    // As many cases at once as the CLI runs (RTC_HARNESS_JOBS: the runner's job permits, and
+    // RTC_HARNESS_IDLE_JOBS more while the CPU is idle), and `jobs` threads more to wait for
+    // browser slots or a job meanwhile; `--test-threads` overrides.
     if args.test_threads.is_none() {
-        args.test_threads = Some(support::env().options.jobs * 2);
+        let options = &support::env().options;
+        args.test_threads = Some(options.jobs * 2 + options.idle_jobs);
     }
     let mut trials = Vec::new();
     trials.extend(support::cases::trials());

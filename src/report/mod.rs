@@ -25,6 +25,8 @@ pub struct Plan {
     pub cases: usize,
     pub to_run: usize,
     pub jobs: usize,
+    /// Cases that may run beyond `jobs` while the CPU is idle.
+    pub idle_jobs: usize,
 }
 
 /// The run as it ended: every case's report in the cases' order, when it started, how long it took.
@@ -137,7 +139,7 @@ mod tests {
     fn every_event_goes_to_every_reporter_in_order_until_one_fails() {
         let seen = std::cell::RefCell::new(Vec::new());
         let mut all: Vec<Box<dyn Reporter + '_>> = vec![Box::new(Recorder(&seen, "a", false)), Box::new(Recorder(&seen, "b", true)), Box::new(Recorder(&seen, "c", false))];
-        all.begin(&Plan { cases: 2, to_run: 1, jobs: 1 });
+        all.begin(&Plan { cases: 2, to_run: 1, jobs: 1, idle_jobs: 0 });
         let e = all.finish(&Run { cases: &[], started: std::time::SystemTime::now(), took: Duration::ZERO }).expect_err("b fails");
         assert_eq!(e.to_string(), "x: full");
         assert_eq!(*seen.borrow(), ["a begin 2", "b begin 2", "c begin 2", "a finish", "b finish"]);

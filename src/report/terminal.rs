@@ -34,7 +34,11 @@ impl Terminal {
 impl Reporter for Terminal {
     fn begin(&mut self, plan: &Plan) {
         self.progress = Some(Progress::new(plan.cases, plan.to_run));
-        self.println(&format!("{} cases, {} to run, {} at a time (--jobs, RTC_HARNESS_JOBS)", plan.cases, plan.to_run, plan.jobs));
+        let idle = match plan.idle_jobs {
+            0 => String::new(),
+            n => format!(", {n} more while the CPU is idle (--idle-jobs)"),
+        };
+        self.println(&format!("{} cases, {} to run, {} at a time (--jobs, RTC_HARNESS_JOBS){idle}", plan.cases, plan.to_run, plan.jobs));
     }
 
     fn started(&mut self, case: &Case) {

@@ -9,6 +9,7 @@ use wait::Stop;
 pub use wait::{condition_met, settled};
 
 mod gather;
+mod load;
 mod options;
 pub mod order;
 mod result;
@@ -38,6 +39,8 @@ pub struct Env {
     /// One permit per case running at once (`RunOptions::jobs`), taken after the case's browser
     /// slots: a case waiting for a browser holds no job, so the other cases fill the machine.
     jobs: Arc<tokio::sync::Semaphore>,
+    /// Cases beyond `jobs` while the CPU is idle (`RunOptions::idle_jobs`, runner/load.rs).
+    idle: Option<Arc<load::IdleJobs>>,
 }
 
 impl Env {
@@ -56,7 +59,8 @@ impl Env {
     /// An environment with a registry of the caller's (a project's own kinds).
     pub fn with_registry(registry: Registry, options: RunOptions) -> Env {
         let jobs = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
-        Env { registry: Arc::new(registry), options, jobs }
+        let idle = load::IdleJobs::new(options.idle_jobs).map(Arc::new);
+        Env { registry: Arc::new(registry), options, jobs, idle }
     }
 
     /// Closes every browser, driver and program the kinds started.
@@ -177,7 +181,7 @@ pub struct Admitted {
 pub async fn begin(case: &Case, env: &Env) -> Result<Admitted, RunError> {
     let launchers = admit(case, env)?;
     let _slots = reserve(&launchers).await?;
-    let _job = Arc::clone(&env.jobs).acquire_owned().await.expect("the jobs semaphore is never closed");
+    let _job = load::job(&env.jobs, env.idle.as_deref()).await;
     let case = resolve(case, &env.registry);
     Ok(Admitted { case, launchers, _slots, _job, began: std::time::Instant::now(), began_at: std::time::SystemTime::now() })
 }

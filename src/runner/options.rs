@@ -38,12 +38,19 @@ pub struct RunOptions {
     pub limits: crate::limits::Limits,
     /// Cases run at once (`RTC_HARNESS_JOBS`, `--jobs`; default [`DEFAULT_JOBS`]).
     pub jobs: usize,
+    /// Cases that may run beyond `jobs` while the machine's CPU is idle (`RTC_HARNESS_IDLE_JOBS`,
+    /// `--idle-jobs`; default [`DEFAULT_IDLE_JOBS`]; 0 turns them off): see runner/load.rs.
+    pub idle_jobs: usize,
 }
 
 /// Cases at once on this project's 2-core machines, by measurement (docs/testing.md, "Cases at once"): most of a
 /// case is waiting for timers, frames and consent checks, so two cores hold more cases than two;
 /// past this the load average rises above the cores and timing checks start to slip.
 pub const DEFAULT_JOBS: usize = 4;
+
+/// Idle jobs by default: at most twice [`DEFAULT_JOBS`] cases at once, the second four only
+/// while the CPU share stays under `load::IDLE_BELOW` (docs/testing.md, "Cases at once").
+pub const DEFAULT_IDLE_JOBS: usize = 4;
 
 /// Retries of a failed case by default, as nextest's CI profiles set `retries = 1`: the main job
 /// runs about 4,800 calls between real stacks, several at once on 2 cores, and a race that one
@@ -78,6 +85,7 @@ impl Default for RunOptions {
             extended_kinds: None,
             limits: crate::limits::Limits::ONE,
             jobs: DEFAULT_JOBS,
+            idle_jobs: DEFAULT_IDLE_JOBS,
         }
     }
 }
@@ -142,6 +150,7 @@ impl RunOptions {
         o.repeat = count("RTC_HARNESS_REPEAT", 1)?.unwrap_or(1);
         o.retries = count("RTC_HARNESS_RETRIES", 0)?.unwrap_or(DEFAULT_RETRIES);
         o.jobs = count("RTC_HARNESS_JOBS", 1)?.unwrap_or(DEFAULT_JOBS);
+        o.idle_jobs = count("RTC_HARNESS_IDLE_JOBS", 0)?.unwrap_or(DEFAULT_IDLE_JOBS);
         if let Some(v) = var("RTC_HARNESS_ICE_IP") {
             o.ice_ip = v.trim().parse().map_err(|_| bad("RTC_HARNESS_ICE_IP", &v, "expected an IP address"))?;
         }
@@ -193,6 +202,7 @@ mod tests {
             ("RTC_HARNESS_RETRIES", "-1"),
             ("RTC_HARNESS_JOBS", "many"),
             ("RTC_HARNESS_JOBS", "0"),
+            ("RTC_HARNESS_IDLE_JOBS", "-1"),
             ("RTC_HARNESS_TIME_SCALE", "slow"),
             ("RTC_HARNESS_ICE_IP", "localhost"),
             ("RTC_HARNESS_SUITE", "some"),
@@ -206,12 +216,13 @@ mod tests {
             assert!(e.to_string().starts_with(&format!("{name}=")), "{e}");
         }
         assert_eq!(one("RTC_HARNESS_JOBS", " 6 ").unwrap().jobs, 6);
+        assert_eq!(one("RTC_HARNESS_IDLE_JOBS", "0").unwrap().idle_jobs, 0, "0 turns them off");
         assert!(one("RTC_HARNESS_RUN_EXCLUDED", "1").unwrap().run_excluded);
         assert!(!one("RTC_HARNESS_RUN_EXCLUDED", "0").unwrap().run_excluded, "0 does not run them");
         assert_eq!(one("RTC_HARNESS_REQUIRE", "all").unwrap().require, ["all"]);
         assert_eq!(one("RTC_HARNESS_WEBDRIVER_URL", "http://grid:4444/wd/hub").unwrap().browsers.grid.as_deref(), Some("http://grid:4444/wd/hub"));
         assert_eq!(one("RTC_HARNESS_SUITE", "core").unwrap().extended_kinds.map(|k| k.len()), Some(3));
         let defaults = RunOptions::from_vars(|_| None).unwrap();
-        assert_eq!((defaults.jobs, defaults.repeat, defaults.retries, defaults.extended_kinds), (DEFAULT_JOBS, 1, DEFAULT_RETRIES, None));
+        assert_eq!((defaults.jobs, defaults.idle_jobs, defaults.repeat, defaults.retries, defaults.extended_kinds), (DEFAULT_JOBS, DEFAULT_IDLE_JOBS, 1, DEFAULT_RETRIES, None));
     }
 }
