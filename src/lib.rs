@@ -27,7 +27,8 @@
 //!   peer in front of it that records what crossed it, and the impairment engine (latency, jitter,
 //!   loss, bandwidth, blackouts) those paths apply, a pure function of packets on a clock.
 //! - [`runner`]: the run's [`runner::Env`] (registry and options read at the edge) and one case:
-//!   admission (installed, capable, not excluded), slots, relay, peers, steps, waits (with
+//!   admission (installed, capable, not excluded), slots, a job (or an idle job while the CPU
+//!   is idle: `runner/load.rs`), relay, peers, steps, waits (with
 //!   `getStats()` sampled once a second), a failed attempt's artifacts, teardown.
 //! - [`transcript`]: the timestamped record of a case and its normalized, snapshot-stable form.
 //! - [`verdict`]: invariants and expectations, reported as EXPECTED / ACTUAL.
