@@ -355,7 +355,8 @@ async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<Stri
     let reporters = std::cell::RefCell::new(reporters(&out, show, several));
     reporters.borrow_mut().begin(&report::Plan { cases: cases.len(), to_run: will_run.iter().filter(|r| **r).count(), jobs, idle_jobs });
     // Up to `jobs` cases run at once (the runner's job permits), and up to `idle_jobs` more
-    // while the CPU is idle; `jobs` more may wait for browser slots or a job meanwhile. Every event goes to every reporter as it happens
+    // while the CPU is idle; `jobs` more may wait for browser slots or a job meanwhile
+    // (`RunOptions::in_flight`). Every event goes to every reporter as it happens
     // (never across an await); reports keep the cases' order, whatever order they end in.
     let reporters = &reporters;
     // Started with each class of case spread over the run (runner/order.rs); reported in order.
@@ -375,7 +376,7 @@ async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<Stri
             reporters.borrow_mut().case(&r, counted);
             (i, r)
         })
-        .buffer_unordered(jobs * 2 + idle_jobs)
+        .buffer_unordered(env.options.in_flight())
         .collect()
         .await;
     reports.sort_by_key(|(i, _)| *i);

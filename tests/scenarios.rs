@@ -23,8 +23,7 @@ fn main() {
     // RTC_HARNESS_IDLE_JOBS more while the CPU is idle), and `jobs` threads more to wait for
     // browser slots or a job meanwhile; `--test-threads` overrides.
     if args.test_threads.is_none() {
-        let options = &support::env().options;
-        args.test_threads = Some(options.jobs * 2 + options.idle_jobs);
+        args.test_threads = Some(support::env().options.in_flight());
     }
     let mut trials = Vec::new();
     trials.extend(support::cases::trials());

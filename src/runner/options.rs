@@ -49,7 +49,7 @@ pub struct RunOptions {
 pub const DEFAULT_JOBS: usize = 4;
 
 /// Idle jobs by default: at most twice [`DEFAULT_JOBS`] cases at once, the second four only
-/// while the CPU share stays under `load::IDLE_BELOW` (docs/testing.md, "Cases at once").
+/// while the machine is idle (`runner/load.rs`, `may_admit`; docs/testing.md, "Cases at once").
 pub const DEFAULT_IDLE_JOBS: usize = 4;
 
 /// Retries of a failed case by default, as nextest's CI profiles set `retries = 1`: the main job
@@ -165,6 +165,12 @@ impl RunOptions {
             }
         };
         Ok(o)
+    }
+
+    /// Cases kept in flight at once: every job and idle job, and `jobs` more waiting for browser
+    /// slots or a job meanwhile (the stream `run` drives, the test threads of `cargo test`).
+    pub fn in_flight(&self) -> usize {
+        self.jobs * 2 + self.idle_jobs
     }
 
     /// The browsers' options with the run's time limits: the pool waits for browsers and pages

@@ -173,6 +173,9 @@ struct PeerFacts {
     lossy: bool,
 }
 
+/// Connection states whose appearance is timing, not outcome (see `peer_summary`).
+const TIMING_STATES: [&str; 4] = ["new", "connecting", "disconnected", "failed"];
+
 fn peer_summary(out: &mut String, t: &Transcript, peer: &str, facts: PeerFacts) {
     let PeerFacts { fixed_size, other_hangs_up, lossy } = facts;
     // What the runner did to the peer's network path (conditions, blackouts), in order.
@@ -205,7 +208,7 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str, facts: PeerFacts) 
     let mut reached: Vec<&str> = Vec::new();
     for e in t.of(peer) {
         if let Event::ConnectionState { state } = &e.event {
-            let timing = ["new", "connecting", "disconnected", "failed"].contains(&state.as_str()) || (other_hangs_up && state == "closed");
+            let timing = TIMING_STATES.contains(&state.as_str()) || (other_hangs_up && state == "closed");
             if !timing && !reached.contains(&state.as_str()) {
                 reached.push(state);
             }
@@ -225,7 +228,7 @@ fn peer_summary(out: &mut String, t: &Transcript, peer: &str, facts: PeerFacts) 
     // reported no state at all ("-") is the same outcome: an offerer whose answer never comes
     // reports `connecting` or nothing depending on whether its agent started before the case
     // ended (str0m as offerer in offer_without_ufrag, 1 case in about 4 CI runs).
-    let last = if !reached.contains(&"connected") && ["-", "new", "connecting", "disconnected", "failed"].contains(&last) {
+    let last = if !reached.contains(&"connected") && (last == "-" || TIMING_STATES.contains(&last)) {
         "never connected"
     } else if other_hangs_up && ["connected", "disconnected", "failed", "closed"].contains(&last) {
         "after the hang-up (not pinned)"
