@@ -85,7 +85,7 @@ const relay = require('../node/kernel/relay');
 const { patternBytes } = require('../node/kernel/pattern');
 const { floorLoop, answerFloor } = require('../node/kernel/floor');
 const { caseCommands } = require('../node/kernel/cases');
-const { w3cSummary } = require('../node/kernel/stats');
+const { w3cSummary, REPAIR_IN, REPAIR_OUT } = require('../node/kernel/stats');
 const marker = require('../node/kernel/marker');
 const tone = require('../node/kernel/tone');
 const actions = require('../node/kernel/actions');
@@ -737,15 +737,17 @@ class Case {
     return marker.stallPainters(this.painters || [], a);
   }
 
-  // libwebrtc's getStats as the agent page reads it (W3C names): inbound-rtp, outbound-rtp and the
+  // libwebrtc's getStats as the agent page reads it (the repair counters included: REPAIR_IN,
+  // REPAIR_OUT) (W3C names): inbound-rtp, outbound-rtp and the
   // transport's selected candidate pair. Fields libwebrtc does not give for a kind are left out.
   // `codec`: the mimeType of the codec stats its codecId names.
   async collectStats() {
     const summary = w3cSummary(await this.pc.getStats(), {
       inboundKeys: (r) =>
         ['kind', 'packetsReceived', 'packetsLost', 'jitter', 'bytesReceived'].concat(
-          r.kind === 'video' ? ['framesDecoded', 'framesPerSecond', 'frameWidth', 'frameHeight'] : ['totalAudioEnergy'],
+          r.kind === 'video' ? ['framesDecoded', 'framesPerSecond', 'frameWidth', 'frameHeight'].concat(REPAIR_IN) : ['totalAudioEnergy'],
         ),
+      outboundKeys: ['kind', 'packetsSent', 'bytesSent'].concat(REPAIR_OUT),
       pairKeys: ['currentRoundTripTime', 'availableOutgoingBitrate'],
     });
     this.push('stats', { summary });

@@ -49,4 +49,10 @@ function w3cSummary(report, { inboundKeys, outboundKeys = ['kind', 'packetsSent'
   return summary;
 }
 
-module.exports = { pick, w3cSummary };
+// The repair counters of webrtc-stats (RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats): what a
+// receiver that stops decoding asked its sender for (NACK, PLI, FIR), and what it got (key frames,
+// retransmissions, FEC). A stack that lacks one leaves it out (`pick`).
+const REPAIR_IN = ['nackCount', 'pliCount', 'firCount', 'keyFramesDecoded', 'retransmittedPacketsReceived', 'fecPacketsReceived', 'fecPacketsDiscarded'];
+const REPAIR_OUT = ['nackCount', 'pliCount', 'firCount', 'keyFramesEncoded', 'retransmittedPacketsSent'];
+
+module.exports = { pick, w3cSummary, REPAIR_IN, REPAIR_OUT };
