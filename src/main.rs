@@ -364,9 +364,9 @@ async fn run(paths: Vec<PathBuf>, filter: Option<String>, kinds: Option<Vec<Stri
     let started_in_order = rtc_harness::runner::order::arrange(cases.into_iter().zip(will_run).collect(), order);
     let mut reports: Vec<(usize, report::CaseReport)> = futures::stream::iter(started_in_order)
         .map(|(i, (case, counted))| async move {
-            reporters.borrow_mut().started(&case);
             let mut attempts = Vec::new();
-            rtc_harness::runner::attempts::run(&case, env, |run| {
+            let began = || reporters.borrow_mut().started(&case);
+            rtc_harness::runner::attempts::run(&case, env, began, |run| {
                 let attempt = report::Attempt::new(run);
                 reporters.borrow_mut().attempt(&case, &attempt);
                 attempts.push(attempt);

@@ -124,7 +124,7 @@ pub async fn run(kind: &PeerKind, env: &Env, only: Option<&[&str]>, mut on_item:
     let mut done: Vec<(usize, String, Verdict)> = futures::stream::iter(flat)
         .map(|(i, case)| async move {
             let mut attempts = Vec::new();
-            runner::attempts::run(&case, env, |a| attempts.push(a)).await;
+            runner::attempts::run(&case, env, || {}, |a| attempts.push(a)).await;
             (i, case.pair(), Verdict::of(&attempts))
         })
         .buffered(jobs * 2)

@@ -49,13 +49,15 @@ pub enum ReportError {
     Json(#[from] serde_json::Error),
 }
 
-/// One rendering of a run. Each event comes once, in order: [`Reporter::begin`], then per case
-/// [`Reporter::started`], each [`Reporter::attempt`] as it ends and [`Reporter::case`] (cases run
-/// at once interleave), then [`Reporter::finish`]. A reporter only reads what it is handed.
+/// One rendering of a run. Events come in order: [`Reporter::begin`], then per case
+/// [`Reporter::started`] as each attempt begins running and [`Reporter::attempt`] as it ends,
+/// then [`Reporter::case`] (cases run at once interleave), then [`Reporter::finish`]. A case left
+/// out never starts. A reporter only reads what it is handed.
 pub trait Reporter {
     /// The run is about to start its cases.
     fn begin(&mut self, _plan: &Plan) {}
-    /// A case began (it may still wait for a job or browser slots).
+    /// An attempt at `case` began running: it holds its browser slots and a job (the time before
+    /// was spent waiting for them). Once per attempt.
     fn started(&mut self, _case: &Case) {}
     /// One attempt at `case` ended.
     fn attempt(&mut self, _case: &Case, _attempt: &Attempt) {}

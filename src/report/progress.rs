@@ -53,10 +53,20 @@ impl Progress {
         }
     }
 
-    /// A case began.
+    /// An attempt at a case began running (it holds its job; cases still waiting for one are not
+    /// listed as running).
     pub fn started(&self, name: &str) {
         let mut s = self.state.lock().unwrap();
-        s.running.push(name.to_string());
+        if !s.running.iter().any(|n| n == name) {
+            s.running.push(name.to_string());
+        }
+        self.refresh(&s);
+    }
+
+    /// An attempt at a case ended; a retry waits for a job again before it runs.
+    pub fn attempt_ended(&self, name: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.running.retain(|n| n != name);
         self.refresh(&s);
     }
 
@@ -137,6 +147,19 @@ fn clock(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_attempts_that_began_running_are_listed_as_running() {
+        let p = Progress::new(3, 3);
+        let message = || p.message(&p.state.lock().unwrap());
+        assert!(!message().contains("running"), "{}", message());
+        p.started("a");
+        p.started("b");
+        p.started("a");
+        assert!(message().ends_with("; running: a, b"), "{}", message());
+        p.attempt_ended("a");
+        assert!(message().ends_with("; running: b"), "a retry waits for a job again: {}", message());
+    }
 
     #[test]
     fn the_estimate_uses_the_rate_of_cases_that_ran() {

@@ -48,6 +48,9 @@ impl Reporter for Terminal {
     }
 
     fn attempt(&mut self, case: &Case, attempt: &Attempt) {
+        if let Some(p) = &self.progress {
+            p.attempt_ended(&case.name());
+        }
         let mut text = attempt_line(&case.name(), attempt);
         if let (true, Some(t)) = (self.transcript, &attempt.transcript) {
             text.push_str(&format!("\n{}\n{}", t.tail(usize::MAX), t.relay_lines()));

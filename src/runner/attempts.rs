@@ -61,10 +61,12 @@ pub fn failure_text(result: &Result<CaseRun, RunError>) -> Option<String> {
     }
 }
 
-/// Runs `case`'s attempts as the run's options say; `on_attempt` sees each as it ends. A failed
-/// attempt's artifacts go to `<artifacts>/<case>/attempt-<n>/`.
-pub async fn run(case: &Case, env: &Env, mut on_attempt: impl FnMut(AttemptRun)) {
-    run_judged(case, env, |attempt| {
+/// Runs `case`'s attempts as the run's options say; `on_begin` sees each attempt begin running
+/// (admitted: it holds its browser slots and a job, so a progress display can tell running cases
+/// from waiting ones), `on_attempt` sees each as it ends. A failed attempt's artifacts go to
+/// `<artifacts>/<case>/attempt-<n>/`.
+pub async fn run(case: &Case, env: &Env, on_begin: impl FnMut(), mut on_attempt: impl FnMut(AttemptRun)) {
+    run_judged(case, env, on_begin, |attempt| {
         on_attempt(attempt);
         true
     })
@@ -74,7 +76,7 @@ pub async fn run(case: &Case, env: &Env, mut on_attempt: impl FnMut(AttemptRun))
 /// As [`run`], with the caller judging each attempt as it ends: a passed attempt it refuses
 /// (`false`: the test suite's snapshot differs) is retried as a failed one is, within the same
 /// `retries`, and is never a known intermittent finding.
-pub async fn run_judged(case: &Case, env: &Env, mut on_attempt: impl FnMut(AttemptRun) -> bool) {
+pub async fn run_judged(case: &Case, env: &Env, mut on_begin: impl FnMut(), mut on_attempt: impl FnMut(AttemptRun) -> bool) {
     let options = &env.options;
     let slug = case.name().replace("::", "__");
     let flakes = known_flakes(case, env);
@@ -87,6 +89,7 @@ pub async fn run_judged(case: &Case, env: &Env, mut on_attempt: impl FnMut(Attem
             // An attempt's time is its run's, not its wait for browser slots and a job.
             let (result, artifacts, started, duration) = match begin(case, env).await {
                 Ok(admitted) => {
+                    on_begin();
                     let (began, began_at) = (admitted.began, admitted.began_at);
                     let (result, artifacts) = admitted.run(env, dir).await;
                     (result, artifacts, began_at, began.elapsed())

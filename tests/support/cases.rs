@@ -60,20 +60,25 @@ fn run(case: &Case) -> Result<Completion, Failed> {
     let mut attempts = Vec::new();
     let mut last_matched = false;
     block_on(async {
-        rtc_harness::runner::attempts::run_judged(case, env(), |run| {
-            let attempt = report::Attempt::new(run);
-            last_matched = false;
-            if let (Outcome::Passed, Some(t)) = (&attempt.outcome, &attempt.transcript) {
-                // The case as it ran: each peer's trickle as its kind can, where it follows the kind.
-                let text = normalize(&rtc_harness::runner::resolve(case, &env().registry), t, &attempt.checks);
-                match snapshot(&case.name().replace("::", "__"), &text) {
-                    Ok(()) => last_matched = true,
-                    Err(e) => mismatches.push(e.message().unwrap_or("snapshot mismatch").to_string()),
+        rtc_harness::runner::attempts::run_judged(
+            case,
+            env(),
+            || {},
+            |run| {
+                let attempt = report::Attempt::new(run);
+                last_matched = false;
+                if let (Outcome::Passed, Some(t)) = (&attempt.outcome, &attempt.transcript) {
+                    // The case as it ran: each peer's trickle as its kind can, where it follows the kind.
+                    let text = normalize(&rtc_harness::runner::resolve(case, &env().registry), t, &attempt.checks);
+                    match snapshot(&case.name().replace("::", "__"), &text) {
+                        Ok(()) => last_matched = true,
+                        Err(e) => mismatches.push(e.message().unwrap_or("snapshot mismatch").to_string()),
+                    }
                 }
-            }
-            attempts.push(attempt);
-            last_matched
-        })
+                attempts.push(attempt);
+                last_matched
+            },
+        )
         .await;
         Ok(())
     })?;
