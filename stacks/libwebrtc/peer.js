@@ -737,10 +737,10 @@ class Case {
     return marker.stallPainters(this.painters || [], a);
   }
 
-  // libwebrtc's getStats as the agent page reads it (the repair counters included: REPAIR_IN,
-  // REPAIR_OUT) (W3C names): inbound-rtp, outbound-rtp and the
-  // transport's selected candidate pair. Fields libwebrtc does not give for a kind are left out.
-  // `codec`: the mimeType of the codec stats its codecId names.
+  // libwebrtc's getStats as the agent page reads it (W3C names): inbound-rtp, outbound-rtp and the
+  // transport's selected candidate pair, with the repair counters (REPAIR_IN for video, REPAIR_OUT).
+  // Fields libwebrtc does not give for a kind are left out. `codec`: the mimeType of the codec
+  // stats its codecId names.
   async collectStats() {
     const summary = w3cSummary(await this.pc.getStats(), {
       inboundKeys: (r) =>
