@@ -89,14 +89,15 @@ pub fn paint(y: &mut [u8], width: usize, height: usize, marker: Marker) {
     }
 }
 
-/// The mean luma of the middle half of a cell (its edges are where an encoder blurs).
-fn middle_mean(y: &[u8], width: usize, (x0, x1, y0, y1): (usize, usize, usize, usize)) -> f64 {
+/// The mean luma of the middle half of a cell (its edges are where an encoder blurs); `stride` is
+/// the plane's row length.
+fn middle_mean(y: &[u8], stride: usize, (x0, x1, y0, y1): (usize, usize, usize, usize)) -> f64 {
     let (dx, dy) = ((x1 - x0) / 4, (y1 - y0) / 4);
     let (xs, ys) = (x0 + dx..(x1 - dx).max(x0 + dx + 1), y0 + dy..(y1 - dy).max(y0 + dy + 1));
     let (mut sum, mut n) = (0u64, 0u64);
     for row in ys {
         for x in xs.clone() {
-            sum += u64::from(y[row * width + x]);
+            sum += u64::from(y[row * stride + x]);
             n += 1;
         }
     }
@@ -106,20 +107,26 @@ fn middle_mean(y: &[u8], width: usize, (x0, x1, y0, y1): (usize, usize, usize, u
 /// The marker in the luma plane `y` (`width` x `height`), or `None` when there is none to read: no
 /// contrast between a row's reference cells, or check bits that do not match.
 pub fn read(y: &[u8], width: usize, height: usize) -> Option<Marker> {
-    if width < COLUMNS * 2 || height < ROWS * 4 * 2 || y.len() < width * height {
+    read_strided(y, width, height, width)
+}
+
+/// [`read`] from a plane whose rows are `stride` bytes apart (a decoder's picture buffer, wider
+/// than the picture).
+pub fn read_strided(y: &[u8], width: usize, height: usize, stride: usize) -> Option<Marker> {
+    if width < COLUMNS * 2 || height < ROWS * 4 * 2 || stride < width || y.len() < stride * (height - 1) + width {
         return None;
     }
     let mut bits = 0u32;
     for row in 0..ROWS {
-        let white = middle_mean(y, width, cell(row, 0, width, height));
-        let black = middle_mean(y, width, cell(row, 1, width, height));
+        let white = middle_mean(y, stride, cell(row, 0, width, height));
+        let black = middle_mean(y, stride, cell(row, 1, width, height));
         // Half the painted contrast at least: a frame without a marker has no such pair.
         if white - black < f64::from(WHITE - BLACK) / 2.0 {
             return None;
         }
         let threshold = (white + black) / 2.0;
         for column in REFERENCES..COLUMNS {
-            let bit = middle_mean(y, width, cell(row, column, width, height)) > threshold;
+            let bit = middle_mean(y, stride, cell(row, column, width, height)) > threshold;
             bits = (bits << 1) | u32::from(bit);
         }
     }

@@ -4,7 +4,10 @@ use super::{channels::Channels, error::RustPeerError, handler::Handler, media, C
 use crate::peer::{Action, PeerConfig};
 use crate::scenario::{DataChannelSpec, MediaKind};
 use crate::transcript::Event;
-use rtc::interceptor::Registry;
+use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Registry, Slot};
+use rtc::peer_connection::configuration::interceptor_registry::{configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only};
+use rtc::rtp_transceiver::rtp_sender::TYPE_RTCP_FB_NACK;
+use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RtpCodecKind};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
@@ -12,8 +15,7 @@ use tokio::task::JoinHandle;
 use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{
-    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceCandidateInit, RTCSessionDescription, RTCSignalingState,
-    SettingEngine, SettingEngineBuilder,
+    MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceCandidateInit, RTCSessionDescription, RTCSignalingState, SettingEngine, SettingEngineBuilder,
 };
 
 /// Connectivity-check pacing (Ta, RFC 8445 section 14.2, which makes it configurable). The crate's
@@ -64,6 +66,29 @@ fn configuration(config: &PeerConfig) -> webrtc::peer_connection::RTCConfigurati
     RTCConfigurationBuilder::new().with_ice_servers(servers).with_ice_transport_policy(policy).build()
 }
 
+/// NACKs per missing packet at most: one every 100 ms (the generator's interval) for as long as
+/// the receiver's reorder buffer waits for it (`vp8::MAX_GAP_WAIT`, 300 ms). The crate's default is
+/// no limit: after a blackout it kept NACKing the ~240 packets lost in it ten times a second until
+/// they left its 512-packet log, Firefox retransmitted 6,420 packets of 7,238 sent, and the
+/// picture froze again and again long after the path came back (`network/blackout_freeze`).
+/// libwebrtc's receiver also gives up on a packet (10 tries, or once a later keyframe arrived).
+pub const MAX_NACKS_PER_PACKET: u16 = 3;
+
+/// The crate's default interceptors (`register_default_interceptors`: NACK generator and
+/// responder with the `nack` / `nack pli` feedback, TWCC receive reports, RTCP reports, the
+/// simulcast header extensions), with a bounded NACK generator.
+fn interceptors(engine: &mut MediaEngine) -> Result<Registry, webrtc::error::Error> {
+    for parameter in ["", "pli"] {
+        engine.register_feedback(RTCPFeedback { typ: TYPE_RTCP_FB_NACK.to_owned(), parameter: parameter.to_owned() }, RtpCodecKind::Video);
+    }
+    let registry = Registry::new()
+        .with(Slot::NackResponder, NackResponderBuilder::new().build())
+        .with(Slot::NackGenerator, NackGeneratorBuilder::new().with_max_nacks_per_packet(MAX_NACKS_PER_PACKET).build());
+    configure_simulcast_extension_headers(engine)?;
+    let registry = configure_twcc_receiver_only(registry, engine)?;
+    Ok(configure_rtcp_reports(registry))
+}
+
 /// The flow's state; the other modules of the peer ([`super::negotiation`], ...) add to its methods.
 pub(super) struct Actor {
     pub(super) config: PeerConfig,
@@ -84,6 +109,9 @@ pub(super) struct Actor {
     /// is set (the protocol's rule; webrtc-pc 4.4.1.6 rejects them with InvalidStateError).
     pub(super) early_candidates: Vec<RTCIceCandidateInit>,
     pub(super) tasks: Vec<JoinHandle<()>>,
+    /// What this peer read from the frame markers of the video it decodes, when the case reads
+    /// them (`config.marker`); flushed as `markers_seen` when stats are collected.
+    pub(super) record: Option<Arc<std::sync::Mutex<super::markers::Record>>>,
 }
 
 impl Actor {
@@ -96,12 +124,12 @@ impl Actor {
     ) -> Result<Actor, RustPeerError> {
         let mut engine = MediaEngine::default();
         engine.register_default_codecs().map_err(RustPeerError::Setup)?;
-        let registry = register_default_interceptors(Registry::new(), &mut engine)
-            .map_err(RustPeerError::Setup)?
-            .with(rtc::interceptor::Slot::from(super::keyframe::SLOT), super::keyframe::KeyframeRequests::default());
+        let registry =
+            interceptors(&mut engine).map_err(RustPeerError::Setup)?.with(rtc::interceptor::Slot::from(super::keyframe::SLOT), super::keyframe::KeyframeRequests::default());
         let (connected_tx, connected) = watch::channel(false);
         let (gathering_tx, gathering_complete) = watch::channel(false);
-        let handler = Arc::new(Handler { sink: sink.clone(), commands: commands.clone(), connected: connected_tx, gathering_complete: gathering_tx });
+        let record = config.marker.map(|_| Arc::new(std::sync::Mutex::new(super::markers::Record::default())));
+        let handler = Arc::new(Handler { sink: sink.clone(), commands: commands.clone(), connected: connected_tx, gathering_complete: gathering_tx, record: record.clone() });
         // A wildcard address binds one socket per interface: host candidates a browser on this
         // machine can reach (the crate skips loopback there).
         let mut builder = PeerConnectionBuilder::new();
@@ -132,6 +160,7 @@ impl Actor {
             ignore_offer: false,
             early_candidates: Vec::new(),
             tasks: Vec::new(),
+            record,
         })
     }
 
@@ -183,6 +212,9 @@ impl Actor {
                 let _ = reply.send(r);
             }
             Command::CollectStats(reply) => {
+                if let Some(seen) = self.record.as_ref().and_then(|r| r.lock().expect("record").flush(std::time::Instant::now())) {
+                    self.sink.emit(seen);
+                }
                 self.sink.emit(Event::Stats { summary: super::stats::summary(&*self.pc).await });
                 let _ = reply.send(());
             }
@@ -266,15 +298,39 @@ impl Actor {
         init
     }
 
+    /// `addTrack` with a track fed by a sample pump: the pre-encoded file, or live painted video
+    /// when the case reads frame markers (a VP8 encoder that marks each frame, [`super::live`]).
     pub(super) async fn add_track(&mut self, kind: MediaKind) -> Result<(), RustPeerError> {
-        let clip = media::clip(kind, &self.config.media_files)?;
+        let feed = match (kind, self.config.marker) {
+            // Source 0: webrtc 0.21 cannot replace a track (`transceivers::replace_track`).
+            (MediaKind::Video, Some(n)) => Feed::Live(Arc::new(std::sync::Mutex::new(
+                super::markers::Painter::new(n, 0).ok_or_else(|| RustPeerError::Unsupported(format!("frame marker sender {n}: at most 31")))?,
+            ))),
+            _ => Feed::File(media::clip(kind, &self.config.media_files)?),
+        };
         self.tracks_added += 1;
         let track = media::local_track(kind, &format!("{}-stream", self.config.name), self.tracks_added)?;
         let sender = self.pc.add_track(Arc::clone(&track) as Arc<dyn TrackLocal>).await.map_err(RustPeerError::doing(format!("addTrack({kind})")))?;
         self.wake_driver().await;
-        let pump = tokio::spawn(media::pump(track, Arc::clone(&sender), kind, clip, self.connected.clone()));
-        self.sending.push(Sending { kind, sender, pump: pump.abort_handle() });
+        let (pump, painter) = match feed {
+            Feed::Live(p) => (tokio::spawn(media::live_pump(track, Arc::clone(&sender), Arc::clone(&p), self.sink.clone(), self.connected.clone())), Some(p)),
+            Feed::File(clip) => (tokio::spawn(media::pump(track, Arc::clone(&sender), kind, clip, self.connected.clone())), None),
+        };
+        self.sending.push(Sending { kind, sender, pump: pump.abort_handle(), painter });
         self.tasks.push(pump);
+        Ok(())
+    }
+
+    /// `stall_video` (PROTOCOL.md): every painted video source holds its picture for `length`.
+    fn stall_video(&self, length: std::time::Duration) -> Result<(), RustPeerError> {
+        let painters: Vec<_> = self.sending.iter().filter_map(|s| s.painter.as_ref()).collect();
+        if painters.is_empty() {
+            return Err(RustPeerError::Unsupported("stall_video: this peer paints no frame marker (no video sent, or the case reads no markers)".into()));
+        }
+        let now = std::time::Instant::now();
+        for p in painters {
+            p.lock().expect("painter").stall(now, length);
+        }
         Ok(())
     }
 
@@ -318,9 +374,7 @@ impl Actor {
             Action::SetDirection { kind, direction } => self.set_direction(*kind, *direction).await,
             Action::RemoveTrack(kind) => self.remove_track(*kind).await,
             Action::ReplaceTrack(kind) => self.replace_track(*kind).await,
-            // Gated by the `markers` capability, which the Rust peer does not declare: its video
-            // is a pre-encoded file, so it has no picture to hold.
-            Action::StallVideo(_) => Err(RustPeerError::Unsupported("stall_video: the Rust peer sends a pre-encoded file and paints no frame marker".into())),
+            Action::StallVideo(length) => self.stall_video(*length),
             Action::Close => self.close().await,
         }
     }
@@ -339,9 +393,17 @@ impl Actor {
     }
 }
 
+/// What feeds a sent track.
+enum Feed {
+    File(&'static media::Clip),
+    Live(Arc<std::sync::Mutex<super::markers::Painter>>),
+}
+
 /// A track this peer sends: its sender and the task that feeds it samples.
 pub(super) struct Sending {
     pub kind: MediaKind,
     pub sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
     pub pump: tokio::task::AbortHandle,
+    /// The marker painter of live video ([`super::live`]); `None` for a pre-encoded file.
+    pub painter: Option<Arc<std::sync::Mutex<super::markers::Painter>>>,
 }

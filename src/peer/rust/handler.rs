@@ -15,6 +15,8 @@ pub(super) struct Handler {
     pub commands: UnboundedSender<Command>,
     pub connected: watch::Sender<bool>,
     pub gathering_complete: watch::Sender<bool>,
+    /// The peer's record of the frame markers it reads, when the case reads them.
+    pub record: Option<Arc<std::sync::Mutex<super::markers::Record>>>,
 }
 
 #[async_trait::async_trait]
@@ -68,6 +70,17 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let sink = self.sink.clone();
-        tokio::spawn(super::media::receive(track, sink));
+        // A decoder per track; audio tracks ignore it.
+        let reading = match &self.record {
+            Some(record) => match super::live::MarkerReader::new() {
+                Ok(reader) => Some(super::media::Reading { reader, record: Arc::clone(record) }),
+                Err(e) => {
+                    sink.emit(Event::Error { context: "video decoder".into(), message: e.to_string() });
+                    None
+                }
+            },
+            None => None,
+        };
+        tokio::spawn(super::media::receive(track, sink, reading));
     }
 }

@@ -1,7 +1,9 @@
 //! The Rust peer's media: VP8 from `fixtures/media/video.ivf` and Opus from `audio.ogg`, looped and
-//! paced in real time; and the receive side, which reports the first complete VP8 keyframe and the
-//! first Opus packet.
+//! paced in real time, or painted marked video encoded as it goes (`live`); and the receive side,
+//! which reports the first complete VP8 keyframe and the first Opus packet, and reads markers.
 
+use super::live::{LiveVideo, FRAME};
+use super::markers::Painter;
 use super::vp8::Vp8Assembler;
 use super::Sink;
 use crate::scenario::MediaKind;
@@ -143,10 +145,9 @@ pub fn local_track(kind: MediaKind, stream_id: &str, n: usize) -> Result<Arc<Tra
     TrackLocalStaticSample::new(Instant::now(), track).map(Arc::new).map_err(super::RustPeerError::Setup)
 }
 
-/// Sends `clip` on `track` in a loop, paced by each sample's duration, once the sender has a
-/// negotiated codec (polled: the sender exists before the answer that gives it one). A keyframe
-/// request (PLI/FIR) restarts the clip from the keyframe of the current group, at once.
-pub async fn pump(track: Arc<TrackLocalStaticSample>, sender: Arc<dyn RtpSender>, kind: MediaKind, clip: &'static Clip, mut connected: tokio::sync::watch::Receiver<bool>) {
+/// The SSRC and payload type `track` is sent with, once the sender has a negotiated codec (polled:
+/// the sender exists before the answer that gives it one); `None` when the track has no SSRC.
+async fn negotiated(track: &TrackLocalStaticSample, sender: &Arc<dyn RtpSender>, mut connected: tokio::sync::watch::Receiver<bool>) -> Option<(u32, u8)> {
     let payload_type = loop {
         if *connected.borrow() {
             if let Ok(params) = sender.get_parameters().await {
@@ -157,7 +158,14 @@ pub async fn pump(track: Arc<TrackLocalStaticSample>, sender: Arc<dyn RtpSender>
         }
         let _ = tokio::time::timeout(Duration::from_millis(5), connected.changed()).await;
     };
-    let Some(ssrc) = track.ssrcs().await.first().copied() else { return };
+    Some((track.ssrcs().await.first().copied()?, payload_type))
+}
+
+/// Sends `clip` on `track` in a loop, paced by each sample's duration, once the sender has a
+/// negotiated codec. A keyframe request (PLI/FIR) restarts the clip from the keyframe of the
+/// current group, at once.
+pub async fn pump(track: Arc<TrackLocalStaticSample>, sender: Arc<dyn RtpSender>, kind: MediaKind, clip: &'static Clip, connected: tokio::sync::watch::Receiver<bool>) {
+    let Some((ssrc, payload_type)) = negotiated(&track, &sender, connected).await else { return };
     let mut due = tokio::time::Instant::now();
     let mut i = 0usize;
     loop {
@@ -181,9 +189,59 @@ pub async fn pump(track: Arc<TrackLocalStaticSample>, sender: Arc<dyn RtpSender>
     }
 }
 
+/// Paints, encodes ([`super::live`]) and sends a frame every [`FRAME`] on `track` once it is negotiated, with the
+/// marker `painter` gives and its `frame_painted` samples; a keyframe request (PLI/FIR, from
+/// `keyframe::KeyframeRequests`) makes the next frame a keyframe (RFC 4585 section 6.3.1).
+pub(crate) async fn live_pump(
+    track: Arc<TrackLocalStaticSample>,
+    sender: Arc<dyn RtpSender>,
+    painter: Arc<std::sync::Mutex<Painter>>,
+    sink: Sink,
+    connected: tokio::sync::watch::Receiver<bool>,
+) {
+    let Some((ssrc, payload_type)) = negotiated(&track, &sender, connected).await else { return };
+    let mut video = match LiveVideo::new() {
+        Ok(v) => v,
+        Err(e) => return sink.emit(Event::Error { context: "video encoder".into(), message: e.to_string() }),
+    };
+    let mut keyframe = true;
+    let mut due = tokio::time::Instant::now();
+    loop {
+        let (marker, painted) = painter.lock().expect("painter").next(Instant::now());
+        if let Some(event) = painted {
+            sink.emit(event);
+        }
+        let frames = match video.encode(marker, keyframe) {
+            Ok(frames) => frames,
+            Err(e) => return sink.emit(Event::Error { context: "video encoder".into(), message: e.to_string() }),
+        };
+        keyframe = false;
+        for data in frames {
+            let sample = Sample { data: data.into(), duration: FRAME, ..Sample::new(Instant::now()) };
+            // Errors: not negotiated yet after a renegotiation, or closing; keep pacing.
+            let _ = track.sample_writer(ssrc, payload_type).write_sample(&sample).await;
+        }
+        // Behind by more than a few frames (a starved task): go on from now, not in a burst.
+        due = (due + FRAME).max(tokio::time::Instant::now() - FRAME * 3);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(due) => break,
+                ev = track.poll() => match ev {
+                    Some(TrackLocalEvent::OnRtcpPacket(_)) => keyframe = true,
+                    Some(_) => {}
+                    None => return,
+                },
+            }
+        }
+    }
+}
+
 /// Shortest gap between two keyframe requests while no keyframe has arrived: about one frame, so
 /// a lost request is repeated soon without flooding the sender with one per packet.
 const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(20);
+/// Shortest gap between two keyframe requests after a loss: a sender answers each with a
+/// keyframe, and several in flight at once only add to the load that lost the packets.
+const KEYFRAME_REREQUEST_GAP: Duration = Duration::from_millis(250);
 
 /// Asks the sender of `ssrc` for a keyframe (PLI, RFC 4585 section 6.3.1).
 async fn request_keyframe(track: &Arc<dyn TrackRemote>, ssrc: Option<u32>) {
@@ -193,12 +251,20 @@ async fn request_keyframe(track: &Arc<dyn TrackRemote>, ssrc: Option<u32>) {
     }
 }
 
-/// Reads a remote track: reports the track, the first keyframe / packet and progress.
+/// What a receiver that reads frame markers needs: a decoder for this track and the peer's record.
+pub(crate) struct Reading {
+    pub reader: super::live::MarkerReader,
+    pub record: Arc<std::sync::Mutex<super::markers::Record>>,
+}
+
+/// Reads a remote track: reports the track, the first keyframe / packet and progress; with
+/// `reading`, decodes every video frame and records the marker of each picture.
 ///
 /// Video: until the first keyframe, a keyframe is requested when the track appears and on every
 /// undecodable frame, at most once per [`KEYFRAME_REQUEST_GAP`]: what a decoder with nothing to
-/// decode does.
-pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink) {
+/// decode does. A decoder also waits for (and asks for) a keyframe after lost packets, which the
+/// frames after them may refer to.
+pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink, mut reading: Option<Reading>) {
     let kind = match track.kind().await {
         RtpCodecKind::Video => MediaKind::Video,
         _ => MediaKind::Audio,
@@ -213,7 +279,7 @@ pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink) {
     }
     let mut assembler = Vp8Assembler::default();
     let mut count = 0u64;
-    let mut seen_keyframe = false;
+    let mut state = VideoState::default();
     while let Some(ev) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(pkt) = ev else {
             if matches!(ev, TrackRemoteEvent::OnEnded) {
@@ -232,25 +298,74 @@ pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink) {
                 }
             }
             MediaKind::Video => {
-                let Some(frame) = assembler.push(pkt.header.sequence_number, pkt.header.marker, &pkt.payload) else {
-                    continue;
-                };
-                // Frames before the first keyframe cannot be decoded: they do not count.
-                if !seen_keyframe {
-                    let Some((width, height)) = frame.keyframe else {
-                        if last_request.is_none_or(|t| t.elapsed() >= KEYFRAME_REQUEST_GAP) {
-                            request_keyframe(&track, ssrc).await;
-                            last_request = Some(Instant::now());
-                        }
-                        continue;
-                    };
-                    seen_keyframe = true;
-                    emit(Event::FirstFrame { kind: "video".into(), width, height });
+                for frame in assembler.push(pkt.header.sequence_number, pkt.header.marker, &pkt.payload, pkt.header.timestamp, Instant::now()) {
+                    video_frame(frame, &mut state, reading.as_mut(), &emit);
                 }
-                count += 1;
-                if count.is_multiple_of(VIDEO_PROGRESS_EVERY) {
-                    emit(Event::MediaProgress { kind: "video".into(), count });
+                if state.wants_keyframe && last_request.is_none_or(|t| t.elapsed() >= state.request_gap()) {
+                    request_keyframe(&track, ssrc).await;
+                    last_request = Some(Instant::now());
                 }
+            }
+        }
+    }
+}
+
+/// The receive side's video state between frames.
+#[derive(Default)]
+struct VideoState {
+    count: u64,
+    seen_keyframe: bool,
+    /// Frames after lost packets are not decoded until a keyframe (only when reading markers:
+    /// frames are counted regardless otherwise, as before).
+    waiting: bool,
+    wants_keyframe: bool,
+}
+
+impl VideoState {
+    /// First keyframe: ask often (nothing to show yet); after a loss, about a round trip and a
+    /// keyframe's encoding apart, not a request per frame that a sender would answer with a
+    /// keyframe each.
+    fn request_gap(&self) -> Duration {
+        if self.seen_keyframe {
+            KEYFRAME_REREQUEST_GAP
+        } else {
+            KEYFRAME_REQUEST_GAP
+        }
+    }
+}
+
+/// One reassembled frame: counted, reported, and with `reading`, decoded and read.
+fn video_frame(frame: super::vp8::Frame, state: &mut VideoState, reading: Option<&mut Reading>, emit: &impl Fn(Event)) {
+    state.waiting |= frame.after_loss && reading.is_some();
+    // Frames before the first keyframe cannot be decoded: they do not count.
+    if !state.seen_keyframe || state.waiting {
+        let Some((width, height)) = frame.keyframe else {
+            state.wants_keyframe = true;
+            return;
+        };
+        if !state.seen_keyframe {
+            emit(Event::FirstFrame { kind: "video".into(), width, height });
+        }
+        state.seen_keyframe = true;
+        state.waiting = false;
+    }
+    state.wants_keyframe = false;
+    state.count += 1;
+    if state.count.is_multiple_of(VIDEO_PROGRESS_EVERY) {
+        emit(Event::MediaProgress { kind: "video".into(), count: state.count });
+    }
+    if let Some(r) = reading {
+        match r.reader.read(&frame.data) {
+            Ok(markers) => {
+                for marker in markers {
+                    let events = r.record.lock().expect("record").frame(marker, Instant::now());
+                    events.into_iter().for_each(emit);
+                }
+            }
+            // A corrupt frame: nothing is shown until the next keyframe.
+            Err(_) => {
+                state.waiting = true;
+                state.wants_keyframe = true;
             }
         }
     }

@@ -10,6 +10,8 @@ mod channels;
 mod error;
 mod handler;
 mod keyframe;
+mod live;
+mod markers;
 pub mod media;
 mod negotiation;
 mod signaling;
@@ -17,6 +19,7 @@ pub mod socket;
 mod stats;
 mod transceivers;
 pub mod vp8;
+mod vpx;
 
 use super::{Action, Peer, PeerConfig, PeerError};
 use crate::clock::Clock;
@@ -202,9 +205,9 @@ impl RustKind {
                 data_channel_options: true,
                 binary_messages: true,
                 close_channel: true,
-                // It sends pre-encoded VP8 files, which carry no marker (a libvpx encoder is the
-                // media issue's next step).
-                markers: false,
+                // With a `marker` in its configuration it paints its video and encodes it with
+                // libvpx (`live`), and decodes what it receives to read markers.
+                markers: true,
                 // It sends a pre-encoded Ogg Opus file and has no Opus decoder for what it hears.
                 tones: false,
                 ..crate::scenario::Capabilities::full(&["VP8", "opus"])
