@@ -351,17 +351,17 @@ mod tests {
         let marked = Marked::of(&[call(105.0, 40.0, 60.0), call(103.0, 50.0, 90.0), call(110.0, 45.0, 70.0)], 100.0, None).expect("ran");
         assert!((marked.cost - 0.05).abs() < 1e-9 && marked.glass_p50 == Some(45.0) && marked.glass_p95 == Some(70.0), "{marked:?}");
         assert!(Marked::of(&[], 100.0, None).is_none());
-        let refused = Marked::of(&[], 100.0, Some("rust (alice) lacks frame markers".into())).expect("a reason");
+        let refused = Marked::of(&[], 100.0, Some("werift (alice) lacks frame markers".into())).expect("a reason");
         let report = BenchReport {
             pairs: vec![
                 PairResult { median: 100.0, marked: Some(marked), ..PairResult::from_samples("chrome-chrome", &[phases(100.0)], None, None) },
-                PairResult { marked: Some(refused), ..PairResult::from_samples("rust-rust", &[phases(30.0)], None, None) },
+                PairResult { marked: Some(refused), ..PairResult::from_samples("werift-werift", &[phases(30.0)], None, None) },
             ],
             ..BenchReport::default()
         };
         let out = glass(&report, 16);
         assert!(out.lines().any(|l| l.starts_with("chrome-chrome") && l.contains("105.0") && l.contains("5.0%") && l.contains("45.0") && l.contains("70.0")), "{out}");
-        assert!(out.contains("rust-rust        no marked call: rust (alice) lacks frame markers"), "{out}");
+        assert!(out.contains("werift-werift    no marked call: werift (alice) lacks frame markers"), "{out}");
         assert!(glass(&BenchReport::default(), 16).is_empty());
     }
 }
