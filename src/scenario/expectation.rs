@@ -261,11 +261,13 @@ impl Metric {
             Metric::Bitrate => "kbps",
         }
     }
-    /// A value in the internal unit, as shown (`212 ms`, `4.8%`, `1180 kbps`).
+    /// A value in the internal unit, as shown (`212 ms`, `4.83%`, `1180 kbps`). Loss has two
+    /// decimals: a fraction of 1,000 packets lost is a tenth of a percent, and one decimal showed
+    /// 1.96% failing a 2% bound as "2.0%".
     pub fn show(self, v: f64) -> String {
         match self {
             Metric::Rtt | Metric::Jitter => format!("{v:.0} ms"),
-            Metric::Loss => format!("{:.1}%", v * 100.0),
+            Metric::Loss => format!("{:.2}%", v * 100.0),
             Metric::Fps => format!("{v:.1} fps"),
             Metric::Bitrate => format!("{:.0} kbps", v / 1000.0),
         }

@@ -70,17 +70,6 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let sink = self.sink.clone();
-        // A decoder per track; audio tracks ignore it.
-        let reading = match &self.record {
-            Some(record) => match super::live::MarkerReader::new() {
-                Ok(reader) => Some(super::media::Reading { reader, record: Arc::clone(record) }),
-                Err(e) => {
-                    sink.emit(Event::Error { context: "video decoder".into(), message: e.to_string() });
-                    None
-                }
-            },
-            None => None,
-        };
-        tokio::spawn(super::media::receive(track, sink, reading));
+        tokio::spawn(super::media::receive(track, sink, self.record.clone()));
     }
 }

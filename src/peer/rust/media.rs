@@ -252,24 +252,35 @@ async fn request_keyframe(track: &Arc<dyn TrackRemote>, ssrc: Option<u32>) {
 }
 
 /// What a receiver that reads frame markers needs: a decoder for this track and the peer's record.
-pub(crate) struct Reading {
-    pub reader: super::live::MarkerReader,
-    pub record: Arc<std::sync::Mutex<super::markers::Record>>,
+struct Reading {
+    reader: super::live::MarkerReader,
+    record: Arc<std::sync::Mutex<super::markers::Record>>,
 }
 
-/// Reads a remote track: reports the track, the first keyframe / packet and progress; with
-/// `reading`, decodes every video frame and records the marker of each picture.
+/// Reads a remote track: reports the track, the first keyframe / packet and progress; with the
+/// peer's marker `record`, decodes every video frame and records the marker of each picture.
 ///
 /// Video: until the first keyframe, a keyframe is requested when the track appears and on every
 /// undecodable frame, at most once per [`KEYFRAME_REQUEST_GAP`]: what a decoder with nothing to
 /// decode does. A decoder also waits for (and asks for) a keyframe after lost packets, which the
 /// frames after them may refer to.
-pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink, mut reading: Option<Reading>) {
+pub(crate) async fn receive(track: Arc<dyn TrackRemote>, sink: Sink, record: Option<Arc<std::sync::Mutex<super::markers::Record>>>) {
     let kind = match track.kind().await {
         RtpCodecKind::Video => MediaKind::Video,
         _ => MediaKind::Audio,
     };
     let emit = |event: Event| sink.emit(event);
+    // A decoder for each video track of a peer that reads markers.
+    let mut reading = match record.filter(|_| kind == MediaKind::Video) {
+        Some(record) => match super::live::MarkerReader::new() {
+            Ok(reader) => Some(Reading { reader, record }),
+            Err(e) => {
+                emit(Event::Error { context: "video decoder".into(), message: e.to_string() });
+                None
+            }
+        },
+        None => None,
+    };
     emit(Event::Track { kind: kind.to_string() });
     let ssrc = track.ssrcs().await.first().copied();
     let mut last_request: Option<Instant> = None;
