@@ -212,6 +212,9 @@ ENCODERS = {
 DEFAULT_CODECS = {"video": ["VP8"], "audio": ["OPUS"]}
 ENCODABLE = {"video": ["VP8", "VP9"], "audio": ["OPUS"]}
 GATHER_TIMEOUT_MS = 10000
+# How long after webrtcbin's ice-gathering-state `complete` its end of candidates is sent (see
+# Peer._state).
+END_OF_CANDIDATES_SETTLE_MS = 100
 
 SIGNALING = {
     GstWebRTC.WebRTCSignalingState.STABLE: "stable",
@@ -405,6 +408,7 @@ class Case:
         self.last_state = {}
         self.gather_waiters = []
         self.timers = []
+        self.eoc_timer = None
         self.ws = None
         self.ws_handlers = []
         self.session = None
@@ -1235,12 +1239,33 @@ class Case:
         self.last_state[prop] = state
         self.event(name, t, state=state)
         if prop == "ice-gathering-state" and state == "complete":
-            self.event("end_of_candidates", t, form="null")
-            if self.cfg.get("trickle", True):
-                self.send({"candidate": None})
-            waiters, self.gather_waiters = self.gather_waiters, []
-            for fut in waiters:
-                fut.resolve()
+            # webrtcbin 1.22 can report `complete` before it emits its last candidate (seen in
+            # CI: the relayed candidate 0-1 ms after the state, so the peer got end-of-candidates
+            # first, which RFC 8838 section 4.4 forbids, and aiortc's ICE failed with no remote
+            # candidate). The two come from different webrtcbin tasks; a candidate still on its
+            # way is posted to the loop within this settle time, so it goes out first.
+            if self.eoc_timer is not None:
+                return  # one end of candidates per settle time
+
+            def done():
+                self.timers.remove(self.eoc_timer)
+                self.eoc_timer = None
+                self._gathering_done()
+                return False
+
+            self.eoc_timer = GLib.timeout_add(END_OF_CANDIDATES_SETTLE_MS, done)
+            self.timers.append(self.eoc_timer)
+
+    def _gathering_done(self):
+        """End of candidates, once gathering is complete and has settled (see _state)."""
+        if self.closed or self.last_state.get("ice-gathering-state") != "complete":
+            return
+        self.event("end_of_candidates", now_ms(), form="null")
+        if self.cfg.get("trickle", True):
+            self.send({"candidate": None})
+        waiters, self.gather_waiters = self.gather_waiters, []
+        for fut in waiters:
+            fut.resolve()
 
     # ---- actions
 
@@ -1534,6 +1559,7 @@ class Case:
         for tid in self.timers:
             GLib.source_remove(tid)
         self.timers = []
+        self.eoc_timer = None
         if self.cancel is not None:
             self.cancel.cancel()
         if self.ws is not None:
